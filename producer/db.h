@@ -1,0 +1,57 @@
+/* db.h — where the database is (an existing server or cardline's own private cluster), connections, migrations */
+#pragma once
+
+#include <libpq-fe.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum producer_error {
+    PRODUCER_ERROR_INVALID = -1,
+    PRODUCER_ERROR_NOMEM = -2,
+    PRODUCER_ERROR_IO = -3,
+    PRODUCER_ERROR_DB = -4,       /* the database refused or went away */
+    PRODUCER_ERROR_CLUSTER = -5,  /* the private PostgreSQL could not be created or started */
+    PRODUCER_ERROR_SCHEMA = -6,   /* schema newer than this program, or a migration failed */
+    PRODUCER_ERROR_INPUT = -7,    /* bad input file or argument */
+    PRODUCER_ERROR_NOT_FOUND = -8,
+};
+
+const char *producer_strerror(int err);
+
+struct db_config {
+    char data_dir[PATH_MAX];   /* faces, shipments and (embedded) the cluster live here */
+    bool embedded;             /* true: cardline runs its own PostgreSQL */
+    char cluster_dir[PATH_MAX];/* embedded: base directory holding data/, server.log */
+    char socket_dir[PATH_MAX]; /* embedded: unix socket directory */
+    char conninfo[1024];       /* libpq conninfo; "" = libpq's PG* environment */
+};
+
+/* Decide where the database is: --db / PG* environment means an existing server; otherwise the private cluster
+ * in the data directory (--data-dir, CARDLINE_DATA_DIR, $XDG_DATA_HOME/cardline, ~/.local/share/cardline). */
+int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_config *ret);
+
+/* Embedded only: create the cluster when missing and start it when not running (serialised by a lock file, so
+ * several cardline processes may call it at once). No-op for an external server. */
+int producer_db_start(const struct db_config *cfg);
+int producer_db_stop(const struct db_config *cfg);
+/* 1 running, 0 not running, negative on error. */
+int producer_db_running(const struct db_config *cfg);
+
+/* Connect (starting the embedded cluster when needed) and bring the schema up to date. Returns NULL after logging
+ * the cause. */
+PGconn *producer_db_open(const struct db_config *cfg);
+/* Connect only; no start, no migration. */
+PGconn *producer_db_connect(const struct db_config *cfg);
+
+/* Apply pending migrations, each in its own transaction under an advisory lock. *ret_applied (may be NULL) counts
+ * what was applied. */
+int producer_db_migrate(PGconn *conn, int *ret_applied);
+
+/* Helpers for the few places that speak SQL. All use parameters; none builds SQL from data. */
+PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params);
+/* Runs a command expecting no rows; 0 or PRODUCER_ERROR_DB (logged with ctx). */
+int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, const char *const *params);
+bool db_ok(const PGresult *res);
+/* SQLSTATE of a failed result, or "" */
+const char *db_sqlstate(const PGresult *res);

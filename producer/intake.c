@@ -1,0 +1,433 @@
+/* intake.c — approved applications enter the database: CSV import (all or nothing) and the shared insert path */
+#include "intake.h"
+
+#include "csv.h"
+#include "db.h"
+#include "log.h"
+#include "photo.h"
+#include "producer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define IMPORT_MAX_BYTES (64u * 1024u * 1024u)
+#define IMPORT_MAX_ERRORS 20
+
+int producer_event(PGconn *conn, const char *actor, const char *kind, const char *application_id,
+                   const char *card_number, const char *shipment_id, const char *detail)
+{
+    const char *params[6] = {actor, kind, application_id, card_number, shipment_id, detail};
+
+    return db_command(conn, "record event",
+                      "INSERT INTO event (actor, kind, application_id, card_number, shipment_id, detail) "
+                      "VALUES ($1, $2, $3, $4, $5, $6)",
+                      6, params);
+}
+
+void producer_notify_work(PGconn *conn)
+{
+    PQclear(PQexec(conn, "NOTIFY cardline_work"));
+}
+
+int producer_insert_photo(PGconn *conn, const uint8_t *bytes, size_t len, const char *studio, int64_t *ret_id)
+{
+    char sha[65];
+    const char *params[3] = {(const char *)bytes, sha, studio};
+    int lengths[3] = {(int)len, 0, 0};
+    int formats[3] = {1, 0, 0};
+    PGresult *res;
+    int r = PRODUCER_ERROR_DB;
+
+    photo_sha256_hex(bytes, len, sha);
+    res = PQexecParams(conn, "INSERT INTO photo (bytes, sha256, studio) VALUES ($1, $2, $3) RETURNING id", 3, NULL,
+                       params, lengths, formats, 0);
+    if (db_ok(res) && PQntuples(res) == 1) {
+        *ret_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        r = 0;
+    } else {
+        log_error("intake", "store photo: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return r;
+}
+
+int producer_insert_application(PGconn *conn, const struct producer_app *a, const char *accepted_at, int priority,
+                                char *err, size_t err_size)
+{
+    char eth[8], photo[24], prio[8], sex[2] = {a->sex, 0};
+    const char *params[17] = {a->upstream_id,
+                              a->kind,
+                              a->doc_type,
+                              a->doc_number,
+                              a->ssn,
+                              a->name,
+                              sex,
+                              eth,
+                              a->birth_date,
+                              a->birth_place,
+                              a->nationality[0] ? a->nationality : "CHN",
+                              a->outlet_code,
+                              a->bank_name[0] ? a->bank_name : NULL,
+                              a->photo_id ? photo : NULL,
+                              a->replaced_card[0] ? a->replaced_card : NULL,
+                              accepted_at,
+                              prio};
+    PGresult *res;
+    int r = 0;
+
+    snprintf(eth, sizeof(eth), "%d", a->ethnicity);
+    snprintf(photo, sizeof(photo), "%" PRId64, a->photo_id);
+    snprintf(prio, sizeof(prio), "%d", priority);
+    res = db_exec(conn,
+                  "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
+                  "  birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, replaced_card_number, "
+                  "  accepted_at, priority) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                  17, params);
+    if (!db_ok(res)) {
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        snprintf(err, err_size, "%s", strcmp(db_sqlstate(res), "23505") == 0
+                                          ? "an application with this upstream_id already exists"
+                                          : (msg ? msg : "database error"));
+        r = PRODUCER_ERROR_DB;
+    }
+    PQclear(res);
+    return r;
+}
+
+/* --- CSV import -------------------------------------------------------------------------------------------------- */
+
+enum column {
+    COL_UPSTREAM_ID,
+    COL_KIND,
+    COL_DOC_TYPE,
+    COL_DOC_NUMBER,
+    COL_SSN,
+    COL_NAME,
+    COL_SEX,
+    COL_ETHNICITY,
+    COL_BIRTH_DATE,
+    COL_BIRTH_PLACE,
+    COL_NATIONALITY,
+    COL_OUTLET,
+    COL_BANK,
+    COL_ACCEPTED_AT,
+    COL_PHOTO,
+    COL_REPLACED_CARD,
+    COL_PRIORITY,
+    COL_COUNT
+};
+
+static const struct {
+    const char *name;
+    bool required;
+} columns[COL_COUNT] = {
+    [COL_UPSTREAM_ID] = {"upstream_id", true}, [COL_KIND] = {"kind", true},
+    [COL_DOC_TYPE] = {"doc_type", true},       [COL_DOC_NUMBER] = {"doc_number", true},
+    [COL_SSN] = {"ssn", false},                [COL_NAME] = {"name", true},
+    [COL_SEX] = {"sex", true},                 [COL_ETHNICITY] = {"ethnicity", true},
+    [COL_BIRTH_DATE] = {"birth_date", true},   [COL_BIRTH_PLACE] = {"birth_place", true},
+    [COL_NATIONALITY] = {"nationality", false}, [COL_OUTLET] = {"outlet", true},
+    [COL_BANK] = {"bank", false},              [COL_ACCEPTED_AT] = {"accepted_at", true},
+    [COL_PHOTO] = {"photo", true},             [COL_REPLACED_CARD] = {"replaced_card", false},
+    [COL_PRIORITY] = {"priority", false},
+};
+
+struct import_row {
+    struct producer_app app;
+    char accepted_at[40];
+    int priority;
+    int line;
+    uint8_t *photo;
+    size_t photo_len;
+};
+
+static int read_file(const char *path, size_t limit, char **ret, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rbe");
+    char *buf;
+    long size;
+
+    if (!f)
+        return -errno;
+    if (fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
+        fclose(f);
+        return -EIO;
+    }
+    if ((size_t)size > limit) {
+        fclose(f);
+        return -EFBIG;
+    }
+    buf = malloc((size_t)size + 1);
+    if (!buf) {
+        fclose(f);
+        return -ENOMEM;
+    }
+    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        fclose(f);
+        return -EIO;
+    }
+    buf[size] = '\0';
+    fclose(f);
+    *ret = buf;
+    *ret_len = (size_t)size;
+    return 0;
+}
+
+static bool is_date(const char *s)
+{
+    int y, m, d;
+    char extra;
+    return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) == 3 && m >= 1 && m <= 12 &&
+           d >= 1 && d <= 31;
+}
+
+#define ROW_ERROR(...)                                                                                              \
+    do {                                                                                                           \
+        fprintf(stderr, "%s:%d: ", csv_path, rec->line);                                                           \
+        fprintf(stderr, __VA_ARGS__);                                                                              \
+        fputc('\n', stderr);                                                                                       \
+        return false;                                                                                              \
+    } while (0)
+
+static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], const char *csv_path,
+                      const char *base_dir, int today, struct import_row *row)
+{
+    struct producer_app *a = &row->app;
+    const char *v[COL_COUNT];
+    char reason[RULES_REASON_MAX], path[PATH_MAX];
+    char *end;
+    int r;
+
+    memset(row, 0, sizeof(*row));
+    row->line = rec->line;
+    for (int c = 0; c < COL_COUNT; c++)
+        v[c] = map[c] >= 0 && map[c] < rec->nfields ? rec->fields[map[c]] : "";
+    for (int c = 0; c < COL_COUNT; c++) {
+        if (columns[c].required && v[c][0] == '\0')
+            ROW_ERROR("column %s is empty", columns[c].name);
+    }
+#define COPY(field, col)                                                                                            \
+    do {                                                                                                           \
+        if (strlen(v[col]) >= sizeof(a->field))                                                                    \
+            ROW_ERROR("column %s is too long", columns[col].name);                                                 \
+        snprintf(a->field, sizeof(a->field), "%s", v[col]);                                                        \
+    } while (0)
+    COPY(upstream_id, COL_UPSTREAM_ID);
+    COPY(kind, COL_KIND);
+    COPY(doc_type, COL_DOC_TYPE);
+    COPY(doc_number, COL_DOC_NUMBER);
+    COPY(name, COL_NAME);
+    COPY(birth_date, COL_BIRTH_DATE);
+    COPY(birth_place, COL_BIRTH_PLACE);
+    COPY(nationality, COL_NATIONALITY);
+    COPY(outlet_code, COL_OUTLET);
+    COPY(bank_name, COL_BANK);
+    COPY(replaced_card, COL_REPLACED_CARD);
+    if (v[COL_SSN][0])
+        COPY(ssn, COL_SSN);
+    else
+        snprintf(a->ssn, sizeof(a->ssn), "%.18s", a->doc_number);
+#undef COPY
+    if (strcmp(a->kind, "new") && strcmp(a->kind, "replacement") && strcmp(a->kind, "exchange") &&
+        strcmp(a->kind, "temporary"))
+        ROW_ERROR("kind '%s' is not one of new, replacement, exchange, temporary", a->kind);
+    if (strcmp(v[COL_SEX], "1") == 0 || strcmp(v[COL_SEX], "M") == 0)
+        a->sex = '1';
+    else if (strcmp(v[COL_SEX], "2") == 0 || strcmp(v[COL_SEX], "F") == 0)
+        a->sex = '2';
+    else
+        ROW_ERROR("sex '%s' must be 1 (male) or 2 (female)", v[COL_SEX]);
+    a->ethnicity = (int)strtol(v[COL_ETHNICITY], &end, 10);
+    if (*end || a->ethnicity < 1 || a->ethnicity > 98)
+        ROW_ERROR("ethnicity '%s' is not a GB 3304 code (1..98)", v[COL_ETHNICITY]);
+    if (!is_date(a->birth_date))
+        ROW_ERROR("birth_date '%s' is not YYYY-MM-DD", a->birth_date);
+    if (strlen(a->birth_place) != 6 || strspn(a->birth_place, "0123456789") != 6)
+        ROW_ERROR("birth_place '%s' is not a 6-digit region code", a->birth_place);
+    if (strlen(v[COL_ACCEPTED_AT]) >= sizeof(row->accepted_at))
+        ROW_ERROR("accepted_at is too long");
+    snprintf(row->accepted_at, sizeof(row->accepted_at), "%s", v[COL_ACCEPTED_AT]);
+    row->priority = 5;
+    if (v[COL_PRIORITY][0]) {
+        row->priority = (int)strtol(v[COL_PRIORITY], &end, 10);
+        if (*end || row->priority < 0 || row->priority > 9)
+            ROW_ERROR("priority '%s' must be 0..9", v[COL_PRIORITY]);
+    }
+    /* the same rules the line applies, so that a bad number is refused at the door */
+    a->photo_id = 1;
+    if (!producer_validate_app(a, today, reason, sizeof(reason)))
+        ROW_ERROR("%s", reason);
+    a->photo_id = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", v[COL_PHOTO][0] == '/' ? "" : base_dir,
+                         v[COL_PHOTO][0] == '/' ? "" : "/", v[COL_PHOTO]) >= sizeof(path))
+        ROW_ERROR("photo path is too long");
+    r = read_file(path, PHOTO_MAX_BYTES, (char **)&row->photo, &row->photo_len);
+    if (r < 0)
+        ROW_ERROR("photo %s: %s", v[COL_PHOTO], r == -EFBIG ? "file larger than 4 MiB" : strerror(-r));
+    if (photo_check_basic(row->photo, row->photo_len, reason, sizeof(reason)) < 0) {
+        free(row->photo);
+        row->photo = NULL;
+        ROW_ERROR("photo %s: %s", v[COL_PHOTO], reason);
+    }
+    return true;
+}
+
+static int map_header(const struct csv_record *rec, const char *csv_path, int map[COL_COUNT])
+{
+    int r = 0;
+
+    for (int c = 0; c < COL_COUNT; c++)
+        map[c] = -1;
+    for (int i = 0; i < rec->nfields; i++) {
+        int found = -1;
+        for (int c = 0; c < COL_COUNT; c++) {
+            if (strcmp(rec->fields[i], columns[c].name) == 0)
+                found = c;
+        }
+        if (found < 0) {
+            fprintf(stderr, "%s:%d: unknown column '%s'\n", csv_path, rec->line, rec->fields[i]);
+            r = PRODUCER_ERROR_INPUT;
+        } else if (map[found] >= 0) {
+            fprintf(stderr, "%s:%d: column '%s' appears twice\n", csv_path, rec->line, rec->fields[i]);
+            r = PRODUCER_ERROR_INPUT;
+        } else {
+            map[found] = i;
+        }
+    }
+    for (int c = 0; c < COL_COUNT; c++) {
+        if (columns[c].required && map[c] < 0) {
+            fprintf(stderr, "%s:%d: required column '%s' is missing\n", csv_path, rec->line, columns[c].name);
+            r = PRODUCER_ERROR_INPUT;
+        }
+    }
+    return r;
+}
+
+static int today_yyyymmdd(PGconn *conn)
+{
+    PGresult *res = db_exec(conn, "SELECT to_char(bureau_date(now()), 'YYYYMMDD')", 0, NULL);
+    int today = db_ok(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+
+    PQclear(res);
+    return today;
+}
+
+static int check_outlets(PGconn *conn, struct import_row *rows, int n, const char *csv_path)
+{
+    int bad = 0;
+
+    for (int i = 0; i < n && bad < IMPORT_MAX_ERRORS; i++) {
+        const char *params[1] = {rows[i].app.outlet_code};
+        PGresult *res = db_exec(conn, "SELECT 1 FROM outlet WHERE code = $1", 1, params);
+        if (!db_ok(res) || PQntuples(res) != 1) {
+            fprintf(stderr, "%s:%d: unknown outlet '%s'\n", csv_path, rows[i].line, rows[i].app.outlet_code);
+            bad++;
+        }
+        PQclear(res);
+    }
+    return bad;
+}
+
+int producer_import_applications(PGconn *conn, const char *csv_path)
+{
+    struct csv_record *rec = malloc(sizeof(*rec));
+    struct import_row *rows = NULL;
+    char *data = NULL, base_dir[PATH_MAX];
+    size_t len = 0, pos = 0;
+    int map[COL_COUNT], line = 1, n = 0, cap = 0, bad = 0, r, today;
+
+    if (!rec)
+        return PRODUCER_ERROR_NOMEM;
+    r = read_file(csv_path, IMPORT_MAX_BYTES, &data, &len);
+    if (r < 0) {
+        fprintf(stderr, "%s: %s\n", csv_path, r == -EFBIG ? "file larger than 64 MiB" : strerror(-r));
+        free(rec);
+        return PRODUCER_ERROR_IO;
+    }
+    snprintf(base_dir, sizeof(base_dir), "%s", csv_path);
+    {
+        char *slash = strrchr(base_dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(base_dir, sizeof(base_dir), ".");
+    }
+    today = today_yyyymmdd(conn);
+
+    r = csv_next(data, len, &pos, &line, rec);
+    if (r != CSV_RECORD) {
+        fprintf(stderr, "%s:%d: %s\n", csv_path, line, r == CSV_END ? "no header row" : csv_strerror(r));
+        r = PRODUCER_ERROR_INPUT;
+        goto out;
+    }
+    r = map_header(rec, csv_path, map);
+    if (r < 0)
+        goto out;
+
+    /* parse and check everything before writing anything */
+    while ((r = csv_next(data, len, &pos, &line, rec)) == CSV_RECORD) {
+        if (n == cap) {
+            int ncap = cap ? cap * 2 : 64;
+            struct import_row *grown = realloc(rows, (size_t)ncap * sizeof(*rows));
+            if (!grown) {
+                r = PRODUCER_ERROR_NOMEM;
+                goto out;
+            }
+            rows = grown;
+            cap = ncap;
+        }
+        if (parse_row(rec, map, csv_path, base_dir, today, &rows[n]))
+            n++;
+        else if (++bad >= IMPORT_MAX_ERRORS)
+            break;
+    }
+    if (r < 0) {
+        fprintf(stderr, "%s:%d: %s\n", csv_path, line, csv_strerror(r));
+        bad++;
+    }
+    if (!bad)
+        bad = check_outlets(conn, rows, n, csv_path);
+    if (bad) {
+        fprintf(stderr, "%s: %d bad row(s); nothing was imported\n", csv_path, bad);
+        r = PRODUCER_ERROR_INPUT;
+        goto out;
+    }
+
+    if (db_command(conn, "begin import", "BEGIN", 0, NULL) < 0) {
+        r = PRODUCER_ERROR_DB;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        char err[256] = "could not store the photo";
+        if (producer_insert_photo(conn, rows[i].photo, rows[i].photo_len, NULL, &rows[i].app.photo_id) < 0 ||
+            producer_insert_application(conn, &rows[i].app, rows[i].accepted_at, rows[i].priority, err,
+                                        sizeof(err)) < 0) {
+            fprintf(stderr, "%s:%d: %s; nothing was imported\n", csv_path, rows[i].line, err);
+            PQclear(PQexec(conn, "ROLLBACK"));
+            r = PRODUCER_ERROR_INPUT;
+            goto out;
+        }
+    }
+    if (producer_event(conn, "import", "imported", NULL, NULL, NULL, csv_path) < 0 ||
+        db_command(conn, "commit import", "COMMIT", 0, NULL) < 0) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+        r = PRODUCER_ERROR_DB;
+        goto out;
+    }
+    producer_notify_work(conn);
+    r = n;
+out:
+    for (int i = 0; i < n; i++)
+        free(rows[i].photo);
+    free(rows);
+    free(data);
+    free(rec);
+    return r;
+}

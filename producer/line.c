@@ -1,0 +1,1018 @@
+/* line.c — one production line per thread: claim, validate, allocate, render, print, encode, finish or spoil,
+ * with a heartbeat that keeps leases alive and a rescuer that returns abandoned work to the queue */
+#include "producer.h"
+
+#include "encoder.h"
+#include "log.h"
+#include "photo.h"
+#include "printer.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IDLE_WAIT_MS 1000
+#define WAKEUP_CHANNEL "cardline_work"
+
+static atomic_bool stop_requested;
+static atomic_int cards_done;
+
+struct controller {
+    const struct db_config *db;
+    const struct producer_run_config *cfg;
+    char id[96];            /* host:pid:random, the owner written into leases */
+    char faces_dir[PATH_MAX + 16];
+    uint8_t master_key[16]; /* per-run issuer key shared by the simulated cards and the soft key service */
+    char card_prefix[2];
+    char region[7];
+    int max_attempts;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int lines_running;
+};
+
+struct line {
+    struct controller *ctl;
+    int index;
+    char id[72];
+    PGconn *conn;
+    struct printer *printer;
+    struct encoder_transport *encoder;
+    struct encoder_key_service *keys;
+    int good, spoiled, held;
+    /* the application in hand, whose lease the heartbeat extends; 0 when none. An application the line lost track
+     * of (database error mid-card) is not in hand, so its lease runs out and the rescuer takes it back. */
+    _Atomic int64_t in_hand;
+};
+
+/* What one claimed application needs on its way through the line. */
+struct job {
+    struct producer_app app;
+    char id_text[24];
+    char today[9]; /* YYYYMMDD in the bureau's time zone */
+    char card_number[10];
+    char issue_date[11];
+    char expiry_date[11];
+    struct photo_image *photo;
+};
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_requested, true);
+}
+
+static bool cfg_done(const struct controller *ctl)
+{
+    return ctl->cfg->max_cards > 0 && atomic_load(&cards_done) >= ctl->cfg->max_cards;
+}
+
+static void copy_field(char *dst, size_t size, const PGresult *res, int row, int col)
+{
+    snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+}
+
+/* --- database steps ---------------------------------------------------------------------------------------------- */
+
+static int claim(struct line *l, struct job *job)
+{
+    char lease[16];
+    const char *params[2] = {l->ctl->id, lease};
+    PGresult *res;
+    int r = 0;
+
+    snprintf(lease, sizeof(lease), "%d", l->ctl->cfg->lease_seconds);
+    res = db_exec(l->conn,
+                  "UPDATE application a SET status = 'in_production', locked_by = $1, "
+                  "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "
+                  "  step = 'claimed', updated_at = now() "
+                  "FROM (SELECT id FROM application WHERE status = 'pending' "
+                  "      ORDER BY priority, deadline, id FOR UPDATE SKIP LOCKED LIMIT 1) c "
+                  "WHERE a.id = c.id "
+                  "RETURNING a.id, a.upstream_id, a.kind, a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "
+                  "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, "
+                  "  coalesce(a.bank_name, ''), coalesce(a.photo_id, 0), coalesce(a.replaced_card_number, ''), "
+                  "  a.attempts, bureau_date(a.accepted_at), to_char(bureau_date(now()), 'YYYYMMDD'), "
+                  "  bureau_date(now()), (bureau_date(now()) + make_interval(years => "
+                  "    (SELECT value::integer FROM setting WHERE key = 'card_validity_years')))::date",
+                  2, params);
+    if (!db_ok(res)) {
+        log_error(l->id, "claim failed: %s", PQresultErrorMessage(res));
+        r = PRODUCER_ERROR_DB;
+    } else if (PQntuples(res) == 1) {
+        struct producer_app *a = &job->app;
+        memset(job, 0, sizeof(*job));
+        a->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        copy_field(job->id_text, sizeof(job->id_text), res, 0, 0);
+        copy_field(a->upstream_id, sizeof(a->upstream_id), res, 0, 1);
+        copy_field(a->kind, sizeof(a->kind), res, 0, 2);
+        copy_field(a->doc_type, sizeof(a->doc_type), res, 0, 3);
+        copy_field(a->doc_number, sizeof(a->doc_number), res, 0, 4);
+        copy_field(a->ssn, sizeof(a->ssn), res, 0, 5);
+        copy_field(a->name, sizeof(a->name), res, 0, 6);
+        a->sex = PQgetvalue(res, 0, 7)[0];
+        a->ethnicity = atoi(PQgetvalue(res, 0, 8));
+        copy_field(a->birth_date, sizeof(a->birth_date), res, 0, 9);
+        copy_field(a->birth_place, sizeof(a->birth_place), res, 0, 10);
+        copy_field(a->nationality, sizeof(a->nationality), res, 0, 11);
+        copy_field(a->outlet_code, sizeof(a->outlet_code), res, 0, 12);
+        copy_field(a->bank_name, sizeof(a->bank_name), res, 0, 13);
+        a->photo_id = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
+        copy_field(a->replaced_card, sizeof(a->replaced_card), res, 0, 15);
+        a->attempts = atoi(PQgetvalue(res, 0, 16));
+        copy_field(a->accepted_date, sizeof(a->accepted_date), res, 0, 17);
+        copy_field(job->today, sizeof(job->today), res, 0, 18);
+        copy_field(job->issue_date, sizeof(job->issue_date), res, 0, 19);
+        copy_field(job->expiry_date, sizeof(job->expiry_date), res, 0, 20);
+        r = 1;
+    }
+    PQclear(res);
+    return r;
+}
+
+static int begin(PGconn *conn)
+{
+    return db_command(conn, "begin", "BEGIN", 0, NULL);
+}
+
+static int commit(PGconn *conn)
+{
+    return db_command(conn, "commit", "COMMIT", 0, NULL);
+}
+
+static void rollback(PGconn *conn)
+{
+    PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+/* Rows touched by an UPDATE that must find the application still ours; 0 means another controller's rescuer
+ * took it back because our lease ran out. */
+static int update_owned(struct line *l, const char *ctx, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res = db_exec(l->conn, sql, nparams, params);
+    int r;
+
+    if (!db_ok(res)) {
+        log_error(l->id, "%s: %s", ctx, PQresultErrorMessage(res));
+        PQclear(res);
+        return PRODUCER_ERROR_DB;
+    }
+    r = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return r;
+}
+
+/* Hold the application with a reason a person can act on; the deadline clock stops while it is held. */
+static void hold(struct line *l, struct job *job, const char *reason)
+{
+    const char *params[3] = {job->id_text, l->ctl->id, reason};
+
+    if (begin(l->conn) < 0)
+        return;
+    if (update_owned(l, "hold",
+                     "UPDATE application SET status = 'held', held_reason = $3, held_since = now(), "
+                     "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
+                     "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
+                     3, params) != 1 ||
+        producer_event(l->conn, l->id, "held", job->id_text, NULL, NULL, reason) < 0) {
+        rollback(l->conn);
+        return;
+    }
+    if (commit(l->conn) == 0) {
+        l->held++;
+        log_warn(l->id, "application %s held: %s", job->id_text, reason);
+    }
+}
+
+/* What the chip receives; card_number is a placeholder when checking before a number is allocated. */
+static void fill_chip_data(const struct controller *ctl, const struct job *job, const char *card_number,
+                           struct encoder_card_data *d)
+{
+    const struct producer_app *a = &job->app;
+
+    memset(d, 0, sizeof(*d));
+    snprintf(d->region_code, sizeof(d->region_code), "%s", ctl->region);
+    d->card_type = '3';
+    snprintf(d->spec_version, sizeof(d->spec_version), "3.00");
+    snprintf(d->card_number, sizeof(d->card_number), "%s", card_number);
+    /* YYYY-MM-DD -> YYYYMMDD */
+    snprintf(d->issue_date, sizeof(d->issue_date), "%.4s%.2s%.2s", job->issue_date, job->issue_date + 5,
+             job->issue_date + 8);
+    snprintf(d->expiry_date, sizeof(d->expiry_date), "%.4s%.2s%.2s", job->expiry_date, job->expiry_date + 5,
+             job->expiry_date + 8);
+    snprintf(d->ssn, sizeof(d->ssn), "%s", a->ssn);
+    d->name = a->name;
+    d->sex = a->sex;
+    d->ethnicity = (unsigned)a->ethnicity;
+    snprintf(d->birth_place, sizeof(d->birth_place), "%s", a->birth_place);
+    snprintf(d->birth_date, sizeof(d->birth_date), "%.4s%.2s%.2s", a->birth_date, a->birth_date + 5,
+             a->birth_date + 8);
+}
+
+/* Checks that need the database: outlet known, kind rules, one person one card, photo present and acceptable. */
+static bool check_with_db(struct line *l, struct job *job, char *reason, size_t reason_size)
+{
+    const struct producer_app *a = &job->app;
+    const char *p_outlet[1] = {a->outlet_code};
+    const char *p_person[1] = {a->ssn};
+    const char *p_card[2] = {a->replaced_card, a->ssn};
+    char photo_id[24];
+    const char *p_photo[1] = {photo_id};
+    PGresult *res;
+    bool ok = false;
+
+    res = db_exec(l->conn, "SELECT 1 FROM outlet WHERE code = $1", 1, p_outlet);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        snprintf(reason, reason_size, "unknown pickup outlet '%s'; correct the outlet or register it",
+                 a->outlet_code);
+        goto out;
+    }
+    PQclear(res);
+
+    if (strcmp(a->kind, "replacement") == 0 || strcmp(a->kind, "exchange") == 0) {
+        res = db_exec(l->conn, "SELECT status, person_key = $2 FROM card WHERE card_number = $1", 2, p_card);
+        if (!db_ok(res) || PQntuples(res) != 1) {
+            snprintf(reason, reason_size, "%s names card %s, which this bureau never issued", a->kind,
+                     a->replaced_card);
+            goto out;
+        }
+        if (strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+            snprintf(reason, reason_size, "card %s to be replaced belongs to someone else", a->replaced_card);
+            goto out;
+        }
+        if (strcmp(a->kind, "replacement") == 0 && strcmp(PQgetvalue(res, 0, 0), "lost") != 0) {
+            snprintf(reason, reason_size,
+                     "replacement needs a formal loss report for card %s first (card is '%s')", a->replaced_card,
+                     PQgetvalue(res, 0, 0));
+            goto out;
+        }
+        if (strcmp(a->kind, "exchange") == 0 && strcmp(PQgetvalue(res, 0, 0), "issued") != 0) {
+            snprintf(reason, reason_size, "exchange needs card %s to be in the holder's hands (card is '%s')",
+                     a->replaced_card, PQgetvalue(res, 0, 0));
+            goto out;
+        }
+        PQclear(res);
+    }
+
+    /* a new card needs a person without one; a replacement or exchange is checked above */
+    res = db_exec(l->conn,
+                  "SELECT card_number, status FROM card WHERE person_key = $1 AND status IN "
+                  "('allocated', 'printing', 'encoding', 'ejecting', 'good', 'issued') ORDER BY created_at",
+                  1, p_person);
+    if (!db_ok(res)) {
+        snprintf(reason, reason_size, "database error while checking existing cards");
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *st = PQgetvalue(res, i, 1);
+        bool old_card_of_exchange =
+            strcmp(a->kind, "exchange") == 0 && strcmp(PQgetvalue(res, i, 0), a->replaced_card) == 0;
+        if (!old_card_of_exchange) {
+            snprintf(reason, reason_size,
+                     "the person already has card %s (%s); one person, one card — use a replacement or exchange",
+                     PQgetvalue(res, i, 0), st);
+            goto out;
+        }
+    }
+    PQclear(res);
+
+    snprintf(photo_id, sizeof(photo_id), "%" PRId64, a->photo_id);
+    res = PQexecParams(l->conn, "SELECT bytes FROM photo WHERE id = $1", 1, NULL, p_photo, NULL, NULL, 1);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        snprintf(reason, reason_size, "photo %s is missing; the applicant must submit a photo", photo_id);
+        goto out;
+    }
+    {
+        const uint8_t *bytes = (const uint8_t *)PQgetvalue(res, 0, 0);
+        size_t len = (size_t)PQgetlength(res, 0, 0);
+        char why[160];
+        if (photo_check_basic(bytes, len, why, sizeof(why)) < 0) {
+            snprintf(reason, reason_size, "photo rejected: %s; a new photo is needed", why);
+            goto out;
+        }
+        if (photo_decode(bytes, len, &job->photo) < 0) {
+            snprintf(reason, reason_size, "photo cannot be decoded; a new photo is needed");
+            goto out;
+        }
+    }
+    {
+        char bad[8] = "", why[128] = "";
+        struct encoder_card_data chip;
+        fill_chip_data(l->ctl, job, "A00000000", &chip);
+        if (encoder_check_card_data(&chip, why, sizeof(why)) < 0) {
+            snprintf(reason, reason_size, "the data cannot be written to the chip: %s", why);
+            goto out;
+        }
+        if (printer_check_text(a->name, bad) < 0) {
+            snprintf(reason, reason_size,
+                     "the name contains '%s', which no installed font can print; install a font that has it",
+                     bad);
+            goto out;
+        }
+    }
+    ok = true;
+out:
+    PQclear(res);
+    return ok;
+}
+
+/* Card number and the blank leaving the hopper, in one transaction. */
+static int allocate(struct line *l, struct job *job, char *reason, size_t reason_size)
+{
+    const char *params[7] = {job->id_text, l->ctl->id, l->id, job->app.ssn, job->issue_date, job->expiry_date,
+                             l->ctl->card_prefix};
+    PGresult *res;
+    const char *pc[3];
+
+    if (begin(l->conn) < 0)
+        return PRODUCER_ERROR_DB;
+    res = db_exec(l->conn,
+                  "INSERT INTO card (card_number, application_id, person_key, status, line_id, printer, encoder, "
+                  "  issue_date, expiry_date) "
+                  "SELECT $7 || lpad(nextval('card_number_seq')::text, 8, '0'), $1, $4, 'allocated', $3, "
+                  "  l.printer, l.encoder, $5, $6 FROM line l WHERE l.id = $3 "
+                  "  AND EXISTS (SELECT 1 FROM application WHERE id = $1 AND locked_by = $2 "
+                  "              AND status = 'in_production') "
+                  "RETURNING card_number",
+                  7, params);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        bool dup = strcmp(db_sqlstate(res), "23505") == 0;
+        if (dup)
+            snprintf(reason, reason_size, "the person already has a card in production or awaiting collection");
+        else if (db_ok(res))
+            log_warn(l->id, "application %s is no longer ours", job->id_text);
+        else
+            log_error(l->id, "allocate: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        rollback(l->conn);
+        return dup ? 1 : PRODUCER_ERROR_DB;
+    }
+    copy_field(job->card_number, sizeof(job->card_number), res, 0, 0);
+    PQclear(res);
+    pc[0] = l->id;
+    pc[1] = job->card_number;
+    pc[2] = job->id_text;
+    if (db_command(l->conn, "record feed",
+                   "INSERT INTO stock_move (line_id, kind, quantity, card_number) VALUES ($1, 'fed', 1, $2)", 2,
+                   pc) < 0 ||
+        db_command(l->conn, "step", "UPDATE application SET step = 'feeding' WHERE id = $1", 1, pc + 2) < 0 ||
+        producer_event(l->conn, l->id, "allocated", job->id_text, job->card_number, NULL, NULL) < 0 ||
+        commit(l->conn) < 0) {
+        rollback(l->conn);
+        return PRODUCER_ERROR_DB;
+    }
+    return 0;
+}
+
+/* Record the next physical step before it starts. */
+static int card_step(struct line *l, struct job *job, const char *status)
+{
+    const char *params[4] = {job->card_number, status, job->id_text, l->ctl->id};
+    int r;
+
+    if (begin(l->conn) < 0)
+        return PRODUCER_ERROR_DB;
+    r = update_owned(l, "card step",
+                     "UPDATE application SET step = $1 WHERE id = $2 AND locked_by = $3 AND status = "
+                     "'in_production'",
+                     3, params + 1);
+    if (r == 1)
+        r = update_owned(l, "card step",
+                         "UPDATE card SET status = $2 WHERE card_number = $1 AND status NOT IN ('spoiled', 'unused')",
+                         2, params);
+    if (r != 1) {
+        rollback(l->conn);
+        return r < 0 ? r : PRODUCER_ERROR_NOT_FOUND;
+    }
+    return commit(l->conn);
+}
+
+/* The blank never left the hopper: give the number up (it is never reused) and undo the stock move. */
+static void unfed(struct line *l, struct job *job, const char *cause)
+{
+    const char *params[3] = {job->card_number, l->id, job->id_text};
+    const char *p_app[2] = {job->id_text, l->ctl->id};
+
+    if (begin(l->conn) < 0)
+        return;
+    if (db_command(l->conn, "unused card", "UPDATE card SET status = 'unused', finished_at = now() "
+                                           "WHERE card_number = $1", 1, params) < 0 ||
+        db_command(l->conn, "unfed", "INSERT INTO stock_move (line_id, kind, quantity, card_number) "
+                                     "VALUES ($2, 'unfed', 1, $1)", 2, params) < 0 ||
+        update_owned(l, "requeue",
+                     "UPDATE application SET status = 'pending', locked_by = NULL, lease_until = NULL, "
+                     "  step = NULL, attempts = attempts - 1, updated_at = now() "
+                     "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
+                     2, p_app) < 0 ||
+        producer_event(l->conn, l->id, "feed_failed", job->id_text, job->card_number, NULL, cause) < 0) {
+        rollback(l->conn);
+        return;
+    }
+    commit(l->conn);
+}
+
+/* The card is spoiled: it keeps its number and reason; the application is retried or, after too many attempts,
+ * held for an operator. */
+static void spoil(struct line *l, struct job *job, const char *reason, bool hold_now)
+{
+    char hold_reason[RULES_REASON_MAX];
+    char max[12];
+    const char *p_card[2] = {job->card_number, reason};
+    const char *p_app[4] = {job->id_text, l->ctl->id, max, hold_reason};
+    const char *p_line[1] = {l->id};
+
+    /* a fault in the data, not the card, would only repeat: hold at once */
+    snprintf(max, sizeof(max), "%d", hold_now ? 0 : l->ctl->max_attempts);
+    if (hold_now)
+        snprintf(hold_reason, sizeof(hold_reason), "%s", reason);
+    else
+        snprintf(hold_reason, sizeof(hold_reason), "production failed %d times; last: %s", job->app.attempts,
+                 reason);
+    if (begin(l->conn) < 0)
+        return;
+    if (db_command(l->conn, "spoil card",
+                   "UPDATE card SET status = 'spoiled', spoil_reason = $2, finished_at = now() "
+                   "WHERE card_number = $1 AND status NOT IN ('spoiled', 'unused')",
+                   2, p_card) < 0 ||
+        update_owned(l, "requeue",
+                     "UPDATE application SET "
+                     "  status = CASE WHEN attempts >= $3::integer THEN 'held' ELSE 'pending' END, "
+                     "  held_reason = CASE WHEN attempts >= $3::integer THEN $4 END, "
+                     "  held_since = CASE WHEN attempts >= $3::integer THEN now() END, "
+                     "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
+                     "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
+                     4, p_app) < 0 ||
+        db_command(l->conn, "count spoiled", "UPDATE line SET cards_spoiled = cards_spoiled + 1 WHERE id = $1", 1,
+                   p_line) < 0 ||
+        producer_event(l->conn, l->id, "spoiled", job->id_text, job->card_number, NULL, reason) < 0) {
+        rollback(l->conn);
+        return;
+    }
+    if (commit(l->conn) == 0) {
+        l->spoiled++;
+        log_warn(l->id, "card %s spoiled (application %s): %s", job->card_number, job->id_text, reason);
+    }
+}
+
+/* The card is good: record it, mark the application produced and put the card into its outlet's open shipment. */
+static int finish(struct line *l, struct job *job, const struct encoder_result *enc)
+{
+    const char *p_card[4] = {job->card_number, enc->atr_hex, enc->card_id_hex, NULL};
+    const char *p_app[2] = {job->id_text, l->ctl->id};
+    const char *p_outlet[1] = {job->app.outlet_code};
+    const char *p_item[2] = {job->card_number, NULL};
+    const char *p_line[1] = {l->id};
+    char shipment[20] = "";
+    PGresult *res;
+    int r;
+
+    if (begin(l->conn) < 0)
+        return PRODUCER_ERROR_DB;
+    r = update_owned(l, "produced",
+                     "UPDATE application SET status = 'produced', produced_at = now(), locked_by = NULL, "
+                     "  lease_until = NULL, step = NULL, updated_at = now() "
+                     "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
+                     2, p_app);
+    if (r == 1)
+        r = update_owned(l, "good card",
+                         "UPDATE card SET status = 'good', atr = $2, chip_id = $3, finished_at = now() "
+                         "WHERE card_number = $1 AND status = 'ejecting'",
+                         3, p_card);
+    if (r != 1)
+        goto fail;
+    /* one open shipment per outlet: the partial unique index arbitrates between lines */
+    if (db_command(l->conn, "open shipment",
+                   "INSERT INTO shipment (id, outlet_code) VALUES (next_shipment_id(), $1) "
+                   "ON CONFLICT (outlet_code) WHERE status = 'open' DO NOTHING",
+                   1, p_outlet) < 0)
+        goto fail;
+    res = db_exec(l->conn, "SELECT id FROM shipment WHERE outlet_code = $1 AND status = 'open'", 1, p_outlet);
+    if (db_ok(res) && PQntuples(res) == 1)
+        copy_field(shipment, sizeof(shipment), res, 0, 0);
+    PQclear(res);
+    if (!shipment[0])
+        goto fail;
+    p_item[1] = shipment;
+    if (db_command(l->conn, "pack", "INSERT INTO shipment_item (card_number, shipment_id) VALUES ($1, $2)", 2,
+                   p_item) < 0 ||
+        db_command(l->conn, "count good", "UPDATE line SET cards_good = cards_good + 1 WHERE id = $1", 1,
+                   p_line) < 0 ||
+        producer_event(l->conn, l->id, "produced", job->id_text, job->card_number, NULL, enc->card_id_hex) < 0 ||
+        producer_event(l->conn, l->id, "packed", job->id_text, job->card_number, shipment, NULL) < 0)
+        goto fail;
+    if (commit(l->conn) < 0)
+        return PRODUCER_ERROR_DB;
+    l->good++;
+    atomic_fetch_add(&cards_done, 1);
+    log_info(l->id, "card %s good for application %s, packed in shipment %s", job->card_number, job->id_text,
+             shipment);
+    return 0;
+fail:
+    rollback(l->conn);
+    return r < 0 ? r : PRODUCER_ERROR_NOT_FOUND;
+}
+
+/* --- the physical steps ---------------------------------------------------------------------------------------- */
+
+/* Pause the line for an operator, with the cause shown in the dashboard and status. */
+static void pause_line(struct line *l, const char *cause)
+{
+    const char *params[2] = {l->id, cause};
+
+    db_command(l->conn, "pause line", "UPDATE line SET state = 'paused', state_reason = $2 WHERE id = $1", 2,
+               params);
+    log_error(l->id, "line paused: %s", cause);
+}
+
+/* Returns 0 to go on, 1 when the line must stop. */
+static int produce(struct line *l, struct job *job)
+{
+    char reason[RULES_REASON_MAX], cause[160] = "";
+    enum printer_disposition disp = PRINTER_DISPOSITION_OK;
+    struct printer_raster *raster = NULL;
+    struct encoder_card_data chip;
+    struct encoder_result enc;
+    struct printer_face face;
+    int r, today = atoi(job->today);
+
+    if (!producer_validate_app(&job->app, today, reason, sizeof(reason)) ||
+        !check_with_db(l, job, reason, sizeof(reason))) {
+        hold(l, job, reason);
+        return 0;
+    }
+    r = allocate(l, job, reason, sizeof(reason));
+    if (r == 1) {
+        hold(l, job, reason);
+        return 0;
+    }
+    if (r < 0)
+        return 0; /* the lease runs out and the rescuer returns the application */
+
+    if (printer_feed(l->printer, &disp, cause) < 0) {
+        unfed(l, job, cause);
+        if (disp == PRINTER_DISPOSITION_PAUSE_LINE || disp == PRINTER_DISPOSITION_DEVICE_GONE) {
+            pause_line(l, cause);
+            return 1;
+        }
+        return 0;
+    }
+
+    memset(&face, 0, sizeof(face));
+    face.name = job->app.name;
+    face.ssn = job->app.ssn;
+    face.card_number = job->card_number;
+    face.issue_year = atoi(job->issue_date);
+    face.issue_month = atoi(job->issue_date + 5);
+    face.bank_name = job->app.bank_name[0] ? job->app.bank_name : NULL;
+    face.photo_rgb = job->photo->rgb;
+    face.photo_width = job->photo->width;
+    face.photo_height = job->photo->height;
+    {
+        char bad[8] = "";
+        r = printer_render_face(&face, &raster, bad);
+    }
+    if (r < 0) {
+        snprintf(reason, sizeof(reason), "face rendering failed: %s", printer_strerror(r));
+        goto reject;
+    }
+
+    if (card_step(l, job, "printing") < 0)
+        goto lost;
+    if (printer_print(l->printer, raster, job->card_number, &disp, cause) < 0) {
+        snprintf(reason, sizeof(reason), "print failed: %s", cause);
+        goto reject;
+    }
+    if (card_step(l, job, "encoding") < 0)
+        goto lost;
+    if (printer_to_encoder(l->printer, &disp, cause) < 0) {
+        snprintf(reason, sizeof(reason), "move to chip station failed: %s", cause);
+        goto reject;
+    }
+    fill_chip_data(l->ctl, job, job->card_number, &chip);
+    memset(&enc, 0, sizeof(enc));
+    r = encoder_personalize(l->encoder, l->keys, &chip, &enc);
+    if (r == ENCODER_ERROR_ENCODING || r == ENCODER_ERROR_INVALID) {
+        /* the data, not the card, is at fault: spoil this card but hold the application */
+        snprintf(reason, sizeof(reason), "chip data cannot be encoded: %s", enc.cause);
+        spoil(l, job, reason, true);
+        printer_reject(l->printer, NULL, NULL);
+        printer_raster_free(raster);
+        return 0;
+    }
+    if (r < 0) {
+        snprintf(reason, sizeof(reason), "chip personalisation failed: %s", enc.cause[0] ? enc.cause
+                                                                                          : encoder_strerror(r));
+        goto reject;
+    }
+    if (card_step(l, job, "ejecting") < 0)
+        goto lost;
+    if (printer_eject(l->printer, &disp, cause) < 0) {
+        snprintf(reason, sizeof(reason), "eject failed: %s", cause);
+        goto reject;
+    }
+    printer_raster_free(raster);
+    if (finish(l, job, &enc) < 0)
+        log_error(l->id, "card %s was ejected but could not be recorded good; the rescuer will spoil it",
+                  job->card_number);
+    return 0;
+
+reject:
+    printer_raster_free(raster);
+    spoil(l, job, reason, false);
+    {
+        enum printer_disposition rdisp = PRINTER_DISPOSITION_OK;
+        char rcause[160] = "";
+        if (printer_reject(l->printer, &rdisp, rcause) < 0 && rdisp != PRINTER_DISPOSITION_OK)
+            log_error(l->id, "could not reject card %s: %s", job->card_number, rcause);
+    }
+    if (disp == PRINTER_DISPOSITION_PAUSE_LINE || disp == PRINTER_DISPOSITION_DEVICE_GONE) {
+        pause_line(l, cause);
+        return 1;
+    }
+    return 0;
+
+lost:
+    /* our lease is gone or the database is: the rescuer records the card spoiled; get it out of the machine */
+    printer_raster_free(raster);
+    log_error(l->id, "lost application %s while producing card %s; rejecting the card", job->id_text,
+              job->card_number);
+    printer_reject(l->printer, NULL, NULL);
+    return 0;
+}
+
+/* --- threads --------------------------------------------------------------------------------------------------- */
+
+static bool work_left(struct line *l)
+{
+    PGresult *res = db_exec(l->conn,
+                            "SELECT EXISTS (SELECT 1 FROM application WHERE status = 'pending') "
+                            "    OR EXISTS (SELECT 1 FROM application WHERE status = 'in_production')",
+                            0, NULL);
+    bool left = !db_ok(res) || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+    PQclear(res);
+    return left;
+}
+
+/* LISTEN is only a hint to wake early; the timeout makes us poll anyway. */
+static void idle_wait(PGconn *conn)
+{
+    struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+    PGnotify *n;
+
+    if (pfd.fd >= 0 && poll(&pfd, 1, IDLE_WAIT_MS) > 0)
+        PQconsumeInput(conn);
+    while ((n = PQnotifies(conn)))
+        PQfreemem(n);
+}
+
+static void *line_main(void *arg)
+{
+    struct line *l = arg;
+    struct controller *ctl = l->ctl;
+    enum printer_disposition disp;
+    char cause[160];
+    struct job job;
+
+    /* after a crash a card may still be inside: it goes to the reject box before anything else */
+    if (printer_purge(l->printer, &disp, cause) < 0)
+        log_warn(l->id, "purge at start-up: %s", cause);
+    PQclear(PQexec(l->conn, "LISTEN " WAKEUP_CHANNEL));
+
+    while (!atomic_load(&stop_requested) && !cfg_done(ctl)) {
+        int r = claim(l, &job);
+        if (r < 0) {
+            if (PQstatus(l->conn) == CONNECTION_BAD) {
+                log_warn(l->id, "database connection lost; reconnecting");
+                PQreset(l->conn);
+                if (PQstatus(l->conn) == CONNECTION_OK)
+                    PQclear(PQexec(l->conn, "LISTEN " WAKEUP_CHANNEL));
+            }
+            idle_wait(l->conn);
+            continue;
+        }
+        if (r == 0) {
+            if (ctl->cfg->until_empty && !work_left(l))
+                break;
+            idle_wait(l->conn);
+            continue;
+        }
+        atomic_store(&l->in_hand, job.app.id);
+        r = produce(l, &job);
+        atomic_store(&l->in_hand, 0);
+        photo_image_free(job.photo);
+        job.photo = NULL;
+        if (r)
+            break;
+    }
+
+    {
+        const char *params[1] = {l->id};
+        db_command(l->conn, "stop line",
+                   "UPDATE line SET state = 'stopped', controller = NULL WHERE id = $1 AND state = 'running'", 1,
+                   params);
+    }
+    pthread_mutex_lock(&ctl->lock);
+    ctl->lines_running--;
+    pthread_cond_broadcast(&ctl->cond);
+    pthread_mutex_unlock(&ctl->lock);
+    return NULL;
+}
+
+int producer_rescue_expired(PGconn *conn, const char *actor)
+{
+    PGresult *res;
+    const char *params[1] = {actor};
+    int n = 0;
+
+    if (begin(conn) < 0)
+        return PRODUCER_ERROR_DB;
+    /* one rescuer at a time; the others skip this round */
+    res = db_exec(conn, "SELECT pg_try_advisory_xact_lock(hashtext('cardline.rescue'))", 0, NULL);
+    if (!db_ok(res) || strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        PQclear(res);
+        rollback(conn);
+        return 0;
+    }
+    PQclear(res);
+    res = db_exec(conn,
+                  "WITH expired AS ("
+                  "  SELECT id, step, attempts FROM application "
+                  "  WHERE status = 'in_production' AND lease_until < now() FOR UPDATE), "
+                  "spoiled AS ("
+                  "  UPDATE card c SET status = 'spoiled', finished_at = now(), "
+                  "    spoil_reason = 'interrupted: controller lost during ' || coalesce(e.step, 'production') "
+                  "  FROM expired e WHERE c.application_id = e.id "
+                  "    AND c.status IN ('allocated', 'printing', 'encoding', 'ejecting') "
+                  "  RETURNING c.card_number, c.application_id, c.line_id), "
+                  "counted AS ("
+                  "  UPDATE line SET cards_spoiled = cards_spoiled + s.n "
+                  "  FROM (SELECT line_id, count(*) AS n FROM spoiled GROUP BY line_id) s WHERE line.id = s.line_id "
+                  "  RETURNING line.id), "
+                  "requeued AS ("
+                  "  UPDATE application a SET "
+                  "    status = CASE WHEN a.attempts >= m.max THEN 'held' ELSE 'pending' END, "
+                  "    held_reason = CASE WHEN a.attempts >= m.max THEN "
+                  "      'production interrupted ' || a.attempts || ' times; check the line before releasing' END, "
+                  "    held_since = CASE WHEN a.attempts >= m.max THEN now() END, "
+                  "    locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
+                  "  FROM expired e, (SELECT value::integer AS max FROM setting WHERE key = 'max_attempts') m "
+                  "  WHERE a.id = e.id RETURNING a.id, a.status) "
+                  "INSERT INTO event (actor, kind, application_id, card_number, detail) "
+                  "SELECT $1, 'rescued', r.id, s.card_number, 'lease expired; application ' || r.status "
+                  "FROM requeued r LEFT JOIN spoiled s ON s.application_id = r.id "
+                  "RETURNING application_id",
+                  1, params);
+    if (!db_ok(res)) {
+        log_error("rescue", "rescue failed: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        rollback(conn);
+        return PRODUCER_ERROR_DB;
+    }
+    n = PQntuples(res);
+    PQclear(res);
+    if (commit(conn) < 0)
+        return PRODUCER_ERROR_DB;
+    if (n > 0) {
+        log_warn("rescue", "returned %d application(s) with expired leases to the queue", n);
+        PQclear(PQexec(conn, "NOTIFY " WAKEUP_CHANNEL));
+    }
+    return n;
+}
+
+static int heartbeat(PGconn *conn, const struct controller *ctl, const struct line *lines, int n)
+{
+    char lease[16], ids[64 * 24] = "{";
+    const char *params[3] = {ctl->id, lease, ids};
+    size_t o = 1;
+
+    snprintf(lease, sizeof(lease), "%d", ctl->cfg->lease_seconds);
+    for (int i = 0; i < n; i++) {
+        int64_t id = atomic_load(&lines[i].in_hand);
+        if (id > 0)
+            o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%" PRId64, o > 1 ? "," : "", id);
+    }
+    snprintf(ids + o, sizeof(ids) - o, "}");
+    if (db_command(conn, "heartbeat",
+                   "UPDATE application SET lease_until = now() + make_interval(secs => $2::integer) "
+                   "WHERE status = 'in_production' AND locked_by = $1 AND id = ANY ($3::bigint[])",
+                   3, params) < 0)
+        return PRODUCER_ERROR_DB;
+    return db_command(conn, "heartbeat", "UPDATE line SET heartbeat_at = now() WHERE controller = $1", 1,
+                      params);
+}
+
+/* Take the line rows for this controller; a line another live controller runs is refused. */
+static int register_line(PGconn *conn, struct line *l)
+{
+    char lease[16];
+    const char *params[4] = {l->id, l->ctl->id, printer_name(l->printer), lease};
+    int waited = 0;
+
+    snprintf(lease, sizeof(lease), "%d", l->ctl->cfg->lease_seconds);
+    for (;;) {
+        PGresult *res = db_exec(conn,
+                                "INSERT INTO line (id, controller, printer, encoder, state, heartbeat_at) "
+                                "VALUES ($1, $2, $3, 'sim', 'running', now()) "
+                                "ON CONFLICT (id) DO UPDATE SET controller = $2, printer = $3, encoder = 'sim', "
+                                "  state = 'running', state_reason = NULL, heartbeat_at = now() "
+                                "WHERE line.state <> 'running' OR line.heartbeat_at IS NULL "
+                                "   OR line.heartbeat_at < now() - make_interval(secs => $4::integer) "
+                                "RETURNING id",
+                                4, params);
+        bool ok = db_ok(res) && PQntuples(res) == 1;
+        if (!db_ok(res))
+            log_error(l->id, "register line: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        if (ok)
+            return 0;
+        if (waited++ >= l->ctl->cfg->lease_seconds * 2 || atomic_load(&stop_requested)) {
+            log_error(l->id, "line %s is run by another live controller; choose other line names (--line-prefix)",
+                      l->id);
+            return PRODUCER_ERROR_INVALID;
+        }
+        sleep(1); /* the other controller's heartbeat must go stale first */
+    }
+}
+
+static int read_settings(PGconn *conn, struct controller *ctl)
+{
+    PGresult *res = db_exec(conn,
+                            "SELECT (SELECT value FROM setting WHERE key = 'card_number_prefix'), "
+                            "       (SELECT value FROM setting WHERE key = 'max_attempts'), "
+                            "       (SELECT value FROM setting WHERE key = 'region_code')",
+                            0, NULL);
+    int r = PRODUCER_ERROR_DB;
+
+    if (db_ok(res) && PQntuples(res) == 1) {
+        snprintf(ctl->card_prefix, sizeof(ctl->card_prefix), "%s", PQgetvalue(res, 0, 0));
+        ctl->max_attempts = atoi(PQgetvalue(res, 0, 1));
+        snprintf(ctl->region, sizeof(ctl->region), "%s", PQgetvalue(res, 0, 2));
+        r = 0;
+    }
+    PQclear(res);
+    return r;
+}
+
+static void line_free(struct line *l)
+{
+    printer_close(l->printer);
+    encoder_transport_close(l->encoder);
+    encoder_key_service_free(l->keys);
+    PQfinish(l->conn);
+}
+
+int producer_run(const struct db_config *db, const struct producer_run_config *cfg)
+{
+    struct controller ctl;
+    struct line *lines = NULL;
+    pthread_t *threads = NULL;
+    PGconn *conn;
+    char host[64] = "host";
+    uint32_t nonce = 0;
+    int started = 0, r = 0, total_good = 0, total_spoiled = 0, total_held = 0;
+    struct sigaction sa = {.sa_handler = on_signal};
+
+    if (cfg->lines < 1 || cfg->lines > 64 || cfg->lease_seconds < 2) {
+        log_error("run", "--lines must be 1..64 and --lease-seconds at least 2");
+        return PRODUCER_ERROR_INVALID;
+    }
+    conn = producer_db_open(db);
+    if (!conn)
+        return PRODUCER_ERROR_DB;
+
+    memset(&ctl, 0, sizeof(ctl));
+    ctl.db = db;
+    ctl.cfg = cfg;
+    pthread_mutex_init(&ctl.lock, NULL);
+    pthread_cond_init(&ctl.cond, NULL);
+    gethostname(host, sizeof(host) - 1);
+    if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce) ||
+        getrandom(ctl.master_key, sizeof(ctl.master_key), 0) != sizeof(ctl.master_key)) {
+        log_error("run", "no randomness available");
+        PQfinish(conn);
+        return PRODUCER_ERROR_IO;
+    }
+    snprintf(ctl.id, sizeof(ctl.id), "%s:%ld:%08x", host, (long)getpid(), nonce);
+    snprintf(ctl.faces_dir, sizeof(ctl.faces_dir), "%s/faces", db->data_dir);
+    if (mkdir(ctl.faces_dir, 0700) < 0 && errno != EEXIST) {
+        log_error("run", "cannot create %s: %s", ctl.faces_dir, strerror(errno));
+        PQfinish(conn);
+        return PRODUCER_ERROR_IO;
+    }
+    if (read_settings(conn, &ctl) < 0) {
+        PQfinish(conn);
+        return PRODUCER_ERROR_DB;
+    }
+
+    atomic_store(&stop_requested, false);
+    atomic_store(&cards_done, 0);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    lines = calloc((size_t)cfg->lines, sizeof(*lines));
+    threads = calloc((size_t)cfg->lines, sizeof(*threads));
+    if (!lines || !threads) {
+        r = PRODUCER_ERROR_NOMEM;
+        goto out;
+    }
+    producer_rescue_expired(conn, ctl.id);
+    for (int i = 0; i < cfg->lines; i++) {
+        struct line *l = &lines[i];
+        struct printer_sim_config pc = {.output_dir = ctl.faces_dir,
+                                        .card_ms = cfg->card_ms,
+                                        .fault_permille = cfg->print_fault_permille,
+                                        .seed = cfg->seed * 7919u + (unsigned)i};
+        struct encoder_sim_config ec = {.fault_permille = cfg->chip_fault_permille,
+                                        .seed = cfg->seed * 104729u + (unsigned)i,
+                                        .card_ms = cfg->card_ms};
+
+        memcpy(ec.master_key, ctl.master_key, sizeof(ec.master_key));
+        l->ctl = &ctl;
+        l->index = i;
+        snprintf(l->id, sizeof(l->id), "%s%d", cfg->line_prefix ? cfg->line_prefix : "L", i + 1);
+        l->conn = producer_db_connect(db);
+        if (!l->conn || printer_open_sim(&pc, &l->printer) < 0 || encoder_open_sim(&ec, &l->encoder) < 0 ||
+            encoder_key_service_soft_new(ctl.master_key, &l->keys) < 0) {
+            log_error("run", "cannot set up line %s", l->id);
+            r = PRODUCER_ERROR_IO;
+            goto out;
+        }
+        r = register_line(conn, l);
+        if (r < 0)
+            goto out;
+    }
+
+    log_info("run", "controller %s starting %d line(s)", ctl.id, cfg->lines);
+    for (int i = 0; i < cfg->lines; i++) {
+        pthread_mutex_lock(&ctl.lock);
+        ctl.lines_running++;
+        pthread_mutex_unlock(&ctl.lock);
+        if (pthread_create(&threads[i], NULL, line_main, &lines[i]) != 0) {
+            pthread_mutex_lock(&ctl.lock);
+            ctl.lines_running--;
+            pthread_mutex_unlock(&ctl.lock);
+            atomic_store(&stop_requested, true);
+            r = PRODUCER_ERROR_IO;
+            break;
+        }
+        started++;
+    }
+
+    /* the main thread keeps the leases alive and rescues abandoned work until every line has stopped */
+    pthread_mutex_lock(&ctl.lock);
+    while (ctl.lines_running > 0) {
+        struct timespec until;
+        int interval_ms = cfg->lease_seconds * 1000 / 3;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += interval_ms / 1000;
+        until.tv_nsec += (long)(interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&ctl.cond, &ctl.lock, &until);
+        if (ctl.lines_running == 0)
+            break;
+        pthread_mutex_unlock(&ctl.lock);
+        if (PQstatus(conn) == CONNECTION_BAD)
+            PQreset(conn);
+        heartbeat(conn, &ctl, lines, cfg->lines);
+        producer_rescue_expired(conn, ctl.id);
+        pthread_mutex_lock(&ctl.lock);
+    }
+    pthread_mutex_unlock(&ctl.lock);
+
+out:
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (lines) {
+        for (int i = 0; i < cfg->lines; i++) {
+            total_good += lines[i].good;
+            total_spoiled += lines[i].spoiled;
+            total_held += lines[i].held;
+            line_free(&lines[i]);
+        }
+    }
+    free(lines);
+    free(threads);
+    explicit_bzero(ctl.master_key, sizeof(ctl.master_key));
+    log_info("run", "controller %s stopped: %d good, %d spoiled, %d held", ctl.id, total_good, total_spoiled,
+             total_held);
+    PQfinish(conn);
+    pthread_mutex_destroy(&ctl.lock);
+    pthread_cond_destroy(&ctl.cond);
+    return r;
+}

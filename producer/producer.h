@@ -1,0 +1,52 @@
+/* producer.h — the controller's entry points: production run, intake, generator, reports */
+#pragma once
+
+#include "db.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct producer_run_config {
+    int lines;                  /* number of simulated lines */
+    const char *line_prefix;    /* lines are named <prefix>1..<prefix>N */
+    bool until_empty;           /* stop when nothing is left to produce */
+    int lease_seconds;          /* how long a claimed application stays ours without a heartbeat */
+    unsigned card_ms;           /* simulated time per card in the printer and in the encoder */
+    unsigned print_fault_permille;
+    unsigned chip_fault_permille;
+    unsigned seed;
+    int max_cards;              /* stop after this many cards in total (0 = no limit); for tests */
+};
+
+int producer_run(const struct db_config *db, const struct producer_run_config *cfg);
+
+/* Operations used by run and by rescue: applications whose lease expired go back to the queue; their cards in
+ * physical steps are spoiled as interrupted. Returns the number rescued or a negative error. */
+int producer_rescue_expired(PGconn *conn, const char *actor);
+
+/* Import approved applications from CSV in one transaction; errors name the line. Photos are read relative to
+ * the CSV's directory. Returns the number imported or a negative error. */
+int producer_import_applications(PGconn *conn, const char *csv_path);
+
+struct producer_gen_config {
+    int count;
+    uint32_t seed;
+    int defects;              /* how many applications carry a problem a person must fix */
+    const char *accepted_from; /* YYYY-MM-DD; NULL = 35 days before today */
+    const char *accepted_to;   /* YYYY-MM-DD; NULL = yesterday */
+};
+/* Create the default outlets when there are none. */
+int producer_gen_outlets(PGconn *conn);
+/* Generate realistic approved applications straight into the database, as an upstream platform would. */
+int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cfg);
+
+int producer_status(PGconn *conn, bool json);
+int producer_summary(PGconn *conn, const struct db_config *db);
+int producer_shipment_export(PGconn *conn, const char *dir, int *ret_files);
+int producer_outlet_add(PGconn *conn, const char *code, const char *name, const char *kind, const char *county,
+                        const char *weekdays, int transit_days);
+int producer_outlet_list(PGconn *conn);
+
+/* Append one audit event within the caller's transaction. NULL fields are stored as NULL. */
+int producer_event(PGconn *conn, const char *actor, const char *kind, const char *application_id,
+                   const char *card_number, const char *shipment_id, const char *detail);

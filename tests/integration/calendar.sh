@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# calendar.sh — the 2026 official calendar and the 30-working-day deadline computed by the database
+source "$(dirname "$0")/lib.sh"
+require_postgres
+new_db
+
+expect_eq "worked example 2026-01-05" "$(sql "SELECT add_working_days('2026-01-05', 30)")" "2026-02-14"
+expect_eq "worked example 2026-09-15" "$(sql "SELECT add_working_days('2026-09-15', 30)")" "2026-11-02"
+expect_eq "working days in 2026" \
+    "$(sql "SELECT count(*) FROM generate_series('2026-01-01'::date, '2026-12-31', '1 day') d WHERE working_day(d::date)")" \
+    "248"
+expect_eq "makeup Saturday 2026-02-28 works" "$(sql "SELECT working_day('2026-02-28')")" "t"
+expect_eq "National Day 2026-10-05 is off" "$(sql "SELECT working_day('2026-10-05')")" "f"
+
+# an unknown year is an error, never a silent Monday-Friday guess
+if sql "SELECT add_working_days('2026-12-20', 30)" 2>"$WORK/err"; then
+    fail "computing into 2027 without its calendar succeeded"
+fi
+grep -q "no official working-day calendar for 2027" "$WORK/err" || fail "unclear error: $(cat "$WORK/err")"
+echo "ok: unknown year refused"
+
+# the trigger gives every application its deadline, whoever writes the row
+"$CARDLINE" -q gen photo "$WORK/p.jpg" --seed 1
+psql "$DB" -XAtq -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO outlet (code, name, kind, county) VALUES ('HR0101', 'test', 'hrss', 'x');
+INSERT INTO photo (sha256, bytes) VALUES (repeat('a', 64), '\x00');
+INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place,
+    outlet_code, photo_id, accepted_at)
+VALUES ('U1', 'new', 'resident_id', '11010519491231002X', '11010519491231002X', '甲', '2', 1, '1949-12-31', '110105',
+        'HR0101', 1, '2026-01-05 10:00+08'),
+       ('U2', 'new', 'resident_id', '11010519491231002X', '11010519491231002X', '乙', '2', 1, '1949-12-31', '110105',
+        'HR0101', 1, '2026-12-21 10:00+08');
+SQL
+expect_eq "deadline set by trigger" "$(sql "SELECT deadline FROM application WHERE upstream_id = 'U1'")" "2026-02-14"
+expect_eq "deadline unknown past the calendar" \
+    "$(sql "SELECT deadline IS NULL AND deadline_problem LIKE '%2027%' FROM application WHERE upstream_id = 'U2'")" "t"
+# time held waiting for the applicant extends the deadline
+sql "UPDATE application SET held_working_days = 2 WHERE upstream_id = 'U1'"
+expect_eq "held days extend the deadline" "$(sql "SELECT deadline FROM application WHERE upstream_id = 'U1'")" \
+    "2026-02-25"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# embedded.sh — with no connection configured, cardline creates, starts and stops its own PostgreSQL cluster on a
+# unix socket only, run by an unprivileged account when started as root
+source "$(dirname "$0")/lib.sh"
+require_postgres
+dir="$IT_ROOT/embedded-$$"
+rm -rf "$dir"
+unset PGHOST PGHOSTADDR PGDATABASE PGSERVICE PGPORT
+trap '"$CARDLINE" -q --data-dir "$dir" db stop >/dev/null 2>&1 || true' EXIT
+
+"$CARDLINE" --data-dir "$dir" status >/dev/null || fail "status on a fresh data directory failed"
+"$CARDLINE" --data-dir "$dir" db status
+conn=$("$CARDLINE" -q --data-dir "$dir" db conninfo)
+expect_eq "schema migrated on first use" "$(psql "$conn" -XAtq -c "SELECT count(*) > 0 FROM schema_migration")" "t"
+pid=$(head -1 "$(psql "$conn" -XAtq -c "SHOW data_directory")/postmaster.pid")
+owner=$(stat -c %U "/proc/$pid")
+if [ "$(id -u)" -eq 0 ]; then
+    [ "$owner" != root ] || fail "server runs as root"
+    echo "ok: server runs as $owner"
+fi
+expect_eq "no TCP listener" "$(psql "$conn" -XAtq -c "SHOW listen_addresses")" ""
+sock=$(psql "$conn" -XAtq -c "SHOW unix_socket_directories")
+expect_eq "socket directory private" "$(stat -c %a "$sock")" "700"
+"$CARDLINE" --data-dir "$dir" db stop
+if "$CARDLINE" -q --data-dir "$dir" db status >/dev/null; then fail "still reachable after stop"; fi
+"$CARDLINE" -q --data-dir "$dir" gen outlets >/dev/null || fail "restart after stop failed"
+expect_eq "data survived the restart" "$(psql "$conn" -XAtq -c "SELECT count(*) FROM outlet")" "8"
