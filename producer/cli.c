@@ -1,4 +1,5 @@
 /* cli.c — the cardline command: global options, subcommands, exit codes */
+#include "cli.h"
 #include "db.h"
 #include "gen_portrait.h"
 #include "log.h"
@@ -11,13 +12,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define EXIT_USAGE 2
-
-struct globals {
-    const char *data_dir;
-    const char *db;
-    struct db_config cfg;
-};
 
 static void usage(FILE *out)
 {
@@ -47,19 +41,19 @@ static void usage(FILE *out)
           out);
 }
 
-static int resolve(struct globals *g)
+int cli_resolve(struct globals *g)
 {
     return producer_db_resolve(g->data_dir, g->db, &g->cfg);
 }
 
-static PGconn *open_db(struct globals *g)
+PGconn *cli_open_db(struct globals *g)
 {
-    if (resolve(g) < 0)
+    if (cli_resolve(g) < 0)
         return NULL;
     return producer_db_open(&g->cfg);
 }
 
-static bool want_help(int argc, char **argv)
+bool cli_want_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -68,7 +62,7 @@ static bool want_help(int argc, char **argv)
     return false;
 }
 
-static bool parse_int(const char *s, long min, long max, long *ret)
+bool cli_parse_int(const char *s, long min, long max, long *ret)
 {
     char *end;
     long v;
@@ -82,7 +76,7 @@ static bool parse_int(const char *s, long min, long max, long *ret)
     return true;
 }
 
-static int bad_number(const char *opt, const char *value, long min, long max)
+int cli_bad_number(const char *opt, const char *value, long min, long max)
 {
     fprintf(stderr, "cardline: %s '%s' must be a number from %ld to %ld\n", opt, value ? value : "", min, max);
     return EXIT_USAGE;
@@ -96,7 +90,7 @@ static int cmd_db(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int r;
 
-    if (!sub || want_help(argc, argv)) {
+    if (!sub || cli_want_help(argc, argv)) {
         fputs("Usage: cardline db start|stop|status|migrate|conninfo\n"
               "  start     create (first time) and start the private PostgreSQL cluster\n"
               "  stop      stop the private cluster\n"
@@ -106,7 +100,7 @@ static int cmd_db(struct globals *g, int argc, char **argv)
               sub ? stdout : stderr);
         return sub ? 0 : EXIT_USAGE;
     }
-    if (resolve(g) < 0)
+    if (cli_resolve(g) < 0)
         return 1;
     if (strcmp(sub, "start") == 0)
         return producer_db_start(&g->cfg) < 0;
@@ -160,8 +154,8 @@ static int cmd_run(struct globals *g, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
-            if (!parse_int(optarg, 1, 64, &v))
-                return bad_number("--lines", optarg, 1, 64);
+            if (!cli_parse_int(optarg, 1, 64, &v))
+                return cli_bad_number("--lines", optarg, 1, 64);
             cfg.lines = (int)v;
             break;
         case 'u':
@@ -176,33 +170,33 @@ static int cmd_run(struct globals *g, int argc, char **argv)
             cfg.line_prefix = optarg;
             break;
         case 'L':
-            if (!parse_int(optarg, 2, 3600, &v))
-                return bad_number("--lease-seconds", optarg, 2, 3600);
+            if (!cli_parse_int(optarg, 2, 3600, &v))
+                return cli_bad_number("--lease-seconds", optarg, 2, 3600);
             cfg.lease_seconds = (int)v;
             break;
         case 'c':
-            if (!parse_int(optarg, 0, 60000, &v))
-                return bad_number("--card-ms", optarg, 0, 60000);
+            if (!cli_parse_int(optarg, 0, 60000, &v))
+                return cli_bad_number("--card-ms", optarg, 0, 60000);
             cfg.card_ms = (unsigned)v;
             break;
         case 'P':
-            if (!parse_int(optarg, 0, 1000, &v))
-                return bad_number("--print-faults", optarg, 0, 1000);
+            if (!cli_parse_int(optarg, 0, 1000, &v))
+                return cli_bad_number("--print-faults", optarg, 0, 1000);
             cfg.print_fault_permille = (unsigned)v;
             break;
         case 'C':
-            if (!parse_int(optarg, 0, 1000, &v))
-                return bad_number("--chip-faults", optarg, 0, 1000);
+            if (!cli_parse_int(optarg, 0, 1000, &v))
+                return cli_bad_number("--chip-faults", optarg, 0, 1000);
             cfg.chip_fault_permille = (unsigned)v;
             break;
         case 's':
-            if (!parse_int(optarg, 0, 2147483647L, &v))
-                return bad_number("--seed", optarg, 0, 2147483647L);
+            if (!cli_parse_int(optarg, 0, 2147483647L, &v))
+                return cli_bad_number("--seed", optarg, 0, 2147483647L);
             cfg.seed = (unsigned)v;
             break;
         case 'm':
-            if (!parse_int(optarg, 0, 100000000L, &v))
-                return bad_number("--max-cards", optarg, 0, 100000000L);
+            if (!cli_parse_int(optarg, 0, 100000000L, &v))
+                return cli_bad_number("--max-cards", optarg, 0, 100000000L);
             cfg.max_cards = (int)v;
             break;
         case 'h':
@@ -228,7 +222,7 @@ static int cmd_run(struct globals *g, int argc, char **argv)
         fprintf(stderr, "cardline run: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (resolve(g) < 0)
+    if (cli_resolve(g) < 0)
         return 1;
     return producer_run(&g->cfg, &cfg) < 0;
 }
@@ -254,7 +248,7 @@ static int cmd_status(struct globals *g, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    conn = open_db(g);
+    conn = cli_open_db(g);
     if (!conn)
         return 1;
     r = producer_status(conn, json);
@@ -267,13 +261,13 @@ static int cmd_summary(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int r;
 
-    if (want_help(argc, argv) || argc > 1) {
+    if (cli_want_help(argc, argv) || argc > 1) {
         fputs("Usage: cardline summary\nProduced, spoiled and held (with reasons), cards per outlet, the smallest\n"
               "deadline margin; writes the per-outlet shipment lists under the data directory.\n",
-              argc > 1 && !want_help(argc, argv) ? stderr : stdout);
-        return want_help(argc, argv) ? 0 : EXIT_USAGE;
+              argc > 1 && !cli_want_help(argc, argv) ? stderr : stdout);
+        return cli_want_help(argc, argv) ? 0 : EXIT_USAGE;
     }
-    conn = open_db(g);
+    conn = cli_open_db(g);
     if (!conn)
         return 1;
     r = producer_summary(conn, &g->cfg);
@@ -288,8 +282,8 @@ static int cmd_import(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int r;
 
-    if (want_help(argc, argv) || argc != 3 || strcmp(argv[1], "applications") != 0) {
-        bool help = want_help(argc, argv);
+    if (cli_want_help(argc, argv) || argc != 3 || strcmp(argv[1], "applications") != 0) {
+        bool help = cli_want_help(argc, argv);
         fputs("Usage: cardline import applications FILE.csv\n"
               "Import approved applications. The first row names the columns (any order):\n"
               "  upstream_id, kind (new|replacement|exchange|temporary), doc_type (resident_id|\n"
@@ -302,7 +296,7 @@ static int cmd_import(struct globals *g, int argc, char **argv)
               help ? stdout : stderr);
         return help ? 0 : EXIT_USAGE;
     }
-    conn = open_db(g);
+    conn = cli_open_db(g);
     if (!conn)
         return 1;
     r = producer_import_applications(conn, argv[2]);
@@ -328,7 +322,7 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
     int c, r;
 
     if (strcmp(what, "outlets") != 0 && strcmp(what, "applications") != 0 && strcmp(what, "photo") != 0) {
-        bool help = want_help(argc, argv);
+        bool help = cli_want_help(argc, argv);
         fputs("Usage: cardline gen applications N [--seed S] [--defects K] [--accepted-from DATE]\n"
               "                                    [--accepted-to DATE]\n"
               "       cardline gen outlets\n"
@@ -345,14 +339,14 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (!parse_int(optarg, 0, 4294967295L, &v))
-                return bad_number("--seed", optarg, 0, 4294967295L);
+            if (!cli_parse_int(optarg, 0, 4294967295L, &v))
+                return cli_bad_number("--seed", optarg, 0, 4294967295L);
             cfg.seed = (uint32_t)v;
             seeded = true;
             break;
         case 'd':
-            if (!parse_int(optarg, 0, 1000000, &v))
-                return bad_number("--defects", optarg, 0, 1000000);
+            if (!cli_parse_int(optarg, 0, 1000000, &v))
+                return cli_bad_number("--defects", optarg, 0, 1000000);
             cfg.defects = (int)v;
             break;
         case 'f':
@@ -368,8 +362,8 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
         }
     }
     if (strcmp(what, "applications") == 0) {
-        if (optind != argc - 1 || !parse_int(argv[optind], 0, 1000000, &v))
-            return bad_number("N", optind < argc ? argv[optind] : "", 0, 1000000);
+        if (optind != argc - 1 || !cli_parse_int(argv[optind], 0, 1000000, &v))
+            return cli_bad_number("N", optind < argc ? argv[optind] : "", 0, 1000000);
         cfg.count = (int)v;
     }
     if (!seeded && getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
@@ -396,7 +390,7 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
         free(jpeg);
         return 0;
     }
-    conn = open_db(g);
+    conn = cli_open_db(g);
     if (!conn)
         return 1;
     r = strcmp(what, "outlets") == 0 ? producer_gen_outlets(conn) : producer_gen_applications(conn, &cfg);
@@ -423,7 +417,7 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
     int c, r;
 
     if (strcmp(sub, "list") != 0 && strcmp(sub, "add") != 0) {
-        bool help = want_help(argc, argv);
+        bool help = cli_want_help(argc, argv);
         fputs("Usage: cardline outlet list\n"
               "       cardline outlet add CODE --name NAME --kind hrss|bank --county COUNTY\n"
               "                           [--weekdays 1,3,5] [--transit DAYS]\n"
@@ -452,8 +446,8 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
             }
             break;
         case 't':
-            if (!parse_int(optarg, 0, 10, &transit))
-                return bad_number("--transit", optarg, 0, 10);
+            if (!cli_parse_int(optarg, 0, 10, &transit))
+                return cli_bad_number("--transit", optarg, 0, 10);
             break;
         case 'h':
             return cmd_outlet(g, 1, argv - 1);
@@ -465,7 +459,7 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
         fprintf(stderr, "cardline outlet add: CODE, --name, --kind and --county are required\n");
         return EXIT_USAGE;
     }
-    conn = open_db(g);
+    conn = cli_open_db(g);
     if (!conn)
         return 1;
     if (strcmp(sub, "list") == 0)
@@ -481,14 +475,14 @@ static int cmd_shipment(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int files = 0, r;
 
-    if (want_help(argc, argv) || argc != 3 || strcmp(argv[1], "export") != 0) {
-        bool help = want_help(argc, argv);
+    if (cli_want_help(argc, argv) || argc != 3 || strcmp(argv[1], "export") != 0) {
+        bool help = cli_want_help(argc, argv);
         fputs("Usage: cardline shipment export DIR\n"
               "Write one CSV per outlet with its shipments' cards (holder data masked).\n",
               help ? stdout : stderr);
         return help ? 0 : EXIT_USAGE;
     }
-    conn = open_db(g);
+    conn = cli_open_db(g);
     if (!conn)
         return 1;
     r = producer_shipment_export(conn, argv[2], &files);
@@ -498,6 +492,7 @@ static int cmd_shipment(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
+/* one entry per command; commands of other parts live in cmd_<part>.c and are declared in cli.h */
 static const struct {
     const char *name;
     int (*run)(struct globals *g, int argc, char **argv);

@@ -592,6 +592,13 @@ int producer_db_stop(const struct db_config *cfg)
     return 0;
 }
 
+/* Server notices (e.g. "relation already exists, skipping") are for developers, not for operators. */
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("db", "server notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 PGconn *producer_db_connect(const struct db_config *cfg)
 {
     const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", "connect_timeout", NULL};
@@ -603,6 +610,7 @@ PGconn *producer_db_connect(const struct db_config *cfg)
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, notice_to_log, NULL);
     return conn;
 }
 

@@ -1,5 +1,5 @@
-/* gen.c — realistic approved applications for demos and tests: valid identity numbers, minors, foreigners, rare
- * and long names, both kinds of outlet, replacements and exchanges, each with a photo */
+/* gen.c — realistic approved applications for demos and tests: valid identity numbers, minors, foreigners,
+ * rare and long names, both kinds of outlet, replacements and exchanges, each with a photo */
 #include "producer.h"
 
 #include "gen_portrait.h"
@@ -38,15 +38,16 @@ static int rng_below(struct rng *r, int n)
 static const struct {
     const char *code, *name, *kind, *county, *weekdays;
     int transit;
+    const char *bank; /* a bank's own window opens accounts with that bank */
 } default_outlets[] = {
-    {"HR0101", "越秀区人社局综合柜员窗口", "hrss", "越秀区", "{1,3,5}", 1},
-    {"HR0102", "天河区人社局综合柜员窗口", "hrss", "天河区", "{2,4}", 1},
-    {"HR0103", "番禺区人社局综合柜员窗口", "hrss", "番禺区", "{1,4}", 2},
-    {"HR0104", "花都区政务服务中心社保窗口", "hrss", "花都区", "{3}", 2},
-    {"BK0201", "中国工商银行广州天河支行", "bank", "天河区", "{1,2,3,4,5}", 1},
-    {"BK0202", "中国建设银行广州海珠支行", "bank", "海珠区", "{2,5}", 1},
-    {"BK0203", "中国农业银行广州白云支行", "bank", "白云区", "{1,3}", 1},
-    {"BK0204", "广州农村商业银行黄埔支行", "bank", "黄埔区", "{4}", 2},
+    {"HR0101", "越秀区人社局综合柜员窗口", "hrss", "越秀区", "{1,3,5}", 1, NULL},
+    {"HR0102", "天河区人社局综合柜员窗口", "hrss", "天河区", "{2,4}", 1, NULL},
+    {"HR0103", "番禺区人社局综合柜员窗口", "hrss", "番禺区", "{1,4}", 2, NULL},
+    {"HR0104", "花都区政务服务中心社保窗口", "hrss", "花都区", "{3}", 2, NULL},
+    {"BK0201", "中国工商银行广州天河支行", "bank", "天河区", "{1,2,3,4,5}", 1, "中国工商银行"},
+    {"BK0202", "中国建设银行广州海珠支行", "bank", "海珠区", "{2,5}", 1, "中国建设银行"},
+    {"BK0203", "中国农业银行广州白云支行", "bank", "白云区", "{1,3}", 1, "中国农业银行"},
+    {"BK0204", "广州农村商业银行黄埔支行", "bank", "黄埔区", "{4}", 2, "广州农村商业银行"},
 };
 
 static const char *const banks[] = {"中国工商银行", "中国建设银行", "中国农业银行", "中国银行",
@@ -58,12 +59,12 @@ static const char *const local_regions[] = {"440103", "440104", "440105", "44010
 static const char *const other_regions[] = {"430102", "510104", "360102", "450102", "110101",
                                             "420106", "350203", "522601", "652101", "530102"};
 
-static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周",
-                                       "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "梁",
+static const char *const surnames[] = {"王",   "李",   "张",   "刘",   "陈", "杨", "黄", "赵", "吴", "周",
+                                       "徐",   "孙",   "马",   "朱",   "胡", "郭", "何", "林", "罗", "梁",
                                        "欧阳", "司马", "上官", "诸葛", "钟", "邓", "冯", "曾", "彭", "萧"};
-static const char *const given_common[] = {"伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋",
-                                           "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "华", "慧",
-                                           "建国", "志强", "晓燕", "子涵", "浩然", "梓轩", "雨桐", "欣怡"};
+static const char *const given_common[] = {
+    "伟", "芳", "娜", "敏",   "静", "丽", "强",   "磊",   "军",   "洋",   "勇",   "艳",   "杰",   "娟",
+    "涛", "明", "超", "秀英", "华", "慧", "建国", "志强", "晓燕", "子涵", "浩然", "梓轩", "雨桐", "欣怡"};
 /* characters outside everyday use that still must print and encode (all within GBK) */
 static const char *const given_rare[] = {"堃", "喆", "犇", "淼", "彧", "玥", "珺", "燊", "昇", "翀",
                                          "赟", "昊", "骉", "垚", "祎", "旻", "琍", "溱", "頔", "婧"};
@@ -81,8 +82,8 @@ static const struct {
 static const struct {
     const char *name, *nationality;
 } foreigners[] = {
-    {"SMITH JOHN WILLIAM", "USA"}, {"KIM MINJUN", "KOR"},        {"TANAKA HARUTO", "JPN"},
-    {"MUELLER ANNA", "DEU"},       {"DUPONT CAMILLE", "FRA"},    {"IVANOV DMITRY", "RUS"},
+    {"SMITH JOHN WILLIAM", "USA"}, {"KIM MINJUN", "KOR"},      {"TANAKA HARUTO", "JPN"},
+    {"MUELLER ANNA", "DEU"},       {"DUPONT CAMILLE", "FRA"},  {"IVANOV DMITRY", "RUS"},
     {"NGUYEN VAN AN", "VNM"},      {"OKAFOR CHIAMAKA", "NGA"},
 };
 /* GB 3304 ethnicity codes other than Han (01) seen in Guangdong */
@@ -99,8 +100,8 @@ static void make_resident_id(struct rng *r, const char *region, int y, int m, in
     int seq = rng_below(r, 500) * 2 + (sex == '1' ? 1 : 0); /* odd = male */
     char check;
 
-    snprintf(out, 19, "%.6s%04u%02u%02u%03u", region, (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u,
-             (unsigned)seq % 1000u);
+    snprintf(out, 19, "%.6s%04u%02u%02u%03u", region, (unsigned)y % 10000u, (unsigned)m % 100u,
+             (unsigned)d % 100u, (unsigned)seq % 1000u);
     check = producer_idcard_check_char(out);
     out[17] = check;
     out[18] = '\0';
@@ -143,12 +144,12 @@ static void gen_person(struct person_gen *g, struct producer_app *a)
         int i = rng_below(r, (int)(sizeof(foreigners) / sizeof(foreigners[0])));
         random_birth(r, g->today_y, 20, 60, &y, &m, &d);
         snprintf(a->doc_type, sizeof(a->doc_type), "passport");
-        snprintf(a->doc_number, sizeof(a->doc_number), "%c%c%07u", 'E' + rng_below(r, 4), 'A' + rng_below(r, 26),
-                 rng_next(r) % 10000000u);
+        snprintf(a->doc_number, sizeof(a->doc_number), "%c%c%07u", 'E' + rng_below(r, 4),
+                 'A' + rng_below(r, 26), rng_next(r) % 10000000u);
         snprintf(a->name, sizeof(a->name), "%s", foreigners[i].name);
         snprintf(a->nationality, sizeof(a->nationality), "%s", foreigners[i].nationality);
-        snprintf(a->ssn, sizeof(a->ssn), "%.3s%04u%02u%02u%07u", foreigners[i].nationality, (unsigned)y % 10000u,
-                 (unsigned)m % 100u, (unsigned)d % 100u, rng_next(r) % 10000000u);
+        snprintf(a->ssn, sizeof(a->ssn), "%.3s%04u%02u%02u%07u", foreigners[i].nationality,
+                 (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u, rng_next(r) % 10000000u);
         snprintf(a->birth_place, sizeof(a->birth_place), "440100");
         a->ethnicity = 97;
     } else if (roll < 8) {
@@ -195,8 +196,9 @@ int producer_gen_outlets(PGconn *conn)
         return 0;
     for (size_t i = 0; i < sizeof(default_outlets) / sizeof(default_outlets[0]); i++) {
         char transit[8];
-        const char *params[6] = {default_outlets[i].code,   default_outlets[i].name,     default_outlets[i].kind,
-                                 default_outlets[i].county, default_outlets[i].weekdays, transit};
+        const char *params[6] = {default_outlets[i].code,     default_outlets[i].name,
+                                 default_outlets[i].kind,     default_outlets[i].county,
+                                 default_outlets[i].weekdays, transit};
         snprintf(transit, sizeof(transit), "%d", default_outlets[i].transit);
         if (db_command(conn, "add outlet",
                        "INSERT INTO outlet (code, name, kind, county, delivery_weekdays, transit_days) "
@@ -245,7 +247,8 @@ static int insert_old_card(PGconn *conn, struct rng *r, const struct producer_ap
 
     for (int tries = 0; tries < 8; tries++) {
         snprintf(out, 10, "E%08u", rng_next(r) % 100000000u);
-        snprintf(issue, sizeof(issue), "%04d-%02d-15", 2016 + rng_below(r, 6), 1 + rng_below(r, 12));
+        snprintf(issue, sizeof(issue), "%04u-%02u-15", 2016u + (unsigned)rng_below(r, 6),
+                 1u + (unsigned)rng_below(r, 12));
         res = db_exec(conn,
                       "INSERT INTO card (card_number, person_key, status, issue_date, expiry_date) "
                       "VALUES ($1, $2, $3, $4, $4::date + interval '10 years') ON CONFLICT DO NOTHING",
@@ -317,12 +320,8 @@ static int gen_one(PGconn *conn, struct person_gen *g, const struct producer_gen
     snprintf(a.kind, sizeof(a.kind), "new");
     snprintf(a.outlet_code, sizeof(a.outlet_code), "%s", default_outlets[outlet].code);
     /* at a bank's window the applicant opens the account with that bank */
-    if (strcmp(default_outlets[outlet].kind, "bank") == 0)
-        snprintf(a.bank_name, sizeof(a.bank_name), "%.*s", (int)(strstr(default_outlets[outlet].name, "广州") -
-                                                                 default_outlets[outlet].name),
-                 default_outlets[outlet].name);
-    else
-        snprintf(a.bank_name, sizeof(a.bank_name), "%s", PICK(r, banks));
+    snprintf(a.bank_name, sizeof(a.bank_name), "%s",
+             default_outlets[outlet].bank ? default_outlets[outlet].bank : PICK(r, banks));
     gen_accepted(r, from, to, accepted, sizeof(accepted));
 
     if (defect < 0 && kind_roll < 3) {

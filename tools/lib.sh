@@ -3,18 +3,15 @@
 
 CARDLINE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Everything cardline needs on Debian 12, to build, run and test.
-CARDLINE_PACKAGES=(
-    gcc make cmake pkg-config
-    postgresql postgresql-client libpq-dev
-    libjpeg62-turbo-dev libpng-dev libssl-dev libjson-c-dev
-    libcairo2-dev libpango1.0-dev fonts-noto-cjk
-    libcmocka-dev
-)
+# Everything cardline needs on Debian 12, to build, run and test: one list per part in tools/packages.d/*.txt
+# ('#' starts a comment).
+read_packages() {
+    sed -e 's/#.*//' "$CARDLINE_ROOT"/tools/packages.d/*.txt | tr -s ' \t' '\n' | sed '/^$/d' | sort -u
+}
 
 ensure_packages() {
     local missing=() p
-    for p in "${CARDLINE_PACKAGES[@]}"; do
+    for p in $(read_packages); do
         if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
             missing+=("$p")
         fi
