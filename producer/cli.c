@@ -28,6 +28,17 @@ static void usage(FILE *out)
           "  gen applications N | gen outlets\n"
           "                    generate realistic test applications / the default outlets\n"
           "  outlet add|list   pickup outlets\n"
+          "  application list|show|cancel|release\n"
+          "                    applications; release held ones once fixed\n"
+          "  risk              which applications will miss their delivery run, and why\n"
+          "  calendar import|deadline|workdays|years\n"
+          "                    the official working-day calendar\n"
+          "  stock issue|return|sample|report\n"
+          "                    blank cards per line; the report must balance\n"
+          "  config check|apply FILE\n"
+          "                    validate the configuration file / write its outlets\n"
+          "  card report-lost CARD\n"
+          "                    record a formal loss report\n"
           "  shipment export DIR\n"
           "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
           "  db start|stop|status|migrate|conninfo\n"
@@ -498,7 +509,8 @@ static const struct {
     int (*run)(struct globals *g, int argc, char **argv);
 } commands[] = {
     {"db", cmd_db},           {"run", cmd_run},         {"status", cmd_status},     {"summary", cmd_summary},
-    {"import", cmd_import},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
+    {"import", cmd_import},   {"application", cmd_application}, {"card", cmd_card}, {"calendar", cmd_calendar},
+    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
 };
 
 int main(int argc, char **argv)

@@ -24,3 +24,9 @@ int cli_bad_number(const char *opt, const char *value, long min, long max);
 
 /* Commands implemented in cmd_<part>.c files: int cmd_<name>(struct globals *g, int argc, char **argv);
  * argv[0] is the command's name; exit status 0 ok, 1 failure, EXIT_USAGE bad usage. */
+int cmd_application(struct globals *g, int argc, char **argv);
+int cmd_card(struct globals *g, int argc, char **argv);
+int cmd_calendar(struct globals *g, int argc, char **argv);
+int cmd_stock(struct globals *g, int argc, char **argv);
+int cmd_risk(struct globals *g, int argc, char **argv);
+int cmd_config(struct globals *g, int argc, char **argv);

@@ -98,14 +98,17 @@ static int claim(struct line *l, struct job *job)
                   "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "
                   "  step = 'claimed', updated_at = now() "
                   "FROM (SELECT id FROM application WHERE status = 'pending' "
-                  "      ORDER BY priority, deadline, id FOR UPDATE SKIP LOCKED LIMIT 1) c "
+                  "      ORDER BY priority, latest_completion, id FOR UPDATE SKIP LOCKED LIMIT 1) c "
                   "WHERE a.id = c.id "
                   "RETURNING a.id, a.upstream_id, a.kind, a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "
                   "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, "
                   "  coalesce(a.bank_name, ''), coalesce(a.photo_id, 0), coalesce(a.replaced_card_number, ''), "
                   "  a.attempts, bureau_date(a.accepted_at), to_char(bureau_date(now()), 'YYYYMMDD'), "
-                  "  bureau_date(now()), (bureau_date(now()) + make_interval(years => "
-                  "    (SELECT value::integer FROM setting WHERE key = 'card_validity_years')))::date",
+                  "  bureau_date(now()), CASE WHEN a.kind = 'temporary' "
+                  "    THEN bureau_date(now()) + (SELECT value::integer FROM setting "
+                  "                               WHERE key = 'temporary_validity_days') "
+                  "    ELSE (bureau_date(now()) + make_interval(years => (SELECT value::integer FROM setting "
+                  "                               WHERE key = 'card_validity_years')))::date END",
                   2, params);
     if (!db_ok(res)) {
         log_error(l->id, "claim failed: %s", PQresultErrorMessage(res));
@@ -180,9 +183,11 @@ static void hold(struct line *l, struct job *job, const char *reason)
 
     if (begin(l->conn) < 0)
         return;
+    /* validation holds wait for the applicant (new photo, corrected data): their days extend the deadline */
     if (update_owned(l, "hold",
                      "UPDATE application SET status = 'held', held_reason = $3, held_since = now(), "
-                     "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
+                     "  held_for_applicant = true, locked_by = NULL, lease_until = NULL, step = NULL, "
+                     "  updated_at = now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      3, params) != 1 ||
         producer_event(l->conn, l->id, "held", job->id_text, NULL, NULL, reason) < 0) {
@@ -225,7 +230,7 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
 {
     const struct producer_app *a = &job->app;
     const char *p_outlet[1] = {a->outlet_code};
-    const char *p_person[1] = {a->ssn};
+    const char *p_person[2] = {a->ssn, strcmp(a->kind, "temporary") == 0 ? "t" : "f"};
     const char *p_card[2] = {a->replaced_card, a->ssn};
     char photo_id[24];
     const char *p_photo[1] = {photo_id};
@@ -267,9 +272,10 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
 
     /* a new card needs a person without one; a replacement or exchange is checked above */
     res = db_exec(l->conn,
-                  "SELECT card_number, status FROM card WHERE person_key = $1 AND status IN "
-                  "('allocated', 'printing', 'encoding', 'ejecting', 'good', 'issued') ORDER BY created_at",
-                  1, p_person);
+                  "SELECT card_number, status FROM card WHERE person_key = $1 AND temporary = $2::boolean "
+                  "  AND status IN ('allocated', 'printing', 'encoding', 'ejecting', 'good', 'issued') "
+                  "ORDER BY created_at",
+                  2, p_person);
     if (!db_ok(res)) {
         snprintf(reason, reason_size, "database error while checking existing cards");
         goto out;
@@ -330,8 +336,9 @@ out:
 /* Card number and the blank leaving the hopper, in one transaction. */
 static int allocate(struct line *l, struct job *job, char *reason, size_t reason_size)
 {
-    const char *params[7] = {job->id_text, l->ctl->id, l->id, job->app.ssn, job->issue_date, job->expiry_date,
-                             l->ctl->card_prefix};
+    bool temporary = strcmp(job->app.kind, "temporary") == 0;
+    const char *params[8] = {job->id_text, l->ctl->id,        l->id, job->app.ssn, job->issue_date,
+                             job->expiry_date, temporary ? "T" : l->ctl->card_prefix, temporary ? "t" : "f"};
     PGresult *res;
     const char *pc[3];
 
@@ -339,13 +346,13 @@ static int allocate(struct line *l, struct job *job, char *reason, size_t reason
         return PRODUCER_ERROR_DB;
     res = db_exec(l->conn,
                   "INSERT INTO card (card_number, application_id, person_key, status, line_id, printer, encoder, "
-                  "  issue_date, expiry_date) "
+                  "  issue_date, expiry_date, temporary) "
                   "SELECT $7 || lpad(nextval('card_number_seq')::text, 8, '0'), $1, $4, 'allocated', $3, "
-                  "  l.printer, l.encoder, $5, $6 FROM line l WHERE l.id = $3 "
+                  "  l.printer, l.encoder, $5, $6, $8 FROM line l WHERE l.id = $3 "
                   "  AND EXISTS (SELECT 1 FROM application WHERE id = $1 AND locked_by = $2 "
                   "              AND status = 'in_production') "
                   "RETURNING card_number",
-                  7, params);
+                  8, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
         bool dup = strcmp(db_sqlstate(res), "23505") == 0;
         if (dup)
@@ -450,6 +457,7 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
                      "  status = CASE WHEN attempts >= $3::integer THEN 'held' ELSE 'pending' END, "
                      "  held_reason = CASE WHEN attempts >= $3::integer THEN $4 END, "
                      "  held_since = CASE WHEN attempts >= $3::integer THEN now() END, "
+                     "  held_for_applicant = false, "
                      "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      4, p_app) < 0 ||
@@ -465,14 +473,17 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
     }
 }
 
-/* The card is good: record it, mark the application produced and put the card into its outlet's open shipment. */
+/* The card is good: record it, mark the application produced and put the card into its outlet's open shipment.
+ * A temporary card is handed over at the counter instead; a replacement blacklists the card it replaces. */
 static int finish(struct line *l, struct job *job, const struct encoder_result *enc)
 {
-    const char *p_card[4] = {job->card_number, enc->atr_hex, enc->card_id_hex, NULL};
+    bool temporary = strcmp(job->app.kind, "temporary") == 0;
+    const char *p_card[4] = {job->card_number, enc->atr_hex, enc->card_id_hex, temporary ? "issued" : "good"};
     const char *p_app[2] = {job->id_text, l->ctl->id};
     const char *p_outlet[1] = {job->app.outlet_code};
     const char *p_item[2] = {job->card_number, NULL};
     const char *p_line[1] = {l->id};
+    const char *p_old[1] = {job->app.replaced_card};
     char shipment[20] = "";
     PGresult *res;
     int r;
@@ -486,37 +497,50 @@ static int finish(struct line *l, struct job *job, const struct encoder_result *
                      2, p_app);
     if (r == 1)
         r = update_owned(l, "good card",
-                         "UPDATE card SET status = 'good', atr = $2, chip_id = $3, finished_at = now() "
+                         "UPDATE card SET status = $4, atr = $2, chip_id = $3, finished_at = now() "
                          "WHERE card_number = $1 AND status = 'ejecting'",
-                         3, p_card);
+                         4, p_card);
     if (r != 1)
         goto fail;
-    /* one open shipment per outlet: the partial unique index arbitrates between lines */
-    if (db_command(l->conn, "open shipment",
-                   "INSERT INTO shipment (id, outlet_code) VALUES (next_shipment_id(), $1) "
-                   "ON CONFLICT (outlet_code) WHERE status = 'open' DO NOTHING",
-                   1, p_outlet) < 0)
+    if (strcmp(job->app.kind, "replacement") == 0 &&
+        db_command(l->conn, "blacklist", "UPDATE card SET blacklisted_at = now() WHERE card_number = $1", 1,
+                   p_old) < 0)
         goto fail;
-    res = db_exec(l->conn, "SELECT id FROM shipment WHERE outlet_code = $1 AND status = 'open'", 1, p_outlet);
-    if (db_ok(res) && PQntuples(res) == 1)
-        copy_field(shipment, sizeof(shipment), res, 0, 0);
-    PQclear(res);
-    if (!shipment[0])
-        goto fail;
-    p_item[1] = shipment;
-    if (db_command(l->conn, "pack", "INSERT INTO shipment_item (card_number, shipment_id) VALUES ($1, $2)", 2,
-                   p_item) < 0 ||
-        db_command(l->conn, "count good", "UPDATE line SET cards_good = cards_good + 1 WHERE id = $1", 1,
+    if (db_command(l->conn, "count good", "UPDATE line SET cards_good = cards_good + 1 WHERE id = $1", 1,
                    p_line) < 0 ||
-        producer_event(l->conn, l->id, "produced", job->id_text, job->card_number, NULL, enc->card_id_hex) < 0 ||
-        producer_event(l->conn, l->id, "packed", job->id_text, job->card_number, shipment, NULL) < 0)
+        producer_event(l->conn, l->id, temporary ? "issued_at_counter" : "produced", job->id_text,
+                       job->card_number, NULL, enc->card_id_hex) < 0)
         goto fail;
+    if (!temporary) {
+        /* one open shipment per outlet: the partial unique index arbitrates between lines */
+        if (db_command(l->conn, "open shipment",
+                       "INSERT INTO shipment (id, outlet_code) VALUES (next_shipment_id(), $1) "
+                       "ON CONFLICT (outlet_code) WHERE status = 'open' DO NOTHING",
+                       1, p_outlet) < 0)
+            goto fail;
+        res = db_exec(l->conn, "SELECT id FROM shipment WHERE outlet_code = $1 AND status = 'open'", 1,
+                      p_outlet);
+        if (db_ok(res) && PQntuples(res) == 1)
+            copy_field(shipment, sizeof(shipment), res, 0, 0);
+        PQclear(res);
+        if (!shipment[0])
+            goto fail;
+        p_item[1] = shipment;
+        if (db_command(l->conn, "pack", "INSERT INTO shipment_item (card_number, shipment_id) VALUES ($1, $2)", 2,
+                       p_item) < 0 ||
+            producer_event(l->conn, l->id, "packed", job->id_text, job->card_number, shipment, NULL) < 0)
+            goto fail;
+    }
     if (commit(l->conn) < 0)
         return PRODUCER_ERROR_DB;
     l->good++;
     atomic_fetch_add(&cards_done, 1);
-    log_info(l->id, "card %s good for application %s, packed in shipment %s", job->card_number, job->id_text,
-             shipment);
+    if (temporary)
+        log_info(l->id, "temporary card %s issued at the counter for application %s", job->card_number,
+                 job->id_text);
+    else
+        log_info(l->id, "card %s good for application %s, packed in shipment %s", job->card_number,
+                 job->id_text, shipment);
     return 0;
 fail:
     rollback(l->conn);
@@ -643,11 +667,23 @@ reject:
     return 0;
 
 lost:
-    /* our lease is gone or the database is: the rescuer records the card spoiled; get it out of the machine */
+    /* The application is no longer ours (cancelled, or our lease ran out and a rescuer took it) or the database
+     * is unreachable. The card goes to the reject box; record it spoiled when we still can — otherwise the
+     * rescuer does once the lease runs out. */
     printer_raster_free(raster);
     log_error(l->id, "lost application %s while producing card %s; rejecting the card", job->id_text,
               job->card_number);
     printer_reject(l->printer, NULL, NULL);
+    {
+        const char *p[1] = {job->card_number};
+        db_command(l->conn, "spoil lost card",
+                   "UPDATE card SET status = 'spoiled', finished_at = now(), "
+                   "  spoil_reason = 'application withdrawn from the line (cancelled or lease lost)' "
+                   "WHERE card_number = $1 AND status IN ('allocated', 'printing', 'encoding', 'ejecting') "
+                   "  AND NOT EXISTS (SELECT 1 FROM application a WHERE a.id = card.application_id "
+                   "                  AND a.status = 'in_production')",
+                   1, p);
+    }
     return 0;
 }
 
@@ -684,6 +720,7 @@ static void *line_main(void *arg)
     enum printer_disposition disp;
     char cause[160];
     struct job job;
+    int backoff_ms = 100;
 
     /* after a crash a card may still be inside: it goes to the reject box before anything else */
     if (printer_purge(l->printer, &disp, cause) < 0)
@@ -693,15 +730,24 @@ static void *line_main(void *arg)
     while (!atomic_load(&stop_requested) && !cfg_done(ctl)) {
         int r = claim(l, &job);
         if (r < 0) {
+            /* the database went away or refused: back off (100 ms doubling to 5 s) and reconnect */
             if (PQstatus(l->conn) == CONNECTION_BAD) {
-                log_warn(l->id, "database connection lost; reconnecting");
+                log_warn(l->id, "database connection lost; reconnecting in %d ms", backoff_ms);
+                nanosleep(&(struct timespec){.tv_sec = backoff_ms / 1000,
+                                             .tv_nsec = (long)(backoff_ms % 1000) * 1000000L},
+                          NULL);
                 PQreset(l->conn);
-                if (PQstatus(l->conn) == CONNECTION_OK)
+                if (PQstatus(l->conn) == CONNECTION_OK) {
                     PQclear(PQexec(l->conn, "LISTEN " WAKEUP_CHANNEL));
+                    log_info(l->id, "database connection back");
+                }
+            } else {
+                idle_wait(l->conn);
             }
-            idle_wait(l->conn);
+            backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
             continue;
         }
+        backoff_ms = 100;
         if (r == 0) {
             if (ctl->cfg->until_empty && !work_left(l))
                 break;
@@ -989,7 +1035,8 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         pthread_mutex_unlock(&ctl.lock);
         if (PQstatus(conn) == CONNECTION_BAD)
             PQreset(conn);
-        heartbeat(conn, &ctl, lines, cfg->lines);
+        if (heartbeat(conn, &ctl, lines, cfg->lines) < 0 && PQstatus(conn) == CONNECTION_BAD)
+            log_warn("run", "heartbeat failed: database unreachable; leases may run out");
         producer_rescue_expired(conn, ctl.id);
         pthread_mutex_lock(&ctl.lock);
     }

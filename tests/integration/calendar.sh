@@ -38,3 +38,35 @@ expect_eq "deadline unknown past the calendar" \
 sql "UPDATE application SET held_working_days = 2 WHERE upstream_id = 'U1'"
 expect_eq "held days extend the deadline" "$(sql "SELECT deadline FROM application WHERE upstream_id = 'U1'")" \
     "2026-02-25"
+
+# the operator's calendar commands
+expect_eq "cli deadline" "$(cl calendar deadline 2026-01-05)" "2026-02-14"
+expect_eq "cli deadline --days" "$(cl calendar deadline 2026-09-30 --days 1)" "2026-10-08"
+expect_eq "cli workdays" "$(cl calendar workdays 2026-01-05 2026-02-14)" "30"
+expect_eq "years 2020-2026 loaded" "$(cl calendar years | cut -c1-4 | tr '\n' ' ')" "2020 2021 2022 2023 2024 2025 2026 "
+# every year's total follows from its number of statutory holidays (11 until 2024, 13 from 2025) — 2020 lost
+# two more to the extended Spring Festival
+for y in 2020:249 2021:250 2022:249 2023:249 2024:251 2025:248; do
+    expect_eq "working days in ${y%:*}" "$(sql "SELECT count(*) FROM generate_series('${y%:*}-01-01'::date, '${y%:*}-12-31', '1 day') d WHERE working_day(d::date)")" "${y#*:}"
+done
+if cl calendar deadline 2026-12-20 2>"$WORK/err"; then fail "deadline into 2027 answered"; fi
+grep -q "no official working-day calendar for 2027" "$WORK/err" || fail "$(cat "$WORK/err")"
+
+# a newly published year: bad files are refused whole, a good one gives waiting applications their deadlines
+cat >"$WORK/bad2027.csv" <<CSV
+year,2027,test schedule
+off,2027-01-01,2027-01-03,New Year
+work,2027-02-08,,not a weekend
+CSV
+if cl calendar import "$WORK/bad2027.csv" 2>"$WORK/err"; then fail "weekday makeup accepted"; fi
+grep -q "bad2027.csv:3: a makeup working day is a single Saturday or Sunday" "$WORK/err" || fail "$(cat "$WORK/err")"
+expect_eq "nothing of the bad file" "$(sql "SELECT count(*) FROM calendar_year WHERE year = 2027")" "0"
+cat >"$WORK/2027.csv" <<CSV
+# a test schedule shaped like a State Council notice
+year,2027,test schedule
+off,2027-01-01,2027-01-03,New Year
+off,2027-02-06,2027-02-12,Spring Festival
+work,2027-02-14,,Spring Festival makeup
+CSV
+cl calendar import "$WORK/2027.csv"
+expect_eq "waiting application got its deadline" "$(sql "SELECT deadline IS NOT NULL AND deadline_problem IS NULL FROM application WHERE upstream_id = 'U2'")" "t"

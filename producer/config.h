@@ -1,0 +1,46 @@
+/* config.h — the bureau's configuration file: lines and their devices, key service, photo profile, ATR allow-list,
+ * outlets with their delivery runs */
+#pragma once
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_LINES 64
+#define CONFIG_MAX_OUTLETS 2000
+#define CONFIG_MAX_ATRS 32
+
+struct producer_line_config {
+    char id[65];
+    char printer[256]; /* device spec: sim | usb | usb:evolis | usb:magicard | usb:SERIAL ... */
+    char encoder[256]; /* sim | pcsc:<reader name> */
+    bool counter;      /* a counter line: temporary cards only, first */
+};
+
+struct producer_outlet_config {
+    char code[17];
+    char name[301];
+    char kind[5];
+    char county[101];
+    char weekdays[32]; /* PostgreSQL array literal, e.g. {1,3,5} */
+    int transit_days;
+};
+
+struct producer_config {
+    struct producer_line_config lines[CONFIG_MAX_LINES];
+    int nlines;
+    char key_service[512];  /* soft:<key file> | psam:<reader name>; "" = per-run soft key (simulation only) */
+    char photo_profile[65]; /* "" = the default profile */
+    char atr_allow[CONFIG_MAX_ATRS][67];
+    int natr;
+    struct producer_outlet_config *outlets;
+    int noutlets;
+};
+
+/* Read and validate a configuration file. On failure returns a negative error and err names the file, the line
+ * and the field ("cardline.json:7: lines[1].printer: ..."). */
+int producer_config_load(const char *path, struct producer_config **ret, char *err, size_t err_size);
+void producer_config_free(struct producer_config *cfg);
+
+/* Write the outlets (insert or update, never delete) in one transaction. Returns how many or a negative error. */
+int producer_config_apply(PGconn *conn, const struct producer_config *cfg);

@@ -1,0 +1,12 @@
+/* stock.h — blank card stock per line: moves and the balancing report */
+#pragma once
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+/* Record blanks issued to, returned from, or taken as samples from a line (kind issued|returned|sample). */
+int producer_stock_move(PGconn *conn, const char *line, const char *kind, int quantity, const char *actor);
+
+/* Print the stock per line (all lines when line is NULL) for moves in [from, to) (NULL = open). Returns the number
+ * of lines that do not balance (0 = balanced) or a negative error. */
+int producer_stock_report(PGconn *conn, const char *line, const char *from, const char *to, bool json);

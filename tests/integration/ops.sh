@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# ops.sh — the operator's day: latest completion from delivery runs, risk forecast, holds released, cancellation,
+# formal loss report and replacement (old card blacklisted), temporary cards first, stock that balances, config file
+source "$(dirname "$0")/lib.sh"
+require_postgres
+new_db
+cl gen outlets >/dev/null
+
+# latest completion: HR0104 has one run a week (Wednesday, 2 working days on the road); a deadline on Monday
+# 2026-12-14 needs the run of Wednesday 2026-12-09 (arrives Friday 12-11), cut-off 07:00 Beijing time
+expect_eq "latest completion" "$(sql "SELECT to_char(latest_completion(      'HR0104', '2026-12-14') AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')")" "2026-12-09 07:00"
+# a bank outlet served every weekday with one day in transit: the day before
+expect_eq "latest completion daily" "$(sql "SELECT to_char(latest_completion('BK0201', '2026-12-14') AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')")" "2026-12-11 07:00"
+
+# a queue too large for the nominal capacity: the forecast names the applications that will be late, and why
+# the forecast looks ahead from today, whatever today is: make sure this year and the next have a calendar
+# (synthetic, weekends only, when the official one is not loaded)
+for y in $(date +%Y) $(($(date +%Y) + 1)); do
+    if [ "$(sql "SELECT count(*) FROM calendar_year WHERE year = $y")" = 0 ]; then
+        printf 'year,%s,synthetic test schedule (weekends only)\n' "$y" >"$WORK/cal$y.csv"
+        cl calendar import "$WORK/cal$y.csv" >/dev/null
+    fi
+done
+cl gen applications 40 --seed 5 --accepted-from "$(date -d '-3 days' +%F)" --accepted-to "$(date -d '-1 day' +%F)" >/dev/null
+sql "UPDATE setting SET value = '1' WHERE key = 'nominal_cards_per_hour_per_line'"
+sql "UPDATE setting SET value = '1' WHERE key = 'production_hours_per_day'"
+sql "INSERT INTO line (id) VALUES ('L1')"
+cl risk --limit 5 >"$WORK/risk.txt"
+cat "$WORK/risk.txt"
+late=$(cl risk --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["at_risk"])')
+[ "$late" -gt 0 ] || fail "no application predicted late at one card a day"
+grep -Eq "(must|had to) be done by .* for the run to" "$WORK/risk.txt" || fail "risk report does not say why"
+sql "UPDATE setting SET value = '1000' WHERE key = 'nominal_cards_per_hour_per_line'"
+expect_eq "nothing late at full capacity" "$(cl risk --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["at_risk"])')" "0"
+
+# stock: issue blanks, produce, balance; then a tampered book shows the DIFFERENCE loudly
+cl stock issue --line L1 100 >/dev/null
+cl run --lines 1 --until-empty --chip-faults 100 --seed 3
+cl stock report >"$WORK/stock.txt" || { cat "$WORK/stock.txt"; fail "stock did not balance"; }
+grep -q "stock balances" "$WORK/stock.txt" || fail "no balance line"
+cl stock sample --line L1 2 >/dev/null
+cl stock return --line L1 5 >/dev/null
+cl stock report --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["lines"][0]
+assert r["issued"] - r["used"] - r["returned"] - r["samples"] == r["on_hand"], r
+assert r["used"] == r["good"] + r["spoiled"] + r["in_machine"], r
+print("ok: stock report json", r)'
+card=$(sql "SELECT min(card_number) FROM card WHERE status = 'good'")
+sql "INSERT INTO stock_move (line_id, kind, quantity, card_number) VALUES ('L1', 'unfed', 1, '$card')"
+if cl stock report >"$WORK/stock.txt"; then fail "tampered stock balanced"; fi
+grep -q "DIFFERENCE" "$WORK/stock.txt" || fail "difference not shown"
+echo "ok: difference shown"
+
+# held applications are released after the fix and produced
+new_db
+cl gen applications 12 --seed 6 --defects 2 >/dev/null
+cl run --lines 1 --until-empty
+held=$(sql "SELECT id FROM application WHERE status = 'held' AND held_reason LIKE 'unknown pickup outlet%'")
+[ -n "$held" ] || fail "expected an application held for its outlet"
+cl outlet add HR0999 --name "新设窗口" --kind hrss --county 越秀区 --weekdays 1,2,3,4,5 --transit 1
+sql "UPDATE application SET held_since = held_since - interval '7 days' WHERE id = $held"
+cl application release "$held"
+cl run --lines 1 --until-empty
+expect_eq "released and produced" "$(sql "SELECT status FROM application WHERE id = $held")" "produced"
+[ "$(sql "SELECT held_working_days FROM application WHERE id = $held")" -ge 4 ] || fail "held days did not extend the deadline"
+echo "ok: held working days counted"
+
+# cancel a pending application: it is never produced
+cl gen applications 2 --seed 8 >/dev/null
+victim=$(sql "SELECT max(id) FROM application")
+cl application cancel "$victim" --reason "applicant withdrew"
+cl run --lines 1 --until-empty
+expect_eq "cancelled stays cancelled" "$(sql "SELECT status FROM application WHERE id = $victim")" "cancelled"
+expect_eq "no card for it" "$(sql "SELECT count(*) FROM card WHERE application_id = $victim")" "0"
+
+# formal loss report, then a replacement: produced, and the lost card blacklisted
+old=$(sql "SELECT card_number FROM card WHERE status = 'good' LIMIT 1")
+sql "UPDATE card SET status = 'issued' WHERE card_number = '$old'"
+if sql "INSERT INTO card (card_number, application_id, person_key, status)
+        SELECT 'Z00000009', id, ssn, 'allocated' FROM application LIMIT 0" 2>/dev/null; then :; fi
+psql "$DB" -XAtq -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place,
+    nationality, outlet_code, bank_name, photo_id, replaced_card_number, accepted_at)
+SELECT 'REPL-1', 'replacement', doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place, nationality,
+       outlet_code, bank_name, photo_id, '$old', now()
+FROM application a JOIN card c ON c.application_id = a.id WHERE c.card_number = '$old';
+SQL
+cl run --lines 1 --until-empty
+expect_eq "replacement held before the loss report" "$(sql "SELECT status FROM application WHERE upstream_id = 'REPL-1'")" "held"
+# the database itself refuses a replacement card while the old one is not reported lost
+if sql "INSERT INTO card (card_number, application_id, person_key, status) SELECT 'Z00000010', id, 'x', 'allocated' FROM application WHERE upstream_id = 'REPL-1'" 2>"$WORK/err"; then
+    fail "database accepted a replacement card before the loss report"
+fi
+grep -q "formally reported lost" "$WORK/err" || fail "$(cat "$WORK/err")"
+cl card report-lost "$old"
+cl application release REPL-1
+cl run --lines 1 --until-empty
+expect_eq "replacement produced" "$(sql "SELECT status FROM application WHERE upstream_id = 'REPL-1'")" "produced"
+expect_eq "old card blacklisted" "$(sql "SELECT status = 'lost' AND blacklisted_at IS NOT NULL FROM card WHERE card_number = '$old'")" "t"
+
+# temporary cards come first, are valid 90 days and are issued at the counter, not shipped
+cl gen applications 5 --seed 9 >/dev/null
+psql "$DB" -XAtq -v ON_ERROR_STOP=1 <<SQL
+INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place,
+    outlet_code, photo_id, accepted_at)
+SELECT 'TEMP-1', 'temporary', doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place, outlet_code,
+       photo_id, now() FROM application WHERE upstream_id = 'REPL-1';
+SQL
+cl run --lines 1 --until-empty --max-cards 1
+expect_eq "temporary produced first" "$(sql "SELECT status FROM application WHERE upstream_id = 'TEMP-1'")" "produced"
+expect_eq "temporary card" "$(sql "SELECT c.status || ' ' || (c.expiry_date - c.issue_date) || ' ' || left(c.card_number, 1) || ' ' || (SELECT count(*) FROM shipment_item i WHERE i.card_number = c.card_number) FROM card c JOIN application a ON a.id = c.application_id WHERE a.upstream_id = 'TEMP-1'")" "issued 90 T 0"
+
+# the configuration file: errors name the line and field; outlets are applied
+cat >"$WORK/bad.json" <<JSON
+{ "lines": [ {"id": "L1", "printer": "sim", "encoder": "sim"},
+             {"id": "L2", "printer": "lpt1", "encoder": "sim"} ] }
+JSON
+if cl config check "$WORK/bad.json" 2>"$WORK/err"; then fail "bad printer accepted"; fi
+grep -q "lines\[1\]: printer 'lpt1' is not one of" "$WORK/err" || fail "$(cat "$WORK/err")"
+printf '{ "lines": [ {"id": "L1", "printer": "sim", "encoder": "sim", } ] }' >"$WORK/syntax.json"
+if cl config check "$WORK/syntax.json" 2>"$WORK/err"; then fail "bad JSON accepted"; fi
+grep -q "syntax.json:1: not valid JSON" "$WORK/err" || fail "$(cat "$WORK/err")"
+cat >"$WORK/good.json" <<JSON
+{
+  "lines": [ {"id": "L1", "printer": "sim", "encoder": "sim"} ],
+  "outlets": [ {"code": "HR0105", "name": "白云区人社局综合柜员窗口", "kind": "hrss", "county": "白云区",
+                "delivery_weekdays": [2, 4], "transit_days": 1} ]
+}
+JSON
+cl config apply "$WORK/good.json"
+expect_eq "outlet from config" "$(sql "SELECT delivery_weekdays FROM outlet WHERE code = 'HR0105'")" "{2,4}"
