@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,16 +55,30 @@ struct line {
     /* the application in hand, whose lease the heartbeat extends; 0 when none. An application the line lost track
      * of (database error mid-card) is not in hand, so its lease runs out and the rescuer takes it back. */
     _Atomic int64_t in_hand;
+    int64_t busy_ns; /* time spent inside device operations: the line's utilisation */
+    struct producer_claimer claimer;
 };
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Time a device operation towards the line's utilisation. */
+#define DEVICE(l, call)                                                                                             \
+    ({                                                                                                             \
+        int64_t t0_ = mono_ns();                                                                                   \
+        int r_ = (call);                                                                                           \
+        (l)->busy_ns += mono_ns() - t0_;                                                                           \
+        r_;                                                                                                        \
+    })
 
 /* What one claimed application needs on its way through the line. */
 struct job {
-    struct producer_app app;
-    char id_text[24];
-    char today[9]; /* YYYYMMDD in the bureau's time zone */
+    struct producer_claim c;
     char card_number[10];
-    char issue_date[11];
-    char expiry_date[11];
     struct photo_image *photo;
 };
 
@@ -85,39 +100,95 @@ static void copy_field(char *dst, size_t size, const PGresult *res, int row, int
 
 /* --- database steps ---------------------------------------------------------------------------------------------- */
 
-static int claim(struct line *l, struct job *job)
+void producer_claimer_init(struct producer_claimer *c, PGconn *conn, const char *owner, int lease_seconds)
+{
+    memset(c, 0, sizeof(*c));
+    c->conn = conn;
+    c->owner = owner;
+    c->lease_seconds = lease_seconds;
+}
+
+/* The dates every card of the day shares, fetched once a minute instead of in every claim. */
+static int refresh_day(struct producer_claimer *c)
+{
+    int64_t now = mono_ns();
+    PGresult *res;
+
+    if (c->day_ns && now - c->day_ns < 60 * (int64_t)1000000000)
+        return 0;
+    res = db_exec(c->conn,
+                  "SELECT to_char(bureau_date(now()), 'YYYYMMDD'), bureau_date(now()), "
+                  "  (bureau_date(now()) + make_interval(years => (SELECT value::integer FROM setting "
+                  "                                                WHERE key = 'card_validity_years')))::date, "
+                  "  bureau_date(now()) + (SELECT value::integer FROM setting WHERE key = 'temporary_validity_days')",
+                  0, NULL);
+    if (!db_ok(res) || PQntuples(res) != 1) {
+        log_error("queue", "reading today's dates: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return PRODUCER_ERROR_DB;
+    }
+    copy_field(c->today, sizeof(c->today), res, 0, 0);
+    copy_field(c->issue_date, sizeof(c->issue_date), res, 0, 1);
+    copy_field(c->expiry_date, sizeof(c->expiry_date), res, 0, 2);
+    copy_field(c->temporary_expiry_date, sizeof(c->temporary_expiry_date), res, 0, 3);
+    PQclear(res);
+    c->day_ns = now;
+    return 0;
+}
+
+#define CLAIM_STATEMENT "cardline_claim"
+
+int producer_claim(struct producer_claimer *c, struct producer_claim *ret)
 {
     char lease[16];
-    const char *params[2] = {l->ctl->id, lease};
+    const char *params[2] = {c->owner, lease};
     PGresult *res;
     int r = 0;
 
-    snprintf(lease, sizeof(lease), "%d", l->ctl->cfg->lease_seconds);
-    res = db_exec(l->conn,
-                  "UPDATE application a SET status = 'in_production', locked_by = $1, "
-                  "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "
-                  "  step = 'claimed', updated_at = now() "
-                  "FROM (SELECT id FROM application WHERE status = 'pending' "
-                  "      ORDER BY priority, latest_completion, id FOR UPDATE SKIP LOCKED LIMIT 1) c "
-                  "WHERE a.id = c.id "
-                  "RETURNING a.id, a.upstream_id, a.kind, a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "
-                  "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, "
-                  "  coalesce(a.bank_name, ''), coalesce(a.photo_id, 0), coalesce(a.replaced_card_number, ''), "
-                  "  a.attempts, bureau_date(a.accepted_at), to_char(bureau_date(now()), 'YYYYMMDD'), "
-                  "  bureau_date(now()), CASE WHEN a.kind = 'temporary' "
-                  "    THEN bureau_date(now()) + (SELECT value::integer FROM setting "
-                  "                               WHERE key = 'temporary_validity_days') "
-                  "    ELSE (bureau_date(now()) + make_interval(years => (SELECT value::integer FROM setting "
-                  "                               WHERE key = 'card_validity_years')))::date END",
-                  2, params);
+    if (refresh_day(c) < 0)
+        return PRODUCER_ERROR_DB;
+    snprintf(lease, sizeof(lease), "%d", c->lease_seconds);
+    /* prepared once per session: the claim is the queue's hot path and planning it costs more than running it */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!c->prepared) {
+            res = PQprepare(c->conn, CLAIM_STATEMENT,
+                            "UPDATE application a SET status = 'in_production', locked_by = $1, "
+                            "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "
+                            "  step = 'claimed', updated_at = now() "
+                            "FROM (SELECT id FROM application WHERE status = 'pending' "
+                            "      ORDER BY priority, latest_completion, id FOR UPDATE SKIP LOCKED LIMIT 1) c "
+                            "WHERE a.id = c.id "
+                            "RETURNING a.id, a.upstream_id, a.kind, a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "
+                            "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, "
+                            "  coalesce(a.bank_name, ''), coalesce(a.photo_id, 0), "
+                            "  coalesce(a.replaced_card_number, ''), a.attempts",
+                            2, NULL);
+            /* 42P05: another claimer on this session prepared it already */
+            if (!db_ok(res) && strcmp(db_sqlstate(res), "42P05") != 0) {
+                log_error("queue", "prepare claim: %s", PQresultErrorMessage(res));
+                PQclear(res);
+                return PRODUCER_ERROR_DB;
+            }
+            PQclear(res);
+            c->prepared = true;
+        }
+        res = PQexecPrepared(c->conn, CLAIM_STATEMENT, 2, params, NULL, NULL, 0);
+        /* a reconnected session has lost its prepared statements */
+        if (strcmp(db_sqlstate(res), "26000") == 0) {
+            PQclear(res);
+            c->prepared = false;
+            continue;
+        }
+        break;
+    }
     if (!db_ok(res)) {
-        log_error(l->id, "claim failed: %s", PQresultErrorMessage(res));
+        log_error("queue", "claim failed: %s", PQresultErrorMessage(res));
         r = PRODUCER_ERROR_DB;
     } else if (PQntuples(res) == 1) {
-        struct producer_app *a = &job->app;
-        memset(job, 0, sizeof(*job));
+        struct producer_app *a = &ret->app;
+        memset(ret, 0, sizeof(*ret));
         a->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        copy_field(job->id_text, sizeof(job->id_text), res, 0, 0);
+        copy_field(ret->id_text, sizeof(ret->id_text), res, 0, 0);
         copy_field(a->upstream_id, sizeof(a->upstream_id), res, 0, 1);
         copy_field(a->kind, sizeof(a->kind), res, 0, 2);
         copy_field(a->doc_type, sizeof(a->doc_type), res, 0, 3);
@@ -134,10 +205,10 @@ static int claim(struct line *l, struct job *job)
         a->photo_id = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
         copy_field(a->replaced_card, sizeof(a->replaced_card), res, 0, 15);
         a->attempts = atoi(PQgetvalue(res, 0, 16));
-        copy_field(a->accepted_date, sizeof(a->accepted_date), res, 0, 17);
-        copy_field(job->today, sizeof(job->today), res, 0, 18);
-        copy_field(job->issue_date, sizeof(job->issue_date), res, 0, 19);
-        copy_field(job->expiry_date, sizeof(job->expiry_date), res, 0, 20);
+        snprintf(ret->today, sizeof(ret->today), "%s", c->today);
+        snprintf(ret->issue_date, sizeof(ret->issue_date), "%s", c->issue_date);
+        snprintf(ret->expiry_date, sizeof(ret->expiry_date), "%s",
+                 strcmp(a->kind, "temporary") == 0 ? c->temporary_expiry_date : c->expiry_date);
         r = 1;
     }
     PQclear(res);
@@ -179,7 +250,7 @@ static int update_owned(struct line *l, const char *ctx, const char *sql, int np
 /* Hold the application with a reason a person can act on; the deadline clock stops while it is held. */
 static void hold(struct line *l, struct job *job, const char *reason)
 {
-    const char *params[3] = {job->id_text, l->ctl->id, reason};
+    const char *params[3] = {job->c.id_text, l->ctl->id, reason};
 
     if (begin(l->conn) < 0)
         return;
@@ -190,13 +261,13 @@ static void hold(struct line *l, struct job *job, const char *reason)
                      "  updated_at = now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      3, params) != 1 ||
-        producer_event(l->conn, l->id, "held", job->id_text, NULL, NULL, reason) < 0) {
+        producer_event(l->conn, l->id, "held", job->c.id_text, NULL, NULL, reason) < 0) {
         rollback(l->conn);
         return;
     }
     if (commit(l->conn) == 0) {
         l->held++;
-        log_warn(l->id, "application %s held: %s", job->id_text, reason);
+        log_warn(l->id, "application %s held: %s", job->c.id_text, reason);
     }
 }
 
@@ -204,7 +275,7 @@ static void hold(struct line *l, struct job *job, const char *reason)
 static void fill_chip_data(const struct controller *ctl, const struct job *job, const char *card_number,
                            struct encoder_card_data *d)
 {
-    const struct producer_app *a = &job->app;
+    const struct producer_app *a = &job->c.app;
 
     memset(d, 0, sizeof(*d));
     snprintf(d->region_code, sizeof(d->region_code), "%s", ctl->region);
@@ -212,10 +283,10 @@ static void fill_chip_data(const struct controller *ctl, const struct job *job, 
     snprintf(d->spec_version, sizeof(d->spec_version), "3.00");
     snprintf(d->card_number, sizeof(d->card_number), "%s", card_number);
     /* YYYY-MM-DD -> YYYYMMDD */
-    snprintf(d->issue_date, sizeof(d->issue_date), "%.4s%.2s%.2s", job->issue_date, job->issue_date + 5,
-             job->issue_date + 8);
-    snprintf(d->expiry_date, sizeof(d->expiry_date), "%.4s%.2s%.2s", job->expiry_date, job->expiry_date + 5,
-             job->expiry_date + 8);
+    snprintf(d->issue_date, sizeof(d->issue_date), "%.4s%.2s%.2s", job->c.issue_date, job->c.issue_date + 5,
+             job->c.issue_date + 8);
+    snprintf(d->expiry_date, sizeof(d->expiry_date), "%.4s%.2s%.2s", job->c.expiry_date, job->c.expiry_date + 5,
+             job->c.expiry_date + 8);
     snprintf(d->ssn, sizeof(d->ssn), "%s", a->ssn);
     d->name = a->name;
     d->sex = a->sex;
@@ -228,7 +299,7 @@ static void fill_chip_data(const struct controller *ctl, const struct job *job, 
 /* Checks that need the database: outlet known, kind rules, one person one card, photo present and acceptable. */
 static bool check_with_db(struct line *l, struct job *job, char *reason, size_t reason_size)
 {
-    const struct producer_app *a = &job->app;
+    const struct producer_app *a = &job->c.app;
     const char *p_outlet[1] = {a->outlet_code};
     const char *p_person[2] = {a->ssn, strcmp(a->kind, "temporary") == 0 ? "t" : "f"};
     const char *p_card[2] = {a->replaced_card, a->ssn};
@@ -336,9 +407,9 @@ out:
 /* Card number and the blank leaving the hopper, in one transaction. */
 static int allocate(struct line *l, struct job *job, char *reason, size_t reason_size)
 {
-    bool temporary = strcmp(job->app.kind, "temporary") == 0;
-    const char *params[8] = {job->id_text, l->ctl->id,        l->id, job->app.ssn, job->issue_date,
-                             job->expiry_date, temporary ? "T" : l->ctl->card_prefix, temporary ? "t" : "f"};
+    bool temporary = strcmp(job->c.app.kind, "temporary") == 0;
+    const char *params[8] = {job->c.id_text, l->ctl->id,        l->id, job->c.app.ssn, job->c.issue_date,
+                             job->c.expiry_date, temporary ? "T" : l->ctl->card_prefix, temporary ? "t" : "f"};
     PGresult *res;
     const char *pc[3];
 
@@ -358,7 +429,7 @@ static int allocate(struct line *l, struct job *job, char *reason, size_t reason
         if (dup)
             snprintf(reason, reason_size, "the person already has a card in production or awaiting collection");
         else if (db_ok(res))
-            log_warn(l->id, "application %s is no longer ours", job->id_text);
+            log_warn(l->id, "application %s is no longer ours", job->c.id_text);
         else
             log_error(l->id, "allocate: %s", PQresultErrorMessage(res));
         PQclear(res);
@@ -369,12 +440,12 @@ static int allocate(struct line *l, struct job *job, char *reason, size_t reason
     PQclear(res);
     pc[0] = l->id;
     pc[1] = job->card_number;
-    pc[2] = job->id_text;
+    pc[2] = job->c.id_text;
     if (db_command(l->conn, "record feed",
                    "INSERT INTO stock_move (line_id, kind, quantity, card_number) VALUES ($1, 'fed', 1, $2)", 2,
                    pc) < 0 ||
         db_command(l->conn, "step", "UPDATE application SET step = 'feeding' WHERE id = $1", 1, pc + 2) < 0 ||
-        producer_event(l->conn, l->id, "allocated", job->id_text, job->card_number, NULL, NULL) < 0 ||
+        producer_event(l->conn, l->id, "allocated", job->c.id_text, job->card_number, NULL, NULL) < 0 ||
         commit(l->conn) < 0) {
         rollback(l->conn);
         return PRODUCER_ERROR_DB;
@@ -385,7 +456,7 @@ static int allocate(struct line *l, struct job *job, char *reason, size_t reason
 /* Record the next physical step before it starts. */
 static int card_step(struct line *l, struct job *job, const char *status)
 {
-    const char *params[4] = {job->card_number, status, job->id_text, l->ctl->id};
+    const char *params[4] = {job->card_number, status, job->c.id_text, l->ctl->id};
     int r;
 
     if (begin(l->conn) < 0)
@@ -408,8 +479,8 @@ static int card_step(struct line *l, struct job *job, const char *status)
 /* The blank never left the hopper: give the number up (it is never reused) and undo the stock move. */
 static void unfed(struct line *l, struct job *job, const char *cause)
 {
-    const char *params[3] = {job->card_number, l->id, job->id_text};
-    const char *p_app[2] = {job->id_text, l->ctl->id};
+    const char *params[3] = {job->card_number, l->id, job->c.id_text};
+    const char *p_app[2] = {job->c.id_text, l->ctl->id};
 
     if (begin(l->conn) < 0)
         return;
@@ -422,7 +493,7 @@ static void unfed(struct line *l, struct job *job, const char *cause)
                      "  step = NULL, attempts = attempts - 1, updated_at = now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      2, p_app) < 0 ||
-        producer_event(l->conn, l->id, "feed_failed", job->id_text, job->card_number, NULL, cause) < 0) {
+        producer_event(l->conn, l->id, "feed_failed", job->c.id_text, job->card_number, NULL, cause) < 0) {
         rollback(l->conn);
         return;
     }
@@ -436,7 +507,7 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
     char hold_reason[RULES_REASON_MAX];
     char max[12];
     const char *p_card[2] = {job->card_number, reason};
-    const char *p_app[4] = {job->id_text, l->ctl->id, max, hold_reason};
+    const char *p_app[4] = {job->c.id_text, l->ctl->id, max, hold_reason};
     const char *p_line[1] = {l->id};
 
     /* a fault in the data, not the card, would only repeat: hold at once */
@@ -444,7 +515,7 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
     if (hold_now)
         snprintf(hold_reason, sizeof(hold_reason), "%s", reason);
     else
-        snprintf(hold_reason, sizeof(hold_reason), "production failed %d times; last: %s", job->app.attempts,
+        snprintf(hold_reason, sizeof(hold_reason), "production failed %d times; last: %s", job->c.app.attempts,
                  reason);
     if (begin(l->conn) < 0)
         return;
@@ -463,13 +534,13 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
                      4, p_app) < 0 ||
         db_command(l->conn, "count spoiled", "UPDATE line SET cards_spoiled = cards_spoiled + 1 WHERE id = $1", 1,
                    p_line) < 0 ||
-        producer_event(l->conn, l->id, "spoiled", job->id_text, job->card_number, NULL, reason) < 0) {
+        producer_event(l->conn, l->id, "spoiled", job->c.id_text, job->card_number, NULL, reason) < 0) {
         rollback(l->conn);
         return;
     }
     if (commit(l->conn) == 0) {
         l->spoiled++;
-        log_warn(l->id, "card %s spoiled (application %s): %s", job->card_number, job->id_text, reason);
+        log_warn(l->id, "card %s spoiled (application %s): %s", job->card_number, job->c.id_text, reason);
     }
 }
 
@@ -477,13 +548,13 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
  * A temporary card is handed over at the counter instead; a replacement blacklists the card it replaces. */
 static int finish(struct line *l, struct job *job, const struct encoder_result *enc)
 {
-    bool temporary = strcmp(job->app.kind, "temporary") == 0;
+    bool temporary = strcmp(job->c.app.kind, "temporary") == 0;
     const char *p_card[4] = {job->card_number, enc->atr_hex, enc->card_id_hex, temporary ? "issued" : "good"};
-    const char *p_app[2] = {job->id_text, l->ctl->id};
-    const char *p_outlet[1] = {job->app.outlet_code};
+    const char *p_app[2] = {job->c.id_text, l->ctl->id};
+    const char *p_outlet[1] = {job->c.app.outlet_code};
     const char *p_item[2] = {job->card_number, NULL};
     const char *p_line[1] = {l->id};
-    const char *p_old[1] = {job->app.replaced_card};
+    const char *p_old[1] = {job->c.app.replaced_card};
     char shipment[20] = "";
     PGresult *res;
     int r;
@@ -502,13 +573,13 @@ static int finish(struct line *l, struct job *job, const struct encoder_result *
                          4, p_card);
     if (r != 1)
         goto fail;
-    if (strcmp(job->app.kind, "replacement") == 0 &&
+    if (strcmp(job->c.app.kind, "replacement") == 0 &&
         db_command(l->conn, "blacklist", "UPDATE card SET blacklisted_at = now() WHERE card_number = $1", 1,
                    p_old) < 0)
         goto fail;
     if (db_command(l->conn, "count good", "UPDATE line SET cards_good = cards_good + 1 WHERE id = $1", 1,
                    p_line) < 0 ||
-        producer_event(l->conn, l->id, temporary ? "issued_at_counter" : "produced", job->id_text,
+        producer_event(l->conn, l->id, temporary ? "issued_at_counter" : "produced", job->c.id_text,
                        job->card_number, NULL, enc->card_id_hex) < 0)
         goto fail;
     if (!temporary) {
@@ -528,7 +599,7 @@ static int finish(struct line *l, struct job *job, const struct encoder_result *
         p_item[1] = shipment;
         if (db_command(l->conn, "pack", "INSERT INTO shipment_item (card_number, shipment_id) VALUES ($1, $2)", 2,
                        p_item) < 0 ||
-            producer_event(l->conn, l->id, "packed", job->id_text, job->card_number, shipment, NULL) < 0)
+            producer_event(l->conn, l->id, "packed", job->c.id_text, job->card_number, shipment, NULL) < 0)
             goto fail;
     }
     if (commit(l->conn) < 0)
@@ -537,10 +608,10 @@ static int finish(struct line *l, struct job *job, const struct encoder_result *
     atomic_fetch_add(&cards_done, 1);
     if (temporary)
         log_info(l->id, "temporary card %s issued at the counter for application %s", job->card_number,
-                 job->id_text);
+                 job->c.id_text);
     else
         log_info(l->id, "card %s good for application %s, packed in shipment %s", job->card_number,
-                 job->id_text, shipment);
+                 job->c.id_text, shipment);
     return 0;
 fail:
     rollback(l->conn);
@@ -568,9 +639,9 @@ static int produce(struct line *l, struct job *job)
     struct encoder_card_data chip;
     struct encoder_result enc;
     struct printer_face face;
-    int r, today = atoi(job->today);
+    int r, today = atoi(job->c.today);
 
-    if (!producer_validate_app(&job->app, today, reason, sizeof(reason)) ||
+    if (!producer_validate_app(&job->c.app, today, reason, sizeof(reason)) ||
         !check_with_db(l, job, reason, sizeof(reason))) {
         hold(l, job, reason);
         return 0;
@@ -583,7 +654,7 @@ static int produce(struct line *l, struct job *job)
     if (r < 0)
         return 0; /* the lease runs out and the rescuer returns the application */
 
-    if (printer_feed(l->printer, &disp, cause) < 0) {
+    if (DEVICE(l, printer_feed(l->printer, &disp, cause)) < 0) {
         unfed(l, job, cause);
         if (disp == PRINTER_DISPOSITION_PAUSE_LINE || disp == PRINTER_DISPOSITION_DEVICE_GONE) {
             pause_line(l, cause);
@@ -593,12 +664,12 @@ static int produce(struct line *l, struct job *job)
     }
 
     memset(&face, 0, sizeof(face));
-    face.name = job->app.name;
-    face.ssn = job->app.ssn;
+    face.name = job->c.app.name;
+    face.ssn = job->c.app.ssn;
     face.card_number = job->card_number;
-    face.issue_year = atoi(job->issue_date);
-    face.issue_month = atoi(job->issue_date + 5);
-    face.bank_name = job->app.bank_name[0] ? job->app.bank_name : NULL;
+    face.issue_year = atoi(job->c.issue_date);
+    face.issue_month = atoi(job->c.issue_date + 5);
+    face.bank_name = job->c.app.bank_name[0] ? job->c.app.bank_name : NULL;
     face.photo_rgb = job->photo->rgb;
     face.photo_width = job->photo->width;
     face.photo_height = job->photo->height;
@@ -613,19 +684,19 @@ static int produce(struct line *l, struct job *job)
 
     if (card_step(l, job, "printing") < 0)
         goto lost;
-    if (printer_print(l->printer, raster, job->card_number, &disp, cause) < 0) {
+    if (DEVICE(l, printer_print(l->printer, raster, job->card_number, &disp, cause)) < 0) {
         snprintf(reason, sizeof(reason), "print failed: %s", cause);
         goto reject;
     }
     if (card_step(l, job, "encoding") < 0)
         goto lost;
-    if (printer_to_encoder(l->printer, &disp, cause) < 0) {
+    if (DEVICE(l, printer_to_encoder(l->printer, &disp, cause)) < 0) {
         snprintf(reason, sizeof(reason), "move to chip station failed: %s", cause);
         goto reject;
     }
     fill_chip_data(l->ctl, job, job->card_number, &chip);
     memset(&enc, 0, sizeof(enc));
-    r = encoder_personalize(l->encoder, l->keys, &chip, &enc);
+    r = DEVICE(l, encoder_personalize(l->encoder, l->keys, &chip, &enc));
     if (r == ENCODER_ERROR_ENCODING || r == ENCODER_ERROR_INVALID) {
         /* the data, not the card, is at fault: spoil this card but hold the application */
         snprintf(reason, sizeof(reason), "chip data cannot be encoded: %s", enc.cause);
@@ -641,7 +712,7 @@ static int produce(struct line *l, struct job *job)
     }
     if (card_step(l, job, "ejecting") < 0)
         goto lost;
-    if (printer_eject(l->printer, &disp, cause) < 0) {
+    if (DEVICE(l, printer_eject(l->printer, &disp, cause)) < 0) {
         snprintf(reason, sizeof(reason), "eject failed: %s", cause);
         goto reject;
     }
@@ -671,7 +742,7 @@ lost:
      * is unreachable. The card goes to the reject box; record it spoiled when we still can — otherwise the
      * rescuer does once the lease runs out. */
     printer_raster_free(raster);
-    log_error(l->id, "lost application %s while producing card %s; rejecting the card", job->id_text,
+    log_error(l->id, "lost application %s while producing card %s; rejecting the card", job->c.id_text,
               job->card_number);
     printer_reject(l->printer, NULL, NULL);
     {
@@ -728,7 +799,10 @@ static void *line_main(void *arg)
     PQclear(PQexec(l->conn, "LISTEN " WAKEUP_CHANNEL));
 
     while (!atomic_load(&stop_requested) && !cfg_done(ctl)) {
-        int r = claim(l, &job);
+        int r;
+
+        memset(&job, 0, sizeof(job));
+        r = producer_claim(&l->claimer, &job.c);
         if (r < 0) {
             /* the database went away or refused: back off (100 ms doubling to 5 s) and reconnect */
             if (PQstatus(l->conn) == CONNECTION_BAD) {
@@ -754,7 +828,7 @@ static void *line_main(void *arg)
             idle_wait(l->conn);
             continue;
         }
-        atomic_store(&l->in_hand, job.app.id);
+        atomic_store(&l->in_hand, job.c.app.id);
         r = produce(l, &job);
         atomic_store(&l->in_hand, 0);
         photo_image_free(job.photo);
@@ -928,6 +1002,8 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
     char host[64] = "host";
     uint32_t nonce = 0;
     int started = 0, r = 0, total_good = 0, total_spoiled = 0, total_held = 0;
+    int64_t started_ns = mono_ns(), busy_ns = 0;
+    struct rusage ru;
     struct sigaction sa = {.sa_handler = on_signal};
 
     if (cfg->lines < 1 || cfg->lines > 64 || cfg->lease_seconds < 2) {
@@ -989,6 +1065,7 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         l->index = i;
         snprintf(l->id, sizeof(l->id), "%s%d", cfg->line_prefix ? cfg->line_prefix : "L", i + 1);
         l->conn = producer_db_connect(db);
+        producer_claimer_init(&l->claimer, l->conn, ctl.id, cfg->lease_seconds);
         if (!l->conn || printer_open_sim(&pc, &l->printer) < 0 || encoder_open_sim(&ec, &l->encoder) < 0 ||
             encoder_key_service_soft_new(ctl.master_key, &l->keys) < 0) {
             log_error("run", "cannot set up line %s", l->id);
@@ -1050,6 +1127,7 @@ out:
             total_good += lines[i].good;
             total_spoiled += lines[i].spoiled;
             total_held += lines[i].held;
+            busy_ns += lines[i].busy_ns;
             line_free(&lines[i]);
         }
     }
@@ -1058,6 +1136,16 @@ out:
     explicit_bzero(ctl.master_key, sizeof(ctl.master_key));
     log_info("run", "controller %s stopped: %d good, %d spoiled, %d held", ctl.id, total_good, total_spoiled,
              total_held);
+    getrusage(RUSAGE_SELF, &ru);
+    if (total_good + total_spoiled > 0 && started > 0)
+        log_info("run",
+                 "line utilisation %.1f%% (time in device operations over %d line(s) x wall time); controller CPU "
+                 "%.2f ms per card",
+                 100.0 * (double)busy_ns / ((double)(mono_ns() - started_ns) * started),
+                 started,
+                 ((double)ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + (double)ru.ru_stime.tv_sec * 1e3 +
+                  ru.ru_stime.tv_usec / 1e3) /
+                     (total_good + total_spoiled));
     PQfinish(conn);
     pthread_mutex_destroy(&ctl.lock);
     pthread_cond_destroy(&ctl.cond);

@@ -34,7 +34,6 @@ struct producer_app {
     int64_t photo_id; /* 0 = none */
     char replaced_card[10];
     int attempts;
-    char accepted_date[11];
 };
 
 /* The checks that need nothing but the row itself: document number against its type, the social security number,
