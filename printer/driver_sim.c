@@ -114,6 +114,20 @@ static int sim_open(const void *config, void **ret_ctx)
     return 0;
 }
 
+static int sim_status(void *ctx, struct printer_status *ret, enum printer_disposition *ret_disp,
+                      char *ret_cause)
+{
+    const struct sim *s = ctx;
+
+    (void)ret_disp;
+    (void)ret_cause;
+    ret->card = s->position == SIM_CARD_NONE    ? PRINTER_CARD_NONE
+                : s->position == SIM_CARD_PRINT ? PRINTER_CARD_PRINT
+                                                : PRINTER_CARD_CONTACT;
+    ret->feeder = !s->feeder_cards || s->counters.fed < s->feeder_cards;
+    return 0;
+}
+
 static int sim_purge(void *ctx, enum printer_disposition *ret_disp, char *ret_cause)
 {
     struct sim *s = ctx;
@@ -250,6 +264,8 @@ const struct printer_driver printer_driver_sim = {
     .name = "sim",
     .usb_ids = NULL,
     .open = sim_open,
+    .status = sim_status,
+    .identify = NULL,
     .purge = sim_purge,
     .feed = sim_feed,
     .print = sim_print,

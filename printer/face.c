@@ -19,230 +19,8 @@
 #define FACE_CARD_NUMBER_LEN 9
 #define FACE_YEAR_MIN        1000 /* keeps the date four digits wide */
 #define FACE_YEAR_MAX        9999
-#define FACE_TEXTS_MAX       16    /* text items on one face */
 #define FACE_KMASK_THRESHOLD 128   /* A8 coverage from which a pixel goes to the resin panel */
 #define FACE_PNG_MAX_SIDE    32767 /* cairo's image surface limit */
-
-#define FACE_FONT_CJK    "Noto Sans CJK SC"
-#define FACE_FONT_DIGITS "DejaVu Sans, Noto Sans CJK SC" /* distinct 0/O and 1/I; CJK falls back */
-
-/* Where and how one piece of text goes. */
-struct face_slot {
-    struct printer_face_rect box; /* the text never leaves this box */
-    double baseline;              /* of a single line, in face pixels */
-    const char *family;           /* Pango family list */
-    PangoWeight weight;
-    double size;       /* em size in pixels */
-    double min_size;   /* shrink stepwise down to this before condensing */
-    double min_hscale; /* then condense horizontally down to this before wrapping (if allowed) */
-    bool align_right;
-    bool justify;    /* spread the characters over the box width */
-    uint32_t colour; /* 0xRRGGBB, as all colours here */
-    bool resin;      /* black text: also goes on the K panel */
-};
-
-/* The whole layout. Kept as data in one place: a later issue moves it to a data file. */
-static const struct face_geometry {
-    uint32_t paper; /* unprinted card: the chip keep-out shows this */
-    uint32_t body_top;
-    uint32_t body_bottom;
-    double band_height; /* header band behind the title */
-    uint32_t band_left;
-    uint32_t band_right;
-    double rule_y; /* accent rule under the band */
-    double rule_height;
-    uint32_t rule;
-    int wave_count; /* pale security-style waves across the body */
-    double wave_y;
-    double wave_pitch;
-    double wave_amplitude;
-    int wave_period; /* pixels */
-    int wave_shift;  /* horizontal offset from one wave to the next, pixels */
-    double wave_width;
-    uint32_t wave;
-    /* ISO 7816-2 contact zone (10.25-19.23 mm from the left, 19.23-29.0 mm from the top of the card, the
-     * card sitting in the 1016 x 648 bleed with 2.5 / 5 px to spare) widened to the module plate and a
-     * print margin: ink on the gold contacts would not stick and would hurt contact. */
-    struct printer_face_rect chip;
-    double chip_radius;
-    struct printer_face_rect photo;
-    double photo_frame_width; /* drawn outside the window */
-    uint32_t photo_frame;
-    uint32_t photo_mat;            /* behind a photo whose aspect differs from the window */
-    uint32_t photo_placeholder;    /* no photo */
-    double shrink_step;            /* pixels per font shrink step */
-    double name_wrap_size;         /* em size of a name on two lines */
-    double name_wrap_min_size;     /* two lines shrink down to this to fit the box height */
-    double name_wrap_line_spacing; /* baseline distance as a factor of the em size */
-    struct face_slot country;
-    struct face_slot title;
-    struct face_slot bank;
-    struct face_slot label_name;
-    struct face_slot label_ssn;
-    struct face_slot label_card_number;
-    struct face_slot label_issue_date;
-    struct face_slot name;
-    struct face_slot ssn;
-    struct face_slot card_number;
-    struct face_slot issue_date;
-} geo = {
-    .paper = 0xffffff,
-    .body_top = 0xeef5fb,
-    .body_bottom = 0xfbfcf6,
-    .band_height = 168,
-    .band_left = 0xc9e0f4,
-    .band_right = 0xf1f7fc,
-    .rule_y = 168,
-    .rule_height = 5,
-    .rule = 0xc82a36,
-    .wave_count = 9,
-    .wave_y = 250,
-    .wave_pitch = 34,
-    .wave_amplitude = 22,
-    .wave_period = 520,
-    .wave_shift = 30,
-    .wave_width = 1.6,
-    .wave = 0xd6e6f3,
-    .chip = {98, 206, 158, 168},
-    .chip_radius = 14,
-    .photo = {730, 314, 240, 295},
-    .photo_frame_width = 2,
-    .photo_frame = 0x9ab4cc,
-    .photo_mat = 0xffffff,
-    .photo_placeholder = 0xc8c8c8,
-    .shrink_step = 2,
-    .name_wrap_size = 26,
-    .name_wrap_min_size = 22,
-    .name_wrap_line_spacing = 1.12,
-    .country =
-        {
-            .box = {100, 30, 330, 40},
-            .baseline = 62,
-            .family = FACE_FONT_CJK,
-            .weight = PANGO_WEIGHT_MEDIUM,
-            .size = 28,
-            .min_size = 28,
-            .min_hscale = 1,
-            .justify = true,
-            .colour = 0x1f3d7a,
-        },
-    .title =
-        {
-            .box = {100, 74, 330, 76},
-            .baseline = 138,
-            .family = FACE_FONT_CJK,
-            .weight = PANGO_WEIGHT_BOLD,
-            .size = 60,
-            .min_size = 60,
-            .min_hscale = 1,
-            .justify = true,
-            .colour = 0xc41e3a,
-        },
-    .bank =
-        {
-            .box = {560, 36, 410, 48},
-            .baseline = 72,
-            .family = FACE_FONT_CJK,
-            .weight = PANGO_WEIGHT_MEDIUM,
-            .size = 32,
-            .min_size = 22,
-            .min_hscale = 0.7,
-            .align_right = true,
-            .colour = 0x0a6b5b,
-        },
-    .label_name =
-        {
-            .box = {100, 406, 156, 42},
-            .baseline = 438,
-            .family = FACE_FONT_CJK,
-            .weight = PANGO_WEIGHT_NORMAL,
-            .size = 26,
-            .min_size = 26,
-            .min_hscale = 1,
-            .colour = 0x1f3d7a,
-        },
-    .label_ssn =
-        {
-            .box = {100, 464, 156, 42},
-            .baseline = 497,
-            .family = FACE_FONT_CJK,
-            .weight = PANGO_WEIGHT_NORMAL,
-            .size = 26,
-            .min_size = 26,
-            .min_hscale = 1,
-            .colour = 0x1f3d7a,
-        },
-    .label_card_number =
-        {
-            .box = {100, 520, 156, 42},
-            .baseline = 553,
-            .family = FACE_FONT_CJK,
-            .weight = PANGO_WEIGHT_NORMAL,
-            .size = 26,
-            .min_size = 26,
-            .min_hscale = 1,
-            .colour = 0x1f3d7a,
-        },
-    .label_issue_date =
-        {
-            .box = {100, 576, 156, 42},
-            .baseline = 609,
-            .family = FACE_FONT_CJK,
-            .weight = PANGO_WEIGHT_NORMAL,
-            .size = 26,
-            .min_size = 26,
-            .min_hscale = 1,
-            .colour = 0x1f3d7a,
-        },
-    .name =
-        {
-            .box = {276, 388, 430, 66},
-            .baseline = 438,
-            .family = FACE_FONT_CJK,
-            .weight = PANGO_WEIGHT_MEDIUM,
-            .size = 40,
-            .min_size = 30,
-            .min_hscale = 0.8,
-            .colour = 0x000000,
-            .resin = true,
-        },
-    .ssn =
-        {
-            .box = {276, 464, 430, 42},
-            .baseline = 497,
-            .family = FACE_FONT_DIGITS,
-            .weight = PANGO_WEIGHT_NORMAL,
-            .size = 32,
-            .min_size = 24,
-            .min_hscale = 0.7,
-            .colour = 0x000000,
-            .resin = true,
-        },
-    .card_number =
-        {
-            .box = {276, 520, 430, 42},
-            .baseline = 553,
-            .family = FACE_FONT_DIGITS,
-            .weight = PANGO_WEIGHT_NORMAL,
-            .size = 32,
-            .min_size = 24,
-            .min_hscale = 0.7,
-            .colour = 0x000000,
-            .resin = true,
-        },
-    .issue_date =
-        {
-            .box = {276, 576, 430, 42},
-            .baseline = 609,
-            .family = FACE_FONT_DIGITS,
-            .weight = PANGO_WEIGHT_NORMAL,
-            .size = 30,
-            .min_size = 24,
-            .min_hscale = 0.7,
-            .colour = 0x000000,
-            .resin = true,
-        },
-};
 
 /* One laid-out text, drawn twice: on the composite and, when resin, on the K mask. */
 struct face_text {
@@ -258,6 +36,7 @@ struct face_text {
 /* Per-call state: a fresh Pango context so that concurrent calls share nothing but Pango's per-thread
  * font map. */
 struct face_job {
+    const struct printer_layout *lay;
     PangoContext *pango;
     struct face_text texts[FACE_TEXTS_MAX];
     size_t n_texts;
@@ -273,12 +52,13 @@ static double dmax(double a, double b)
     return a > b ? a : b;
 }
 
-static int job_init(struct face_job *job)
+static int job_init(struct face_job *job, const struct printer_layout *lay)
 {
     PangoFontMap *fontmap;
     cairo_font_options_t *options;
 
     *job = (struct face_job){0};
+    job->lay = lay;
     /* Pango >= 1.32 keeps one default font map per thread, so this is safe on several line threads. */
     fontmap = pango_cairo_font_map_get_default();
     if (!fontmap)
@@ -321,7 +101,7 @@ static PangoFontDescription *slot_font(const struct face_slot *s, double size)
     PangoFontDescription *desc = pango_font_description_new();
 
     pango_font_description_set_family(desc, s->family);
-    pango_font_description_set_weight(desc, s->weight);
+    pango_font_description_set_weight(desc, (PangoWeight)s->weight);
     pango_font_description_set_absolute_size(desc, size * PANGO_SCALE);
     return desc;
 }
@@ -494,6 +274,7 @@ static void position_text(struct face_text *t, const struct face_slot *s, bool t
 static int place_text(struct face_job *job, const struct face_slot *s, const char *text, bool may_wrap,
                       char *bad_char)
 {
+    const struct printer_layout *lay = job->lay;
     struct face_text *t;
     PangoLayout *layout;
     double size = s->size, width, hscale = 1;
@@ -513,7 +294,7 @@ static int place_text(struct face_job *job, const struct face_slot *s, const cha
 
     width = layout_width(layout);
     while (width > s->box.w && size > s->min_size) {
-        size = dmax(size - geo.shrink_step, s->min_size);
+        size = dmax(size - lay->shrink_step, s->min_size);
         layout_set_size(layout, s, size);
         width = layout_width(layout);
     }
@@ -528,11 +309,11 @@ static int place_text(struct face_job *job, const struct face_slot *s, const cha
             }
             if (r == 0) {
                 two_lines = true;
-                size = geo.name_wrap_size;
-                pango_layout_set_line_spacing(layout, (float)geo.name_wrap_line_spacing);
+                size = lay->name_wrap_size;
+                pango_layout_set_line_spacing(layout, (float)lay->name_wrap_line_spacing);
                 layout_set_size(layout, s, size);
-                while (ink_height(layout) > s->box.h && size > geo.name_wrap_min_size) {
-                    size = dmax(size - geo.shrink_step, geo.name_wrap_min_size);
+                while (ink_height(layout) > s->box.h && size > lay->name_wrap_min_size) {
+                    size = dmax(size - lay->shrink_step, lay->name_wrap_min_size);
                     layout_set_size(layout, s, size);
                 }
                 width = layout_width(layout);
@@ -601,31 +382,36 @@ static int check_face(const struct printer_face *f)
 static int place_texts(struct face_job *job, const struct printer_face *f, char *bad_char)
 {
     char date[32];
-    struct {
-        const struct face_slot *slot;
-        const char *text;
-        bool may_wrap;
-    } items[] = {
-        {&geo.country, "中华人民共和国", false},
-        {&geo.title, "社会保障卡", false},
-        {&geo.label_name, "姓名", false},
-        {&geo.label_ssn, "社会保障号码", false},
-        {&geo.label_card_number, "社会保障卡号", false},
-        {&geo.label_issue_date, "发卡日期", false},
-        {&geo.name, f->name, true},
-        {&geo.ssn, f->ssn, false},
-        {&geo.card_number, f->card_number, false},
-        {&geo.issue_date, date, false},
-        {&geo.bank, f->bank_name, false},
-    };
 
     snprintf(date, sizeof(date), "%04d年%02d月", f->issue_year, f->issue_month);
-    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+    for (size_t i = 0; i < job->lay->n_texts; i++) {
+        const struct face_slot *slot = &job->lay->texts[i];
+        const char *text = NULL;
         int r;
 
-        if (!items[i].text || !items[i].text[0])
+        switch (slot->field) {
+        case FACE_FIELD_LITERAL:
+            text = slot->text;
+            break;
+        case FACE_FIELD_NAME:
+            text = f->name;
+            break;
+        case FACE_FIELD_SSN:
+            text = f->ssn;
+            break;
+        case FACE_FIELD_CARD_NUMBER:
+            text = f->card_number;
+            break;
+        case FACE_FIELD_ISSUE_DATE:
+            text = date;
+            break;
+        case FACE_FIELD_BANK:
+            text = f->bank_name;
+            break;
+        }
+        if (!text || !text[0])
             continue;
-        r = place_text(job, items[i].slot, items[i].text, items[i].may_wrap, bad_char);
+        r = place_text(job, slot, text, slot->two_lines, bad_char);
         if (r < 0)
             return r;
     }
@@ -647,43 +433,43 @@ static void add_stop(cairo_pattern_t *p, double offset, uint32_t rgb)
     cairo_pattern_add_color_stop_rgb(p, offset, channel(rgb, 16), channel(rgb, 8), channel(rgb, 0));
 }
 
-static void draw_background(cairo_t *cr)
+static void draw_background(cairo_t *cr, const struct printer_layout *lay)
 {
     cairo_pattern_t *p;
 
     p = cairo_pattern_create_linear(0, 0, 0, PRINTER_FACE_HEIGHT);
-    add_stop(p, 0, geo.body_top);
-    add_stop(p, 1, geo.body_bottom);
+    add_stop(p, 0, lay->body_top);
+    add_stop(p, 1, lay->body_bottom);
     cairo_set_source(cr, p);
     cairo_paint(cr);
     cairo_pattern_destroy(p);
 
     /* Each half period is one cubic whose control points sit at 4/3 of the amplitude, which peaks at
      * exactly the amplitude: a sine look-alike without libm. */
-    for (int i = 0; i < geo.wave_count; i++) {
-        double y0 = geo.wave_y + geo.wave_pitch * i, half = geo.wave_period / 2.0,
-               lift = geo.wave_amplitude * 4 / 3;
-        double x = -(double)((i * geo.wave_shift) % geo.wave_period);
+    for (int i = 0; i < lay->wave_count; i++) {
+        double y0 = lay->wave_y + lay->wave_pitch * i, half = lay->wave_period / 2.0,
+               lift = lay->wave_amplitude * 4 / 3;
+        double x = -(double)((i * lay->wave_shift) % lay->wave_period);
 
         cairo_move_to(cr, x, y0);
         for (int up = 1; x < PRINTER_FACE_WIDTH; x += half, up = !up)
             cairo_curve_to(cr, x + half / 3, up ? y0 - lift : y0 + lift, x + 2 * half / 3,
                            up ? y0 - lift : y0 + lift, x + half, y0);
     }
-    set_colour(cr, geo.wave);
-    cairo_set_line_width(cr, geo.wave_width);
+    set_colour(cr, lay->wave);
+    cairo_set_line_width(cr, lay->wave_width);
     cairo_stroke(cr);
 
     p = cairo_pattern_create_linear(0, 0, PRINTER_FACE_WIDTH, 0);
-    add_stop(p, 0, geo.band_left);
-    add_stop(p, 1, geo.band_right);
-    cairo_rectangle(cr, 0, 0, PRINTER_FACE_WIDTH, geo.band_height);
+    add_stop(p, 0, lay->band_left);
+    add_stop(p, 1, lay->band_right);
+    cairo_rectangle(cr, 0, 0, PRINTER_FACE_WIDTH, lay->band_height);
     cairo_set_source(cr, p);
     cairo_fill(cr);
     cairo_pattern_destroy(p);
 
-    cairo_rectangle(cr, 0, geo.rule_y, PRINTER_FACE_WIDTH, geo.rule_height);
-    set_colour(cr, geo.rule);
+    cairo_rectangle(cr, 0, lay->rule_y, PRINTER_FACE_WIDTH, lay->rule_height);
+    set_colour(cr, lay->rule);
     cairo_fill(cr);
 }
 
@@ -697,34 +483,34 @@ static void rounded_rect(cairo_t *cr, struct printer_face_rect r, double radius)
     cairo_close_path(cr);
 }
 
-static void draw_chip_keepout(cairo_t *cr)
+static void draw_chip_keepout(cairo_t *cr, const struct printer_layout *lay)
 {
     /* grow the rounded shape just enough that its corner arcs still cover the corners of the rectangle */
-    double grow = geo.chip_radius * (1 - G_SQRT2 / 2);
-    struct printer_face_rect r = {geo.chip.x - grow, geo.chip.y - grow, geo.chip.w + 2 * grow,
-                                  geo.chip.h + 2 * grow};
+    double grow = lay->chip_radius * (1 - G_SQRT2 / 2);
+    struct printer_face_rect r = {lay->chip.x - grow, lay->chip.y - grow, lay->chip.w + 2 * grow,
+                                  lay->chip.h + 2 * grow};
 
-    rounded_rect(cr, r, geo.chip_radius);
-    set_colour(cr, geo.paper);
+    rounded_rect(cr, r, lay->chip_radius);
+    set_colour(cr, lay->paper);
     cairo_fill(cr);
 }
 
-static int draw_photo(cairo_t *cr, const struct printer_face *f)
+static int draw_photo(cairo_t *cr, const struct printer_face *f, const struct printer_layout *lay)
 {
-    const struct printer_face_rect w = geo.photo;
+    const struct printer_face_rect w = lay->photo;
     cairo_surface_t *photo;
     uint8_t *data;
     int stride;
     double scale;
 
-    cairo_rectangle(cr, w.x - geo.photo_frame_width / 2, w.y - geo.photo_frame_width / 2,
-                    w.w + geo.photo_frame_width, w.h + geo.photo_frame_width);
-    set_colour(cr, geo.photo_frame);
-    cairo_set_line_width(cr, geo.photo_frame_width);
+    cairo_rectangle(cr, w.x - lay->photo_frame_width / 2, w.y - lay->photo_frame_width / 2,
+                    w.w + lay->photo_frame_width, w.h + lay->photo_frame_width);
+    set_colour(cr, lay->photo_frame);
+    cairo_set_line_width(cr, lay->photo_frame_width);
     cairo_stroke(cr);
 
     cairo_rectangle(cr, w.x, w.y, w.w, w.h);
-    set_colour(cr, f->photo_rgb ? geo.photo_mat : geo.photo_placeholder);
+    set_colour(cr, f->photo_rgb ? lay->photo_mat : lay->photo_placeholder);
     cairo_fill(cr);
     if (!f->photo_rgb)
         return 0;
@@ -795,9 +581,9 @@ static int draw_composite(const struct face_job *job, const struct printer_face 
     cr = cairo_create(surface);
     r = cairo_error(cairo_status(cr));
     if (r == 0) {
-        draw_background(cr);
-        draw_chip_keepout(cr);
-        r = draw_photo(cr, f);
+        draw_background(cr, job->lay);
+        draw_chip_keepout(cr, job->lay);
+        r = draw_photo(cr, f, job->lay);
     }
     if (r == 0) {
         for (size_t i = 0; i < job->n_texts; i++)
@@ -888,8 +674,29 @@ static struct printer_raster *raster_new(unsigned width, unsigned height)
     return r;
 }
 
+/* The layout to draw with: the caller's, or the default file read now into *ret_owned (freed by the caller).
+ */
+static int use_layout(const struct printer_layout *given, const struct printer_layout **ret,
+                      struct printer_layout **ret_owned)
+{
+    int r;
+
+    *ret_owned = NULL;
+    if (given) {
+        *ret = given;
+        return 0;
+    }
+    r = printer_layout_load(NULL, ret_owned, NULL, 0);
+    if (r < 0)
+        return r;
+    *ret = *ret_owned;
+    return 0;
+}
+
 int printer_render_face(const struct printer_face *face, struct printer_raster **ret, char bad_char[8])
 {
+    const struct printer_layout *lay;
+    struct printer_layout *owned;
     struct face_job job;
     struct printer_raster *ras = NULL;
     int r;
@@ -899,8 +706,11 @@ int printer_render_face(const struct printer_face *face, struct printer_raster *
     r = check_face(face);
     if (r < 0)
         return r;
+    r = use_layout(face->layout, &lay, &owned);
+    if (r < 0)
+        return r;
 
-    r = job_init(&job);
+    r = job_init(&job, lay);
     if (r == 0)
         r = place_texts(&job, face, bad_char);
     if (r == 0) {
@@ -913,6 +723,14 @@ int printer_render_face(const struct printer_face *face, struct printer_raster *
     if (r == 0)
         r = draw_kmask(&job, ras);
     job_done(&job);
+    if (r == 0) {
+        /* the overlay keeps off the contacts: whole pixels covering the keep-out rectangle */
+        ras->chip_x = (unsigned)lay->chip.x;
+        ras->chip_y = (unsigned)lay->chip.y;
+        ras->chip_w = (unsigned)(lay->chip.x + lay->chip.w + 0.999) - ras->chip_x;
+        ras->chip_h = (unsigned)(lay->chip.y + lay->chip.h + 0.999) - ras->chip_y;
+    }
+    printer_layout_free(owned);
     if (r < 0) {
         printer_raster_free(ras);
         return r;
@@ -951,60 +769,73 @@ int printer_raster_write_png(const struct printer_raster *r, const char *path)
     return err;
 }
 
-int printer_face_area(enum printer_face_area area, struct printer_face_rect *ret)
+int printer_face_area(const struct printer_layout *layout, enum printer_face_area area,
+                      struct printer_face_rect *ret)
 {
-    const struct printer_face_rect *r;
+    const struct face_slot *slot = NULL;
 
-    if (!ret)
+    if (!layout || !ret)
         return PRINTER_ERROR_INVALID;
     switch (area) {
     case PRINTER_FACE_AREA_CHIP:
-        r = &geo.chip;
-        break;
+        *ret = layout->chip;
+        return 0;
     case PRINTER_FACE_AREA_PHOTO:
-        r = &geo.photo;
-        break;
+        *ret = layout->photo;
+        return 0;
     case PRINTER_FACE_AREA_NAME:
-        r = &geo.name.box;
+        slot = printer_layout_slot(layout, FACE_FIELD_NAME);
         break;
     case PRINTER_FACE_AREA_SSN:
-        r = &geo.ssn.box;
+        slot = printer_layout_slot(layout, FACE_FIELD_SSN);
         break;
     case PRINTER_FACE_AREA_CARD_NUMBER:
-        r = &geo.card_number.box;
+        slot = printer_layout_slot(layout, FACE_FIELD_CARD_NUMBER);
         break;
     case PRINTER_FACE_AREA_ISSUE_DATE:
-        r = &geo.issue_date.box;
+        slot = printer_layout_slot(layout, FACE_FIELD_ISSUE_DATE);
         break;
     case PRINTER_FACE_AREA_BANK:
-        r = &geo.bank.box;
+        slot = printer_layout_slot(layout, FACE_FIELD_BANK);
         break;
-    default:
-        return PRINTER_ERROR_INVALID;
     }
-    *ret = *r;
+    if (!slot)
+        return PRINTER_ERROR_INVALID;
+    *ret = slot->box;
     return 0;
 }
 
-int printer_face_measure_name(const char *name, struct printer_face_rect *ret_ink, char bad_char[8])
+int printer_face_measure_name(const struct printer_layout *layout, const char *name,
+                              struct printer_face_rect *ret_ink, char bad_char[8])
 {
+    const struct printer_layout *lay;
+    struct printer_layout *owned;
     struct face_job job;
     int r;
 
     if (!name || !ret_ink || !valid_text(name, FACE_NAME_MAX_BYTES))
         return PRINTER_ERROR_INVALID;
-    r = job_init(&job);
+    r = use_layout(layout, &lay, &owned);
+    if (r < 0)
+        return r;
+    r = job_init(&job, lay);
     if (r == 0)
-        r = place_text(&job, &geo.name, name, true, bad_char);
+        r = place_text(&job, printer_layout_slot(lay, FACE_FIELD_NAME), name, true, bad_char);
     if (r == 0)
         *ret_ink = job.texts[0].ink;
     job_done(&job);
+    printer_layout_free(owned);
     return r;
+}
+
+int printer_check_text_layout(const struct printer_layout *layout, const char *name, char bad_char[8])
+{
+    struct printer_face_rect ink;
+
+    return printer_face_measure_name(layout, name, &ink, bad_char);
 }
 
 int printer_check_text(const char *name, char bad_char[8])
 {
-    struct printer_face_rect ink;
-
-    return printer_face_measure_name(name, &ink, bad_char);
+    return printer_check_text_layout(NULL, name, bad_char);
 }

@@ -36,6 +36,14 @@ struct printer_driver {
      * *ret_ctx is untouched on failure. Must not move a card. Required. */
     int (*open)(const void *config, void **ret_ctx);
 
+    /* Where the card is and whether the feeder has blanks, into *ret (untouched on failure). Moves no
+     * card. Required. */
+    int (*status)(void *ctx, struct printer_status *ret, enum printer_disposition *ret_disp, char *ret_cause);
+
+    /* Copies the model and serial number (each at most PRINTER_IDENT_SIZE bytes, NUL included; "" when
+     * unknown). Never fails. NULL for drivers that know neither. */
+    void (*identify)(const void *ctx, char *ret_model, char *ret_serial);
+
     /* Throw any card inside the printer into the reject box (start-up after a crash). Returns 0 also
      * when there was no card. Required. */
     int (*purge)(void *ctx, enum printer_disposition *ret_disp, char *ret_cause);
@@ -64,10 +72,14 @@ struct printer_driver {
     void (*close)(void *ctx);
 };
 
+#define PRINTER_IDENT_SIZE 64
+
 /* The handle behind the public calls. */
 struct printer {
     const struct printer_driver *drv;
     void *ctx;
+    char model[PRINTER_IDENT_SIZE];
+    char serial[PRINTER_IDENT_SIZE];
 };
 
 /* Opens drv with its driver-specific config; what each printer_open_*() calls.
@@ -76,6 +88,39 @@ int printer_new(const struct printer_driver *drv, const void *config, struct pri
 
 /* All drivers, each defined in its driver_*.c. */
 extern const struct printer_driver printer_driver_sim;
+extern const struct printer_driver printer_driver_evolis;
+extern const struct printer_driver printer_driver_magicard;
+/* The drivers of printers on USB, ended by NULL: the one table enumeration and printer_open_spec() use. */
+extern const struct printer_driver *const printer_usb_drivers[];
+
+/* How long the USB drivers wait for an answer, by kind of command; 0 = the driver's default. Real
+ * printers take tens of seconds to print a YMCKO face; tests use a few hundred milliseconds. */
+struct printer_timeouts {
+    unsigned command_ms; /* settings and status queries */
+    unsigned move_ms;    /* feed, move to the contact station, eject, reject */
+    unsigned print_ms;   /* a whole print (the answer to the last panel / the job) */
+};
+
+struct printer_transport;
+
+/* The config the USB drivers' open() takes. */
+struct printer_link_config {
+    struct printer_transport *transport; /* the driver owns it from a successful open on */
+    uint16_t product_id;                 /* selects model quirks */
+    const char *device_id;               /* IEEE-1284 device ID, "" unknown */
+    const char *usb_serial;              /* "" unknown */
+    struct printer_timeouts timeouts;
+    unsigned colour_bits; /* Evolis dye depth 5..7; 0 = from the driver's model table */
+};
+
+/* printer_open_spec() with explicit timeouts (NULL = defaults); for tests. */
+int printer_open_spec_timeouts(const char *spec, const struct printer_sim_config *sim,
+                               const struct printer_timeouts *timeouts, struct printer **ret);
+
+/* The value of KEY in an IEEE-1284 device ID ("MFG:Evolis;MDL:Primacy;SN:123;"), copied into out
+ * (size bytes, NUL included). Accepts the long key names too (MANUFACTURER, MODEL, SERIALNUMBER...).
+ * Returns 0, or PRINTER_ERROR_INVALID when the key is absent. Pure; fuzzed. */
+int printer_device_id_field(const char *device_id, const char *key, char *out, size_t size);
 
 /* What the simulated printer has done so far (for tests and the line's self-check). */
 struct printer_sim_counters {

@@ -1,8 +1,19 @@
 /* printer.c — the generic printer handle: checks arguments, dispatches to the driver, names errors */
 #include "printer-private.h"
+#include "transport.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define SPEC_MAX 128
+
+const struct printer_driver *const printer_usb_drivers[] = {
+    &printer_driver_evolis,
+    &printer_driver_magicard,
+    NULL,
+};
 
 const char *printer_strerror(int err)
 {
@@ -23,6 +34,14 @@ const char *printer_strerror(int err)
         return "printer fault";
     case PRINTER_ERROR_GONE:
         return "printer not found or unplugged";
+    case PRINTER_ERROR_STALL:
+        return "USB endpoint stalled";
+    case PRINTER_ERROR_PROTOCOL:
+        return "printer answered something unexpected";
+    case PRINTER_ERROR_LAYOUT:
+        return "card layout file missing or invalid";
+    case PRINTER_ERROR_ACCESS:
+        return "no permission to use the USB printer, or another program holds it";
     }
     return "unknown printer error";
 }
@@ -108,8 +127,104 @@ int printer_new(const struct printer_driver *drv, const void *config, struct pri
     }
     p->drv = drv;
     p->ctx = ctx;
+    if (drv->identify) {
+        drv->identify(ctx, p->model, p->serial);
+        p->model[PRINTER_IDENT_SIZE - 1] = '\0';
+        p->serial[PRINTER_IDENT_SIZE - 1] = '\0';
+    }
     *ret = p;
     return 0;
+}
+
+const char *printer_model(const struct printer *p)
+{
+    return p ? p->model : "";
+}
+
+const char *printer_serial(const struct printer *p)
+{
+    return p ? p->serial : "";
+}
+
+int printer_get_status(struct printer *p, struct printer_status *ret, enum printer_disposition *ret_disp,
+                       char *ret_cause)
+{
+    enum printer_disposition disp = PRINTER_DISPOSITION_OK;
+    char cause[PRINTER_CAUSE_SIZE] = "";
+    struct printer_status s;
+    int r;
+
+    if (!p || !ret)
+        return finish(PRINTER_ERROR_INVALID, PRINTER_DISPOSITION_PAUSE_LINE, "no printer", ret_disp,
+                      ret_cause);
+    r = p->drv->status(p->ctx, &s, &disp, cause);
+    cause[PRINTER_CAUSE_SIZE - 1] = '\0';
+    if (r >= 0)
+        *ret = s;
+    return finish(r, disp, cause, ret_disp, ret_cause);
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+int printer_open_spec_timeouts(const char *spec, const struct printer_sim_config *sim,
+                               const struct printer_timeouts *timeouts, struct printer **ret)
+{
+    struct printer_usb_match match = {0};
+    struct printer_link_config link = {0};
+    const struct printer_driver *drv = NULL;
+    struct printer_transport *t = NULL;
+    char buf[SPEC_MAX], *arg, *colon;
+    int r;
+
+    if (!spec || !ret || strnlen(spec, SPEC_MAX) >= SPEC_MAX)
+        return PRINTER_ERROR_INVALID;
+    if (strcmp(spec, "sim") == 0)
+        return sim ? printer_open_sim(sim, ret) : PRINTER_ERROR_INVALID;
+    if (strcmp(spec, "usb") != 0 && strncmp(spec, "usb:", 4) != 0)
+        return PRINTER_ERROR_INVALID;
+    snprintf(buf, sizeof(buf), "%s", spec);
+    arg = buf[3] == ':' ? buf + 4 : NULL;
+    if (arg) {
+        colon = strchr(arg, ':');
+        if (colon && all_digits(colon + 1) && (*colon = '\0', all_digits(arg))) {
+            match.bus = atoi(arg);
+            match.address = atoi(colon + 1);
+            if (match.bus <= 0 || match.bus > 255 || match.address <= 0 || match.address > 127)
+                return PRINTER_ERROR_INVALID;
+        } else if (!*arg) {
+            return PRINTER_ERROR_INVALID;
+        } else {
+            if (colon)
+                *colon = ':';
+            for (size_t d = 0; printer_usb_drivers[d]; d++)
+                if (strcmp(arg, printer_usb_drivers[d]->name) == 0)
+                    match.driver = printer_usb_drivers[d]->name;
+            if (!match.driver)
+                match.serial = arg;
+        }
+    }
+    r = printer_usb_open(&match, &drv, &t, &link);
+    if (r < 0)
+        return r;
+    if (timeouts)
+        link.timeouts = *timeouts;
+    r = printer_new(drv, &link, ret);
+    if (r < 0)
+        printer_transport_free(t);
+    return r;
+}
+
+int printer_open_spec(const char *spec, const struct printer_sim_config *sim, struct printer **ret)
+{
+    return printer_open_spec_timeouts(spec, sim, NULL, ret);
 }
 
 const char *printer_name(const struct printer *p)

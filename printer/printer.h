@@ -5,13 +5,17 @@
 #include <stdint.h>
 
 enum printer_error {
-    PRINTER_ERROR_INVALID = -1,  /* bad argument */
+    PRINTER_ERROR_INVALID = -1, /* bad argument */
     PRINTER_ERROR_NOMEM = -2,
-    PRINTER_ERROR_IO = -3,       /* transport failure */
-    PRINTER_ERROR_FONT = -4,     /* a character of the text has no glyph in any installed font */
+    PRINTER_ERROR_IO = -3,   /* transport failure */
+    PRINTER_ERROR_FONT = -4, /* a character of the text has no glyph in any installed font */
     PRINTER_ERROR_TIMEOUT = -5,
     PRINTER_ERROR_DEVICE = -6,   /* the printer reported a fault; see the disposition */
     PRINTER_ERROR_GONE = -7,     /* device unplugged / not found */
+    PRINTER_ERROR_STALL = -8,    /* a USB endpoint stalled (the halt was cleared) */
+    PRINTER_ERROR_PROTOCOL = -9, /* the printer answered something the driver does not understand */
+    PRINTER_ERROR_LAYOUT = -10,  /* the card layout file is missing or invalid */
+    PRINTER_ERROR_ACCESS = -11,  /* no permission to open the USB device (udev rule missing) */
 };
 
 /* What the line must do after a failed operation (after CUPS backends' job dispositions). */
@@ -24,41 +28,63 @@ enum printer_disposition {
 };
 
 /* Card face geometry: full bleed at 300 dpi, landscape. */
-#define PRINTER_FACE_WIDTH 1016
+#define PRINTER_FACE_WIDTH  1016
 #define PRINTER_FACE_HEIGHT 648
+
+/* A card face layout (positions, sizes, fonts, colours) read from a JSON data file. Immutable once loaded:
+ * one layout may be shared by any number of threads. */
+struct printer_layout;
+
+/* Where the default layout file is: $CARDLINE_LAYOUT when set, else the installed
+ * <datadir>/cardline/layouts/ssc-front.json when it exists, else the one in the source tree. */
+const char *printer_layout_default_path(void);
+/* Reads and checks a layout file (path NULL = printer_layout_default_path()). Returns 0,
+ * PRINTER_ERROR_LAYOUT (missing, unreadable or invalid: ret_why, when not NULL, says which file and what
+ * is wrong, at most why_size bytes), INVALID or NOMEM. *ret untouched on failure. */
+int printer_layout_load(const char *path, struct printer_layout **ret, char *ret_why, size_t why_size);
+void printer_layout_free(struct printer_layout *layout);
 
 /* Everything printed on the front of one card. Strings are UTF-8. */
 struct printer_face {
     const char *name;
-    const char *ssn;          /* social security number, 18 characters */
-    const char *card_number;  /* 9 characters */
+    const char *ssn;         /* social security number, 18 characters */
+    const char *card_number; /* 9 characters */
     int issue_year;
     int issue_month;          /* 1..12 */
     const char *bank_name;    /* may be NULL */
     const uint8_t *photo_rgb; /* 8-bit RGB, packed rows; may be NULL (then a grey placeholder box) */
     unsigned photo_width;
     unsigned photo_height;
+    /* The layout to use; NULL = read the default layout file on every call (load it once with
+     * printer_layout_load() where cards are rendered in a loop). */
+    const struct printer_layout *layout;
 };
 
 /* A rendered face: 8-bit RGB composite plus a mask of pixels that belong on the K (resin black) panel. */
 struct printer_raster {
     unsigned width;
     unsigned height;
-    uint8_t *rgb;    /* width * height * 3 */
-    uint8_t *kmask;  /* width * height, 1 = black resin */
+    uint8_t *rgb;   /* width * height * 3 */
+    uint8_t *kmask; /* width * height, 1 = black resin */
+    /* The chip window, left clear on the overlay (O) panel; w or h 0 = overlay everywhere. */
+    unsigned chip_x, chip_y, chip_w, chip_h;
 };
 
 const char *printer_strerror(int err);
 const char *printer_disposition_name(enum printer_disposition d);
 
-/* Render the face. Long names shrink to fit. Returns PRINTER_ERROR_FONT when some character
+/* Render the face. Long names shrink to fit. Returns PRINTER_ERROR_LAYOUT when face->layout is NULL and the
+ * default layout file cannot be read, and PRINTER_ERROR_FONT when some character
  * cannot be drawn; then, when bad_char is not NULL, the offending character is copied there as UTF-8.
  * Thread-safe: may be called from several line threads at once. */
 int printer_render_face(const struct printer_face *face, struct printer_raster **ret, char bad_char[8]);
 void printer_raster_free(struct printer_raster *r);
-/* Whether a name can be laid out on the face (valid UTF-8, no control characters, every character has a glyph)
- * before a card is spent on it. Returns 0, PRINTER_ERROR_INVALID, or PRINTER_ERROR_FONT with bad_char set. */
+/* Whether a name can be laid out on the face (valid UTF-8, no control characters, every character has a
+ * glyph) before a card is spent on it, with the default layout file. Returns 0, PRINTER_ERROR_INVALID,
+ * PRINTER_ERROR_LAYOUT, or PRINTER_ERROR_FONT with bad_char set. */
 int printer_check_text(const char *name, char bad_char[8]);
+/* The same with a loaded layout (NULL = the default layout file). */
+int printer_check_text_layout(const struct printer_layout *layout, const char *name, char bad_char[8]);
 int printer_raster_write_png(const struct printer_raster *r, const char *path);
 
 /* An opened printer. Drivers implement the operations; the line only uses these calls.
@@ -75,8 +101,59 @@ struct printer_sim_config {
 };
 
 int printer_open_sim(const struct printer_sim_config *cfg, struct printer **ret);
-const char *printer_name(const struct printer *p); /* e.g. "sim" */
 
+/* Opens the printer that spec names:
+ *   "sim"            the simulated printer, configured by sim (required then)
+ *   "usb"            the first attached printer that a driver supports
+ *   "usb:evolis"     the first attached printer of that driver ("usb:magicard" likewise)
+ *   "usb:SERIAL"     the attached printer whose serial number (USB or IEEE-1284 SN) is SERIAL
+ *   "usb:BUS:ADDR"   the printer at that USB bus number and device address, e.g. "usb:1:4"
+ * Returns 0 or PRINTER_ERROR_INVALID (bad spec), GONE (no such printer attached), ACCESS (no permission:
+ * see the README's udev rule), IO, TIMEOUT, PROTOCOL or NOMEM; *ret untouched on failure. The USB drivers
+ * set the printer up (errors handled by the host, no eject at job end, reject box) but move no card. */
+int printer_open_spec(const char *spec, const struct printer_sim_config *sim, struct printer **ret);
+
+const char *printer_name(const struct printer *p); /* e.g. "sim", "evolis", "magicard" */
+/* Model and serial number of an opened printer ("" when unknown); never NULL. */
+const char *printer_model(const struct printer *p);
+const char *printer_serial(const struct printer *p);
+
+/* One attached USB printer, as `cardline devices` lists it. */
+struct printer_device_info {
+    char driver[16];       /* "evolis", "magicard", or "" for a printer-class device no driver supports */
+    char model[64];        /* from the IEEE-1284 device ID (MDL), else the USB product string */
+    char manufacturer[64]; /* MFG, else the USB manufacturer string */
+    char serial[64];       /* SN / SERN of the device ID, else the USB serial string; "" unknown */
+    char spec[32];         /* what printer_open_spec() takes to open exactly this printer */
+    uint16_t vendor_id;
+    uint16_t product_id;
+    uint8_t bus;
+    uint8_t address;
+    int open_error; /* 0, or why the device could not be opened to read its device ID */
+};
+
+/* Lists attached USB printers: those in a driver's id table and any of USB printer class 7. *ret_list is
+ * an array of *ret_count entries to free(); an empty list is 0 with *ret_count 0. Returns 0 or
+ * PRINTER_ERROR_IO / NOMEM. Opens each device briefly to read its device ID; never moves a card. */
+int printer_list_usb(struct printer_device_info **ret_list, size_t *ret_count);
+
+enum printer_card_position {
+    PRINTER_CARD_NONE = 0, /* no card inside */
+    PRINTER_CARD_PRINT,    /* at the print position */
+    PRINTER_CARD_CONTACT,  /* at the contact (chip) station */
+    PRINTER_CARD_CONTACTLESS,
+    PRINTER_CARD_UNKNOWN, /* inside, position not reported */
+};
+
+/* What a printer says about itself. */
+struct printer_status {
+    enum printer_card_position card;
+    int feeder; /* 1 blanks present, 0 feeder empty, -1 not reported */
+};
+
+/* Asks the printer where the card is and whether blanks are left; never moves a card. */
+int printer_get_status(struct printer *p, struct printer_status *ret, enum printer_disposition *ret_disp,
+                       char *ret_cause);
 /* Throw out whatever card is inside (start-up after a crash). */
 int printer_purge(struct printer *p, enum printer_disposition *ret_disp, char *ret_cause);
 /* Pull one blank from the hopper to the print position. */

@@ -1,5 +1,6 @@
 /* cli.c — the cardline command: global options, subcommands, exit codes */
 #include "cli.h"
+#include "config.h"
 #include "db.h"
 #include "gen_portrait.h"
 #include "log.h"
@@ -39,6 +40,8 @@ static void usage(FILE *out)
           "                    validate the configuration file / write its outlets\n"
           "  card report-lost CARD\n"
           "                    record a formal loss report\n"
+          "  render --application ID --png FILE.png\n"
+          "                    draw the application's card face as it will be printed\n"
           "  shipment export DIR\n"
           "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
           "  db start|stop|status|migrate|conninfo\n"
@@ -157,10 +160,14 @@ static int cmd_run(struct globals *g, int argc, char **argv)
         {"card-ms", required_argument, NULL, 'c'},       {"print-faults", required_argument, NULL, 'P'},
         {"chip-faults", required_argument, NULL, 'C'},   {"seed", required_argument, NULL, 's'},
         {"max-cards", required_argument, NULL, 'm'},     {"help", no_argument, NULL, 'h'},
+        {"printer", required_argument, NULL, 'R'},       {"encoder", required_argument, NULL, 'E'},
+        {"config", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0}};
     struct producer_run_config cfg = {.lines = 1, .line_prefix = "L", .lease_seconds = 30, .seed = 1};
+    struct producer_config *config = NULL;
+    const char *config_path = NULL;
     long v;
-    int c;
+    int c, r;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -210,6 +217,15 @@ static int cmd_run(struct globals *g, int argc, char **argv)
                 return cli_bad_number("--max-cards", optarg, 0, 100000000L);
             cfg.max_cards = (int)v;
             break;
+        case 'R':
+            cfg.printer_spec = optarg;
+            break;
+        case 'E':
+            cfg.encoder_spec = optarg;
+            break;
+        case 'F':
+            config_path = optarg;
+            break;
         case 'h':
             fputs("Usage: cardline run [OPTIONS]\n"
                   "Run production lines with simulated printers and chip encoders until stopped (SIGINT/SIGTERM\n"
@@ -222,7 +238,11 @@ static int cmd_run(struct globals *g, int argc, char **argv)
                   "  --print-faults N     simulated print faults per thousand cards (default 0)\n"
                   "  --chip-faults N      simulated chip write faults per thousand cards (default 0)\n"
                   "  --seed S             seed for the simulated faults (default 1)\n"
-                  "  --max-cards N        stop after N good cards (default: no limit)\n",
+                  "  --max-cards N        stop after N good cards (default: no limit)\n"
+                  "  --printer SPEC       every line's printer: sim (default), usb, usb:evolis, usb:magicard,\n"
+                  "                       usb:<serial>, usb:<bus>:<address> (see cardline devices)\n"
+                  "  --encoder SPEC       every line's chip encoder: sim (default) or pcsc:<reader name>\n"
+                  "  --config FILE        lines and their devices from the configuration file instead\n",
                   stdout);
             return 0;
         default:
@@ -233,9 +253,21 @@ static int cmd_run(struct globals *g, int argc, char **argv)
         fprintf(stderr, "cardline run: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (cli_resolve(g) < 0)
+    if (config_path) {
+        char err[512];
+        if (producer_config_load(config_path, &config, err, sizeof(err)) < 0) {
+            fprintf(stderr, "cardline: %s\n", err);
+            return 1;
+        }
+        cfg.config = config;
+    }
+    if (cli_resolve(g) < 0) {
+        producer_config_free(config);
         return 1;
-    return producer_run(&g->cfg, &cfg) < 0;
+    }
+    r = producer_run(&g->cfg, &cfg);
+    producer_config_free(config);
+    return r < 0;
 }
 
 /* --- status, summary -------------------------------------------------------------------------------------------- */
@@ -510,7 +542,7 @@ static const struct {
 } commands[] = {
     {"db", cmd_db},           {"run", cmd_run},         {"status", cmd_status},     {"summary", cmd_summary},
     {"import", cmd_import},   {"application", cmd_application}, {"card", cmd_card}, {"calendar", cmd_calendar},
-    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
+    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"render", cmd_render},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
 };
 
 int main(int argc, char **argv)

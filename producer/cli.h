@@ -30,3 +30,4 @@ int cmd_calendar(struct globals *g, int argc, char **argv);
 int cmd_stock(struct globals *g, int argc, char **argv);
 int cmd_risk(struct globals *g, int argc, char **argv);
 int cmd_config(struct globals *g, int argc, char **argv);
+int cmd_render(struct globals *g, int argc, char **argv);

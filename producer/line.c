@@ -2,6 +2,7 @@
  * with a heartbeat that keeps leases alive and a rescuer that returns abandoned work to the queue */
 #include "producer.h"
 
+#include "config.h"
 #include "encoder.h"
 #include "log.h"
 #include "photo.h"
@@ -38,6 +39,7 @@ struct controller {
     char card_prefix[2];
     char region[7];
     int max_attempts;
+    struct printer_layout *layout; /* the card face layout, loaded once and shared by the line threads */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int lines_running;
@@ -47,6 +49,9 @@ struct line {
     struct controller *ctl;
     int index;
     char id[72];
+    const char *printer_spec;
+    const char *encoder_spec;
+    bool counter;
     PGconn *conn;
     struct printer *printer;
     struct encoder_transport *encoder;
@@ -137,6 +142,18 @@ static int refresh_day(struct producer_claimer *c)
 }
 
 #define CLAIM_STATEMENT "cardline_claim"
+#define CLAIM_SQL(filter)                                                                                           \
+    "UPDATE application a SET status = 'in_production', locked_by = $1, "                                           \
+    "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "                       \
+    "  step = 'claimed', updated_at = now() "                                                                       \
+    "FROM (SELECT id FROM application WHERE status = 'pending' " filter " "                                         \
+    "      ORDER BY priority, latest_completion, id FOR UPDATE SKIP LOCKED LIMIT 1) c "                            \
+    "WHERE a.id = c.id "                                                                                            \
+    "RETURNING a.id, a.upstream_id, a.kind, a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "                       \
+    "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, "                                   \
+    "  coalesce(a.bank_name, ''), coalesce(a.photo_id, 0), "                                                        \
+    "  coalesce(a.replaced_card_number, ''), a.attempts"
+#define CLAIM_COUNTER_STATEMENT "cardline_claim_counter"
 
 int producer_claim(struct producer_claimer *c, struct producer_claim *ret)
 {
@@ -151,18 +168,9 @@ int producer_claim(struct producer_claimer *c, struct producer_claim *ret)
     /* prepared once per session: the claim is the queue's hot path and planning it costs more than running it */
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!c->prepared) {
-            res = PQprepare(c->conn, CLAIM_STATEMENT,
-                            "UPDATE application a SET status = 'in_production', locked_by = $1, "
-                            "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "
-                            "  step = 'claimed', updated_at = now() "
-                            "FROM (SELECT id FROM application WHERE status = 'pending' "
-                            "      ORDER BY priority, latest_completion, id FOR UPDATE SKIP LOCKED LIMIT 1) c "
-                            "WHERE a.id = c.id "
-                            "RETURNING a.id, a.upstream_id, a.kind, a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "
-                            "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, "
-                            "  coalesce(a.bank_name, ''), coalesce(a.photo_id, 0), "
-                            "  coalesce(a.replaced_card_number, ''), a.attempts",
-                            2, NULL);
+            /* a counter line issues temporary cards only, while the applicant waits at the window */
+            res = PQprepare(c->conn, c->counter ? CLAIM_COUNTER_STATEMENT : CLAIM_STATEMENT,
+                            c->counter ? CLAIM_SQL("AND kind = 'temporary'") : CLAIM_SQL(""), 2, NULL);
             /* 42P05: another claimer on this session prepared it already */
             if (!db_ok(res) && strcmp(db_sqlstate(res), "42P05") != 0) {
                 log_error("queue", "prepare claim: %s", PQresultErrorMessage(res));
@@ -172,7 +180,8 @@ int producer_claim(struct producer_claimer *c, struct producer_claim *ret)
             PQclear(res);
             c->prepared = true;
         }
-        res = PQexecPrepared(c->conn, CLAIM_STATEMENT, 2, params, NULL, NULL, 0);
+        res = PQexecPrepared(c->conn, c->counter ? CLAIM_COUNTER_STATEMENT : CLAIM_STATEMENT, 2, params, NULL, NULL,
+                             0);
         /* a reconnected session has lost its prepared statements */
         if (strcmp(db_sqlstate(res), "26000") == 0) {
             PQclear(res);
@@ -391,7 +400,7 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
             snprintf(reason, reason_size, "the data cannot be written to the chip: %s", why);
             goto out;
         }
-        if (printer_check_text(a->name, bad) < 0) {
+        if (printer_check_text_layout(l->ctl->layout, a->name, bad) < 0) {
             snprintf(reason, reason_size,
                      "the name contains '%s', which no installed font can print; install a font that has it",
                      bad);
@@ -673,6 +682,7 @@ static int produce(struct line *l, struct job *job)
     face.photo_rgb = job->photo->rgb;
     face.photo_width = job->photo->width;
     face.photo_height = job->photo->height;
+    face.layout = l->ctl->layout;
     {
         char bad[8] = "";
         r = printer_render_face(&face, &raster, bad);
@@ -937,20 +947,20 @@ static int heartbeat(PGconn *conn, const struct controller *ctl, const struct li
 static int register_line(PGconn *conn, struct line *l)
 {
     char lease[16];
-    const char *params[4] = {l->id, l->ctl->id, printer_name(l->printer), lease};
+    const char *params[5] = {l->id, l->ctl->id, printer_name(l->printer), lease, l->encoder_spec};
     int waited = 0;
 
     snprintf(lease, sizeof(lease), "%d", l->ctl->cfg->lease_seconds);
     for (;;) {
         PGresult *res = db_exec(conn,
                                 "INSERT INTO line (id, controller, printer, encoder, state, heartbeat_at) "
-                                "VALUES ($1, $2, $3, 'sim', 'running', now()) "
-                                "ON CONFLICT (id) DO UPDATE SET controller = $2, printer = $3, encoder = 'sim', "
+                                "VALUES ($1, $2, $3, $5, 'running', now()) "
+                                "ON CONFLICT (id) DO UPDATE SET controller = $2, printer = $3, encoder = $5, "
                                 "  state = 'running', state_reason = NULL, heartbeat_at = now() "
                                 "WHERE line.state <> 'running' OR line.heartbeat_at IS NULL "
                                 "   OR line.heartbeat_at < now() - make_interval(secs => $4::integer) "
                                 "RETURNING id",
-                                4, params);
+                                5, params);
         bool ok = db_ok(res) && PQntuples(res) == 1;
         if (!db_ok(res))
             log_error(l->id, "register line: %s", PQresultErrorMessage(res));
@@ -1006,6 +1016,8 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
     struct rusage ru;
     struct sigaction sa = {.sa_handler = on_signal};
 
+    if (cfg->config)
+        ((struct producer_run_config *)cfg)->lines = cfg->config->nlines;
     if (cfg->lines < 1 || cfg->lines > 64 || cfg->lease_seconds < 2) {
         log_error("run", "--lines must be 1..64 and --lease-seconds at least 2");
         return PRODUCER_ERROR_INVALID;
@@ -1037,6 +1049,14 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         PQfinish(conn);
         return PRODUCER_ERROR_DB;
     }
+    {
+        char why[256] = "";
+        if (printer_layout_load(NULL, &ctl.layout, why, sizeof(why)) < 0) {
+            log_error("run", "%s", why);
+            PQfinish(conn);
+            return PRODUCER_ERROR_INPUT;
+        }
+    }
 
     atomic_store(&stop_requested, false);
     atomic_store(&cards_done, 0);
@@ -1063,11 +1083,35 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         memcpy(ec.master_key, ctl.master_key, sizeof(ec.master_key));
         l->ctl = &ctl;
         l->index = i;
-        snprintf(l->id, sizeof(l->id), "%s%d", cfg->line_prefix ? cfg->line_prefix : "L", i + 1);
+        if (cfg->config) {
+            const struct producer_line_config *lc = &cfg->config->lines[i];
+            snprintf(l->id, sizeof(l->id), "%s", lc->id);
+            l->printer_spec = lc->printer;
+            l->encoder_spec = lc->encoder;
+            l->counter = lc->counter;
+        } else {
+            snprintf(l->id, sizeof(l->id), "%s%d", cfg->line_prefix ? cfg->line_prefix : "L", i + 1);
+            l->printer_spec = cfg->printer_spec ? cfg->printer_spec : "sim";
+            l->encoder_spec = cfg->encoder_spec ? cfg->encoder_spec : "sim";
+        }
         l->conn = producer_db_connect(db);
         producer_claimer_init(&l->claimer, l->conn, ctl.id, cfg->lease_seconds);
-        if (!l->conn || printer_open_sim(&pc, &l->printer) < 0 || encoder_open_sim(&ec, &l->encoder) < 0 ||
-            encoder_key_service_soft_new(ctl.master_key, &l->keys) < 0) {
+        l->claimer.counter = l->counter;
+        if (!l->conn) {
+            r = PRODUCER_ERROR_DB;
+            goto out;
+        }
+        r = printer_open_spec(l->printer_spec, &pc, &l->printer);
+        if (r < 0) {
+            log_error("run", "line %s: cannot open printer '%s': %s", l->id, l->printer_spec, printer_strerror(r));
+            goto out;
+        }
+        if (strcmp(l->encoder_spec, "sim") != 0) {
+            log_error("run", "line %s: encoder '%s' is not available in this build", l->id, l->encoder_spec);
+            r = PRODUCER_ERROR_INVALID;
+            goto out;
+        }
+        if (encoder_open_sim(&ec, &l->encoder) < 0 || encoder_key_service_soft_new(ctl.master_key, &l->keys) < 0) {
             log_error("run", "cannot set up line %s", l->id);
             r = PRODUCER_ERROR_IO;
             goto out;
@@ -1147,6 +1191,7 @@ out:
                   ru.ru_stime.tv_usec / 1e3) /
                      (total_good + total_spoiled));
     PQfinish(conn);
+    printer_layout_free(ctl.layout);
     pthread_mutex_destroy(&ctl.lock);
     pthread_cond_destroy(&ctl.cond);
     return r;

@@ -4,6 +4,8 @@
 #include "db.h"
 #include "rules.h"
 
+struct producer_config;
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -17,6 +19,9 @@ struct producer_run_config {
     unsigned chip_fault_permille;
     unsigned seed;
     int max_cards;              /* stop after this many cards in total (0 = no limit); for tests */
+    const char *printer_spec;   /* every line's printer when there is no config: sim, usb, usb:evolis, ... */
+    const char *encoder_spec;   /* every line's encoder when there is no config: sim, pcsc:<reader> */
+    const struct producer_config *config; /* lines and their devices from the configuration file, or NULL */
 };
 
 int producer_run(const struct db_config *db, const struct producer_run_config *cfg);
@@ -35,6 +40,7 @@ struct producer_claimer {
     PGconn *conn;
     const char *owner;
     int lease_seconds;
+    bool counter; /* claim temporary applications only */
     bool prepared;
     int64_t day_ns;
     char today[9];

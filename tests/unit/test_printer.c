@@ -26,6 +26,7 @@
 #define PUA_10FFFD     "\xf4\x8f\xbf\xbd" /* U+10FFFD, private use */
 
 static uint8_t photo[PHOTO_H][PHOTO_W][3];
+static struct printer_layout *layout; /* the default layout file, loaded once by main() */
 
 static struct printer_face sample_face(const char *name)
 {
@@ -52,7 +53,7 @@ static struct printer_face_rect area(enum printer_face_area a)
 {
     struct printer_face_rect r;
 
-    assert_int_equal(printer_face_area(a, &r), 0);
+    assert_int_equal(printer_face_area(layout, a, &r), 0);
     return r;
 }
 
@@ -91,7 +92,7 @@ static void assert_name_inside_box(const char *name)
     struct printer_face_rect box = area(PRINTER_FACE_AREA_NAME), ink;
     char bad[8] = "";
 
-    assert_int_equal(printer_face_measure_name(name, &ink, bad), 0);
+    assert_int_equal(printer_face_measure_name(layout, name, &ink, bad), 0);
     assert_true(ink.w > 0 && ink.h > 0);
     assert_true(ink.x >= box.x - 0.5);
     assert_true(ink.x + ink.w <= box.x + box.w + 0.5);
@@ -509,6 +510,87 @@ static void test_sim_open_invalid(void **state)
     assert_int_equal(printer_feed(NULL, NULL, NULL), PRINTER_ERROR_INVALID);
 }
 
+static void test_layout_sources(void **state)
+{
+    struct printer_face f = sample_face("张伟");
+    struct printer_raster *a = NULL, *b = NULL;
+    struct printer_face_rect chip = area(PRINTER_FACE_AREA_CHIP);
+    char bad[8] = "";
+    const char *saved = getenv("CARDLINE_LAYOUT");
+    char *keep = saved ? strdup(saved) : NULL;
+
+    (void)state;
+    /* a loaded layout and the default file draw the same face */
+    f.layout = layout;
+    assert_int_equal(printer_render_face(&f, &a, bad), 0);
+    f.layout = NULL;
+    assert_int_equal(printer_render_face(&f, &b, bad), 0);
+    assert_memory_equal(a->rgb, b->rgb, (size_t)a->width * a->height * 3);
+    assert_memory_equal(a->kmask, b->kmask, (size_t)a->width * a->height);
+    /* the raster carries the chip window for the overlay panel */
+    assert_int_equal(a->chip_x, (unsigned)chip.x);
+    assert_int_equal(a->chip_w, (unsigned)chip.w);
+    assert_int_equal(a->chip_h, (unsigned)chip.h);
+    printer_raster_free(a);
+    printer_raster_free(b);
+
+    /* a missing layout file is a clear error, not a blank card */
+    setenv("CARDLINE_LAYOUT", "/nonexistent/ssc-front.json", 1);
+    assert_string_equal(printer_layout_default_path(), "/nonexistent/ssc-front.json");
+    a = NULL;
+    assert_int_equal(printer_render_face(&f, &a, bad), PRINTER_ERROR_LAYOUT);
+    assert_null(a);
+    assert_int_equal(printer_check_text("张伟", bad), PRINTER_ERROR_LAYOUT);
+    assert_int_equal(printer_check_text_layout(layout, "张伟", bad), 0);
+    if (keep)
+        setenv("CARDLINE_LAYOUT", keep, 1);
+    else
+        unsetenv("CARDLINE_LAYOUT");
+    free(keep);
+}
+
+static void test_open_spec_sim(void **state)
+{
+    struct printer_sim_config cfg = {0};
+    struct printer_status st = {.card = PRINTER_CARD_UNKNOWN};
+    enum printer_disposition disp = PRINTER_DISPOSITION_OK;
+    char cause[128] = "";
+    struct printer *p = NULL;
+
+    (void)state;
+    assert_int_equal(printer_open_spec("sim", NULL, &p), PRINTER_ERROR_INVALID);
+    assert_int_equal(printer_open_spec("nonsense", &cfg, &p), PRINTER_ERROR_INVALID);
+    assert_null(p);
+    assert_int_equal(printer_open_spec("sim", &cfg, &p), 0);
+    assert_string_equal(printer_name(p), "sim");
+    assert_string_equal(printer_model(p), "");
+    assert_int_equal(printer_get_status(p, &st, &disp, cause), 0);
+    assert_int_equal(st.card, PRINTER_CARD_NONE);
+    assert_int_equal(printer_feed(p, &disp, cause), 0);
+    assert_int_equal(printer_get_status(p, &st, &disp, cause), 0);
+    assert_int_equal(st.card, PRINTER_CARD_PRINT);
+    printer_close(p);
+}
+
+static int load_layout(void **state)
+{
+    char why[256] = "";
+
+    (void)state;
+    if (printer_layout_load(NULL, &layout, why, sizeof(why)) < 0) {
+        fprintf(stderr, "%s\n", why);
+        return -1;
+    }
+    return 0;
+}
+
+static int free_layout(void **state)
+{
+    (void)state;
+    printer_layout_free(layout);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,7 +610,9 @@ int main(void)
         cmocka_unit_test(test_sim_fault_deterministic),
         cmocka_unit_test(test_sim_output_png),
         cmocka_unit_test(test_sim_open_invalid),
+        cmocka_unit_test(test_layout_sources),
+        cmocka_unit_test(test_open_spec_sim),
     };
 
-    return cmocka_run_group_tests_name("printer", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("printer", tests, load_layout, free_layout);
 }

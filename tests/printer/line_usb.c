@@ -1,0 +1,118 @@
+/* line_usb.c — the production line driving emulated Evolis and Magicard printers through real libusb (umockdev):
+ * the same driver code a bureau's printers get. Runs under umockdev-wrapper: line_usb CONNINFO DATA_DIR */
+#include "config.h"
+#include "db.h"
+#include "producer.h"
+#include "usbprinter.h"
+#include "usbprinter_testbed.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fails;
+
+#define EXPECT(cond, ...)                                                                                           \
+    do {                                                                                                           \
+        if (!(cond)) {                                                                                             \
+            fprintf(stderr, "FAIL: " __VA_ARGS__);                                                                 \
+            fputc('\n', stderr);                                                                                   \
+            fails++;                                                                                               \
+        }                                                                                                          \
+    } while (0)
+
+static long count(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    long n = PQresultStatus(res) == PGRES_TUPLES_OK ? atol(PQgetvalue(res, 0, 0)) : -1;
+    PQclear(res);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    struct usbprinter *evolis = usbprinter_new(USBPRINTER_EVOLIS, "EV0001");
+    struct usbprinter *magicard = usbprinter_new(USBPRINTER_MAGICARD, "MG0001");
+    struct usbprinter_testbed *tb = NULL;
+    struct producer_config config = {0};
+    struct producer_run_config run = {.lease_seconds = 10, .seed = 1, .until_empty = true, .config = &config};
+    struct usbprinter_state ev, mg;
+    struct db_config db;
+    char why[256];
+    PGconn *conn;
+    long produced, total;
+
+    if (argc != 3) {
+        fprintf(stderr, "usage: line_usb CONNINFO DATA_DIR\n");
+        return 2;
+    }
+    if (!usbprinter_testbed_available()) {
+        fprintf(stderr, "SKIP: not running under umockdev-wrapper\n");
+        return 77;
+    }
+    if (!evolis || !magicard || usbprinter_testbed_new(&tb, why, sizeof(why)) < 0 ||
+        usbprinter_testbed_add(tb, evolis, 2, why, sizeof(why)) < 0 ||
+        usbprinter_testbed_add(tb, magicard, 3, why, sizeof(why)) < 0) {
+        fprintf(stderr, "testbed: %s\n", why);
+        return 1;
+    }
+    config.nlines = 2;
+    snprintf(config.lines[0].id, sizeof(config.lines[0].id), "EV");
+    snprintf(config.lines[0].printer, sizeof(config.lines[0].printer), "usb:EV0001");
+    snprintf(config.lines[0].encoder, sizeof(config.lines[0].encoder), "sim");
+    snprintf(config.lines[1].id, sizeof(config.lines[1].id), "MG");
+    snprintf(config.lines[1].printer, sizeof(config.lines[1].printer), "usb:magicard");
+    snprintf(config.lines[1].encoder, sizeof(config.lines[1].encoder), "sim");
+    if (producer_db_resolve(argv[2], argv[1], &db) < 0 || !(conn = producer_db_connect(&db)))
+        return 1;
+
+    /* every application printed on one of the two printers through libusb */
+    EXPECT(producer_run(&db, &run) == 0, "run failed");
+    usbprinter_get_state(evolis, &ev);
+    usbprinter_get_state(magicard, &mg);
+    produced = count(conn, "SELECT count(*) FROM application WHERE status = 'produced'");
+    total = count(conn, "SELECT count(*) FROM application");
+    printf("evolis printed %u (ejected %u, rejected %u), magicard printed %u (ejected %u, rejected %u); "
+           "%ld of %ld produced\n",
+           ev.printed, ev.ejected, ev.rejected, mg.printed, mg.ejected, mg.rejected, produced, total);
+    EXPECT(produced == total, "not every application was produced");
+    EXPECT((long)(ev.ejected + mg.ejected) == produced, "ejected cards %u + %u differ from produced %ld", ev.ejected,
+           mg.ejected, produced);
+    EXPECT(ev.ejected > 0 && mg.ejected > 0, "one of the printers printed nothing");
+    EXPECT(count(conn, "SELECT count(*) FROM card WHERE status = 'good' AND line_id = 'EV'") == ev.ejected,
+           "good cards of line EV differ from the Evolis output stacker");
+    EXPECT(ev.position == USBPRINTER_CARD_NONE && mg.position == USBPRINTER_CARD_NONE, "a card was left inside");
+
+    /* an empty feeder pauses the line with the cause; nothing is lost: one holder exchanges the card */
+    ev.feeder = 0;
+    usbprinter_set_state(evolis, &ev);
+    config.nlines = 1;
+    run.until_empty = false;
+    PQclear(PQexec(conn, "UPDATE card SET status = 'issued' WHERE card_number = "
+                         "(SELECT min(card_number) FROM card WHERE status = 'good')"));
+    PQclear(PQexec(conn, "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, "
+                         "  ethnicity, birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, "
+                         "  accepted_at, replaced_card_number) "
+                         "SELECT a.upstream_id || '-x', 'exchange', a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "
+                         "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, a.bank_name, "
+                         "  a.photo_id, now(), c.card_number "
+                         "FROM card c JOIN application a ON a.id = c.application_id WHERE c.status = 'issued'"));
+    EXPECT(producer_run(&db, &run) == 0, "second run failed");
+    EXPECT(count(conn, "SELECT count(*) FROM line WHERE id = 'EV' AND state = 'paused' "
+                       "AND state_reason LIKE '%feeder%'") == 1,
+           "line EV not paused for its empty feeder");
+    EXPECT(count(conn, "SELECT count(*) FROM application WHERE status = 'pending' AND kind = 'exchange'") == 1,
+           "the exchange application is not back in the queue");
+    EXPECT(count(conn, "SELECT count(*) FROM card WHERE status IN ('allocated','printing','encoding','ejecting')") == 0,
+           "a card was left in a physical step");
+
+    PQfinish(conn);
+    usbprinter_testbed_free(tb);
+    usbprinter_free(evolis);
+    usbprinter_free(magicard);
+    if (fails)
+        return 1;
+    printf("ok: the line drove both printers through libusb; an empty feeder paused it without losing anything\n");
+    return 0;
+}
