@@ -33,6 +33,14 @@ const char *encoder_strerror(int err)
         return "unexpected status word from the card";
     case ENCODER_ERROR_KEY:
         return "key service failure";
+    case ENCODER_ERROR_TIMEOUT:
+        return "the card or reader did not answer in time";
+    case ENCODER_ERROR_ATR:
+        return "card type not allowed at this station (ATR not on the allow-list)";
+    case ENCODER_ERROR_NO_READER:
+        return "reader not found or PC/SC service not running";
+    case ENCODER_ERROR_PIN:
+        return "the social security PIN could not be set or verified";
     default:
         return "unknown encoder error";
     }

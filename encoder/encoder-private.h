@@ -12,6 +12,7 @@
 #define ENCODER_APDU_MAX 261 /* CLA INS P1 P2 Lc 255 bytes Le */
 #define ENCODER_RESP_MAX 258 /* 256 data bytes + SW1 SW2 */
 #define ENCODER_ATR_MAX  33
+_Static_assert(ENCODER_EXCHANGE_RESP_MAX == ENCODER_RESP_MAX, "one response size");
 
 /* A short command APDU. Case 1: lc = 0, no le; case 2: le only; case 3: data only; case 4: both. */
 struct encoder_apdu {
@@ -80,12 +81,25 @@ int encoder_hex(const uint8_t *bytes, size_t len, char *out, size_t out_max);
 int encoder_transport_transmit(struct encoder_transport *t, const uint8_t *apdu, size_t apdu_len,
                                uint8_t *resp, size_t resp_max, size_t *ret_resp_len);
 
+/* Exchange count commands in order, each answer completed as above (61xx/6Cxx), stopping after the first
+ * whose final status word is not 90 00; *ret_done gets how many were answered. Uses the transport's
+ * transmit_many when it has one (one hand-over for many commands), else one command at a time. Returns 0 or
+ * an ENCODER_ERROR for command *ret_done. */
+#define ENCODER_BATCH_MAX 32
+int encoder_transport_transmit_many(struct encoder_transport *t, struct encoder_exchange *x, size_t count,
+                                    size_t *ret_done);
+
 /* ---- card operations (ssse.c), after OpenSC's sc_card_operations ---- */
+
+struct encoder_card_batch;
 
 struct encoder_card {
     struct encoder_transport *t;
     const struct encoder_card_ops *ops;
     uint16_t sw; /* status word of the last command answered by the card (0 when none) */
+    /* When not NULL, operations that return no data are queued here instead of sent (ssse.c sends them
+     * together and reports the first that failed); operations are unchanged. */
+    struct encoder_card_batch *batch;
 };
 
 /* Every operation returns 0 when the card answered 9000. When the card answered another status word it is
@@ -106,6 +120,9 @@ struct encoder_card_ops {
                                  size_t len);
     /* VERIFY a PIN given as decimal digits; on a wrong PIN (63Cx) *tries_left (when not NULL) gets x. */
     int (*verify_pin)(struct encoder_card *card, const char *pin, int *tries_left);
+    /* Set a new PIN and a full retry counter (RESET RETRY COUNTER with new reference data); needs the
+     * issuer's external authentication first. */
+    int (*set_pin)(struct encoder_card *card, const char *pin);
 };
 
 const struct encoder_card_ops *encoder_iso7816_ops(void);
@@ -124,7 +141,14 @@ extern const uint8_t encoder_ssse_aid[ENCODER_SSSE_AID_LEN];
 /* Largest value each SSSE record holds (0 = no such record); shared by the personaliser and the sim card. */
 size_t encoder_ssse_record_max(uint16_t fid, uint8_t rec);
 
+/* ---- ATR allow-list (atr.c) ---- */
+void encoder_atr_allowlist_free(struct encoder_atr_allowlist *list);
+
 /* ---- key service (keyservice.c) ---- */
+
+/* Read a 16-byte key written as 32 hex digits (surrounding white space allowed) from a file readable by its
+ * owner only. Returns 0, ENCODER_ERROR_KEY or _INVALID; ret_key untouched on failure. */
+int encoder_key_file_read(const char *path, uint8_t ret_key[16]);
 
 /* SM4-ECB encryption of len bytes (a multiple of 16) with a 16-byte key.
  * Returns 0, ENCODER_ERROR_KEY (cipher failure), _NOMEM or _INVALID. */
@@ -140,6 +164,43 @@ int encoder_key_service_cryptogram(struct encoder_key_service *ks, const uint8_t
                                    uint8_t ret_cryptogram[ENCODER_CRYPTOGRAM_LEN]);
 
 /* ---- simulated card (sim_card.c) ---- */
+
+/* The card itself, without a station around it: the in-process sim station and the virtual card for vpcd
+ * (tools/vcard) both drive this, so the two cannot drift apart. Files persist across power cycles; the
+ * security state does not. */
+enum encoder_sim_card_kind {
+    ENCODER_SIM_CARD_SSC,  /* a social security card (SSSE application, or none when foreign) */
+    ENCODER_SIM_CARD_PSAM, /* the issuer's PSAM: computes external-authentication cryptograms */
+};
+
+struct encoder_sim_card_config {
+    enum encoder_sim_card_kind kind;
+    uint8_t master[16]; /* issuer master key the card was made with */
+    uint64_t seed;      /* the manufacturer's serial (card identifier) and challenges derive from it */
+    bool foreign;       /* SSC: the card lacks the SSSE application (e.g. a bank-only card) */
+    const uint8_t *atr; /* NULL: the default ATR of the kind */
+    size_t atr_len;
+    int memory_fault_at; /* index (0-based) of the UPDATE RECORD that answers 6581; -1 = never */
+};
+
+struct encoder_sim_card;
+int encoder_sim_card_new(const struct encoder_sim_card_config *cfg, struct encoder_sim_card **ret);
+void encoder_sim_card_free(struct encoder_sim_card *card); /* accepts NULL; cleanses the key */
+/* Power up or warm reset: the security state, current file and pending data are cleared; files are kept. */
+int encoder_sim_card_power_on(struct encoder_sim_card *card, uint8_t *atr, size_t atr_max,
+                              size_t *ret_atr_len);
+void encoder_sim_card_power_off(struct encoder_sim_card *card);
+/* One command APDU in, the response (data + SW1 SW2) out. ENCODER_ERROR_NO_CARD when not powered. */
+int encoder_sim_card_apdu(struct encoder_sim_card *card, const uint8_t *apdu, size_t apdu_len, uint8_t *resp,
+                          size_t resp_max, size_t *ret_resp_len);
+/* UPDATE RECORD commands this card has received since it was made (for faults injected around writes). */
+unsigned encoder_sim_card_updates(const struct encoder_sim_card *card);
+
+/* The PSAM application and its command (cardline's own; see keyservice.c). */
+#define ENCODER_PSAM_AID_LEN 9
+extern const uint8_t encoder_psam_aid[ENCODER_PSAM_AID_LEN];
+#define ENCODER_PSAM_CLA        0x80
+#define ENCODER_PSAM_INS_CRYPTO 0xFA
 
 /* From the next reset on, the simulated station holds cards without the SSSE application (e.g. a bank-only
  * card), so SELECT of the SSSE AID answers 6A82. Returns 0 or ENCODER_ERROR_INVALID when t is not a sim. */

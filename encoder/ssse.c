@@ -1,4 +1,6 @@
 /* ssse.c — card operations (ISO 7816 base, SSSE profile) and the personalisation of the SSSE application */
+#include <errno.h>
+#include <iconv.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +44,42 @@ size_t encoder_ssse_record_max(uint16_t fid, uint8_t rec)
     return 0;
 }
 
+/* ---- batches: commands queued by the operations, sent in one go ---- */
+
+struct encoder_card_batch {
+    size_t n;
+    struct encoder_exchange x[ENCODER_BATCH_MAX];
+    uint8_t apdu[ENCODER_BATCH_MAX][ENCODER_APDU_MAX];
+    char what[ENCODER_BATCH_MAX][64]; /* the step, for the cause when this command fails */
+    int err_on_status[ENCODER_BATCH_MAX];
+};
+
+static int batch_queue(struct encoder_card_batch *b, const uint8_t *apdu, size_t apdu_len)
+{
+    if (b->n >= ENCODER_BATCH_MAX || apdu_len > ENCODER_APDU_MAX)
+        return ENCODER_ERROR_INVALID;
+    memcpy(b->apdu[b->n], apdu, apdu_len);
+    b->x[b->n] = (struct encoder_exchange){.apdu = b->apdu[b->n], .apdu_len = apdu_len};
+    b->what[b->n][0] = '\0';
+    b->err_on_status[b->n] = 0;
+    b->n++;
+    return 0;
+}
+
+static void batch_label(struct encoder_card_batch *b, int err_on_status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void batch_label(struct encoder_card_batch *b, int err_on_status, const char *fmt, ...)
+{
+    if (b->n == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->what[b->n - 1], sizeof b->what[0], fmt, ap);
+    va_end(ap);
+    b->err_on_status[b->n - 1] = err_on_status;
+}
+
 /* ---- ISO 7816-4 base operations ---- */
 
 /* Send one APDU, keep the status word in card->sw, copy the response data to data (when not NULL). */
@@ -55,6 +93,12 @@ static int card_exchange(struct encoder_card *card, const uint8_t *apdu, size_t 
     uint16_t sw;
 
     card->sw = 0;
+    if (card->batch) {
+        int q = batch_queue(card->batch, apdu, apdu_len);
+        if (q == 0 && ret_data_len)
+            *ret_data_len = 0; /* the answer is read from the batch once it has been sent */
+        return q;
+    }
     int r = encoder_transport_transmit(card->t, apdu, apdu_len, resp, sizeof resp, &resp_len);
     if (r < 0)
         return r;
@@ -112,9 +156,13 @@ static int iso_read_record(struct encoder_card *card, uint8_t rec, uint8_t *buf,
 {
     if (!buf || !ret_len || rec == 0)
         return ENCODER_ERROR_INVALID;
-    /* P2 = 04: P1 is a record number in the current EF. Le = 00 (up to 256); on 6Cxx the transport asks
-     * again with the exact length. */
-    struct encoder_apdu a = {.ins = 0xB2, .p1 = rec, .p2 = 0x04, .has_le = true, .le = 256};
+    /* P2 = 04: P1 is a record number in the current EF. Le = the buffer's size, which callers that know the
+     * record's length make exact (a T=0 card answers any other Le with 6Cxx, costing a second exchange); up
+     * to 256 (00). On 6Cxx the transport asks again with the length the card gave. */
+    size_t le = buf_max < 256 ? buf_max : 256;
+    if (le == 0)
+        return ENCODER_ERROR_INVALID;
+    struct encoder_apdu a = {.ins = 0xB2, .p1 = rec, .p2 = 0x04, .has_le = true, .le = le};
     return card_command(card, &a, buf, buf_max, ret_len);
 }
 
@@ -169,6 +217,16 @@ static int iso_verify_pin(struct encoder_card *card, const char *pin, int *tries
     return verify_result(card, card_command(card, &a, NULL, 0, NULL), tries_left);
 }
 
+static int iso_set_pin(struct encoder_card *card, const char *pin)
+{
+    size_t n = pin ? strnlen(pin, 13) : 0;
+    if (n < 4 || n > 12)
+        return ENCODER_ERROR_INVALID;
+    /* RESET RETRY COUNTER, P1 = 02: new reference data only, P2 = 80 as for VERIFY. */
+    struct encoder_apdu a = {.ins = 0x2C, .p1 = 0x02, .p2 = 0x80, .data = (const uint8_t *)pin, .lc = n};
+    return card_command(card, &a, NULL, 0, NULL);
+}
+
 static const struct encoder_card_ops iso7816_ops = {
     .select_aid = iso_select_aid,
     .select_ef = iso_select_ef,
@@ -177,6 +235,7 @@ static const struct encoder_card_ops iso7816_ops = {
     .get_challenge = iso_get_challenge,
     .external_authenticate = iso_external_authenticate,
     .verify_pin = iso_verify_pin,
+    .set_pin = iso_set_pin,
 };
 
 const struct encoder_card_ops *encoder_iso7816_ops(void)
@@ -213,6 +272,22 @@ static int ssse_verify_pin(struct encoder_card *card, const char *pin, int *trie
     return r;
 }
 
+static int ssse_set_pin(struct encoder_card *card, const char *pin)
+{
+    size_t n = pin ? strnlen(pin, 13) : 0;
+    if (n < 4 || n > 12)
+        return ENCODER_ERROR_INVALID;
+    /* BCD as for VERIFY: 00 2C 02 00 03 12 34 56. */
+    uint8_t bcd[6];
+    size_t len = (n + 1) / 2;
+    if (encoder_cn_encode(pin, bcd, len) < 0)
+        return ENCODER_ERROR_INVALID;
+    struct encoder_apdu a = {.ins = 0x2C, .p1 = 0x02, .data = bcd, .lc = len};
+    int r = card_command(card, &a, NULL, 0, NULL);
+    OPENSSL_cleanse(bcd, sizeof bcd);
+    return r;
+}
+
 static struct encoder_card_ops ssse_ops;
 static pthread_once_t ssse_ops_once = PTHREAD_ONCE_INIT;
 
@@ -222,6 +297,7 @@ static void ssse_ops_init(void)
     ssse_ops = iso7816_ops;
     ssse_ops.select_ef = ssse_select_ef;
     ssse_ops.verify_pin = ssse_verify_pin;
+    ssse_ops.set_pin = ssse_set_pin;
 }
 
 const struct encoder_card_ops *encoder_ssse_ops(void)
@@ -267,6 +343,8 @@ static int step_fail(struct encoder_result *res, const struct encoder_card *card
     if (card->sw != 0 && card->sw != 0x9000)
         return fail(res, err_on_status ? err_on_status : r, "%s: status %04X (%s)", what, card->sw,
                     encoder_sw_describe(card->sw));
+    if (card->t->last_error[0])
+        return fail(res, r, "%s: %s (%s)", what, encoder_strerror(r), card->t->last_error);
     return fail(res, r, "%s: %s", what, encoder_strerror(r));
 }
 
@@ -361,7 +439,8 @@ static int check_data(const struct encoder_card_data *d, struct encoder_result *
     if (!card_number_field(d->card_number))
         return fail(res, ENCODER_ERROR_INVALID, "card number must be 9 letters or digits");
     if (!ssn_field(d->ssn))
-        return fail(res, ENCODER_ERROR_INVALID, "social security number must be 18 digits or capital letters");
+        return fail(res, ENCODER_ERROR_INVALID,
+                    "social security number must be 18 digits or capital letters");
     if (!d->name)
         return fail(res, ENCODER_ERROR_INVALID, "name is missing");
     if (d->sex != '1' && d->sex != '2')
@@ -372,6 +451,8 @@ static int check_data(const struct encoder_card_data *d, struct encoder_result *
         return fail(res, ENCODER_ERROR_INVALID, "birth place must be a 6-digit region code");
     if (!date_field(d->birth_date))
         return fail(res, ENCODER_ERROR_INVALID, "birth date must be YYYYMMDD");
+    if (d->initial_pin[0] && !digits_field(d->initial_pin, sizeof d->initial_pin, 6))
+        return fail(res, ENCODER_ERROR_INVALID, "initial PIN must be 6 digits");
     return 0;
 }
 
@@ -457,50 +538,108 @@ static int ensure_ef(struct encoder_card *card, uint16_t *current, uint16_t fid,
     return 0;
 }
 
-static int personalize(struct encoder_transport *t, struct encoder_key_service *ks,
-                       const struct encoder_card_data *data, struct encoder_result *res)
+/* Send the queued commands; the first that fails is reported with its step, as if it had been sent alone. */
+static int batch_send(struct encoder_card *card, struct encoder_card_batch *b, struct encoder_result *res)
 {
-    struct ssse_plan plan;
-    char what[64];
-    int r = build_plan(data, &plan, res);
-    if (r < 0)
-        return r;
+    size_t done = 0;
+    card->sw = 0;
+    int r = encoder_transport_transmit_many(card->t, b->x, b->n, &done);
+    if (r < 0) {
+        size_t k = done < b->n ? done : b->n - 1;
+        return step_fail(res, card, r, b->err_on_status[k], b->what[k]);
+    }
+    if (done == 0 || done > b->n)
+        return fail(res, ENCODER_ERROR_TRANSPORT, "the reader answered a batch of commands incompletely");
+    const struct encoder_exchange *last = &b->x[done - 1];
+    uint16_t sw;
+    if (encoder_response_parse(last->resp, last->resp_len, NULL, NULL, &sw) < 0)
+        return fail(res, ENCODER_ERROR_TRANSPORT, "%s: no status word", b->what[done - 1]);
+    if (sw != 0x9000) {
+        card->sw = sw;
+        return step_fail(res, card, encoder_sw_to_error(sw), b->err_on_status[done - 1], b->what[done - 1]);
+    }
+    if (done != b->n)
+        return fail(res, ENCODER_ERROR_TRANSPORT, "the reader answered a batch of commands incompletely");
+    card->sw = 0x9000;
+    return 0;
+}
 
-    /* The station holds a fresh blank: power it up. */
+#define SSSE_DEFAULT_PIN "123456"
+
+/* Power the card up, check its ATR (well-formed, on the station's allow-list) and select the SSSE
+ * application. atr_hex is filled as soon as the ATR is known. */
+static int power_up_and_select(struct encoder_transport *t, struct encoder_card *card, char atr_hex[67],
+                               struct encoder_result *res)
+{
     uint8_t atr[ENCODER_ATR_MAX];
     size_t atr_len = 0;
-    r = t->ops->reset(t->ctx, atr, sizeof atr, &atr_len);
-    if (r < 0)
+    t->last_error[0] = '\0';
+    int r = t->ops->reset(t->ctx, atr, sizeof atr, &atr_len);
+    if (r < 0) {
+        if (t->last_error[0])
+            return fail(res, r, "card reset failed: %s (%s)", encoder_strerror(r), t->last_error);
         return fail(res, r, "card reset failed: %s", encoder_strerror(r));
+    }
     if (atr_len < 2 || atr_len > sizeof atr || (atr[0] != 0x3B && atr[0] != 0x3F))
         return fail(res, ENCODER_ERROR_TRANSPORT, "card answered the reset with an invalid ATR");
-    encoder_hex(atr, atr_len, res->atr_hex, sizeof res->atr_hex);
+    encoder_hex(atr, atr_len, atr_hex, 67);
+    if (!encoder_atr_allowed(t, atr, atr_len))
+        return fail(res, ENCODER_ERROR_ATR,
+                    "card type not allowed at this station: ATR %s is not on the allow-list", atr_hex);
 
-    struct encoder_card card = {.t = t, .ops = encoder_ssse_ops()};
-    r = card.ops->select_aid(&card, encoder_ssse_aid, sizeof encoder_ssse_aid);
+    *card = (struct encoder_card){.t = t, .ops = encoder_ssse_ops()};
+    r = card->ops->select_aid(card, encoder_ssse_aid, sizeof encoder_ssse_aid);
     if (r < 0) {
-        if (card.sw == 0)
-            return step_fail(res, &card, r, 0, "cannot select the SSSE application");
+        if (card->sw == 0)
+            return step_fail(res, card, r, 0, "cannot select the SSSE application");
         return fail(res, ENCODER_ERROR_NOT_SSC,
-                    "not a social security card: SSSE application not found (status %04X)", card.sw);
+                    "not a social security card: SSSE application not found (status %04X)", card->sw);
     }
+    return 0;
+}
 
-    /* The card identifier is pre-issued by the manufacturer; the key service diversifies the key with it. */
-    uint16_t current_ef = 0;
-    if ((r = ensure_ef(&card, &current_ef, ENCODER_FID_EF05, res)) < 0)
+/* The card identifier is pre-issued by the manufacturer in EF05 record 01. */
+static int read_card_id(struct encoder_card *card, uint16_t *current_ef, uint8_t ret_id[ENCODER_CARD_ID_LEN],
+                        char id_hex[33], struct encoder_result *res)
+{
+    int r = ensure_ef(card, current_ef, ENCODER_FID_EF05, res);
+    if (r < 0)
         return r;
     uint8_t rec[ENCODER_RESP_MAX];
     size_t rec_len = 0;
-    r = card.ops->read_record(&card, 0x01, rec, sizeof rec, &rec_len);
+    r = card->ops->read_record(card, 0x01, rec, 2 + ENCODER_CARD_ID_LEN, &rec_len);
     if (r < 0)
-        return step_fail(res, &card, r, 0, "cannot read the card identifier (EF05 record 01)");
+        return step_fail(res, card, r, 0, "cannot read the card identifier (EF05 record 01)");
     uint8_t tag;
     const uint8_t *card_id;
     size_t id_len;
     if (encoder_tlv_parse(rec, rec_len, &tag, &card_id, &id_len, NULL) < 0 || tag != 0x01 ||
         id_len != ENCODER_CARD_ID_LEN)
         return fail(res, ENCODER_ERROR_STATUS, "EF05 record 01 (card identifier) is malformed");
-    encoder_hex(card_id, id_len, res->card_id_hex, sizeof res->card_id_hex);
+    memcpy(ret_id, card_id, ENCODER_CARD_ID_LEN);
+    encoder_hex(card_id, id_len, id_hex, 33);
+    return 0;
+}
+
+static int personalize(struct encoder_transport *t, struct encoder_key_service *ks,
+                       const struct encoder_card_data *data, struct encoder_result *res)
+{
+    struct ssse_plan plan;
+    int r = build_plan(data, &plan, res);
+    if (r < 0)
+        return r;
+    const char *pin = data->initial_pin[0] ? data->initial_pin : SSSE_DEFAULT_PIN;
+
+    /* The station holds a fresh blank: power it up. */
+    struct encoder_card card;
+    if ((r = power_up_and_select(t, &card, res->atr_hex, res)) < 0)
+        return r;
+
+    /* The key service diversifies the key with the card identifier. */
+    uint16_t current_ef = 0;
+    uint8_t card_id[ENCODER_CARD_ID_LEN];
+    if ((r = read_card_id(&card, &current_ef, card_id, res->card_id_hex, res)) < 0)
+        return r;
 
     uint8_t challenge[ENCODER_CHALLENGE_LEN];
     r = card.ops->get_challenge(&card, challenge, sizeof challenge);
@@ -511,37 +650,79 @@ static int personalize(struct encoder_transport *t, struct encoder_key_service *
     if (r < 0)
         return fail(res, ENCODER_ERROR_KEY, "key service could not compute the cryptogram: %s",
                     encoder_strerror(r));
+    /* External authentication, the writes and the initial PIN go to the card as one batch, then the read-back
+     * and the PIN check as another: a transport whose hand-over is costly (PC/SC's worker) makes two
+     * hand-overs instead of thirty. The batch stops at the first command the card refuses. */
+    struct encoder_card_batch *b = calloc(1, sizeof *b);
+    if (!b) {
+        OPENSSL_cleanse(cryptogram, sizeof cryptogram);
+        return fail(res, ENCODER_ERROR_NOMEM, "out of memory");
+    }
+    card.batch = b;
     r = card.ops->external_authenticate(&card, ENCODER_SSSE_KEY_ID, cryptogram, sizeof cryptogram);
     OPENSSL_cleanse(cryptogram, sizeof cryptogram);
-    if (r < 0)
-        return step_fail(res, &card, r, ENCODER_ERROR_AUTH, "external authentication refused");
-
-    for (size_t i = 0; i < plan.n; i++) {
+    batch_label(b, ENCODER_ERROR_AUTH, "external authentication refused");
+    for (size_t i = 0; i < plan.n && r == 0; i++) {
         const struct ssse_write *w = &plan.w[i];
-        if ((r = ensure_ef(&card, &current_ef, w->fid, res)) < 0)
-            return r;
-        r = card.ops->update_record(&card, w->rec, w->tlv, w->len);
-        if (r < 0) {
-            snprintf(what, sizeof what, "chip write failed on %04X record %02X", w->fid, w->rec);
-            return step_fail(res, &card, r, ENCODER_ERROR_WRITE, what);
+        if (current_ef != w->fid) {
+            r = card.ops->select_ef(&card, w->fid);
+            batch_label(b, 0, "cannot select %04X", w->fid);
+            current_ef = w->fid;
         }
+        if (r == 0)
+            r = card.ops->update_record(&card, w->rec, w->tlv, w->len);
+        batch_label(b, ENCODER_ERROR_WRITE, "chip write failed on %04X record %02X", w->fid, w->rec);
     }
+    /* The initial social security PIN, still under the issuer's authentication. */
+    if (r == 0)
+        r = card.ops->set_pin(&card, pin);
+    batch_label(b, ENCODER_ERROR_PIN, "setting the initial PIN failed");
+    card.batch = NULL;
+    if (r == 0)
+        r = batch_send(&card, b, res);
+    else
+        r = fail(res, r, "cannot build the commands: %s", encoder_strerror(r));
 
     /* Read every record back: a card that acknowledged a write is not yet a card that holds it. */
-    for (size_t i = 0; i < plan.n; i++) {
-        const struct ssse_write *w = &plan.w[i];
-        if ((r = ensure_ef(&card, &current_ef, w->fid, res)) < 0)
-            return r;
-        r = card.ops->read_record(&card, w->rec, rec, sizeof rec, &rec_len);
-        if (r < 0) {
-            snprintf(what, sizeof what, "read-back of %04X record %02X failed", w->fid, w->rec);
-            return step_fail(res, &card, r, ENCODER_ERROR_READBACK, what);
+    size_t at[SSSE_MAX_WRITES];
+    if (r == 0) {
+        b->n = 0;
+        card.batch = b;
+        for (size_t i = 0; i < plan.n && r == 0; i++) {
+            const struct ssse_write *w = &plan.w[i];
+            if (current_ef != w->fid) {
+                r = card.ops->select_ef(&card, w->fid);
+                batch_label(b, 0, "cannot select %04X", w->fid);
+                current_ef = w->fid;
+            }
+            /* with the exact length written: a T=0 card answers a record of any other length with 6Cxx */
+            uint8_t unused[1];
+            size_t unused_len;
+            if (r == 0)
+                r = card.ops->read_record(&card, w->rec, unused, w->len, &unused_len);
+            batch_label(b, ENCODER_ERROR_READBACK, "read-back of %04X record %02X failed", w->fid, w->rec);
+            at[i] = b->n - 1;
         }
-        if (rec_len != w->len || memcmp(rec, w->tlv, w->len) != 0)
-            return fail(res, ENCODER_ERROR_READBACK, "read-back mismatch on %04X record %02X", w->fid,
-                        w->rec);
+        /* The holder will use the PIN: it must verify, which also leaves the retry counter full. */
+        if (r == 0)
+            r = card.ops->verify_pin(&card, pin, NULL);
+        batch_label(b, ENCODER_ERROR_PIN, "the initial PIN does not verify");
+        card.batch = NULL;
+        if (r == 0)
+            r = batch_send(&card, b, res);
+        else
+            r = fail(res, r, "cannot build the commands: %s", encoder_strerror(r));
     }
-    return 0;
+    for (size_t i = 0; i < plan.n && r == 0; i++) {
+        const struct ssse_write *w = &plan.w[i];
+        const struct encoder_exchange *x = &b->x[at[i]];
+        size_t got = x->resp_len - 2; /* batch_send checked the answer ends in 90 00 */
+        if (got != w->len || memcmp(x->resp, w->tlv, w->len) != 0)
+            r = fail(res, ENCODER_ERROR_READBACK, "read-back mismatch on %04X record %02X", w->fid, w->rec);
+    }
+    OPENSSL_cleanse(b, sizeof *b); /* it held the cryptogram and the PIN */
+    free(b);
+    return r;
 }
 
 int encoder_personalize(struct encoder_transport *t, struct encoder_key_service *ks,
@@ -552,10 +733,174 @@ int encoder_personalize(struct encoder_transport *t, struct encoder_key_service 
     /* Filled on failure too: the ATR and card identifier of a spoiled card belong in its record. */
     struct encoder_result res = {0};
     int r;
-    if (!t || !t->ops || !t->ops->reset || !t->ops->transmit || !ks || !data)
+    if (!t || !t->ops || !t->ops->reset || !t->ops->transmit || !ks || !data) {
         r = fail(&res, ENCODER_ERROR_INVALID, "missing transport, key service or card data");
-    else
+    } else {
         r = personalize(t, ks, data, &res);
+        /* End of the cycle, good or bad: the card leaves the station unpowered. */
+        if (res.atr_hex[0] && t->ops->power_off)
+            t->ops->power_off(t->ctx);
+    }
     *ret = res;
+    return r;
+}
+
+/* ---- reading a card back for operators ---- */
+
+static void copy_an(char *out, size_t out_size, const uint8_t *v, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < out_size && v[i] != 0; i++)
+        out[n++] = (v[i] >= 0x20 && v[i] <= 0x7E) ? (char)v[i] : '?';
+    out[n] = '\0';
+}
+
+static void copy_cn(char *out, size_t out_size, const uint8_t *v, size_t len)
+{
+    static const char digits[] = "0123456789??????";
+    size_t n = 0;
+    for (size_t i = 0; i < 2 * len && n + 1 < out_size; i++) {
+        uint8_t d = (i % 2 == 0) ? v[i / 2] >> 4 : v[i / 2] & 0x0F;
+        if (d == 0x0F)
+            break;
+        out[n++] = digits[d];
+    }
+    out[n] = '\0';
+}
+
+/* GBK bytes (00-padded) -> UTF-8; characters iconv cannot take become '?'. */
+static void gbk_to_utf8(const uint8_t *gbk, size_t len, char *out, size_t out_size)
+{
+    out[0] = '\0';
+    while (len && gbk[len - 1] == 0)
+        len--;
+    if (len == 0)
+        return;
+    iconv_t cd = iconv_open("UTF-8", "GBK");
+    if (cd == (iconv_t)-1) {
+        snprintf(out, out_size, "?");
+        return;
+    }
+    char *in = (char *)gbk; /* iconv does not write the input */
+    size_t in_left = len;
+    char *o = out;
+    size_t o_left = out_size - 1;
+    while (in_left > 0 && iconv(cd, &in, &in_left, &o, &o_left) == (size_t)-1) {
+        if (errno != EILSEQ && errno != EINVAL)
+            break;
+        if (o_left == 0)
+            break;
+        *o++ = '?';
+        o_left--;
+        /* skip one (possibly double-byte) character */
+        size_t skip = ((uint8_t)*in >= 0x81 && in_left >= 2) ? 2 : 1;
+        in += skip;
+        in_left -= skip;
+    }
+    *o = '\0';
+    iconv_close(cd);
+}
+
+static int read_all(struct encoder_transport *t, struct encoder_card_info *info, struct encoder_result *res)
+{
+    struct encoder_card card;
+    int r = power_up_and_select(t, &card, info->atr_hex, res);
+    if (r < 0)
+        return r;
+    uint16_t current_ef = 0;
+    uint8_t card_id[ENCODER_CARD_ID_LEN];
+    if ((r = read_card_id(&card, &current_ef, card_id, info->card_id_hex, res)) < 0)
+        return r;
+
+    uint8_t name[ENCODER_NAME_FIELD_LEN + ENCODER_NAME_EXT_MAX];
+    size_t name_len = 0;
+    for (size_t i = 0; i < sizeof ssse_records / sizeof ssse_records[0]; i++) {
+        const struct ssse_record *sr = &ssse_records[i];
+        if (sr->rec == 0x01)
+            continue;
+        if ((r = ensure_ef(&card, &current_ef, sr->fid, res)) < 0)
+            return r;
+        uint8_t rec[ENCODER_RESP_MAX];
+        size_t rec_len = 0;
+        r = card.ops->read_record(&card, sr->rec, rec, sizeof rec, &rec_len);
+        if (r < 0 && card.sw == 0x6A83)
+            continue; /* not written (a blank, or no name extension) */
+        if (r < 0) {
+            char what[48];
+            snprintf(what, sizeof what, "cannot read %04X record %02X", sr->fid, sr->rec);
+            return step_fail(res, &card, r, 0, what);
+        }
+        uint8_t tag;
+        const uint8_t *v;
+        size_t vlen;
+        if (encoder_tlv_parse(rec, rec_len, &tag, &v, &vlen, NULL) < 0 || tag != sr->rec || vlen > sr->max)
+            return fail(res, ENCODER_ERROR_STATUS, "%04X record %02X is malformed", sr->fid, sr->rec);
+        switch (sr->rec) {
+        case 0x02:
+            copy_an(info->card_type, sizeof info->card_type, v, vlen);
+            break;
+        case 0x03:
+            copy_an(info->spec_version, sizeof info->spec_version, v, vlen);
+            break;
+        case 0x04:
+            copy_an(info->issuer, sizeof info->issuer, v, vlen);
+            break;
+        case 0x05:
+            copy_cn(info->issue_date, sizeof info->issue_date, v, vlen);
+            break;
+        case 0x06:
+            copy_cn(info->expiry_date, sizeof info->expiry_date, v, vlen);
+            break;
+        case 0x07:
+            copy_an(info->card_number, sizeof info->card_number, v, vlen);
+            break;
+        case 0x08:
+            copy_an(info->ssn, sizeof info->ssn, v, vlen);
+            break;
+        case 0x09:
+        case 0x4E: /* 09 comes first in the table, so the extension is appended */
+            memcpy(name + name_len, v, vlen);
+            name_len += vlen;
+            if (sr->rec == 0x09)
+                while (name_len && name[name_len - 1] == 0)
+                    name_len--;
+            break;
+        case 0x0A:
+            copy_an(info->sex, sizeof info->sex, v, vlen);
+            break;
+        case 0x0B:
+            copy_cn(info->ethnicity, sizeof info->ethnicity, v, vlen);
+            break;
+        case 0x0C:
+            copy_cn(info->birth_place, sizeof info->birth_place, v, vlen);
+            break;
+        case 0x0D:
+            copy_cn(info->birth_date, sizeof info->birth_date, v, vlen);
+            break;
+        default:
+            break;
+        }
+    }
+    gbk_to_utf8(name, name_len, info->name, sizeof info->name);
+    return 0;
+}
+
+int encoder_read_card(struct encoder_transport *t, struct encoder_card_info *ret)
+{
+    if (!ret)
+        return ENCODER_ERROR_INVALID;
+    struct encoder_card_info info;
+    struct encoder_result res = {0};
+    memset(&info, 0, sizeof info);
+    int r;
+    if (!t || !t->ops || !t->ops->reset || !t->ops->transmit) {
+        r = fail(&res, ENCODER_ERROR_INVALID, "missing transport");
+    } else {
+        r = read_all(t, &info, &res);
+        if (info.atr_hex[0] && t->ops->power_off)
+            t->ops->power_off(t->ctx);
+    }
+    memcpy(info.cause, res.cause, sizeof info.cause);
+    *ret = info;
     return r;
 }

@@ -42,6 +42,9 @@ static void usage(FILE *out)
           "                    record a formal loss report\n"
           "  render --application ID --png FILE.png\n"
           "                    draw the application's card face as it will be printed\n"
+          "  devices [--json]  card printers on USB and PC/SC readers attached to this machine\n"
+          "  chip read|personalize|readers\n"
+          "                    read a card's chip (masked), personalise one card at a counter, list readers\n"
           "  shipment export DIR\n"
           "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
           "  db start|stop|status|migrate|conninfo\n"
@@ -161,7 +164,7 @@ static int cmd_run(struct globals *g, int argc, char **argv)
         {"chip-faults", required_argument, NULL, 'C'},   {"seed", required_argument, NULL, 's'},
         {"max-cards", required_argument, NULL, 'm'},     {"help", no_argument, NULL, 'h'},
         {"printer", required_argument, NULL, 'R'},       {"encoder", required_argument, NULL, 'E'},
-        {"config", required_argument, NULL, 'F'},
+        {"config", required_argument, NULL, 'F'},        {"key-service", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     struct producer_run_config cfg = {.lines = 1, .line_prefix = "L", .lease_seconds = 30, .seed = 1};
     struct producer_config *config = NULL;
@@ -226,6 +229,9 @@ static int cmd_run(struct globals *g, int argc, char **argv)
         case 'F':
             config_path = optarg;
             break;
+        case 'K':
+            cfg.key_service = optarg;
+            break;
         case 'h':
             fputs("Usage: cardline run [OPTIONS]\n"
                   "Run production lines with simulated printers and chip encoders until stopped (SIGINT/SIGTERM\n"
@@ -242,7 +248,9 @@ static int cmd_run(struct globals *g, int argc, char **argv)
                   "  --printer SPEC       every line's printer: sim (default), usb, usb:evolis, usb:magicard,\n"
                   "                       usb:<serial>, usb:<bus>:<address> (see cardline devices)\n"
                   "  --encoder SPEC       every line's chip encoder: sim (default) or pcsc:<reader name>\n"
-                  "  --config FILE        lines and their devices from the configuration file instead\n",
+                  "  --key-service SPEC   issuer keys: soft:<key file> or psam:<reader name> (default: a key made\n"
+                  "                       for this run, which only simulated cards know)\n"
+                  "  --config FILE        lines, devices, key service and ATR allow-list from the configuration file\n",
                   stdout);
             return 0;
         default:
@@ -542,7 +550,7 @@ static const struct {
 } commands[] = {
     {"db", cmd_db},           {"run", cmd_run},         {"status", cmd_status},     {"summary", cmd_summary},
     {"import", cmd_import},   {"application", cmd_application}, {"card", cmd_card}, {"calendar", cmd_calendar},
-    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"render", cmd_render},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
+    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"render", cmd_render},   {"devices", cmd_devices}, {"chip", cmd_chip},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
 };
 
 int main(int argc, char **argv)

@@ -31,3 +31,5 @@ int cmd_stock(struct globals *g, int argc, char **argv);
 int cmd_risk(struct globals *g, int argc, char **argv);
 int cmd_config(struct globals *g, int argc, char **argv);
 int cmd_render(struct globals *g, int argc, char **argv);
+int cmd_devices(struct globals *g, int argc, char **argv);
+int cmd_chip(struct globals *g, int argc, char **argv);

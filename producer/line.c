@@ -40,6 +40,7 @@ struct controller {
     char region[7];
     int max_attempts;
     struct printer_layout *layout; /* the card face layout, loaded once and shared by the line threads */
+    struct encoder_key_service *keys; /* one per controller, shared by its lines (a PSAM has one owner) */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int lines_running;
@@ -55,7 +56,6 @@ struct line {
     PGconn *conn;
     struct printer *printer;
     struct encoder_transport *encoder;
-    struct encoder_key_service *keys;
     int good, spoiled, held;
     /* the application in hand, whose lease the heartbeat extends; 0 when none. An application the line lost track
      * of (database error mid-card) is not in hand, so its lease runs out and the rescuer takes it back. */
@@ -706,7 +706,7 @@ static int produce(struct line *l, struct job *job)
     }
     fill_chip_data(l->ctl, job, job->card_number, &chip);
     memset(&enc, 0, sizeof(enc));
-    r = DEVICE(l, encoder_personalize(l->encoder, l->keys, &chip, &enc));
+    r = DEVICE(l, encoder_personalize(l->encoder, l->ctl->keys, &chip, &enc));
     if (r == ENCODER_ERROR_ENCODING || r == ENCODER_ERROR_INVALID) {
         /* the data, not the card, is at fault: spoil this card but hold the application */
         snprintf(reason, sizeof(reason), "chip data cannot be encoded: %s", enc.cause);
@@ -718,6 +718,11 @@ static int produce(struct line *l, struct job *job)
     if (r < 0) {
         snprintf(reason, sizeof(reason), "chip personalisation failed: %s", enc.cause[0] ? enc.cause
                                                                                           : encoder_strerror(r));
+        /* the station itself is gone or stuck: this card is spoiled and an operator must look at the reader */
+        if (r == ENCODER_ERROR_NO_READER || r == ENCODER_ERROR_TIMEOUT) {
+            disp = PRINTER_DISPOSITION_PAUSE_LINE;
+            snprintf(cause, sizeof(cause), "chip encoder: %.120s", enc.cause[0] ? enc.cause : encoder_strerror(r));
+        }
         goto reject;
     }
     if (card_step(l, job, "ejecting") < 0)
@@ -999,7 +1004,6 @@ static void line_free(struct line *l)
 {
     printer_close(l->printer);
     encoder_transport_close(l->encoder);
-    encoder_key_service_free(l->keys);
     PQfinish(l->conn);
 }
 
@@ -1013,6 +1017,7 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
     uint32_t nonce = 0;
     int started = 0, r = 0, total_good = 0, total_spoiled = 0, total_held = 0;
     int64_t started_ns = mono_ns(), busy_ns = 0;
+    char atr_allow[CONFIG_MAX_ATRS * 68] = "";
     struct rusage ru;
     struct sigaction sa = {.sa_handler = on_signal};
 
@@ -1070,6 +1075,23 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         goto out;
     }
     producer_rescue_expired(conn, ctl.id);
+    {
+        /* the issuer's keys: a PSAM or key file when configured; otherwise a key made for this run, which only the
+         * simulated cards of this run know */
+        const char *spec = cfg->config && cfg->config->key_service[0] ? cfg->config->key_service : cfg->key_service;
+        r = spec && *spec ? encoder_key_service_open_spec(spec, &ctl.keys)
+                          : encoder_key_service_soft_new(ctl.master_key, &ctl.keys);
+        if (r < 0) {
+            log_error("run", "cannot open the key service '%s': %s", spec ? spec : "per-run", encoder_strerror(r));
+            goto out;
+        }
+        if (cfg->config) {
+            for (int i = 0; i < cfg->config->natr; i++) {
+                size_t o = strlen(atr_allow);
+                snprintf(atr_allow + o, sizeof(atr_allow) - o, "%s%s", o ? "," : "", cfg->config->atr_allow[i]);
+            }
+        }
+    }
     for (int i = 0; i < cfg->lines; i++) {
         struct line *l = &lines[i];
         struct printer_sim_config pc = {.output_dir = ctl.faces_dir,
@@ -1106,15 +1128,19 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
             log_error("run", "line %s: cannot open printer '%s': %s", l->id, l->printer_spec, printer_strerror(r));
             goto out;
         }
-        if (strcmp(l->encoder_spec, "sim") != 0) {
-            log_error("run", "line %s: encoder '%s' is not available in this build", l->id, l->encoder_spec);
-            r = PRODUCER_ERROR_INVALID;
+        r = encoder_open_spec(l->encoder_spec, &ec, &l->encoder);
+        if (r < 0) {
+            log_error("run", "line %s: cannot open chip encoder '%s': %s", l->id, l->encoder_spec,
+                      encoder_strerror(r));
             goto out;
         }
-        if (encoder_open_sim(&ec, &l->encoder) < 0 || encoder_key_service_soft_new(ctl.master_key, &l->keys) < 0) {
-            log_error("run", "cannot set up line %s", l->id);
-            r = PRODUCER_ERROR_IO;
-            goto out;
+        if (atr_allow[0] && strcmp(l->encoder_spec, "sim") != 0) {
+            char why[192] = "";
+            r = encoder_transport_set_atr_allowlist(l->encoder, atr_allow, why, sizeof(why));
+            if (r < 0) {
+                log_error("run", "line %s: ATR allow-list: %s", l->id, why);
+                goto out;
+            }
         }
         r = register_line(conn, l);
         if (r < 0)
@@ -1192,6 +1218,7 @@ out:
                      (total_good + total_spoiled));
     PQfinish(conn);
     printer_layout_free(ctl.layout);
+    encoder_key_service_free(ctl.keys);
     pthread_mutex_destroy(&ctl.lock);
     pthread_cond_destroy(&ctl.cond);
     return r;

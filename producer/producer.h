@@ -21,6 +21,7 @@ struct producer_run_config {
     int max_cards;              /* stop after this many cards in total (0 = no limit); for tests */
     const char *printer_spec;   /* every line's printer when there is no config: sim, usb, usb:evolis, ... */
     const char *encoder_spec;   /* every line's encoder when there is no config: sim, pcsc:<reader> */
+    const char *key_service;    /* soft:<key file> | psam:<reader>; NULL = a key made for this run (simulation) */
     const struct producer_config *config; /* lines and their devices from the configuration file, or NULL */
 };
 

@@ -4,8 +4,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -494,7 +498,7 @@ static void test_transport_6cxx(void **state)
     uint8_t rec[16];
     size_t rec_len = 0;
     assert_int_equal(card.ops->read_record(&card, 0x0A, rec, sizeof rec, &rec_len), 0);
-    assert_bytes(h.sent[0], h.sent_len[0], 0x00, 0xB2, 0x0A, 0x04, 0x00);
+    assert_bytes(h.sent[0], h.sent_len[0], 0x00, 0xB2, 0x0A, 0x04, 0x10); /* Le = the buffer size */
     assert_bytes(rec, rec_len, 0x0A, 0x01, 0x32);
 }
 
@@ -1021,6 +1025,389 @@ static void test_open_close(void **state)
                      ENCODER_ERROR_INVALID);
 }
 
+/* ---- ATR allow-list, PIN, read-back for operators, PSAM, specs ---- */
+
+static void test_atr_allowlist(void **state)
+{
+    (void)state;
+    struct encoder_transport *t = open_sim(0, 51);
+    const uint8_t ssc[] = {0x3B, 0x6C, 0x00, 0x00, 0x80, 0x64, 0x11, 0x65,
+                           0x01, 0x90, 0x73, 0x00, 0x00, 0x00, 0x81, 0x07};
+    const uint8_t other[] = {0x3B, 0x65, 0x00, 0x00, 0x20, 0x63, 0xCB, 0xA0, 0x00};
+    char cause[160] = "";
+
+    assert_true(encoder_atr_allowed(t, other, sizeof other)); /* no list: any ATR */
+    assert_int_equal(encoder_transport_set_atr_allowlist(t, "3B 6C 00 00 80 64 11 65 01 90 73 00 00 00 81 07",
+                                                         cause, sizeof cause),
+                     0);
+    assert_true(encoder_atr_allowed(t, ssc, sizeof ssc));
+    assert_false(encoder_atr_allowed(t, other, sizeof other));
+    assert_false(encoder_atr_allowed(t, ssc, sizeof ssc - 1)); /* lengths must agree */
+
+    /* Masks: the last two bytes are free; separators ',' ';' and newlines. */
+    assert_int_equal(
+        encoder_transport_set_atr_allowlist(t,
+                                            "3B6C0000806411650190730000000000/"
+                                            "FFFFFFFFFFFFFFFFFFFFFFFFFFFF0000;\n 3B:65:00:00:20:63:CB:A0:00 ",
+                                            cause, sizeof cause),
+        0);
+    assert_true(encoder_atr_allowed(t, ssc, sizeof ssc));
+    assert_true(encoder_atr_allowed(t, other, sizeof other));
+
+    /* Bad entries are named and leave the old list in place. */
+    assert_int_equal(encoder_transport_set_atr_allowlist(t, "3B6C,zz", cause, sizeof cause),
+                     ENCODER_ERROR_INVALID);
+    assert_string_equal(
+        cause, "ATR allow-list entry 2: not an ATR in hex (2..33 bytes, optional /mask of the same length)");
+    assert_int_equal(encoder_transport_set_atr_allowlist(t, "3B6C/FF", cause, sizeof cause),
+                     ENCODER_ERROR_INVALID);
+    assert_int_equal(encoder_transport_set_atr_allowlist(t, "3B6", cause, sizeof cause),
+                     ENCODER_ERROR_INVALID);
+    assert_int_equal(encoder_transport_set_atr_allowlist(t, " , ;", cause, sizeof cause),
+                     ENCODER_ERROR_INVALID);
+    assert_true(encoder_atr_allowed(t, other, sizeof other));
+
+    /* The personaliser refuses a card whose ATR is not listed, before touching it. */
+    assert_int_equal(encoder_transport_set_atr_allowlist(t, "3B6500002063CBA000", cause, sizeof cause), 0);
+    struct encoder_key_service *ks = open_ks(test_master);
+    struct encoder_card_data d = sample_data("张三");
+    struct encoder_result res;
+    assert_int_equal(encoder_personalize(t, ks, &d, &res), ENCODER_ERROR_ATR);
+    assert_string_equal(res.cause,
+                        "card type not allowed at this station: ATR 3B6C0000806411650190730000008107 is "
+                        "not on the allow-list");
+    assert_string_equal(res.card_id_hex, "");
+    assert_int_equal(encoder_transport_set_atr_allowlist(t, NULL, NULL, 0), 0);
+    assert_int_equal(encoder_personalize(t, ks, &d, &res), 0);
+    encoder_key_service_free(ks);
+    encoder_transport_close(t);
+}
+
+static void test_set_pin_apdu(void **state)
+{
+    (void)state;
+    struct fake f = {0};
+    struct encoder_transport t = {.ops = &fake_ops, .ctx = &f};
+    struct encoder_card card = {.t = &t, .ops = encoder_ssse_ops()};
+    fake_script(&f, 0, (const uint8_t[]){0x90, 0x00}, 2);
+    fake_script(&f, 1, (const uint8_t[]){0x69, 0x82}, 2);
+    assert_int_equal(card.ops->set_pin(&card, "654321"), 0);
+    assert_bytes(f.sent[0], f.sent_len[0], 0x00, 0x2C, 0x02, 0x00, 0x03, 0x65, 0x43, 0x21);
+    assert_int_equal(card.ops->set_pin(&card, "12345"), ENCODER_ERROR_AUTH);
+    assert_bytes(f.sent[1], f.sent_len[1], 0x00, 0x2C, 0x02, 0x00, 0x03, 0x12, 0x34, 0x5F);
+    assert_int_equal(card.ops->set_pin(&card, "12a456"), ENCODER_ERROR_INVALID);
+    assert_int_equal(card.ops->set_pin(&card, NULL), ENCODER_ERROR_INVALID);
+}
+
+static void test_personalize_sets_pin(void **state)
+{
+    (void)state;
+    struct encoder_transport *t = open_sim(0, 61);
+    struct encoder_key_service *ks = open_ks(test_master);
+    struct encoder_card_data d = sample_data("张三");
+    struct encoder_result res;
+    memcpy(d.initial_pin, "246810", 7);
+    assert_int_equal(encoder_personalize(t, ks, &d, &res), 0);
+
+    struct encoder_card card = {.t = t, .ops = encoder_ssse_ops()};
+    int tries = -1;
+    assert_int_equal(card.ops->verify_pin(&card, "123456", &tries), ENCODER_ERROR_AUTH);
+    assert_int_equal(tries, 2);
+    assert_int_equal(card.ops->verify_pin(&card, "246810", &tries), 0);
+
+    /* The PIN can only be set under the issuer's authentication. */
+    power_up(t);
+    assert_int_equal(card.ops->select_aid(&card, encoder_ssse_aid, sizeof encoder_ssse_aid), 0);
+    assert_int_equal(card.ops->set_pin(&card, "111111"), ENCODER_ERROR_AUTH);
+    assert_int_equal(card.sw, 0x6982);
+
+    memcpy(d.initial_pin, "1234", 5);
+    assert_int_equal(encoder_personalize(t, ks, &d, &res), ENCODER_ERROR_INVALID);
+    assert_string_equal(res.cause, "initial PIN must be 6 digits");
+    encoder_key_service_free(ks);
+    encoder_transport_close(t);
+}
+
+static void test_read_card(void **state)
+{
+    (void)state;
+    /* The sim station puts a new blank in at every reset: it reads as a blank with only its identifier. */
+    struct encoder_transport *t = open_sim(0, 71);
+    struct encoder_card_info info;
+    memset(&info, 0x55, sizeof info);
+    assert_int_equal(encoder_read_card(t, &info), 0);
+    assert_string_equal(info.card_number, "");
+    assert_string_equal(info.name, "");
+    assert_string_equal(info.birth_date, "");
+    assert_int_equal(strlen(info.card_id_hex), 32);
+    assert_string_equal(info.atr_hex, "3B6C0000806411650190730000008107");
+    encoder_transport_close(t);
+}
+
+/* A transport around one persistent simulated card, as tools/vcard is: resets keep the files. */
+struct keep {
+    struct encoder_sim_card *card;
+};
+
+static int keep_reset(void *ctx, uint8_t *atr, size_t atr_max, size_t *ret_atr_len)
+{
+    struct keep *k = ctx;
+    return encoder_sim_card_power_on(k->card, atr, atr_max, ret_atr_len);
+}
+
+static int keep_transmit(void *ctx, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_max,
+                         size_t *ret_resp_len)
+{
+    struct keep *k = ctx;
+    return encoder_sim_card_apdu(k->card, apdu, apdu_len, resp, resp_max, ret_resp_len);
+}
+
+static int keep_power_off(void *ctx)
+{
+    struct keep *k = ctx;
+    encoder_sim_card_power_off(k->card);
+    return 0;
+}
+
+static const struct encoder_transport_ops keep_ops = {
+    .reset = keep_reset, .transmit = keep_transmit, .power_off = keep_power_off};
+
+static void test_read_card_back(void **state)
+{
+    (void)state;
+    struct encoder_sim_card_config cc = {.kind = ENCODER_SIM_CARD_SSC, .seed = 77, .memory_fault_at = -1};
+    memcpy(cc.master, test_master, sizeof cc.master);
+    struct keep k = {0};
+    assert_int_equal(encoder_sim_card_new(&cc, &k.card), 0);
+    struct encoder_transport t = {.ops = &keep_ops, .ctx = &k};
+    struct encoder_key_service *ks = open_ks(test_master);
+    struct encoder_card_data d = sample_data(uyghur_name);
+    d.ethnicity = 5;
+    struct encoder_result res;
+    assert_int_equal(encoder_personalize(&t, ks, &d, &res), 0);
+    /* powered off at the end of the cycle */
+    uint8_t resp[ENCODER_RESP_MAX];
+    size_t n;
+    assert_int_equal(encoder_sim_card_apdu(k.card, (const uint8_t[]){0x00, 0x84, 0x00, 0x00, 0x08}, 5, resp,
+                                           sizeof resp, &n),
+                     ENCODER_ERROR_NO_CARD);
+
+    struct encoder_card_info info;
+    assert_int_equal(encoder_read_card(&t, &info), 0);
+    assert_string_equal(info.cause, "");
+    assert_string_equal(info.card_id_hex, res.card_id_hex);
+    assert_string_equal(info.card_type, "3");
+    assert_string_equal(info.spec_version, "3.00");
+    assert_string_equal(info.issuer, "440100");
+    assert_string_equal(info.issue_date, "20261128");
+    assert_string_equal(info.expiry_date, "20361128");
+    assert_string_equal(info.card_number, "A00000017");
+    assert_string_equal(info.ssn, "44010619900307123X");
+    assert_string_equal(info.name, uyghur_name); /* field 09 and extension 4E joined */
+    assert_string_equal(info.sex, "1");
+    assert_string_equal(info.ethnicity, "05");
+    assert_string_equal(info.birth_place, "440106");
+    assert_string_equal(info.birth_date, "19900307");
+    assert_int_equal(encoder_sim_card_updates(k.card), 13);
+
+    /* A memory failure on write 3 of the next personalisation: the card is reported, never good. */
+    encoder_sim_card_free(k.card);
+    cc.memory_fault_at = 3;
+    assert_int_equal(encoder_sim_card_new(&cc, &k.card), 0);
+    assert_int_equal(encoder_personalize(&t, ks, &d, &res), ENCODER_ERROR_WRITE);
+    assert_string_equal(res.cause, "chip write failed on EF05 record 05: status 6581 (memory failure)");
+    encoder_sim_card_free(k.card);
+
+    /* A foreign card is named as such when read. */
+    cc.memory_fault_at = -1;
+    cc.foreign = true;
+    assert_int_equal(encoder_sim_card_new(&cc, &k.card), 0);
+    assert_int_equal(encoder_read_card(&t, &info), ENCODER_ERROR_NOT_SSC);
+    assert_non_null(strstr(info.cause, "not a social security card"));
+    encoder_sim_card_free(k.card);
+    assert_int_equal(encoder_read_card(NULL, &info), ENCODER_ERROR_INVALID);
+    assert_int_equal(encoder_read_card(&t, NULL), ENCODER_ERROR_INVALID);
+    encoder_key_service_free(ks);
+}
+
+static void test_psam_card(void **state)
+{
+    (void)state;
+    struct encoder_sim_card_config cc = {.kind = ENCODER_SIM_CARD_PSAM, .seed = 1, .memory_fault_at = -1};
+    memcpy(cc.master, test_master, sizeof cc.master);
+    struct encoder_sim_card *psam = NULL;
+    assert_int_equal(encoder_sim_card_new(&cc, &psam), 0);
+    uint8_t atr[ENCODER_ATR_MAX], resp[ENCODER_RESP_MAX];
+    size_t atr_len = 0, n = 0;
+    assert_int_equal(encoder_sim_card_power_on(psam, atr, sizeof atr, &atr_len), 0);
+    assert_bytes(atr, atr_len, 0x3B, 0x66, 0x00, 0x00, 'C', 'L', 'P', 'S', 'A', 'M');
+
+    uint8_t cmd[5 + 24 + 1] = {0x80, 0xFA, 0x00, 0x00, 0x18};
+    for (int i = 0; i < 24; i++)
+        cmd[5 + i] = (uint8_t)i;
+    cmd[29] = 0x10;
+    /* before SELECT: refused */
+    assert_int_equal(encoder_sim_card_apdu(psam, cmd, sizeof cmd, resp, sizeof resp, &n), 0);
+    assert_bytes(resp, n, 0x69, 0x85);
+    const uint8_t select[] = {0x00, 0xA4, 0x04, 0x00, 0x09, 0xF0, 0x43,
+                              0x4C, 0x50, 0x53, 0x41, 0x4D, 0x30, 0x31};
+    assert_int_equal(encoder_sim_card_apdu(psam, select, sizeof select, resp, sizeof resp, &n), 0);
+    assert_bytes(resp, n, 0x90, 0x00);
+    assert_int_equal(encoder_sim_card_apdu(psam, cmd, sizeof cmd, resp, sizeof resp, &n), 0);
+    assert_bytes(resp, n, 0x61, 0x10);
+    assert_int_equal(encoder_sim_card_apdu(psam, (const uint8_t[]){0x00, 0xC0, 0x00, 0x00, 0x10}, 5, resp,
+                                           sizeof resp, &n),
+                     0);
+    assert_int_equal(n, 18);
+    uint8_t want[16];
+    assert_int_equal(encoder_ssse_cryptogram(test_master, cmd + 5, cmd + 5 + 16, want), 0);
+    assert_memory_equal(resp, want, 16);
+    /* the PSAM has no SSSE application */
+    assert_int_equal(encoder_sim_card_apdu(psam, (const uint8_t[]){0x00, 0xB2, 0x01, 0x04, 0x00}, 5, resp,
+                                           sizeof resp, &n),
+                     0);
+    assert_bytes(resp, n, 0x6D, 0x00);
+    encoder_sim_card_free(psam);
+    encoder_sim_card_free(NULL);
+}
+
+static void test_key_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test-encoder-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof path, "%s/key", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("  00112233445566778899aabbccddeeff\n", f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
+    uint8_t key[16];
+    assert_int_equal(encoder_key_file_read(path, key), 0);
+    assert_memory_equal(key, test_master, 16);
+
+    /* the file-backed key service gives the same cryptograms as the in-memory one */
+    char spec[80];
+    snprintf(spec, sizeof spec, "soft:%s", path);
+    struct encoder_key_service *ks = NULL;
+    assert_int_equal(encoder_key_service_open_spec(spec, &ks), 0);
+    struct encoder_transport *t = open_sim(0, 81);
+    struct encoder_card_data d = sample_data("张三");
+    struct encoder_result res;
+    assert_int_equal(encoder_personalize(t, ks, &d, &res), 0);
+    encoder_key_service_free(ks);
+
+    /* readable by others: refused */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(encoder_key_file_read(path, key), ENCODER_ERROR_KEY);
+    ks = (struct encoder_key_service *)0x1;
+    assert_int_equal(encoder_key_service_open_spec(spec, &ks), ENCODER_ERROR_KEY);
+    assert_ptr_equal(ks, (struct encoder_key_service *)0x1);
+    /* wrong length, bad digits */
+    assert_int_equal(chmod(path, 0600), 0);
+    f = fopen(path, "w");
+    fputs("0011223344556677", f);
+    fclose(f);
+    assert_int_equal(encoder_key_file_read(path, key), ENCODER_ERROR_KEY);
+    f = fopen(path, "w");
+    fputs("00112233445566778899aabbccddeefg", f);
+    fclose(f);
+    assert_int_equal(encoder_key_file_read(path, key), ENCODER_ERROR_KEY);
+    assert_int_equal(encoder_key_file_read("/nonexistent/key", key), ENCODER_ERROR_KEY);
+    unlink(path);
+    rmdir(dir);
+
+    assert_int_equal(encoder_key_service_open_spec("hsm:1", &ks), ENCODER_ERROR_INVALID);
+    assert_int_equal(encoder_key_service_open_spec(NULL, &ks), ENCODER_ERROR_INVALID);
+    encoder_transport_close(t);
+}
+
+static void test_open_spec(void **state)
+{
+    (void)state;
+    struct encoder_sim_config cfg = {.seed = 3};
+    memcpy(cfg.master_key, test_master, sizeof test_master);
+    struct encoder_transport *t = NULL;
+    assert_int_equal(encoder_open_spec("sim", &cfg, &t), 0);
+    assert_string_equal(t->name, "sim");
+    encoder_transport_close(t);
+    t = (struct encoder_transport *)0x1;
+    assert_int_equal(encoder_open_spec("sim", NULL, &t), ENCODER_ERROR_INVALID);
+    assert_int_equal(encoder_open_spec("usb:1", &cfg, &t), ENCODER_ERROR_INVALID);
+    assert_int_equal(encoder_open_spec("pcsc:", &cfg, &t), ENCODER_ERROR_INVALID);
+    assert_ptr_equal(t, (struct encoder_transport *)0x1);
+    for (int e = ENCODER_ERROR_PIN; e <= 0; e++)
+        assert_string_not_equal(encoder_strerror(e), "unknown encoder error");
+}
+
+/* A transport taking several commands at once (as the PC/SC one does), over the scripted fake. */
+static int many_transmit(void *ctx, struct encoder_exchange *x, size_t count, size_t *ret_done)
+{
+    size_t i = 0;
+    for (; i < count; i++) {
+        int r = fake_transmit(ctx, x[i].apdu, x[i].apdu_len, x[i].resp, sizeof x[i].resp, &x[i].resp_len);
+        if (r < 0) {
+            *ret_done = i;
+            return r;
+        }
+        if (x[i].resp[x[i].resp_len - 2] != 0x90 || x[i].resp[x[i].resp_len - 1] != 0x00) {
+            i++;
+            break;
+        }
+    }
+    *ret_done = i;
+    return 0;
+}
+
+static const struct encoder_transport_ops many_ops = {
+    .reset = fake_reset, .transmit = fake_transmit, .transmit_many = many_transmit};
+
+static void test_transmit_many(void **state)
+{
+    (void)state;
+    /* 9000, then a 6Cxx that the helper completes with a resend, then the last command */
+    struct fake f = {0};
+    fake_script(&f, 0, (const uint8_t[]){0x90, 0x00}, 2);
+    fake_script(&f, 1, (const uint8_t[]){0x6C, 0x03}, 2);
+    fake_script(&f, 2, (const uint8_t[]){0x0A, 0x01, 0x31, 0x90, 0x00}, 5);
+    fake_script(&f, 3, (const uint8_t[]){0x90, 0x00}, 2);
+    struct encoder_transport t = {.ops = &many_ops, .ctx = &f};
+    const uint8_t sel[] = {0x00, 0xA4, 0x02, 0x00, 0x02, 0xEF, 0x06};
+    const uint8_t rd[] = {0x00, 0xB2, 0x0A, 0x04, 0x00};
+    const uint8_t upd[] = {0x00, 0xDC, 0x0A, 0x04, 0x03, 0x0A, 0x01, 0x32};
+    struct encoder_exchange x[3] = {{.apdu = sel, .apdu_len = sizeof sel},
+                                    {.apdu = rd, .apdu_len = sizeof rd},
+                                    {.apdu = upd, .apdu_len = sizeof upd}};
+    size_t done = 99;
+    assert_int_equal(encoder_transport_transmit_many(&t, x, 3, &done), 0);
+    assert_int_equal(done, 3);
+    assert_bytes(f.sent[2], f.sent_len[2], 0x00, 0xB2, 0x0A, 0x04, 0x03);
+    assert_bytes(x[1].resp, x[1].resp_len, 0x0A, 0x01, 0x31, 0x90, 0x00);
+    assert_bytes(x[2].resp, x[2].resp_len, 0x90, 0x00);
+
+    /* a refusal stops the batch and is the last answer */
+    struct fake g = {0};
+    fake_script(&g, 0, (const uint8_t[]){0x90, 0x00}, 2);
+    fake_script(&g, 1, (const uint8_t[]){0x65, 0x81}, 2);
+    t.ctx = &g;
+    assert_int_equal(encoder_transport_transmit_many(&t, x, 3, &done), 0);
+    assert_int_equal(done, 2);
+    assert_bytes(x[1].resp, x[1].resp_len, 0x65, 0x81);
+    assert_int_equal(g.step, 2);
+
+    /* without transmit_many: the same, one command at a time */
+    struct fake h = {0};
+    fake_script(&h, 0, (const uint8_t[]){0x90, 0x00}, 2);
+    fake_script(&h, 1, (const uint8_t[]){0x69, 0x82}, 2);
+    struct encoder_transport one = {.ops = &fake_ops, .ctx = &h};
+    assert_int_equal(encoder_transport_transmit_many(&one, x, 3, &done), 0);
+    assert_int_equal(done, 2);
+    assert_bytes(x[1].resp, x[1].resp_len, 0x69, 0x82);
+    assert_int_equal(encoder_transport_transmit_many(&one, x, ENCODER_BATCH_MAX + 1, &done),
+                     ENCODER_ERROR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1050,6 +1437,15 @@ int main(void)
         cmocka_unit_test(test_sim_pin),
         cmocka_unit_test(test_sim_deterministic),
         cmocka_unit_test(test_open_close),
+        cmocka_unit_test(test_atr_allowlist),
+        cmocka_unit_test(test_set_pin_apdu),
+        cmocka_unit_test(test_personalize_sets_pin),
+        cmocka_unit_test(test_read_card),
+        cmocka_unit_test(test_read_card_back),
+        cmocka_unit_test(test_psam_card),
+        cmocka_unit_test(test_key_file),
+        cmocka_unit_test(test_open_spec),
+        cmocka_unit_test(test_transmit_many),
     };
     return cmocka_run_group_tests_name("encoder", tests, NULL, NULL);
 }

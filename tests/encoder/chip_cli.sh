@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# chip_cli.sh — `cardline chip personalize` at a counter through real pcscd + vpcd and the virtual card, then
+# `cardline chip read` shows exactly the application's data (masked by default). Runs inside pcsc-env.sh, with the
+# integration tests' PostgreSQL fixture.
+source "$(dirname "$0")/../integration/lib.sh"
+require_postgres
+: "${VCARD:?VCARD must point at cardline-vcard}"
+new_db
+
+reader="Virtual PCD 00 00"
+umask 077
+key="$WORK/issuer.key"
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$key"   # a test key made for this run only
+echo >>"$key"
+
+cl gen applications 4 --seed 5 --defects 1 >/dev/null
+cl run --lines 1 --until-empty >/dev/null
+app=$(sql "SELECT application_id FROM card WHERE status = 'good' ORDER BY card_number LIMIT 1")
+card=$(sql "SELECT card_number FROM card WHERE application_id = $app AND status = 'good'")
+[ -n "$card" ] || fail "no good card to work on"
+
+"$VCARD" --key-file "$key" --seed 11 --lifetime 120 &
+vcard=$!
+trap 'kill $vcard 2>/dev/null || true; wait $vcard 2>/dev/null || true' EXIT
+# the reader shows the card once pcscd has polled it (bounded)
+for _ in $(seq 1 100); do
+    cl chip readers | grep -q "^$reader .*3B6C" && break
+    sleep 0.1
+done
+cl chip readers | grep -q "^$reader .*3B6C0000806411650190730000008107" || fail "card not in $reader"
+echo "ok: chip readers lists the card"
+
+# a personalisation without a key service is refused as bad usage
+set +e
+cl chip personalize --reader "$reader" --application "$app" >/dev/null 2>"$WORK/err"
+rc=$?
+set -e
+expect_eq "no key service: exit status" "$rc" "2"
+
+# a card type outside the allow-list is refused before anything is written
+set +e
+cl chip personalize --reader "$reader" --application "$app" --key-service "soft:$key" \
+    --atr-allow "3B6500002063CBA000" 2>"$WORK/err"
+rc=$?
+set -e
+expect_eq "wrong ATR: exit status" "$rc" "1"
+grep -q "not on the allow-list" "$WORK/err" || fail "wrong ATR cause: $(cat "$WORK/err")"
+
+cl chip personalize --reader "$reader" --application "$app" --key-service "soft:$key" \
+    --atr-allow "3B6C0000806411650190730000008107" >"$WORK/out"
+grep -q "card $card personalised and read back" "$WORK/out" || fail "personalize: $(cat "$WORK/out")"
+expect_eq "events" "$(sql "SELECT count(*) FROM event WHERE kind = 'chip_personalized' AND card_number = '$card'")" "1"
+expect_eq "chip id recorded" "$(sql "SELECT count(*) FROM card WHERE card_number = '$card' AND atr = '3B6C0000806411650190730000008107' AND chip_id LIKE '440100%'")" "1"
+
+# read back unmasked: byte-for-byte the application's data
+cl chip read --reader "$reader" --json --unmasked >"$WORK/read.json"
+python3 - "$WORK/read.json" "$(sql "SELECT json_build_object('ssn', ssn, 'name', name, 'sex', sex, 'ethnicity', lpad(ethnicity::text, 2, '0'), 'birth_place', birth_place, 'birth_date', birth_date::text) FROM application WHERE id = $app")" "$card" <<'PY'
+import json, sys
+got = json.load(open(sys.argv[1]))
+want = json.loads(sys.argv[2])
+card = sys.argv[3]
+assert got["card_number"] == card, (got["card_number"], card)
+for k in ("ssn", "name", "sex", "ethnicity", "birth_place", "birth_date"):
+    assert got[k] == want[k], (k, got[k], want[k])
+assert got["masked"] is False
+assert got["card_id"].startswith("440100") and got["card_type"] == "3" and got["spec_version"] == "3.00"
+print("ok: chip read --unmasked matches the application")
+PY
+
+# masked by default: the number and name do not appear
+cl chip read --reader "$reader" >"$WORK/read.txt"
+ssn=$(sql "SELECT ssn FROM application WHERE id = $app")
+name=$(sql "SELECT name FROM application WHERE id = $app")
+grep -q "card number   $card" "$WORK/read.txt" || fail "card number missing: $(cat "$WORK/read.txt")"
+if grep -q -- "$ssn" "$WORK/read.txt" || grep -q -- "$name" "$WORK/read.txt"; then
+    fail "chip read printed personal data unmasked"
+fi
+grep -q "SSN           ${ssn:0:4}\*\*\*\*\*\*\*\*\*\*${ssn:14:4}" "$WORK/read.txt" || fail "SSN not masked as expected"
+echo "ok: chip read masks the holder by default"
+
+# the counter allocates nothing: an application without a card is refused
+noapp=$(sql "SELECT id FROM application a WHERE NOT EXISTS (SELECT 1 FROM card c WHERE c.application_id = a.id) LIMIT 1")
+if [ -n "$noapp" ]; then
+    set +e
+    cl chip personalize --reader "$reader" --application "$noapp" --key-service "soft:$key" 2>"$WORK/err"
+    rc=$?
+    set -e
+    expect_eq "no card number: exit status" "$rc" "1"
+    grep -q "allocates nothing" "$WORK/err" || fail "cause: $(cat "$WORK/err")"
+fi
+echo "chip CLI ok"
