@@ -1,5 +1,6 @@
 /* photo.c — decodes, encodes, hashes and gates applicants' photos (JPEG via libjpeg, PNG via libpng) */
 #include "photo.h"
+#include "internal.h"
 
 #include <setjmp.h>
 #include <stdbool.h>
@@ -19,12 +20,8 @@
 /* libjpeg's mem destination starts its buffer at 4 KiB; a 358 x 441 photo is 15-60 KiB. */
 #define ENCODE_INITIAL_CAPACITY (64u * 1024u)
 
-/* What we learnt about a file even when decoding failed, so photo_check_basic can name it. */
-struct decode_info {
-    unsigned width; /* 0 until the header was read */
-    unsigned height;
-    const char *why; /* static one-line detail for a refusal, or NULL */
-};
+/* EXIF needs only IFD0's orientation tag; a camera's APP1 with thumbnails is under 64 KiB by definition. */
+#define EXIF_MAX_ENTRIES 512
 
 const char *photo_strerror(int err)
 {
@@ -45,6 +42,10 @@ const char *photo_strerror(int err)
         return "unsupported kind of image";
     case PHOTO_ERROR_IO:
         return "input/output error";
+    case PHOTO_ERROR_MODEL:
+        return "face/eye detection models missing or unreadable (Debian package opencv-data)";
+    case PHOTO_ERROR_PROFILE:
+        return "malformed photo check profile";
     default:
         return "unknown photo error";
     }
@@ -83,7 +84,7 @@ static _Noreturn void jpeg_on_error_exit(j_common_ptr cinfo)
             break;
         case JERR_ARITH_NOTIMPL:
             err->code = PHOTO_ERROR_UNSUPPORTED;
-            err->why = "photo uses arithmetic-coded JPEG";
+            err->why = "photo uses arithmetic-coded JPEG; save it as a baseline (Huffman) JPEG";
             break;
         case JERR_CONVERSION_NOTIMPL:
             err->code = PHOTO_ERROR_UNSUPPORTED;
@@ -142,6 +143,10 @@ struct jpeg_decoder {
     uint8_t *rgb;
     unsigned density_x;
     unsigned density_y;
+    unsigned components;
+    int progressive;
+    int quality;
+    unsigned orientation;
 };
 
 static unsigned jfif_density_dpi(unsigned unit, unsigned value)
@@ -153,7 +158,78 @@ static unsigned jfif_density_dpi(unsigned unit, unsigned value)
     return 0;
 }
 
-static int jpeg_decode_run(struct jpeg_decoder *d, const uint8_t *data, size_t len, struct decode_info *info)
+/* libjpeg's standard luminance table (natural order), which jpeg_set_quality scales; comparing a file's table
+ * with it gives the quality setting the way ImageMagick estimates it. */
+static const unsigned std_luminance[64] = {
+    16, 11,  10,  16, 24, 40, 51, 61, 12,  12,  14,  19,  26, 58, 60, 55,  14,  13,  16,  24, 40, 57,
+    69, 56,  14,  17, 22, 29, 51, 87, 80,  62,  18,  22,  37, 56, 68, 109, 103, 77,  24,  35, 55, 64,
+    81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98,  112, 100, 103, 99};
+
+static int estimate_quality(const JQUANT_TBL *tbl)
+{
+    unsigned long sum = 0, std = 0;
+
+    if (!tbl)
+        return 0;
+    for (int i = 0; i < 64; i++) {
+        sum += tbl->quantval[i];
+        std += std_luminance[i];
+    }
+    /* scale is the percentage jpeg_set_quality applied: q < 50 -> 5000 / q, else 200 - 2q. */
+    double scale = 100.0 * (double)sum / (double)std;
+    double q = scale <= 100.0 ? (200.0 - scale) / 2.0 : 5000.0 / scale;
+    int qi = (int)(q + 0.5);
+    return qi < 1 ? 1 : qi > 100 ? 100 : qi;
+}
+
+static unsigned read16(const uint8_t *p, bool le)
+{
+    return le ? (unsigned)p[0] | (unsigned)p[1] << 8 : (unsigned)p[0] << 8 | (unsigned)p[1];
+}
+
+static uint32_t read32(const uint8_t *p, bool le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* The EXIF orientation tag (0x0112) of IFD0, or 0. Every offset is checked against the marker's length, so a
+ * hostile APP1 can only make us miss the tag. */
+static unsigned exif_orientation(const uint8_t *d, size_t len)
+{
+    if (len < 14 || memcmp(d, "Exif\0\0", 6) != 0)
+        return 0;
+    const uint8_t *t = d + 6;
+    size_t tlen = len - 6;
+    bool le;
+    if (t[0] == 'I' && t[1] == 'I')
+        le = true;
+    else if (t[0] == 'M' && t[1] == 'M')
+        le = false;
+    else
+        return 0;
+    if (read16(t + 2, le) != 42)
+        return 0;
+    uint32_t ifd = read32(t + 4, le);
+    if (ifd > tlen || tlen - ifd < 2)
+        return 0;
+    unsigned n = read16(t + ifd, le);
+    if (n > EXIF_MAX_ENTRIES)
+        return 0;
+    for (unsigned i = 0; i < n; i++) {
+        size_t e = ifd + 2u + 12u * i;
+        if (e + 12u > tlen)
+            return 0;
+        if (read16(t + e, le) == 0x0112) {
+            unsigned v = read16(t + e + 8, le);
+            return v >= 1 && v <= 8 ? v : 0;
+        }
+    }
+    return 0;
+}
+
+static int jpeg_decode_run(struct jpeg_decoder *d, const uint8_t *data, size_t len,
+                           struct photo_decode_info *info)
 {
     struct jpeg_decompress_struct *cinfo = &d->cinfo;
 
@@ -170,16 +246,24 @@ static int jpeg_decode_run(struct jpeg_decoder *d, const uint8_t *data, size_t l
     d->progress.progress_monitor = jpeg_on_progress;
     cinfo->progress = &d->progress;
     jpeg_mem_src(cinfo, data, (unsigned long)len);
+    jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xffff);
     jpeg_read_header(cinfo, TRUE);
 
     info->width = cinfo->image_width;
     info->height = cinfo->image_height;
+    d->components = (unsigned)cinfo->num_components;
+    d->progressive = cinfo->progressive_mode ? 1 : 0;
+    d->quality = estimate_quality(cinfo->quant_tbl_ptrs[0]);
+    for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next) {
+        if (m->marker == JPEG_APP0 + 1 && !d->orientation)
+            d->orientation = exif_orientation(m->data, m->data_length);
+    }
     if (cinfo->data_precision != 8) {
         info->why = "photo is not an 8-bit JPEG";
         return PHOTO_ERROR_UNSUPPORTED;
     }
     if (cinfo->arith_code) {
-        info->why = "photo uses arithmetic-coded JPEG";
+        info->why = "photo uses arithmetic-coded JPEG; save it as a baseline (Huffman) JPEG";
         return PHOTO_ERROR_UNSUPPORTED;
     }
     if (cinfo->jpeg_color_space == JCS_CMYK || cinfo->jpeg_color_space == JCS_YCCK ||
@@ -221,7 +305,8 @@ static int jpeg_decode_run(struct jpeg_decoder *d, const uint8_t *data, size_t l
     return 0;
 }
 
-static int decode_jpeg(const uint8_t *data, size_t len, struct photo_image *img, struct decode_info *info)
+static int decode_jpeg(const uint8_t *data, size_t len, struct photo_image *img,
+                       struct photo_decode_info *info)
 {
     struct jpeg_decoder d;
 
@@ -238,6 +323,11 @@ static int decode_jpeg(const uint8_t *data, size_t len, struct photo_image *img,
     img->density_x = d.density_x;
     img->density_y = d.density_y;
     img->rgb = d.rgb;
+    img->format = PHOTO_FORMAT_JPEG;
+    img->components = d.components;
+    img->progressive = d.progressive;
+    img->quality = d.quality;
+    img->orientation = d.orientation;
     return 0;
 }
 
@@ -254,6 +344,8 @@ struct png_decoder {
     png_bytep *rows;
     unsigned density_x;
     unsigned density_y;
+    unsigned components;
+    int interlaced;
 };
 
 static _Noreturn void png_on_error(png_structp png, png_const_charp msg)
@@ -290,10 +382,10 @@ static unsigned phys_dpi(png_uint_32 pixels_per_metre)
     return (unsigned)(((uint64_t)pixels_per_metre * 254u + 5000u) / 10000u);
 }
 
-static int png_decode_run(struct png_decoder *d, struct decode_info *info)
+static int png_decode_run(struct png_decoder *d, struct photo_decode_info *info)
 {
     png_uint_32 width, height, res_x, res_y;
-    int bit_depth, color_type, unit;
+    int bit_depth, color_type, unit, interlace;
 
     if (setjmp(png_jmpbuf(d->png)))
         return d->code ? d->code : PHOTO_ERROR_CORRUPT;
@@ -303,9 +395,11 @@ static int png_decode_run(struct png_decoder *d, struct decode_info *info)
     png_set_user_limits(d->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_read_fn(d->png, d, png_on_read);
     png_read_info(d->png, d->info);
-    png_get_IHDR(d->png, d->info, &width, &height, &bit_depth, &color_type, NULL, NULL, NULL);
+    png_get_IHDR(d->png, d->info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
     info->width = width;
     info->height = height;
+    d->components = color_type & PNG_COLOR_MASK_COLOR ? 3u : 1u;
+    d->interlaced = interlace != PNG_INTERLACE_NONE;
     if (width > PHOTO_MAX_PIXELS || height > PHOTO_MAX_PIXELS)
         return PHOTO_ERROR_TOO_LARGE;
 
@@ -361,7 +455,8 @@ static void rgba_to_rgb_on_white(uint8_t *pixels, size_t count)
     }
 }
 
-static int decode_png(const uint8_t *data, size_t len, struct photo_image *img, struct decode_info *info)
+static int decode_png(const uint8_t *data, size_t len, struct photo_image *img,
+                      struct photo_decode_info *info)
 {
     struct png_decoder d;
 
@@ -393,6 +488,9 @@ static int decode_png(const uint8_t *data, size_t len, struct photo_image *img, 
     img->height = info->height;
     img->density_x = d.density_x;
     img->density_y = d.density_y;
+    img->format = PHOTO_FORMAT_PNG;
+    img->components = d.components;
+    img->progressive = d.interlaced;
     return 0;
 }
 
@@ -409,7 +507,8 @@ static bool is_png(const uint8_t *data, size_t len)
     return len >= sizeof(sig) && memcmp(data, sig, sizeof(sig)) == 0;
 }
 
-static int decode(const uint8_t *data, size_t len, struct photo_image **ret, struct decode_info *info)
+int photo_decode_detailed(const uint8_t *data, size_t len, struct photo_image **ret,
+                          struct photo_decode_info *info)
 {
     struct photo_image *img;
     int r;
@@ -435,9 +534,9 @@ static int decode(const uint8_t *data, size_t len, struct photo_image **ret, str
 
 int photo_decode(const uint8_t *data, size_t len, struct photo_image **ret)
 {
-    struct decode_info info = {0};
+    struct photo_decode_info info = {0};
 
-    return decode(data, len, ret, &info);
+    return photo_decode_detailed(data, len, ret, &info);
 }
 
 /* ---- encode ---------------------------------------------------------------------------------------- */
@@ -599,8 +698,8 @@ static bool is_greyscale(const struct photo_image *img)
     return true;
 }
 
-static void describe_failure(int err, size_t len, const struct decode_info *info, char *reason,
-                             size_t reason_size)
+void photo_describe_decode_failure(int err, size_t len, const struct photo_decode_info *info, char *reason,
+                                   size_t reason_size)
 {
     switch (err) {
     case PHOTO_ERROR_INVALID:
@@ -640,7 +739,7 @@ static void describe_failure(int err, size_t len, const struct decode_info *info
 
 int photo_check_basic(const uint8_t *data, size_t len, char *reason, size_t reason_size)
 {
-    struct decode_info info = {0};
+    struct photo_decode_info info = {0};
     struct photo_image *img = NULL;
     char scratch[1];
     int r;
@@ -652,9 +751,9 @@ int photo_check_basic(const uint8_t *data, size_t len, char *reason, size_t reas
     }
     reason[0] = '\0';
 
-    r = decode(data, len, &img, &info);
+    r = photo_decode_detailed(data, len, &img, &info);
     if (r < 0) {
-        describe_failure(r, len, &info, reason, reason_size);
+        photo_describe_decode_failure(r, len, &info, reason, reason_size);
         return r;
     }
     if (img->width != PHOTO_WIDTH || img->height != PHOTO_HEIGHT) {

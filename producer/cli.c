@@ -45,6 +45,8 @@ static void usage(FILE *out)
           "  devices [--json]  card printers on USB and PC/SC readers attached to this machine\n"
           "  chip read|personalize|readers\n"
           "                    read a card's chip (masked), personalise one card at a counter, list readers\n"
+          "  photo check|verify|receipt|profile ...\n"
+          "                    check ID photos, issue and verify quality receipts (photo --help)\n"
           "  shipment export DIR\n"
           "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
           "  db start|stop|status|migrate|conninfo\n"
@@ -550,7 +552,7 @@ static const struct {
 } commands[] = {
     {"db", cmd_db},           {"run", cmd_run},         {"status", cmd_status},     {"summary", cmd_summary},
     {"import", cmd_import},   {"application", cmd_application}, {"card", cmd_card}, {"calendar", cmd_calendar},
-    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"render", cmd_render},   {"devices", cmd_devices}, {"chip", cmd_chip},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
+    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"render", cmd_render},   {"devices", cmd_devices}, {"chip", cmd_chip},       {"photo", cmd_photo},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
 };
 
 int main(int argc, char **argv)

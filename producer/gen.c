@@ -91,6 +91,7 @@ static const int minority_codes[] = {8, 3, 6, 11, 7, 9, 13, 16};
 
 struct person_gen {
     struct rng rng;
+    struct producer_portrait_source *portraits; /* the real face photos the applicants' photos are made from */
     char today[11];
     int today_y;
 };
@@ -265,37 +266,13 @@ static int insert_old_card(PGconn *conn, struct rng *r, const struct producer_ap
     return PRODUCER_ERROR_DB;
 }
 
-static int greyscale_photo(uint8_t **jpeg, size_t *len)
-{
-    struct photo_image *img = NULL;
-    uint8_t *out = NULL;
-    size_t out_len = 0;
-    int r = photo_decode(*jpeg, *len, &img);
-
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < (size_t)img->width * img->height; i++) {
-        uint8_t *p = img->rgb + i * 3;
-        uint8_t y = (uint8_t)((p[0] * 299 + p[1] * 587 + p[2] * 114) / 1000);
-        p[0] = p[1] = p[2] = y;
-    }
-    r = photo_encode_jpeg(img->rgb, img->width, img->height, 80, 350, &out, &out_len);
-    photo_image_free(img);
-    if (r < 0)
-        return r;
-    free(*jpeg);
-    *jpeg = out;
-    *len = out_len;
-    return 0;
-}
-
 enum defect {
     DEFECT_CHECK_CHAR,
     DEFECT_UNKNOWN_OUTLET,
     DEFECT_BIRTH_MISMATCH,
     DEFECT_REPLACEMENT_NOT_LOST,
     DEFECT_ALREADY_HAS_CARD,
-    DEFECT_GREY_PHOTO,
+    DEFECT_BAD_PHOTO,
     DEFECT_COUNT
 };
 
@@ -359,13 +336,14 @@ static int gen_one(PGconn *conn, struct person_gen *g, const struct producer_gen
     default:
         break;
     }
-    rc = producer_gen_portrait(g->rng.s ^ (uint32_t)index, &jpeg, &jpeg_len);
+    rc = producer_portrait_render(g->portraits, g->rng.s ^ (uint32_t)index,
+                                  defect == DEFECT_BAD_PHOTO
+                                      /* each kind of photo fault in turn */
+                                      ? (enum producer_portrait_flaw)(1 + index % (PRODUCER_PORTRAIT_FLAW_COUNT - 1))
+                                      : PRODUCER_PORTRAIT_OK,
+                                  &jpeg, &jpeg_len);
     if (rc < 0) {
-        log_error("gen", "portrait: %s", photo_strerror(rc));
-        return PRODUCER_ERROR_IO;
-    }
-    if (defect == DEFECT_GREY_PHOTO && greyscale_photo(&jpeg, &jpeg_len) < 0) {
-        free(jpeg);
+        log_error("gen", "portrait: %s", producer_portrait_strerror(rc));
         return PRODUCER_ERROR_IO;
     }
     rc = producer_insert_photo(conn, jpeg, jpeg_len, "demo studio", &a.photo_id);
@@ -406,8 +384,15 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     r = producer_gen_outlets(conn);
     if (r < 0)
         return r;
-    if (db_command(conn, "begin", "BEGIN", 0, NULL) < 0)
+    r = producer_portrait_source_new(NULL, &g.portraits);
+    if (r < 0) {
+        log_error("gen", "portraits: %s", producer_portrait_strerror(r));
+        return PRODUCER_ERROR_IO;
+    }
+    if (db_command(conn, "begin", "BEGIN", 0, NULL) < 0) {
+        producer_portrait_source_free(g.portraits);
         return PRODUCER_ERROR_DB;
+    }
     for (int i = 0; i < cfg->count; i++) {
         /* spread the defects evenly through the batch */
         int defect = -1;
@@ -416,9 +401,11 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
         r = gen_one(conn, &g, cfg, i, from, to, run_id, defect);
         if (r < 0) {
             PQclear(PQexec(conn, "ROLLBACK"));
+            producer_portrait_source_free(g.portraits);
             return r;
         }
     }
+    producer_portrait_source_free(g.portraits);
     if (producer_event(conn, "gen", "generated", NULL, NULL, NULL, NULL) < 0 ||
         db_command(conn, "commit", "COMMIT", 0, NULL) < 0) {
         PQclear(PQexec(conn, "ROLLBACK"));

@@ -6,6 +6,7 @@
 #include "encoder.h"
 #include "log.h"
 #include "photo.h"
+#include "photo_receipt.h"
 #include "printer.h"
 #include "rules.h"
 
@@ -41,6 +42,9 @@ struct controller {
     int max_attempts;
     struct printer_layout *layout; /* the card face layout, loaded once and shared by the line threads */
     struct encoder_key_service *keys; /* one per controller, shared by its lines (a PSAM has one owner) */
+    struct photo_checker *photo_checker; /* face and eye models, loaded once, read-only for the lines */
+    struct photo_profile photo_profile;  /* the bureau's photo rules */
+    char atr_allow[CONFIG_MAX_ATRS * 68]; /* the card types the stations accept, comma-separated */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int lines_running;
@@ -382,9 +386,16 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
     {
         const uint8_t *bytes = (const uint8_t *)PQgetvalue(res, 0, 0);
         size_t len = (size_t)PQgetlength(res, 0, 0);
-        char why[160];
-        if (photo_check_basic(bytes, len, why, sizeof(why)) < 0) {
-            snprintf(reason, reason_size, "photo rejected: %s; a new photo is needed", why);
+        char why[RULES_REASON_MAX - 32] = "";
+        /* a valid receipt for exactly these bytes, or the same full check the studios run */
+        int g = producer_photo_gate(l->conn, l->ctl->photo_checker, &l->ctl->photo_profile, a->photo_id, bytes,
+                                    len, why, sizeof(why));
+        if (g == PRODUCER_ERROR_INPUT) {
+            snprintf(reason, reason_size, "%s; a new photo is needed", why);
+            goto out;
+        }
+        if (g < 0) {
+            snprintf(reason, reason_size, "photo could not be checked: %s", producer_strerror(g));
             goto out;
         }
         if (photo_decode(bytes, len, &job->photo) < 0) {
@@ -1007,23 +1018,93 @@ static void line_free(struct line *l)
     PQfinish(l->conn);
 }
 
+/* Everything a controller holds for its lines: identity, settings, layout, photo rules, keys. On failure the
+ * cause is logged and controller_done() releases what was set up. */
+static int controller_init(struct controller *ctl, PGconn *conn, const struct db_config *db,
+                           const struct producer_run_config *cfg)
+{
+    char host[64] = "host", why[256] = "";
+    const char *profile = cfg->config && cfg->config->photo_profile[0] ? cfg->config->photo_profile : "ssc";
+    const char *keys = cfg->config && cfg->config->key_service[0] ? cfg->config->key_service : cfg->key_service;
+    uint32_t nonce = 0;
+    int r;
+
+    memset(ctl, 0, sizeof(*ctl));
+    ctl->db = db;
+    ctl->cfg = cfg;
+    pthread_mutex_init(&ctl->lock, NULL);
+    pthread_cond_init(&ctl->cond, NULL);
+    gethostname(host, sizeof(host) - 1);
+    if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce) ||
+        getrandom(ctl->master_key, sizeof(ctl->master_key), 0) != sizeof(ctl->master_key)) {
+        log_error("run", "no randomness available");
+        return PRODUCER_ERROR_IO;
+    }
+    snprintf(ctl->id, sizeof(ctl->id), "%s:%ld:%08x", host, (long)getpid(), nonce);
+    snprintf(ctl->faces_dir, sizeof(ctl->faces_dir), "%s/faces", db->data_dir);
+    if (mkdir(ctl->faces_dir, 0700) < 0 && errno != EEXIST) {
+        log_error("run", "cannot create %s: %s", ctl->faces_dir, strerror(errno));
+        return PRODUCER_ERROR_IO;
+    }
+    if (read_settings(conn, ctl) < 0)
+        return PRODUCER_ERROR_DB;
+    if (printer_layout_load(NULL, &ctl->layout, why, sizeof(why)) < 0) {
+        log_error("run", "%s", why);
+        return PRODUCER_ERROR_INPUT;
+    }
+    r = photo_checker_new(NULL, &ctl->photo_checker);
+    if (r < 0) {
+        log_error("run", "photo checker: %s", photo_strerror(r));
+        return r;
+    }
+    /* a built-in profile by name, or a bureau's profile file */
+    if (photo_profile_builtin(profile))
+        ctl->photo_profile = *photo_profile_builtin(profile);
+    else if (photo_profile_load(profile, &ctl->photo_profile, why, sizeof(why)) < 0) {
+        log_error("run", "photo profile: %s", why);
+        return PRODUCER_ERROR_INPUT;
+    }
+    /* the issuer's keys: a PSAM or key file when configured; otherwise a key made for this run, which only the
+     * simulated cards of this run know */
+    r = keys && *keys ? encoder_key_service_open_spec(keys, &ctl->keys)
+                      : encoder_key_service_soft_new(ctl->master_key, &ctl->keys);
+    if (r < 0) {
+        log_error("run", "cannot open the key service '%s': %s", keys ? keys : "per-run", encoder_strerror(r));
+        return r;
+    }
+    if (cfg->config) {
+        for (int i = 0; i < cfg->config->natr; i++) {
+            size_t o = strlen(ctl->atr_allow);
+            snprintf(ctl->atr_allow + o, sizeof(ctl->atr_allow) - o, "%s%s", o ? "," : "",
+                     cfg->config->atr_allow[i]);
+        }
+    }
+    return 0;
+}
+
+static void controller_done(struct controller *ctl)
+{
+    explicit_bzero(ctl->master_key, sizeof(ctl->master_key));
+    encoder_key_service_free(ctl->keys);
+    photo_checker_free(ctl->photo_checker);
+    printer_layout_free(ctl->layout);
+    pthread_mutex_destroy(&ctl->lock);
+    pthread_cond_destroy(&ctl->cond);
+}
+
 int producer_run(const struct db_config *db, const struct producer_run_config *cfg)
 {
+    int nlines = cfg->config ? cfg->config->nlines : cfg->lines;
     struct controller ctl;
     struct line *lines = NULL;
     pthread_t *threads = NULL;
     PGconn *conn;
-    char host[64] = "host";
-    uint32_t nonce = 0;
     int started = 0, r = 0, total_good = 0, total_spoiled = 0, total_held = 0;
     int64_t started_ns = mono_ns(), busy_ns = 0;
-    char atr_allow[CONFIG_MAX_ATRS * 68] = "";
     struct rusage ru;
     struct sigaction sa = {.sa_handler = on_signal};
 
-    if (cfg->config)
-        ((struct producer_run_config *)cfg)->lines = cfg->config->nlines;
-    if (cfg->lines < 1 || cfg->lines > 64 || cfg->lease_seconds < 2) {
+    if (nlines < 1 || nlines > 64 || cfg->lease_seconds < 2) {
         log_error("run", "--lines must be 1..64 and --lease-seconds at least 2");
         return PRODUCER_ERROR_INVALID;
     }
@@ -1031,68 +1112,25 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
     if (!conn)
         return PRODUCER_ERROR_DB;
 
-    memset(&ctl, 0, sizeof(ctl));
-    ctl.db = db;
-    ctl.cfg = cfg;
-    pthread_mutex_init(&ctl.lock, NULL);
-    pthread_cond_init(&ctl.cond, NULL);
-    gethostname(host, sizeof(host) - 1);
-    if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce) ||
-        getrandom(ctl.master_key, sizeof(ctl.master_key), 0) != sizeof(ctl.master_key)) {
-        log_error("run", "no randomness available");
+    r = controller_init(&ctl, conn, db, cfg);
+    if (r < 0) {
+        controller_done(&ctl);
         PQfinish(conn);
-        return PRODUCER_ERROR_IO;
+        return r;
     }
-    snprintf(ctl.id, sizeof(ctl.id), "%s:%ld:%08x", host, (long)getpid(), nonce);
-    snprintf(ctl.faces_dir, sizeof(ctl.faces_dir), "%s/faces", db->data_dir);
-    if (mkdir(ctl.faces_dir, 0700) < 0 && errno != EEXIST) {
-        log_error("run", "cannot create %s: %s", ctl.faces_dir, strerror(errno));
-        PQfinish(conn);
-        return PRODUCER_ERROR_IO;
-    }
-    if (read_settings(conn, &ctl) < 0) {
-        PQfinish(conn);
-        return PRODUCER_ERROR_DB;
-    }
-    {
-        char why[256] = "";
-        if (printer_layout_load(NULL, &ctl.layout, why, sizeof(why)) < 0) {
-            log_error("run", "%s", why);
-            PQfinish(conn);
-            return PRODUCER_ERROR_INPUT;
-        }
-    }
-
     atomic_store(&stop_requested, false);
     atomic_store(&cards_done, 0);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    lines = calloc((size_t)cfg->lines, sizeof(*lines));
-    threads = calloc((size_t)cfg->lines, sizeof(*threads));
+    lines = calloc((size_t)nlines, sizeof(*lines));
+    threads = calloc((size_t)nlines, sizeof(*threads));
     if (!lines || !threads) {
         r = PRODUCER_ERROR_NOMEM;
         goto out;
     }
     producer_rescue_expired(conn, ctl.id);
-    {
-        /* the issuer's keys: a PSAM or key file when configured; otherwise a key made for this run, which only the
-         * simulated cards of this run know */
-        const char *spec = cfg->config && cfg->config->key_service[0] ? cfg->config->key_service : cfg->key_service;
-        r = spec && *spec ? encoder_key_service_open_spec(spec, &ctl.keys)
-                          : encoder_key_service_soft_new(ctl.master_key, &ctl.keys);
-        if (r < 0) {
-            log_error("run", "cannot open the key service '%s': %s", spec ? spec : "per-run", encoder_strerror(r));
-            goto out;
-        }
-        if (cfg->config) {
-            for (int i = 0; i < cfg->config->natr; i++) {
-                size_t o = strlen(atr_allow);
-                snprintf(atr_allow + o, sizeof(atr_allow) - o, "%s%s", o ? "," : "", cfg->config->atr_allow[i]);
-            }
-        }
-    }
-    for (int i = 0; i < cfg->lines; i++) {
+    for (int i = 0; i < nlines; i++) {
         struct line *l = &lines[i];
         struct printer_sim_config pc = {.output_dir = ctl.faces_dir,
                                         .card_ms = cfg->card_ms,
@@ -1134,9 +1172,9 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
                       encoder_strerror(r));
             goto out;
         }
-        if (atr_allow[0] && strcmp(l->encoder_spec, "sim") != 0) {
+        if (ctl.atr_allow[0] && strcmp(l->encoder_spec, "sim") != 0) {
             char why[192] = "";
-            r = encoder_transport_set_atr_allowlist(l->encoder, atr_allow, why, sizeof(why));
+            r = encoder_transport_set_atr_allowlist(l->encoder, ctl.atr_allow, why, sizeof(why));
             if (r < 0) {
                 log_error("run", "line %s: ATR allow-list: %s", l->id, why);
                 goto out;
@@ -1147,8 +1185,8 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
             goto out;
     }
 
-    log_info("run", "controller %s starting %d line(s)", ctl.id, cfg->lines);
-    for (int i = 0; i < cfg->lines; i++) {
+    log_info("run", "controller %s starting %d line(s)", ctl.id, nlines);
+    for (int i = 0; i < nlines; i++) {
         pthread_mutex_lock(&ctl.lock);
         ctl.lines_running++;
         pthread_mutex_unlock(&ctl.lock);
@@ -1182,7 +1220,7 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         pthread_mutex_unlock(&ctl.lock);
         if (PQstatus(conn) == CONNECTION_BAD)
             PQreset(conn);
-        if (heartbeat(conn, &ctl, lines, cfg->lines) < 0 && PQstatus(conn) == CONNECTION_BAD)
+        if (heartbeat(conn, &ctl, lines, nlines) < 0 && PQstatus(conn) == CONNECTION_BAD)
             log_warn("run", "heartbeat failed: database unreachable; leases may run out");
         producer_rescue_expired(conn, ctl.id);
         pthread_mutex_lock(&ctl.lock);
@@ -1193,7 +1231,7 @@ out:
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     if (lines) {
-        for (int i = 0; i < cfg->lines; i++) {
+        for (int i = 0; i < nlines; i++) {
             total_good += lines[i].good;
             total_spoiled += lines[i].spoiled;
             total_held += lines[i].held;
@@ -1203,7 +1241,6 @@ out:
     }
     free(lines);
     free(threads);
-    explicit_bzero(ctl.master_key, sizeof(ctl.master_key));
     log_info("run", "controller %s stopped: %d good, %d spoiled, %d held", ctl.id, total_good, total_spoiled,
              total_held);
     getrusage(RUSAGE_SELF, &ru);
@@ -1217,9 +1254,6 @@ out:
                   ru.ru_stime.tv_usec / 1e3) /
                      (total_good + total_spoiled));
     PQfinish(conn);
-    printer_layout_free(ctl.layout);
-    encoder_key_service_free(ctl.keys);
-    pthread_mutex_destroy(&ctl.lock);
-    pthread_cond_destroy(&ctl.cond);
+    controller_done(&ctl);
     return r;
 }
