@@ -40,15 +40,21 @@ static void usage(FILE *out)
           "                    validate the configuration file / write its outlets\n"
           "  card report-lost CARD\n"
           "                    record a formal loss report\n"
+          "  dispatch seal|label|manifest|send|receive|collect|return|lost|overdue|track ...\n"
+          "                    shipments to the outlets, receipt, collection, tracking (dispatch --help)\n"
+          "  serve [--listen 127.0.0.1:8080]\n"
+          "                    the web dashboard and JSON API for operators, studios and dispatch\n"
+          "  account add|list|disable|password|token\n"
+          "                    dashboard accounts and their roles\n"
+          "  photo check|verify|receipt|profile ...\n"
+          "                    check ID photos, issue and verify quality receipts (photo --help)\n"
+          "  chip read|personalize|readers\n"
+          "                    read a card's chip (masked), personalise one card at a counter, list readers\n"
+          "  shipment export DIR\n"
+          "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
           "  render --application ID --png FILE.png\n"
           "                    draw the application's card face as it will be printed\n"
           "  devices [--json]  card printers on USB and PC/SC readers attached to this machine\n"
-          "  chip read|personalize|readers\n"
-          "                    read a card's chip (masked), personalise one card at a counter, list readers\n"
-          "  photo check|verify|receipt|profile ...\n"
-          "                    check ID photos, issue and verify quality receipts (photo --help)\n"
-          "  shipment export DIR\n"
-          "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
           "  db start|stop|status|migrate|conninfo\n"
           "                    the database (cardline's private PostgreSQL unless --db is given)\n"
           "\n"
@@ -552,7 +558,9 @@ static const struct {
 } commands[] = {
     {"db", cmd_db},           {"run", cmd_run},         {"status", cmd_status},     {"summary", cmd_summary},
     {"import", cmd_import},   {"application", cmd_application}, {"card", cmd_card}, {"calendar", cmd_calendar},
-    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"render", cmd_render},   {"devices", cmd_devices}, {"chip", cmd_chip},       {"photo", cmd_photo},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
+    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
+    {"photo", cmd_photo},     {"dispatch", cmd_dispatch}, {"serve", cmd_serve}, {"account", cmd_account}, {"chip", cmd_chip},
+    {"render", cmd_render},   {"devices", cmd_devices},
 };
 
 int main(int argc, char **argv)

@@ -718,24 +718,31 @@ rollback:
 
 int producer_db_migrate(PGconn *conn, int *ret_applied)
 {
-    int applied = 0, newest = 0;
+    int applied = 0, known = producer_migrations[producer_migration_count - 1].version;
+    bool done[1000] = {false};
     PGresult *res;
 
-    /* refuse to run an older program against a newer schema */
-    res = PQexec(conn, "SELECT max(version) FROM schema_migration");
-    if (db_ok(res) && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        newest = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (newest > producer_migrations[producer_migration_count - 1].version) {
-        log_error("db", "database schema version %d is newer than this cardline (%d); upgrade cardline", newest,
-                  producer_migrations[producer_migration_count - 1].version);
-        return PRODUCER_ERROR_SCHEMA;
+    /* what is applied already; the table is missing on a fresh database */
+    res = PQexec(conn, "SELECT version FROM schema_migration");
+    for (int i = 0; db_ok(res) && i < PQntuples(res); i++) {
+        int v = atoi(PQgetvalue(res, i, 0));
+        if (v > known) {
+            log_error("db", "database schema version %d is newer than this cardline (%d); upgrade cardline", v,
+                      known);
+            PQclear(res);
+            return PRODUCER_ERROR_SCHEMA;
+        }
+        if (v > 0 && v < (int)(sizeof(done) / sizeof(done[0])))
+            done[v] = true;
     }
+    PQclear(res);
+    /* every migration not yet recorded, also one numbered below the newest applied; apply_one checks again
+     * under the lock, so concurrent controllers apply each exactly once */
     for (size_t i = 0; i < producer_migration_count; i++) {
         bool did;
         int r;
 
-        if (producer_migrations[i].version <= newest)
+        if (done[producer_migrations[i].version])
             continue;
         r = apply_one(conn, &producer_migrations[i], &did);
         if (r < 0)

@@ -3,6 +3,7 @@
 #include "producer.h"
 
 #include "config.h"
+#include "dispatch.h"
 #include "encoder.h"
 #include "log.h"
 #include "photo.h"
@@ -357,7 +358,8 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
     /* a new card needs a person without one; a replacement or exchange is checked above */
     res = db_exec(l->conn,
                   "SELECT card_number, status FROM card WHERE person_key = $1 AND temporary = $2::boolean "
-                  "  AND status IN ('allocated', 'printing', 'encoding', 'ejecting', 'good', 'issued') "
+                  "  AND status IN ('allocated', 'printing', 'encoding', 'ejecting', 'good', 'in_transit', "
+                  "                 'at_outlet', 'issued') "
                   "ORDER BY created_at",
                   2, p_person);
     if (!db_ok(res)) {
@@ -571,16 +573,15 @@ static int finish(struct line *l, struct job *job, const struct encoder_result *
     bool temporary = strcmp(job->c.app.kind, "temporary") == 0;
     const char *p_card[4] = {job->card_number, enc->atr_hex, enc->card_id_hex, temporary ? "issued" : "good"};
     const char *p_app[2] = {job->c.id_text, l->ctl->id};
-    const char *p_outlet[1] = {job->c.app.outlet_code};
-    const char *p_item[2] = {job->card_number, NULL};
     const char *p_line[1] = {l->id};
     const char *p_old[1] = {job->c.app.replaced_card};
-    char shipment[20] = "";
-    PGresult *res;
+    char shipment[19] = "";
     int r;
 
     if (begin(l->conn) < 0)
         return PRODUCER_ERROR_DB;
+    /* the events the database writes itself (packing) name this line */
+    PQclear(db_exec(l->conn, "SELECT set_config('cardline.actor', $1, true)", 1, p_line));
     r = update_owned(l, "produced",
                      "UPDATE application SET status = 'produced', produced_at = now(), locked_by = NULL, "
                      "  lease_until = NULL, step = NULL, updated_at = now() "
@@ -602,26 +603,9 @@ static int finish(struct line *l, struct job *job, const struct encoder_result *
         producer_event(l->conn, l->id, temporary ? "issued_at_counter" : "produced", job->c.id_text,
                        job->card_number, NULL, enc->card_id_hex) < 0)
         goto fail;
-    if (!temporary) {
-        /* one open shipment per outlet: the partial unique index arbitrates between lines */
-        if (db_command(l->conn, "open shipment",
-                       "INSERT INTO shipment (id, outlet_code) VALUES (next_shipment_id(), $1) "
-                       "ON CONFLICT (outlet_code) WHERE status = 'open' DO NOTHING",
-                       1, p_outlet) < 0)
-            goto fail;
-        res = db_exec(l->conn, "SELECT id FROM shipment WHERE outlet_code = $1 AND status = 'open'", 1,
-                      p_outlet);
-        if (db_ok(res) && PQntuples(res) == 1)
-            copy_field(shipment, sizeof(shipment), res, 0, 0);
-        PQclear(res);
-        if (!shipment[0])
-            goto fail;
-        p_item[1] = shipment;
-        if (db_command(l->conn, "pack", "INSERT INTO shipment_item (card_number, shipment_id) VALUES ($1, $2)", 2,
-                       p_item) < 0 ||
-            producer_event(l->conn, l->id, "packed", job->c.id_text, job->card_number, shipment, NULL) < 0)
-            goto fail;
-    }
+    /* into its outlet's open shipment (the database records the packing in the chain of custody) */
+    if (!temporary && producer_dispatch_pack(l->conn, job->card_number, job->c.app.outlet_code, shipment) < 0)
+        goto fail;
     if (commit(l->conn) < 0)
         return PRODUCER_ERROR_DB;
     l->good++;

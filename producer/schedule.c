@@ -210,7 +210,8 @@ int producer_calendar_import(PGconn *conn, const char *path)
  * ranks the queue in claim order, integer division by the daily capacity gives the working day on which each
  * one is reached, and a join with the next working days turns that into a date. */
 static const char *const risk_sql =
-    "WITH recent AS ("
+    "WITH tz AS (SELECT value AS name FROM setting WHERE key = 'bureau_timezone'), "
+    "recent AS ("
     "  SELECT count(*) AS n, min(at) AS since FROM event "
     "  WHERE kind IN ('produced', 'issued_at_counter') AND at > now() - interval '1 hour'), "
     "lines AS ("
@@ -227,28 +228,36 @@ static const char *const risk_sql =
     "  SELECT greatest(1, floor(per_hour * (SELECT value::numeric FROM setting "
     "                                       WHERE key = 'production_hours_per_day')))::bigint AS n, "
     "         per_hour, measured, lines FROM cap), "
+    /* cards on the lines come first; the pending ones in claim order, which the queue index already has */
+    "busy AS (SELECT count(*) AS n FROM application WHERE status = 'in_production'), "
     "queue AS ("
-    "  SELECT a.id, a.upstream_id, a.outlet_code, a.status, a.deadline, a.latest_completion, a.deadline_problem, "
-    "         row_number() OVER (ORDER BY a.priority, a.latest_completion, a.id) AS rn "
-    "  FROM application a WHERE a.status IN ('pending', 'in_production')), "
+    "  SELECT a.id, a.upstream_id, a.outlet_code, a.deadline, a.latest_completion, a.deadline_problem, "
+    "         (a.latest_completion AT TIME ZONE (SELECT name FROM tz))::date AS lc_day, 1::bigint AS rn "
+    "  FROM application a WHERE a.status = 'in_production' "
+    "  UNION ALL "
+    "  SELECT a.id, a.upstream_id, a.outlet_code, a.deadline, a.latest_completion, a.deadline_problem, "
+    "         (a.latest_completion AT TIME ZONE (SELECT name FROM tz))::date, "
+    "         (SELECT n FROM busy) + row_number() OVER (ORDER BY a.priority, a.latest_completion, a.id) "
+    "  FROM application a WHERE a.status = 'pending'), "
     "days AS ("
-    "  SELECT * FROM working_days_from(bureau_date(now()), "
-    "    (SELECT least(2000, (count(*) / (SELECT n FROM per_day))::integer + 2) FROM queue))), "
+    "  SELECT * FROM working_days_from((now() AT TIME ZONE (SELECT name FROM tz))::date, "
+    "    (SELECT least(2000, ((count(*) + (SELECT n FROM busy)) / (SELECT n FROM per_day))::integer + 2) "
+    "     FROM application WHERE status = 'pending'))), "
     "forecast AS ("
     "  SELECT q.*, d.day AS done_day, "
     /* reached beyond the known calendar while its own latest completion is inside it: late */
     "         CASE WHEN q.latest_completion IS NULL THEN 'unknown' "
     "              WHEN q.latest_completion < now() THEN 'missed' "
-    "              WHEN d.day IS NULL THEN 'late' "
-    "              WHEN d.day >= bureau_date(q.latest_completion) THEN 'late' ELSE 'ok' END AS verdict "
+    "              WHEN d.day IS NULL OR d.day >= q.lc_day THEN 'late' ELSE 'ok' END AS verdict "
     "  FROM queue q LEFT JOIN days d ON d.idx = (q.rn - 1) / (SELECT n FROM per_day)) "
-    "SELECT f.id, f.upstream_id, f.outlet_code, f.status, f.rn, f.done_day, "
-    "       to_char(f.latest_completion AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'), f.deadline, "
+    "SELECT f.id, f.upstream_id, f.outlet_code, '', f.rn, f.done_day, "
+    "       to_char(f.latest_completion AT TIME ZONE (SELECT name FROM tz), 'YYYY-MM-DD HH24:MI'), f.deadline, "
     "       f.verdict, coalesce(f.deadline_problem, ''), "
     "       (SELECT n FROM per_day), (SELECT round(per_hour, 1) FROM per_day), (SELECT measured FROM per_day), "
-    "       (SELECT lines FROM per_day), count(*) OVER () "
+    "       (SELECT lines FROM per_day), "
+    "       count(*) FILTER (WHERE f.verdict <> 'unknown') OVER (), count(*) FILTER (WHERE f.verdict = 'unknown') OVER () "
     "FROM forecast f WHERE f.verdict <> 'ok' "
-    "ORDER BY f.verdict = 'unknown', f.latest_completion, f.id";
+    "ORDER BY f.verdict = 'unknown', f.latest_completion, f.id LIMIT $1::integer";
 
 static const char *const held_sql =
     "SELECT id, upstream_id, outlet_code, to_char(latest_completion AT TIME ZONE 'Asia/Shanghai', "
@@ -258,24 +267,27 @@ static const char *const held_sql =
 
 int producer_risk_count(PGconn *conn)
 {
-    PGresult *res = db_exec(conn, risk_sql, 0, NULL);
+    const char *params[1] = {"1"};
+    PGresult *res = db_exec(conn, risk_sql, 1, params);
     int n = PRODUCER_ERROR_DB;
 
-    if (db_ok(res)) {
-        n = 0;
-        for (int i = 0; i < PQntuples(res); i++)
-            n += strcmp(PQgetvalue(res, i, 8), "unknown") != 0;
-    } else {
+    if (db_ok(res))
+        n = PQntuples(res) ? atoi(PQgetvalue(res, 0, 14)) : 0;
+    else
         log_error("risk", "%s", PQresultErrorMessage(res));
-    }
     PQclear(res);
     return n;
 }
 
 int producer_risk_report(PGconn *conn, bool json, int limit)
 {
-    PGresult *res = db_exec(conn, risk_sql, 0, NULL), *held = NULL;
+    char lim[16];
+    const char *params[1] = {lim};
+    PGresult *res, *held = NULL;
     int late = 0, unknown = 0, shown = 0, rows;
+
+    snprintf(lim, sizeof(lim), "%d", limit);
+    res = db_exec(conn, risk_sql, 1, params);
 
     if (!db_ok(res)) {
         log_error("risk", "%s", PQresultErrorMessage(res));
@@ -290,11 +302,9 @@ int producer_risk_report(PGconn *conn, bool json, int limit)
         return PRODUCER_ERROR_DB;
     }
     rows = PQntuples(res);
-    for (int i = 0; i < rows; i++) {
-        if (strcmp(PQgetvalue(res, i, 8), "unknown") == 0)
-            unknown++;
-        else
-            late++;
+    if (rows > 0) {
+        late = atoi(PQgetvalue(res, 0, 14));
+        unknown = atoi(PQgetvalue(res, 0, 15));
     }
     if (json) {
         json_object *root = json_object_new_object(), *list = json_object_new_array(), *hl = json_object_new_array();
@@ -358,8 +368,8 @@ int producer_risk_report(PGconn *conn, bool json, int limit)
                        PQgetvalue(res, i, 6),
                        PQgetvalue(res, i, 2), PQgetvalue(res, i, 7));
         }
-        if (rows > shown)
-            printf("  ... %d more (--limit)\n", rows - shown);
+        if (late + unknown > shown)
+            printf("  ... %d more (--limit)\n", late + unknown - shown);
         if (PQntuples(held) > 0)
             printf("Held applications within a week of their latest completion:\n");
         for (int i = 0; i < PQntuples(held); i++)

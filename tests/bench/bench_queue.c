@@ -2,6 +2,7 @@
  * LOCKED loop over the same table in the same run, and claim latency with 10k and with 1M queued applications */
 #include "db.h"
 #include "producer.h"
+#include "schedule.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
     const char *conninfo = argc > 1 ? argv[1] : "";
     long big = argc > 2 ? atol(argv[2]) : 1000000;
     int k = 2000;
-    double *lat = calloc((size_t)k, sizeof(double)), ms_cardline, ms_minimal, med_small, med_big;
+    double *lat = calloc((size_t)k, sizeof(double)), ms_cardline, ms_minimal, med_small, med_big, risk_ms;
+    int risk_late;
     PGconn *conn = PQconnectdb(conninfo);
 
     if (PQstatus(conn) != CONNECTION_OK || !lat) {
@@ -132,6 +134,13 @@ int main(int argc, char **argv)
     fill(conn, big);
     run_cardline(conn, k, lat);
     med_big = median(lat, k);
+    {
+        /* the morning at-risk forecast over the whole open queue */
+        double t0 = now_ms();
+        int late = producer_risk_count(conn);
+        risk_ms = now_ms() - t0;
+        risk_late = late;
+    }
 
     printf("bench-queue: %d claims per loop, single connection\n", k);
     printf("  minimal SKIP LOCKED loop   %8.0f claims/s\n", k / (ms_minimal / 1e3));
@@ -140,6 +149,8 @@ int main(int argc, char **argv)
     printf("  claim latency median       %8.3f ms with 10k queued, %.3f ms with %ld queued: ratio %.2f "
            "(target <= 1.5)\n",
            med_small, med_big, big, med_big / med_small);
+    printf("  at-risk forecast over %ld open applications: %.0f ms (%d predicted late)\n", big - k, risk_ms,
+           risk_late);
     free(lat);
     PQfinish(conn);
     return 0;

@@ -84,26 +84,20 @@ int main(int argc, char **argv)
            "good cards of line EV differ from the Evolis output stacker");
     EXPECT(ev.position == USBPRINTER_CARD_NONE && mg.position == USBPRINTER_CARD_NONE, "a card was left inside");
 
-    /* an empty feeder pauses the line with the cause; nothing is lost: one holder exchanges the card */
+    /* an empty feeder pauses the line with the cause; nothing is lost: the application goes back to the queue */
     ev.feeder = 0;
     usbprinter_set_state(evolis, &ev);
     config.nlines = 1;
-    run.until_empty = false;
-    PQclear(PQexec(conn, "UPDATE card SET status = 'issued' WHERE card_number = "
-                         "(SELECT min(card_number) FROM card WHERE status = 'good')"));
-    PQclear(PQexec(conn, "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, "
-                         "  ethnicity, birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, "
-                         "  accepted_at, replaced_card_number) "
-                         "SELECT a.upstream_id || '-x', 'exchange', a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "
-                         "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, a.bank_name, "
-                         "  a.photo_id, now(), c.card_number "
-                         "FROM card c JOIN application a ON a.id = c.application_id WHERE c.status = 'issued'"));
+    {
+        struct producer_gen_config gen = {.count = 1, .seed = 77};
+        EXPECT(producer_gen_applications(conn, &gen) == 1, "could not generate one more application");
+    }
     EXPECT(producer_run(&db, &run) == 0, "second run failed");
     EXPECT(count(conn, "SELECT count(*) FROM line WHERE id = 'EV' AND state = 'paused' "
                        "AND state_reason LIKE '%feeder%'") == 1,
            "line EV not paused for its empty feeder");
-    EXPECT(count(conn, "SELECT count(*) FROM application WHERE status = 'pending' AND kind = 'exchange'") == 1,
-           "the exchange application is not back in the queue");
+    EXPECT(count(conn, "SELECT count(*) FROM application WHERE status = 'pending'") == 1,
+           "the application is not back in the queue");
     EXPECT(count(conn, "SELECT count(*) FROM card WHERE status IN ('allocated','printing','encoding','ejecting')") == 0,
            "a card was left in a physical step");
 

@@ -1,0 +1,24 @@
+// audit.js — read-only: counts and the append-only event trail
+'use strict';
+
+async function refresh() {
+  const status = await cardline.api('GET', '/api/v1/status');
+  const counts = [];
+  for (const [what, by] of Object.entries(status))
+    for (const [st, n] of Object.entries(by)) counts.push({ what, status: st, n });
+  cardline.table('status', counts, [['what', 'What'], ['status', 'Status'], ['n', 'Count']]);
+  const kind = document.getElementById('kind').value.trim();
+  const events = await cardline.api('GET', '/api/v1/events' + (kind ? '?kind=' + encodeURIComponent(kind) : ''));
+  cardline.table('events', events, [['id', 'No.'], ['at', 'At'], ['actor', 'Actor'], ['kind', 'Kind'],
+    ['application', 'Application'], ['card_number', 'Card'], ['shipment', 'Shipment'], ['detail', 'Detail']]);
+}
+
+document.getElementById('filter').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  refresh();
+});
+
+(async () => {
+  if (!(await cardline.page('audit', ['auditor', 'admin']))) return;
+  await refresh();
+})();

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# dispatch.sh — a shipment's whole way: pack (sealing by size), seal at the cut-off, label (decoded as a scanner
+# reads it), manifest, send, receive by scan, collect by holder and agent, activation, return after 12 months, loss
+# in transit with the cards produced again; and the database refusing every move off the chain of custody
+source "$(dirname "$0")/../integration/lib.sh"
+require_postgres
+new_db
+: "${PACK:?PACK must point at the pack test driver}"
+need_tool() {
+    command -v "$1" >/dev/null && return 0
+    [ "${CI:-}" = "true" ] && fail "$1 missing in CI (Debian package $2)"
+    echo "note: $1 not installed; skipping the checks that need it" >&2
+    return 1
+}
+
+cl gen applications 40 --seed 11 >/dev/null
+cl run --lines 2 --until-empty
+produced=$(sql "SELECT count(*) FROM card WHERE status = 'good'")
+[ "$produced" -gt 20 ] || fail "only $produced good cards"
+expect_eq "every good card's packing recorded" \
+    "$(sql "SELECT count(*) FROM card c WHERE status = 'good' AND NOT EXISTS (SELECT 1 FROM event e WHERE e.card_number = c.card_number AND e.kind = 'packed')")" "0"
+
+# --- producer_dispatch_pack: cards join the outlet's open shipment, which is sealed when it reaches the size ---
+outlet=$(sql "SELECT code FROM outlet ORDER BY code LIMIT 1")
+# the open shipment fills up with the second test card
+in_open=$(sql "SELECT count(*) FROM shipment s JOIN shipment_item i ON i.shipment_id = s.id WHERE s.outlet_code = '$outlet' AND s.status = 'open'")
+sql "UPDATE setting SET value = '$((in_open + 2))' WHERE key = 'shipment_max_cards'"
+app=$(sql "SELECT min(id) FROM application")
+args=()
+for i in 1 2 3 4; do
+    sql "INSERT INTO card (card_number, application_id, person_key, status) VALUES ('Z0000000$i', $app, 'pack-test-$i', 'good')"
+    sql "UPDATE application SET outlet_code = '$outlet' WHERE id = $app" >/dev/null
+    args+=("Z0000000$i" "$outlet")
+done
+old_open=$(sql "SELECT id FROM shipment WHERE outlet_code = '$outlet' AND status = 'open'")
+"$PACK" "$DB" "${args[@]}" >"$WORK/pack.out" || fail "pack: $(cat "$WORK/pack.out")"
+cat "$WORK/pack.out"
+expect_eq "cards packed" "$(wc -l <"$WORK/pack.out")" "4"
+first=$(awk 'NR == 1 {print $2}' "$WORK/pack.out")
+expect_eq "second card in the same shipment" "$(awk 'NR == 2 {print $2}' "$WORK/pack.out")" "$first"
+expect_eq "first card joined the open shipment" "$first" "${old_open:-$first}"
+expect_eq "full shipment sealed by size" "$(sql "SELECT status || '/' || seal_reason FROM shipment WHERE id = '$first'")" "sealed/full"
+last=$(awk 'NR == 4 {print $2}' "$WORK/pack.out")
+[ "$last" != "$first" ] || fail "the card after the full shipment went into it"
+expect_eq "next card opened a new shipment" "$(sql "SELECT status FROM shipment WHERE id = '$last'")" "open"
+if "$PACK" "$DB" Z00000001 "$outlet" 2>/dev/null; then fail "a card was packed twice"; fi
+echo "ok: a card cannot be packed twice"
+sql "INSERT INTO card (card_number, application_id, person_key, status) VALUES ('Z00000009', $app, 'pack-test-9', 'allocated')"
+if "$PACK" "$DB" Z00000009 "$outlet" 2>/dev/null; then fail "a card that is not good was packed"; fi
+echo "ok: only good cards are packed"
+
+# --- seal at the delivery run's cut-off ---
+day=$(sql "SELECT d::date FROM generate_series(current_date, current_date + 20, interval '1 day') d
+           WHERE shipment_cutoff('$outlet', d::date) IS NOT NULL LIMIT 1")
+[ -n "$day" ] || fail "no delivery day for $outlet in the next 20 days"
+out=$(cl dispatch seal-due --at "$day 06:59+08")
+expect_eq "nothing sealed before the cut-off" "$out" "sealed 0 shipment(s) at their delivery cut-off"
+cl dispatch seal-due --at "$day 07:05+08" | grep -q "^sealed [1-9]" || fail "nothing sealed after the cut-off"
+expect_eq "the open shipment of $outlet sealed at the cut-off" "$(sql "SELECT seal_reason FROM shipment WHERE id = '$last'")" "cut-off"
+sql "UPDATE setting SET value = '200' WHERE key = 'shipment_max_cards'"
+
+# --- label and manifest ---
+ship=$(sql "SELECT s.id FROM shipment s WHERE s.status = 'open' AND (SELECT count(*) FROM shipment_item i WHERE i.shipment_id = s.id) >= 2 ORDER BY s.id LIMIT 1")
+[ -n "$ship" ] || fail "no open shipment with two cards"
+ship_outlet=$(sql "SELECT outlet_code FROM shipment WHERE id = '$ship'")
+if cl dispatch send "$ship" 2>"$WORK/err"; then fail "an open shipment was dispatched"; fi
+grep -q "only a sealed shipment" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
+cl dispatch seal "$ship"
+if cl dispatch seal "$ship" 2>/dev/null; then fail "sealed twice"; fi
+cl dispatch label "$ship" "$WORK/label.png"
+cl dispatch label "$ship" "$WORK/label.pdf"
+cl dispatch manifest "$ship" "$WORK/manifest.pdf"
+cl dispatch manifest "$ship" "$WORK/manifest.csv"
+head -c 4 "$WORK/label.pdf" | grep -q "%PDF" || fail "label.pdf is not a PDF"
+head -c 4 "$WORK/manifest.pdf" | grep -q "%PDF" || fail "manifest.pdf is not a PDF"
+if need_tool zbarimg zbar-tools; then
+    zbarimg -q "$WORK/label.png" 2>/dev/null | sort >"$WORK/scanned"
+    expect_eq "GS1-128 on the label" "$(grep CODE-128 "$WORK/scanned")" "CODE-128:00$ship"
+    expect_eq "QR on the label" "$(grep QR-Code "$WORK/scanned")" "QR-Code:$ship"
+fi
+cards=$(sql "SELECT count(*) FROM shipment_item WHERE shipment_id = '$ship'")
+expect_eq "manifest CSV rows" "$(($(wc -l <"$WORK/manifest.csv") - 1))" "$cards"
+if need_tool pdftotext poppler-utils; then
+    pdftotext "$WORK/manifest.pdf" "$WORK/manifest.txt"
+    for c in $(sql "SELECT card_number FROM shipment_item WHERE shipment_id = '$ship'"); do
+        grep -q "$c" "$WORK/manifest.txt" || fail "card $c missing from the manifest PDF"
+    done
+    grep -q "Received at the outlet by" "$WORK/manifest.txt" || fail "no signature lines on the manifest"
+    echo "ok: manifest PDF lists all $cards cards with signature lines"
+fi
+# holder data is masked on every paper
+for doc in $(sql "SELECT a.doc_number FROM shipment_item i JOIN card c USING (card_number) JOIN application a ON a.id = c.application_id WHERE i.shipment_id = '$ship'"); do
+    if grep -q "$doc" "$WORK/manifest.csv" ${WORK}/manifest.txt 2>/dev/null; then fail "document number in clear on the manifest"; fi
+done
+echo "ok: holder data masked on the manifest"
+
+# --- send and receive by scanning ---
+cl dispatch send "$ship"
+expect_eq "cards in transit" "$(sql "SELECT count(*) FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship' AND c.status = 'in_transit'")" "$cards"
+other=$(sql "SELECT code FROM outlet WHERE code <> '$ship_outlet' LIMIT 1")
+if printf '00%s\n' "$ship" | cl dispatch receive --outlet "$other" 2>"$WORK/err"; then fail "received at the wrong outlet"; fi
+grep -q "is for outlet $ship_outlet" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
+# a scanner: AIM prefix and AI 00, then a mistyped label; the good one is received, the bad one reported
+printf ']C100%s\n12345\n' "$ship" | cl dispatch receive --outlet "$ship_outlet" >"$WORK/recv" 2>"$WORK/err" && fail "a bad scan went unnoticed"
+expect_eq "scanned label received" "$(cat "$WORK/recv")" "received $ship"
+grep -q "not a shipment label" "$WORK/err" || fail "bad scan not explained: $(cat "$WORK/err")"
+expect_eq "cards at the outlet" "$(sql "SELECT count(*) FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship' AND c.status = 'at_outlet'")" "$cards"
+if cl dispatch receive "$ship" 2>/dev/null; then fail "received twice"; fi
+
+# --- collection, activation ---
+read -r card1 doc1 < <(sql "SELECT c.card_number, a.doc_number FROM shipment_item i JOIN card c USING (card_number) JOIN application a ON a.id = c.application_id WHERE i.shipment_id = '$ship' ORDER BY 1 LIMIT 1" | tr '|' ' ')
+read -r card2 doc2 < <(sql "SELECT c.card_number, a.doc_number FROM shipment_item i JOIN card c USING (card_number) JOIN application a ON a.id = c.application_id WHERE i.shipment_id = '$ship' ORDER BY 1 OFFSET 1 LIMIT 1" | tr '|' ' ')
+if cl dispatch collect "$card1" --holder-doc 110101199001010000 2>"$WORK/err"; then fail "handed out against the wrong document"; fi
+grep -q "does not match the holder" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
+expect_eq "refused card still at the outlet" "$(sql "SELECT status FROM card WHERE card_number = '$card1'")" "at_outlet"
+cl dispatch collect "$card1" --holder-doc "$doc1"
+expect_eq "holder's card issued and activated" "$(sql "SELECT status || '/' || (activated_at IS NOT NULL) FROM card WHERE card_number = '$card1'")" "issued/true"
+if cl dispatch collect "$card2" --holder-doc "$doc2" --agent-name 李四 2>/dev/null; then fail "agent without a document accepted"; fi
+cl dispatch collect "$card2" --holder-doc "$doc2" --agent-name 李四 --agent-doc-type resident_id --agent-doc 440101199001011234 --no-activate
+expect_eq "agent recorded masked" "$(sql "SELECT collected_by || ' ' || agent_name || ' ' || agent_doc_masked FROM collection WHERE card_number = '$card2'")" "agent 李* 4401**********1234"
+expect_eq "agent's document nowhere in clear" "$(sql "SELECT count(*) FROM event WHERE detail LIKE '%440101199001011234%'")" "0"
+expect_eq "not yet activated" "$(sql "SELECT activated_at IS NULL FROM card WHERE card_number = '$card2'")" "t"
+cl dispatch activate "$card2"
+if cl dispatch activate "$card2" 2>/dev/null; then fail "activated twice"; fi
+for k in packed sealed dispatched received collected activated; do
+    n=$(sql "SELECT count(*) FROM event WHERE kind = '$k' AND (card_number = '$card2' OR (card_number IS NULL AND shipment_id = '$ship'))")
+    [ "$n" -ge 1 ] || fail "no '$k' event in the custody chain of $card2"
+done
+echo "ok: custody chain packed -> sealed -> dispatched -> received -> collected -> activated"
+cl dispatch track "$(sql "SELECT a.upstream_id FROM card c JOIN application a ON a.id = c.application_id WHERE card_number = '$card2'")" --json >"$WORK/track.json"
+python3 - "$WORK/track.json" "$doc2" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["card_status"] == "issued", t
+assert "*" in t["holder"] and "*" in t["document"] and sys.argv[2] not in json.dumps(t), t
+kinds = [e["kind"] for e in t["events"]]
+for k in ("produced", "packed", "sealed", "dispatched", "received", "collected", "activated"):
+    assert k in kinds, (k, kinds)
+print("ok: tracking shows the whole way, masked")
+PY
+
+# --- return of uncollected cards after 12 months ---
+card3=$(sql "SELECT c.card_number FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship' AND c.status = 'at_outlet' LIMIT 1")
+if [ -n "$card3" ]; then
+    if cl dispatch return "$card3" 2>"$WORK/err"; then fail "returned before 12 months"; fi
+    grep -q "only after 12 months" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
+    sql "UPDATE shipment SET received_at = now() - interval '13 months', dispatched_at = now() - interval '13 months', sealed_at = now() - interval '13 months' WHERE id = '$ship'"
+    cl dispatch uncollected --due | grep -q "$card3.*DUE FOR RETURN" || fail "$card3 not listed as due"
+    cl dispatch return --due | grep -q "card $card3 returned" || fail "return --due did not return $card3"
+    expect_eq "uncollected card back" "$(sql "SELECT status FROM card WHERE card_number = '$card3'")" "uncollected"
+    expect_eq "returned event" "$(sql "SELECT count(*) FROM event WHERE kind = 'returned' AND card_number = '$card3'")" "1"
+fi
+
+# --- lost in transit: blacklisted, produced again first ---
+ship2=$(sql "SELECT s.id FROM shipment s WHERE s.status = 'open' AND EXISTS (SELECT 1 FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = s.id AND c.card_number NOT LIKE 'Z%') ORDER BY s.id LIMIT 1")
+cl dispatch seal "$ship2" >/dev/null
+cl dispatch send "$ship2" >/dev/null
+lost=$(sql "SELECT count(*) FROM shipment_item WHERE shipment_id = '$ship2'")
+cl dispatch lost "$ship2" --reason "van broke down; parcel missing"
+expect_eq "lost shipment" "$(sql "SELECT status FROM shipment WHERE id = '$ship2'")" "lost"
+expect_eq "cards blacklisted" "$(sql "SELECT count(*) FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship2' AND c.status = 'lost_in_transit' AND c.blacklisted_at IS NOT NULL")" "$lost"
+real=$(sql "SELECT count(*) FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship2' AND c.card_number NOT LIKE 'Z%'")
+expect_eq "applications back at the front of the queue" "$(sql "SELECT count(*) FROM application a WHERE status = 'pending' AND priority = 0 AND id IN (SELECT c.application_id FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship2' AND c.card_number NOT LIKE 'Z%')")" "$real"
+cl run --lines 1 --until-empty
+expect_eq "new cards made for the lost ones" "$(sql "SELECT count(*) FROM application a WHERE status = 'produced' AND id IN (SELECT c.application_id FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship2' AND c.card_number NOT LIKE 'Z%') AND EXISTS (SELECT 1 FROM card n WHERE n.application_id = a.id AND n.status = 'good')")" "$real"
+expect_eq "people with two cards on the way" "$(sql "SELECT count(*) FROM (SELECT person_key FROM card WHERE status IN ('allocated','printing','encoding','ejecting','good','in_transit','at_outlet') GROUP BY person_key, temporary HAVING count(*) > 1) x")" "0"
+
+# --- the database holds the chain of custody, whoever writes ---
+refuse() {
+    local what=$1 stmt=$2
+    if sql "$stmt" 2>"$WORK/err"; then fail "database accepted: $what"; fi
+    echo "ok: refused: $what ($(head -1 "$WORK/err" | sed 's/^ERROR: *//'))"
+}
+refuse "editing an event" "UPDATE event SET actor = 'x' WHERE id = (SELECT max(id) FROM event)"
+refuse "deleting an event" "DELETE FROM event WHERE id = (SELECT max(id) FROM event)"
+refuse "truncating events" "TRUNCATE event"
+refuse "a good card issued without travelling" "UPDATE card SET status = 'issued' WHERE card_number = (SELECT card_number FROM card WHERE status = 'good' AND NOT temporary LIMIT 1)"
+refuse "an issued card sent back into transit" "UPDATE card SET status = 'in_transit' WHERE card_number = '$card1'"
+refuse "an open shipment received unsent" "UPDATE shipment SET status = 'received', received_at = now(), sealed_at = now(), dispatched_at = now() WHERE status = 'open' AND id = (SELECT min(id) FROM shipment WHERE status = 'open')"
+refuse "a card added to a dispatched shipment" "INSERT INTO shipment_item (card_number, shipment_id) SELECT card_number, '$ship2' FROM card WHERE status = 'good' LIMIT 1"
+refuse "a card taken out of a shipment" "DELETE FROM shipment_item WHERE shipment_id = '$ship'"
+refuse "rewriting a collection" "UPDATE collection SET agent_doc_masked = '***' WHERE card_number = '$card2'"
+refuse "an agent's document stored in clear" "INSERT INTO collection (card_number, collected_by, agent_name, agent_doc_type, agent_doc_masked, actor) VALUES ('$card1', 'agent', 'x', 'passport', 'E12345678', 't')"
+refuse "activating twice" "UPDATE card SET activated_at = now() WHERE card_number = '$card2'"
+echo "dispatch: all checks passed"

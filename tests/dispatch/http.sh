@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# http.sh — `cardline serve` against a real database: roles on every endpoint, sessions and CSRF, the dispatch
+# and studio flows through the API, and hostile requests (malformed JSON, huge bodies, forged or missing tokens,
+# SQL-looking strings, path tricks) that must get a 4xx, change nothing and not hurt the server
+source "$(dirname "$0")/../integration/lib.sh"
+require_postgres
+new_db
+
+cl gen applications 30 --seed 21 >/dev/null
+cl run --lines 2 --until-empty
+for a in "clerk dispatch" "op operator" "aud auditor" "boss admin"; do
+    set -- $a
+    echo "password-of-$1" | cl account add "$1" --role "$2" --password-stdin >/dev/null
+done
+echo "password-of-studio-a" | cl account add studio-a --role studio --studio SA --password-stdin >/dev/null
+echo "password-of-studio-b" | cl account add studio-b --role studio --studio SB --password-stdin >/dev/null
+echo "password-of-victim" | cl account add victim --role operator --password-stdin >/dev/null
+if echo "short" | cl account add weak --role operator --password-stdin 2>/dev/null; then fail "a 5-character password was accepted"; fi
+if cl account add x --role studio 2>/dev/null </dev/null; then fail "studio account without --studio accepted"; fi
+expect_eq "passwords stored as Argon2id only" "$(sql "SELECT count(*) FROM account WHERE password_hash NOT LIKE '\$argon2id\$%' OR password_hash LIKE '%password-of%'")" "0"
+token=$(cl account token aud)
+cl gen photo "$WORK/good.jpg" --seed 3 >/dev/null
+python3 - "$WORK/gray.png" <<'PY'
+import struct, sys, zlib
+w, h = 358, 441
+raw = b"".join(b"\x00" + bytes([128]) * w for _ in range(h))
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                               + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+
+"$CARDLINE" -q --data-dir "$WORK" --db "$DB" serve --listen 127.0.0.1:0 --threads 4 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    grep -q "^listening on" "$WORK/serve.out" && break
+    kill -0 $server 2>/dev/null || fail "serve died: $(cat "$WORK/serve.err")"
+    sleep 0.1
+done
+url=$(sed -n 's/^listening on \(http:[^ ]*\)\/$/\1/p' "$WORK/serve.out")
+[ -n "$url" ] || fail "serve did not say where it listens"
+echo "serving at $url"
+
+state() {
+    sql "SELECT md5(string_agg(x, ',')) FROM (SELECT card_number || status AS x FROM card UNION ALL SELECT id || status FROM shipment
+         UNION ALL SELECT count(*)::text FROM event UNION ALL SELECT count(*)::text FROM photo UNION ALL SELECT count(*)::text FROM account
+         UNION ALL SELECT count(*)::text FROM collection ORDER BY 1) s"
+}
+before=$(state)
+
+URL=$url TOKEN=$token DBC="$DB" WORK="$WORK" python3 - <<'PY'
+import http.client, json, os, re, sys, urllib.parse
+
+url = urllib.parse.urlparse(os.environ["URL"])
+HOST, PORT = url.hostname, url.port
+
+def req(method, path, body=None, headers=None, raw=False):
+    c = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    h = dict(headers or {})
+    if body is not None and not isinstance(body, (bytes, bytearray)):
+        body = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+def js(data):
+    try:
+        return json.loads(data)
+    except Exception:
+        return None
+
+class Session:
+    def __init__(self, name, password):
+        s, h, d = req("POST", "/api/v1/login", {"name": name, "password": password})
+        assert s == 200, (name, s, d)
+        cookie = h["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie, cookie
+        self.cookie = cookie.split(";")[0]
+        self.me = js(d)
+    def get(self, path):
+        return req("GET", path, headers={"Cookie": self.cookie})
+    def post(self, path, body=None, csrf=True, headers=None):
+        h = {"Cookie": self.cookie}
+        if csrf:
+            h["X-CSRF-Token"] = self.me["csrf"]
+        h.update(headers or {})
+        return req("POST", path, {} if body is None else body, h)
+
+def check(what, cond, detail=""):
+    if not cond:
+        print("FAIL:", what, detail)
+        sys.exit(1)
+    print("ok:", what)
+
+# security headers everywhere, static pages served
+s, h, d = req("GET", "/login.html")
+check("login page", s == 200 and b"<form" in d)
+for k, v in (("content-security-policy", "frame-ancestors 'none'"), ("x-content-type-options", "nosniff"),
+             ("x-frame-options", "DENY")):
+    check("header " + k, v in h.get(k, ""), h)
+
+# sign-in: wrong password, then rate limit
+s, h, d = req("POST", "/api/v1/login", {"name": "clerk", "password": "wrong-password"})
+check("wrong password is 401", s == 401)
+s, h, d = req("POST", "/api/v1/login", {"name": "nobody", "password": "wrong-password"})
+check("unknown name answers the same", s == 401 and js(d)["error"] == "wrong name or password")
+s, h, d = req("POST", "/api/v1/login", "name=clerk", {"Content-Type": "application/x-www-form-urlencoded"})
+check("form-encoded login refused (JSON only)", s == 415)
+s, h, d = req("POST", "/api/v1/login", {"name": "clerk", "password": "password-of-clerk"}, {"Origin": "http://evil.example"})
+check("cross-site sign-in refused", s == 403)
+
+for i in range(5):
+    s, h, d = req("POST", "/api/v1/login", {"name": "victim", "password": "guess-%d-xxxxx" % i})
+    check("guess %d refused" % i, s == 401)
+s, h, d = req("POST", "/api/v1/login", {"name": "victim", "password": "password-of-victim"})
+check("sign-in rate limit: 429 with Retry-After after 5 failures", s == 429 and int(h["retry-after"]) > 0, (s, h))
+
+clerk = Session("clerk", "password-of-clerk")
+op = Session("op", "password-of-op")
+aud = Session("aud", "password-of-aud")
+boss = Session("boss", "password-of-boss")
+sa = Session("studio-a", "password-of-studio-a")
+sb = Session("studio-b", "password-of-studio-b")
+check("role pages", clerk.me["home"] == "/dispatch.html" and sa.me["home"] == "/studio.html" and "csrf" in sa.me)
+
+# roles, on every endpoint
+matrix = [
+    ("GET", "/api/v1/status", {"op": 200, "clerk": 200, "aud": 200, "boss": 200, "sa": 403, None: 401}),
+    ("GET", "/api/v1/lines", {"op": 200, "clerk": 403, "aud": 200, "sa": 403, None: 401}),
+    ("GET", "/api/v1/at-risk", {"op": 200, "clerk": 403, "sa": 403}),
+    ("GET", "/api/v1/shipments", {"clerk": 200, "op": 200, "sa": 403, None: 401}),
+    ("GET", "/api/v1/uncollected", {"clerk": 200, "op": 403, "sa": 403}),
+    ("GET", "/api/v1/events", {"aud": 200, "boss": 200, "op": 403, "clerk": 403, "sa": 403}),
+    ("GET", "/api/v1/accounts", {"boss": 200, "aud": 403, "op": 403, "sa": 403}),
+    ("GET", "/api/v1/photos", {"sa": 200, "aud": 200, "op": 403, "clerk": 403}),
+    ("POST", "/api/v1/receive", {"op": 403, "aud": 403, "sa": 403, None: 401}),
+    ("POST", "/api/v1/photos", {"op": 403, "clerk": 403, "aud": 403, None: 401}),
+    ("POST", "/api/v1/accounts", {"op": 403, "clerk": 403, "aud": 403, "sa": 403}),
+]
+who = {"op": op, "clerk": clerk, "aud": aud, "boss": boss, "sa": sa}
+for method, path, expect in matrix:
+    for name, status in expect.items():
+        if name is None:
+            s, h, d = req(method, path, {} if method == "POST" else None)
+        elif method == "GET":
+            s, h, d = who[name].get(path)
+        else:
+            s, h, d = who[name].post(path, {})
+        check("%s %s as %s -> %d" % (method, path, name, status), s == status, (s, d[:200]))
+
+# tokens: bearer works for scripts; forged ones do not
+tok = os.environ["TOKEN"]
+s, h, d = req("GET", "/api/v1/events", headers={"Authorization": "Bearer " + tok})
+check("API token works", s == 200)
+forged = tok[:-1] + ("0" if tok[-1] != "0" else "1")
+for bad in (forged, "x", "", tok[:16] + "." + "0" * 64, "0" * 200):
+    s, h, d = req("GET", "/api/v1/events", headers={"Authorization": "Bearer " + bad})
+    check("forged token refused", s == 401, s)
+for bad in ("cardline_session=" + "0" * 64, "cardline_session=../../etc", "cardline_session=" + "a" * 5000):
+    s, h, d = req("GET", "/api/v1/status", headers={"Cookie": bad})
+    check("forged session cookie refused", s in (401, 400, 431), s)
+
+# CSRF: a browser session must send its token for changes
+s, h, d = clerk.post("/api/v1/receive", {"label": "069012340000000016"}, csrf=False)
+check("POST without CSRF token refused", s == 403, d)
+s, h, d = clerk.post("/api/v1/receive", {"label": "069012340000000016"}, csrf=False, headers={"X-CSRF-Token": "0" * 64})
+check("POST with a wrong CSRF token refused", s == 403, d)
+s, h, d = clerk.post("/api/v1/receive", {"label": "069012340000000016"}, headers={"Origin": "http://evil.example"})
+check("POST from another origin refused", s == 403, d)
+
+# hostile bodies and paths: 4xx, nothing changed (the shell compares the database before and after)
+hostile = [
+    ("POST", "/api/v1/receive", b"{\"label\": ", "application/json", 400),
+    ("POST", "/api/v1/receive", b"[1,2,3]", "application/json", 400),
+    ("POST", "/api/v1/receive", b"{\"label\": 123}", "application/json", 400),
+    ("POST", "/api/v1/receive", b"{\"label\": \"x\"} trailing", "application/json", 400),
+    ("POST", "/api/v1/receive", b"{\"a\":" * 50 + b"1" + b"}" * 50, "application/json", 400),
+    ("POST", "/api/v1/receive", b"{\"label\": \"\\u0000\"}", "application/json", 400),
+    ("POST", "/api/v1/receive", b"{\"label\": \"' OR 1=1; DROP TABLE card; --\"}", "application/json", 400),
+    ("POST", "/api/v1/receive", b"{\"label\": \"069012340000000016'; DELETE FROM event; --\"}", "application/json", 400),
+    ("POST", "/api/v1/receive", b"label=1", "text/plain", 415),
+    ("POST", "/api/v1/receive", b"{\"label\":\"" + b"9" * 70000 + b"\"}", "application/json", 413),
+    ("POST", "/api/v1/cards/A00000001%27%20OR%201=1/collect", b"{\"holder_doc\":\"x\"}", "application/json", 404),
+    ("POST", "/api/v1/cards/A00000001/collect", b"{\"holder_doc\":\"' OR ''='\"}", "application/json", 409),
+    ("POST", "/api/v1/cards/A00000001/collect", b"{}", "application/json", 400),
+    ("POST", "/api/v1/lost", b"{\"id\":\"1; DROP TABLE shipment\"}", "application/json", 400),
+    ("POST", "/api/v1/shipments/069012340000000016;DROP/seal", b"{}", "application/json", 404),
+]
+for method, path, body, ctype, status in hostile:
+    s, h, d = clerk.post(path, body, headers={"Content-Type": ctype}) if method == "POST" else clerk.get(path)
+    check("hostile %s %s -> %d" % (path[:40], body[:30], status), s == status, (s, d[:200]))
+import socket
+def huge(path, declared, send):
+    # the server answers a declared length past its limit before reading the body
+    k = socket.create_connection((HOST, PORT), timeout=30)
+    k.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nCookie: %s\r\nX-CSRF-Token: %s\r\nContent-Type: image/jpeg\r\n"
+               "Content-Length: %d\r\n\r\n" % (path, sa.cookie, sa.me["csrf"], declared)).encode())
+    try:
+        k.sendall(b"\xff" * send)
+    except OSError:
+        pass
+    data = k.recv(4096)
+    k.close()
+    return data
+check("5 MiB upload refused with 413", huge("/api/v1/photos", 5 * 1024 * 1024, 100000).startswith(b"HTTP/1.1 413"))
+check("a body of 1 TB declared is refused", huge("/api/v1/photos", 1 << 40, 10).startswith(b"HTTP/1.1 413"))
+for path in ("/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/api/v1/shipments/..%2f..%2fetc%2fpasswd/label.png",
+             "/login.html/../../etc/passwd", "/..%5c..%5cwindows", "/api/v1/track?application=../../etc/passwd&last4=abcd",
+             "/web/../CMakeLists.txt", "/%00", "/api/v1/events?before=1%20OR%201=1"):
+    s, h, d = clerk.get(path)
+    # "/%00" is cut at the NUL by the HTTP library and becomes "/", the redirect to the sign-in page
+    check("path trick %s -> 4xx" % path, (400 <= s < 500 or (path == "/%00" and s == 302)) and b"root:" not in d,
+          (s, d[:100]))
+s, h, d = req("GET", "/api/v1/track?application=" + urllib.parse.quote("x' OR '1'='1") + "&last4=1234")
+check("SQL-looking tracking number is just not found", s == 404)
+print("HOSTILE-DONE", flush=True)
+PY
+[ "$(state)" = "$before" ] || fail "hostile requests changed the database"
+echo "ok: the hostile requests changed nothing in the database"
+kill -0 $server || fail "the server died"
+
+URL=$url DBC="$DB" WORK="$WORK" python3 - <<'PY'
+import http.client, json, os, subprocess, sys, urllib.parse
+url = urllib.parse.urlparse(os.environ["URL"])
+def sql(q):
+    return subprocess.run(["psql", os.environ["DBC"], "-XAtq", "-c", q], check=True, capture_output=True, text=True).stdout.strip()
+def req(method, path, body=None, headers=None):
+    c = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    h = dict(headers or {})
+    if body is not None and not isinstance(body, bytes):
+        body = json.dumps(body).encode(); h.setdefault("Content-Type", "application/json")
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse(); d = r.read(); c.close()
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), d
+def login(n, p):
+    s, h, d = req("POST", "/api/v1/login", {"name": n, "password": p}); assert s == 200, d
+    return {"Cookie": h["set-cookie"].split(";")[0], "X-CSRF-Token": json.loads(d)["csrf"]}
+def check(what, cond, detail=""):
+    if not cond:
+        print("FAIL:", what, detail); sys.exit(1)
+    print("ok:", what)
+
+clerk = login("clerk", "password-of-clerk")
+ship = sql("SELECT s.id FROM shipment s WHERE status = 'open' ORDER BY id LIMIT 1")
+s, h, d = req("POST", "/api/v1/shipments/%s/seal" % ship, {}, clerk); check("seal via API", s == 200, d)
+s, h, d = req("GET", "/api/v1/shipments/%s/label.png" % ship, None, clerk)
+check("label PNG", s == 200 and d[:4] == b"\x89PNG" and h["content-type"] == "image/png")
+s, h, d = req("GET", "/api/v1/shipments/%s/manifest.pdf" % ship, None, clerk)
+check("manifest PDF", s == 200 and d[:4] == b"%PDF" and "attachment" in h["content-disposition"])
+s, h, d = req("GET", "/api/v1/shipments/%s/manifest.csv" % ship, None, clerk)
+check("manifest CSV masked", s == 200 and b"**" in d)
+s, h, d = req("POST", "/api/v1/shipments/%s/send" % ship, {}, clerk); check("send via API", s == 200, d)
+s, h, d = req("POST", "/api/v1/receive", {"label": "]C100" + ship}, clerk)
+check("receive by scanned label", s == 200 and json.loads(d)["shipment"] == ship, d)
+s, h, d = req("POST", "/api/v1/receive", {"label": ship}, clerk)
+check("receiving twice is a 409", s == 409, d)
+card, doc = sql("SELECT c.card_number || '|' || a.doc_number FROM shipment_item i JOIN card c USING (card_number) JOIN application a ON a.id = c.application_id WHERE i.shipment_id = '%s' LIMIT 1" % ship).split("|")
+s, h, d = req("POST", "/api/v1/cards/%s/collect" % card, {"holder_doc": "X" + doc[1:]}, clerk)
+check("collection with the wrong document refused", s == 422, d)
+s, h, d = req("POST", "/api/v1/cards/%s/collect" % card, {"holder_doc": doc, "activate": True}, clerk)
+check("collection by the holder", s == 200, d)
+check("issued and activated", sql("SELECT status || (activated_at IS NOT NULL) FROM card WHERE card_number = '%s'" % card) == "issuedtrue")
+check("the actor is the account", sql("SELECT actor FROM event WHERE card_number = '%s' AND kind = 'collected'" % card) == "web:clerk")
+
+# studios: upload, verdict, receipt; one studio never sees another's
+sa, sb = login("studio-a", "password-of-studio-a"), login("studio-b", "password-of-studio-b")
+good = open(os.path.join(os.environ["WORK"], "good.jpg"), "rb").read()
+gray = open(os.path.join(os.environ["WORK"], "gray.png"), "rb").read()
+s, h, d = req("POST", "/api/v1/photos", good, dict(sa, **{"Content-Type": "image/jpeg", "X-File-Name": "good.jpg"}))
+r = json.loads(d); check("studio A's good photo passes with a receipt", s == 201 and r["passed"] and r["receipt_no"], d)
+s, h, d = req("POST", "/api/v1/photos", gray, dict(sb, **{"Content-Type": "image/png"}))
+r2 = json.loads(d); check("studio B's grey photo is rejected with a reason", s == 201 and not r2["passed"] and r2["reason"], d)
+s, h, d = req("GET", "/api/v1/photos/%d/receipt" % r["id"], None, sa)
+check("studio A downloads its receipt (PDF)", s == 200 and d[:4] == b"%PDF", s)
+s, h, d = req("GET", "/api/v1/photos/%d/receipt" % r["id"], None, sb)
+check("studio B cannot get studio A's receipt", s == 404, s)
+s, h, d = req("GET", "/api/v1/photos", None, sb)
+check("studio B's list holds only its own photos", all(p["studio"] == "SB" for p in json.loads(d)) and len(json.loads(d)) == 1, d)
+s, h, d = req("GET", "/api/v1/receipts/" + r["receipt_no"], None, clerk)
+check("an outlet verifies the receipt", s == 200 and json.loads(d)[0]["passed"] is True, d)
+
+# tracking: the public needs the end of the document number
+app = sql("SELECT a.upstream_id FROM card c JOIN application a ON a.id = c.application_id WHERE card_number = '%s'" % card)
+s, h, d = req("GET", "/api/v1/track?application=" + urllib.parse.quote(app))
+check("public tracking without document ending refused", s == 400)
+s, h, d = req("GET", "/api/v1/track?application=%s&last4=%s" % (urllib.parse.quote(app), "0000" if doc[-4:] != "0000" else "1111"))
+check("public tracking with a wrong ending is not found", s == 404)
+s, h, d = req("GET", "/api/v1/track?application=%s&last4=%s" % (urllib.parse.quote(app), doc[-4:]))
+t = json.loads(d)
+check("public tracking", s == 200 and t["card_status"] == "issued" and doc not in d.decode(), d)
+
+s, h, d = req("GET", "/metrics")
+text = d.decode()
+for m in ("cardline_queue_depth{status=\"pending\"}", "cardline_at_risk ", "cardline_spoil_rate ",
+          "cardline_line_cards_per_hour{line=\"L1\"}", "cardline_line_state{line=\"L1\",state=\"stopped\"} 1"):
+    check("metrics has " + m, m in text, text[:300])
+
+s, h, d = req("POST", "/api/v1/logout", {}, clerk)
+s, h, d = req("GET", "/api/v1/status", None, clerk)
+check("the session ends at sign-out", s == 401)
+PY
+kill -0 $server || fail "the server died"
+kill -TERM $server
+wait $server || fail "serve did not stop cleanly on SIGTERM (status $?)"
+trap - EXIT
+echo "http: all checks passed"

@@ -1,0 +1,126 @@
+/* test_web.c — the dashboard's parsers and routing without a database: cookies, queries, UTF-8, JSON limits,
+ * scanned labels, static files and path tricks */
+#include "dispatch.h"
+#include "web.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void cookies(void **state)
+{
+    char v[80];
+
+    (void)state;
+    assert_true(web_cookie_get("a=1; cardline_session=abc; b=2", "cardline_session", v, sizeof(v)));
+    assert_string_equal(v, "abc");
+    assert_false(web_cookie_get("xcardline_session=abc", "cardline_session", v, sizeof(v)));
+    assert_false(web_cookie_get("cardline_session", "cardline_session", v, sizeof(v)));
+    assert_false(web_cookie_get(NULL, "cardline_session", v, sizeof(v)));
+    assert_false(web_cookie_get("s=0123456789", "s", v, 5)); /* too long is absent, not truncated */
+}
+
+static void queries(void **state)
+{
+    char v[32];
+
+    (void)state;
+    assert_true(web_query_get("application=SQ%201&last4=123X", "application", v, sizeof(v)));
+    assert_string_equal(v, "SQ 1");
+    assert_true(web_query_get("a=1&last4=12+3", "last4", v, sizeof(v)));
+    assert_string_equal(v, "12 3");
+    assert_false(web_query_get("a=%4", "a", v, sizeof(v)));
+    assert_false(web_query_get("a=%00", "a", v, sizeof(v))); /* NUL */
+    assert_false(web_query_get("a=%ff", "a", v, sizeof(v))); /* not UTF-8 */
+    assert_false(web_query_get("ab=1", "a", v, sizeof(v)));
+}
+
+static void text(void **state)
+{
+    (void)state;
+    assert_true(web_text_ok("张三 O'Brien", 64));
+    assert_false(web_text_ok("a\nb", 64));
+    assert_false(web_text_ok("\xc0\xaf", 64));     /* overlong '/' */
+    assert_false(web_text_ok("\xed\xa0\x80", 64)); /* surrogate */
+    assert_false(web_text_ok("abcdef", 5));
+}
+
+static void json(void **state)
+{
+    char why[160];
+    const char *deep = "{\"a\":[[[[[[[[[[[[1]]]]]]]]]]]]}";
+    json_object *o;
+
+    (void)state;
+    o = web_parse_json((const uint8_t *)"{\"label\":\"x\"}", 13, why, sizeof(why));
+    assert_non_null(o);
+    json_object_put(o);
+    assert_null(web_parse_json((const uint8_t *)"{\"a\":1} {}", 10, why, sizeof(why)));
+    assert_null(web_parse_json((const uint8_t *)"[1]", 3, why, sizeof(why)));
+    assert_null(web_parse_json((const uint8_t *)"{\"a\":", 5, why, sizeof(why)));
+    assert_null(web_parse_json((const uint8_t *)deep, strlen(deep), why, sizeof(why)));
+    assert_null(web_parse_json((const uint8_t *)"", 0, why, sizeof(why)));
+}
+
+static void labels(void **state)
+{
+    char id[19];
+
+    (void)state;
+    assert_int_equal(producer_dispatch_parse_label("069012340000000078", id), 0);
+    assert_string_equal(id, "069012340000000078");
+    assert_int_equal(producer_dispatch_parse_label("00069012340000000078\r\n", id), 0);
+    assert_int_equal(producer_dispatch_parse_label("]C100069012340000000078", id), 0);
+    assert_int_equal(producer_dispatch_parse_label("(00) 0 690123400000000 7 8", id), 0);
+    assert_string_equal(id, "069012340000000078");
+    assert_int_equal(producer_dispatch_parse_label("069012340000000079", id),
+                     PRODUCER_ERROR_INPUT); /* check digit */
+    assert_int_equal(producer_dispatch_parse_label("06901234000000007", id), PRODUCER_ERROR_INPUT);
+    assert_int_equal(producer_dispatch_parse_label("' OR 1=1 --", id), PRODUCER_ERROR_INPUT);
+    assert_int_equal(producer_dispatch_parse_label("", id), PRODUCER_ERROR_INPUT);
+}
+
+static int status_of(const char *method, const char *path, bool too_large)
+{
+    struct web_server s;
+    struct web_request req = {.method = method, .path = path, .body_too_large = too_large, .client = "t"};
+    struct web_response resp;
+    int status;
+
+    web_server_init(&s);
+    web_handle(&s, NULL, &req, &resp);
+    status = resp.status;
+    web_response_free(&resp);
+    web_server_destroy(&s);
+    return status;
+}
+
+static void routing(void **state)
+{
+    (void)state;
+    assert_int_equal(status_of("GET", "/", false), 302);
+    assert_int_equal(status_of("GET", "/login.html", false), 200);
+    assert_int_equal(status_of("GET", "/../../etc/passwd", false), 404);
+    assert_int_equal(status_of("GET", "/login.html/../../etc/passwd", false), 404);
+    assert_int_equal(status_of("GET", "//etc/passwd", false), 404);
+    assert_int_equal(status_of("GET", "relative", false), 400);
+    assert_int_equal(status_of("DELETE", "/api/v1/status", false), 405);
+    assert_int_equal(status_of("GET", "/api/v1/nothing", false), 404);
+    assert_int_equal(status_of("GET", "/api/v1/shipments/..%2f..%2f", false), 404);
+    assert_int_equal(status_of("GET", "/api/v1/shipments/069012340000000078/../../x", false), 404);
+    assert_int_equal(status_of("POST", "/api/v1/cards/A0000001'/collect", false), 404);
+    assert_int_equal(status_of("POST", "/api/v1/receive", true), 413);
+    assert_int_equal(status_of("GET", "/api/v1/status", false), 503); /* no database here */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cookies), cmocka_unit_test(queries), cmocka_unit_test(text),
+        cmocka_unit_test(json),    cmocka_unit_test(labels),  cmocka_unit_test(routing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
