@@ -113,6 +113,26 @@ struct printer_link_config {
     unsigned colour_bits; /* Evolis dye depth 5..7; 0 = from the driver's model table */
 };
 
+struct printer_emulator;
+
+/* A transport to an in-process emulated printer (emulator.h): writes go to the emulator in chunks of
+ * PRINTER_USB_CHUNK, a read takes its pending answer at once (none pending is TIMEOUT straight away: the
+ * emulator answers while it takes a command, so waiting could not help). emu stays the caller's and must
+ * outlive the transport. Returns 0, INVALID or NOMEM; *ret untouched on failure. */
+int printer_transport_emu_new(struct printer_emulator *emu, struct printer_transport **ret);
+
+/* Opens a fresh emulated printer (the "emu:" specs) for driver "evolis" or "magicard": the real driver
+ * over printer_transport_emu_new(), the emulator owned by the printer and freed by printer_close(). sim
+ * (NULL = defaults) gives feeder_cards (0 = a large feeder), card_ms (a pause before each print) and
+ * output_dir (each printed face, decoded from the panels the emulator received, as <label>.png); its
+ * fault settings are not used. timeouts NULL = the driver's defaults. Returns 0 or INVALID (unknown
+ * driver, bad sim settings), IO (output_dir is not a directory), NOMEM; *ret untouched on failure. */
+int printer_open_emu(const char *driver, const struct printer_sim_config *sim,
+                     const struct printer_timeouts *timeouts, struct printer **ret);
+/* The emulator inside a printer that printer_open_emu() opened, NULL for any other printer; for tests,
+ * which may read and change its state between operations. */
+struct printer_emulator *printer_emu_emulator(const struct printer *p);
+
 /* printer_open_spec() with explicit timeouts (NULL = defaults); for tests. */
 int printer_open_spec_timeouts(const char *spec, const struct printer_sim_config *sim,
                                const struct printer_timeouts *timeouts, struct printer **ret);

@@ -188,6 +188,8 @@ int printer_open_spec_timeouts(const char *spec, const struct printer_sim_config
         return PRINTER_ERROR_INVALID;
     if (strcmp(spec, "sim") == 0)
         return sim ? printer_open_sim(sim, ret) : PRINTER_ERROR_INVALID;
+    if (strncmp(spec, "emu:", 4) == 0)
+        return printer_open_emu(spec + 4, sim, timeouts, ret);
     if (strcmp(spec, "usb") != 0 && strncmp(spec, "usb:", 4) != 0)
         return PRINTER_ERROR_INVALID;
     snprintf(buf, sizeof(buf), "%s", spec);

@@ -108,6 +108,13 @@ int printer_open_sim(const struct printer_sim_config *cfg, struct printer **ret)
  *   "usb:evolis"     the first attached printer of that driver ("usb:magicard" likewise)
  *   "usb:SERIAL"     the attached printer whose serial number (USB or IEEE-1284 SN) is SERIAL
  *   "usb:BUS:ADDR"   the printer at that USB bus number and device address, e.g. "usb:1:4"
+ *   "emu:evolis"     a fresh emulated Evolis printer inside this process, driven by the real Evolis driver
+ *                    ("emu:magicard" likewise); serial EMU-EV-<n> / EMU-MC-<n>, model "... (emulated)".
+ *                    sim may be NULL; of it, feeder_cards (0 = a feeder that never runs out), card_ms
+ *                    (a pause before each print) and output_dir count. With output_dir, each printed face
+ *                    is written as <output_dir>/<label>.png, decoded from the panels the emulated printer
+ *                    received (K as black, Y/M/C composed back into RGB). Not attached hardware: never
+ *                    listed by printer_list_usb().
  * Returns 0 or PRINTER_ERROR_INVALID (bad spec), GONE (no such printer attached), ACCESS (no permission:
  * see the README's udev rule), IO, TIMEOUT, PROTOCOL or NOMEM; *ret untouched on failure. The USB drivers
  * set the printer up (errors handled by the host, no eject at job end, reject box) but move no card. */

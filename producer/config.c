@@ -81,7 +81,8 @@ static int get_string(struct ctx *c, json_object *obj, const char *key, const ch
 
 static bool valid_printer_spec(const char *s)
 {
-    return strcmp(s, "sim") == 0 || strcmp(s, "usb") == 0 || (strncmp(s, "usb:", 4) == 0 && s[4] != '\0');
+    return strcmp(s, "sim") == 0 || strcmp(s, "usb") == 0 || (strncmp(s, "usb:", 4) == 0 && s[4] != '\0') ||
+           strcmp(s, "emu:evolis") == 0 || strcmp(s, "emu:magicard") == 0;
 }
 
 static bool valid_encoder_spec(const char *s)
@@ -115,7 +116,8 @@ static int parse_lines(struct ctx *c, json_object *arr, struct producer_config *
         }
         if (!valid_printer_spec(l->printer))
             return bad(c, where,
-                       "printer '%s' is not one of sim, usb, usb:evolis, usb:magicard, usb:<serial number>",
+                       "printer '%s' is not one of sim, emu:evolis, emu:magicard, usb, usb:evolis, usb:magicard, "
+                       "usb:<serial number>",
                        l->printer);
         if (!valid_encoder_spec(l->encoder))
             return bad(c, where, "encoder '%s' is not sim or pcsc:<reader name>", l->encoder);

@@ -3,7 +3,7 @@
 #include "config.h"
 #include "db.h"
 #include "producer.h"
-#include "usbprinter.h"
+#include "emulator.h"
 #include "usbprinter_testbed.h"
 
 #include <libpq-fe.h>
@@ -32,12 +32,12 @@ static long count(PGconn *conn, const char *sql)
 
 int main(int argc, char **argv)
 {
-    struct usbprinter *evolis = usbprinter_new(USBPRINTER_EVOLIS, "EV0001");
-    struct usbprinter *magicard = usbprinter_new(USBPRINTER_MAGICARD, "MG0001");
+    struct printer_emulator *evolis = printer_emulator_new(PRINTER_EMULATOR_EVOLIS, "EV0001");
+    struct printer_emulator *magicard = printer_emulator_new(PRINTER_EMULATOR_MAGICARD, "MG0001");
     struct usbprinter_testbed *tb = NULL;
     struct producer_config config = {0};
     struct producer_run_config run = {.lease_seconds = 10, .seed = 1, .until_empty = true, .config = &config};
-    struct usbprinter_state ev, mg;
+    struct printer_emulator_state ev, mg;
     struct db_config db;
     char why[256];
     PGconn *conn;
@@ -69,8 +69,8 @@ int main(int argc, char **argv)
 
     /* every application printed on one of the two printers through libusb */
     EXPECT(producer_run(&db, &run) == 0, "run failed");
-    usbprinter_get_state(evolis, &ev);
-    usbprinter_get_state(magicard, &mg);
+    printer_emulator_get_state(evolis, &ev);
+    printer_emulator_get_state(magicard, &mg);
     produced = count(conn, "SELECT count(*) FROM application WHERE status = 'produced'");
     total = count(conn, "SELECT count(*) FROM application");
     printf("evolis printed %u (ejected %u, rejected %u), magicard printed %u (ejected %u, rejected %u); "
@@ -82,11 +82,11 @@ int main(int argc, char **argv)
     EXPECT(ev.ejected > 0 && mg.ejected > 0, "one of the printers printed nothing");
     EXPECT(count(conn, "SELECT count(*) FROM card WHERE status = 'good' AND line_id = 'EV'") == ev.ejected,
            "good cards of line EV differ from the Evolis output stacker");
-    EXPECT(ev.position == USBPRINTER_CARD_NONE && mg.position == USBPRINTER_CARD_NONE, "a card was left inside");
+    EXPECT(ev.position == PRINTER_EMULATOR_CARD_NONE && mg.position == PRINTER_EMULATOR_CARD_NONE, "a card was left inside");
 
     /* an empty feeder pauses the line with the cause; nothing is lost: the application goes back to the queue */
     ev.feeder = 0;
-    usbprinter_set_state(evolis, &ev);
+    printer_emulator_set_state(evolis, &ev);
     config.nlines = 1;
     {
         struct producer_gen_config gen = {.count = 1, .seed = 77};
@@ -103,8 +103,8 @@ int main(int argc, char **argv)
 
     PQfinish(conn);
     usbprinter_testbed_free(tb);
-    usbprinter_free(evolis);
-    usbprinter_free(magicard);
+    printer_emulator_free(evolis);
+    printer_emulator_free(magicard);
     if (fails)
         return 1;
     printf("ok: the line drove both printers through libusb; an empty feeder paused it without losing anything\n");

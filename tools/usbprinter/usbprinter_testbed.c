@@ -18,7 +18,7 @@
 #define TB_SETUP_LEN   8
 
 struct tb_device {
-    struct usbprinter *printer;
+    struct printer_emulator *printer;
     UMockdevIoctlBase *handler;
     char node[64];
     char *syspath;
@@ -56,7 +56,7 @@ static size_t string_descriptor(const char *s, uint8_t *out, size_t cap)
     return n;
 }
 
-static void device_descriptor(const struct usbprinter *p, uint8_t out[18])
+static void device_descriptor(const struct printer_emulator *p, uint8_t out[18])
 {
     const uint8_t d[18] = {18,
                            1,
@@ -66,10 +66,10 @@ static void device_descriptor(const struct usbprinter *p, uint8_t out[18])
                            0,
                            0,
                            64,
-                           (uint8_t)(usbprinter_vendor(p) & 0xff),
-                           (uint8_t)(usbprinter_vendor(p) >> 8),
-                           (uint8_t)(usbprinter_product(p) & 0xff),
-                           (uint8_t)(usbprinter_product(p) >> 8),
+                           (uint8_t)(printer_emulator_vendor(p) & 0xff),
+                           (uint8_t)(printer_emulator_vendor(p) >> 8),
+                           (uint8_t)(printer_emulator_product(p) & 0xff),
+                           (uint8_t)(printer_emulator_product(p) >> 8),
                            0x00,
                            0x01,
                            1,
@@ -113,9 +113,9 @@ static int control(struct tb_device *d, const uint8_t *setup, uint8_t *data, siz
                 memcpy(buf, langs, 4);
                 n = 4;
             } else {
-                const char *s = (value & 0xff) == 1   ? usbprinter_manufacturer(d->printer)
-                                : (value & 0xff) == 2 ? usbprinter_product_name(d->printer)
-                                                      : usbprinter_serial(d->printer);
+                const char *s = (value & 0xff) == 1   ? printer_emulator_manufacturer(d->printer)
+                                : (value & 0xff) == 2 ? printer_emulator_product_name(d->printer)
+                                                      : printer_emulator_serial(d->printer);
 
                 n = string_descriptor(s, buf, sizeof(buf));
             }
@@ -124,11 +124,11 @@ static int control(struct tb_device *d, const uint8_t *setup, uint8_t *data, siz
             return -1;
         }
     } else if (type == 0xa1 && request == 0) { /* GET_DEVICE_ID */
-        size_t id = strlen(usbprinter_device_id(d->printer));
+        size_t id = strlen(printer_emulator_device_id(d->printer));
 
         buf[0] = (uint8_t)((id + 2) >> 8);
         buf[1] = (uint8_t)(id + 2);
-        memcpy(buf + 2, usbprinter_device_id(d->printer), id);
+        memcpy(buf + 2, printer_emulator_device_id(d->printer), id);
         n = id + 2;
     } else if ((type & 0x80) == 0) {
         n = 0; /* SET_* requests: accepted */
@@ -171,7 +171,7 @@ static gboolean submit(struct tb_device *d, UMockdevIoctlClient *client, UMockde
     urb = (struct usbdevfs_urb *)(void *)urb_data->data;
     buffer = umockdev_ioctl_data_resolve(urb_data, G_STRUCT_OFFSET(struct usbdevfs_urb, buffer),
                                          (gsize)urb->buffer_length, NULL);
-    if (usbprinter_unplugged(d->printer) || !buffer) {
+    if (printer_emulator_unplugged(d->printer) || !buffer) {
         umockdev_ioctl_client_complete(client, -1, buffer ? ENODEV : EFAULT);
         umockdev_ioctl_data_unref(urb_data);
         return TRUE;
@@ -188,7 +188,7 @@ static gboolean submit(struct tb_device *d, UMockdevIoctlClient *client, UMockde
             urb->actual_length = n;
         d->done = g_list_append(d->done, urb_data);
     } else if (urb->type == USBDEVFS_URB_TYPE_BULK && urb->endpoint == TB_EP_OUT) {
-        int r = usbprinter_write(d->printer, buffer->data, (size_t)urb->buffer_length);
+        int r = printer_emulator_write(d->printer, buffer->data, (size_t)urb->buffer_length);
 
         if (r == -ENODEV) {
             umockdev_ioctl_client_complete(client, -1, ENODEV);
@@ -227,7 +227,7 @@ static gboolean reap_one(struct tb_device *d, UMockdevIoctlClient *client, UMock
         reap(client, arg, urb_data);
         return TRUE;
     }
-    if (usbprinter_unplugged(d->printer)) {
+    if (printer_emulator_unplugged(d->printer)) {
         umockdev_ioctl_client_complete(client, -1, ENODEV);
         return TRUE;
     }
@@ -236,7 +236,7 @@ static gboolean reap_one(struct tb_device *d, UMockdevIoctlClient *client, UMock
 
         urb_data = d->in_flight->data;
         urb = (struct usbdevfs_urb *)(void *)urb_data->data;
-        n = usbprinter_read(d->printer, urb->buffer, (size_t)urb->buffer_length);
+        n = printer_emulator_read(d->printer, urb->buffer, (size_t)urb->buffer_length);
         if (n > 0) {
             d->in_flight = g_list_delete_link(d->in_flight, d->in_flight);
             urb->status = 0;
@@ -289,7 +289,7 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
     case USBDEVFS_RESETEP:
     case USBDEVFS_SETINTERFACE:
     case USBDEVFS_SETCONFIGURATION:
-        if (usbprinter_unplugged(d->printer))
+        if (printer_emulator_unplugged(d->printer))
             umockdev_ioctl_client_complete(client, -1, ENODEV);
         else
             umockdev_ioctl_client_complete(client, 0, 0);
@@ -334,8 +334,8 @@ int usbprinter_testbed_new(struct usbprinter_testbed **ret, char *why, size_t wh
     return 0;
 }
 
-int usbprinter_testbed_add(struct usbprinter_testbed *tb, struct usbprinter *p, unsigned address, char *why,
-                           size_t why_size)
+int usbprinter_testbed_add(struct usbprinter_testbed *tb, struct printer_emulator *p, unsigned address,
+                           char *why, size_t why_size)
 {
     struct tb_device *d;
     GError *error = NULL;
@@ -383,8 +383,8 @@ int usbprinter_testbed_add(struct usbprinter_testbed *tb, struct usbprinter *p, 
                              "A: idVendor=%04x\\n\n"
                              "A: idProduct=%04x\\n\n"
                              "H: descriptors=%s\n",
-                             address, address, address, address, address, usbprinter_vendor(p),
-                             usbprinter_product(p), desc->str);
+                             address, address, address, address, address, printer_emulator_vendor(p),
+                             printer_emulator_product(p), desc->str);
     g_string_free(desc, TRUE);
     ok = umockdev_testbed_add_from_string(tb->bed, record, &error);
     g_free(record);

@@ -1,6 +1,7 @@
-/* usbprinter.c — the emulated printer's protocol parsers and machine state (Evolis ESC…CR, Magicard 0x05/0x01
- * frames) */
-#include "usbprinter.h"
+/* emulator.c — the emulated printer's protocol parsers and machine state (Evolis ESC…CR, Magicard 0x05/0x01
+ * frames), and the decoding of the panels it printed back into a face */
+#include "emulator.h"
+#include "panel.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,6 +17,12 @@
 #define UP_RECEIVED_MAX  (16u * 1024 * 1024)
 #define UP_PANEL_PIXELS  (1016u * 648u)
 #define UP_MC_GUARDS_JOB 64
+/* Captured panels: an Evolis dye panel at 7 bits is the largest (a Magicard dye panel is smaller). */
+#define UP_CAPTURE_PANELS 5
+#define UP_CAPTURE_SIZE   ((size_t)UP_PANEL_PIXELS * 7 / 8)
+#define UP_FACE_SIZE      ((size_t)PRINTER_FACE_WIDTH * PRINTER_FACE_HEIGHT * 3)
+/* The dots of a Magicard row that carry the print: the narrower print width is centred on the panel. */
+#define UP_MC_FIRST_DOT ((PRINTER_PANEL_DOTS - PRINTER_MAGICARD_WIDTH) / 2)
 
 enum up_parse {
     UP_IDLE,      /* waiting for ESC (Evolis) or the guards (Magicard) */
@@ -30,13 +37,13 @@ enum up_parse {
     UP_MC_DATA,   /* plane payload */
 };
 
-struct usbprinter {
+struct printer_emulator {
     pthread_mutex_t lock;
-    enum usbprinter_kind kind;
+    enum printer_emulator_kind kind;
     char serial[64];
     char device_id[256];
-    struct usbprinter_state st;
-    enum usbprinter_fault fault;
+    struct printer_emulator_state st;
+    enum printer_emulator_fault fault;
     size_t fault_after;
     bool unplugged;
 
@@ -45,10 +52,12 @@ struct usbprinter {
     size_t cmd_len;
     bool cmd_overflow;
     size_t data_left;
+    size_t data_total; /* size of the payload being received */
     unsigned guards;
     /* Evolis */
     bool in_sequence;
-    unsigned panels; /* bit per panel y m c k o received in this sequence */
+    unsigned panels;   /* bit per panel y m c k o received in this sequence */
+    unsigned ev_panel; /* index in "ymcko" of the panel being received */
     /* Magicard */
     const char *mc_error; /* what the last command failed with, shown by the next status */
     size_t mc_sizes[4];   /* B G R K */
@@ -60,20 +69,26 @@ struct usbprinter {
     size_t answer_len[UP_ANSWERS];
     unsigned answer_head, answer_count;
 
+    bool keep; /* received bytes are kept */
     uint8_t *received;
     size_t received_len, received_cap;
+
+    /* Evolis y m c k o, or Magicard B G R K, as last received (packed); NULL when capture is off */
+    uint8_t *capture[UP_CAPTURE_PANELS];
+    unsigned capture_bits[UP_CAPTURE_PANELS]; /* Evolis: bits per dot of each panel as last announced */
+    uint8_t *face;                            /* decoded face of the last print, NULL when none */
 };
 
-struct usbprinter *usbprinter_new(enum usbprinter_kind kind, const char *serial)
+struct printer_emulator *printer_emulator_new(enum printer_emulator_kind kind, const char *serial)
 {
-    struct usbprinter *p = calloc(1, sizeof(*p));
+    struct printer_emulator *p = calloc(1, sizeof(*p));
 
     if (!p)
         return NULL;
     pthread_mutex_init(&p->lock, NULL);
     p->kind = kind;
     snprintf(p->serial, sizeof(p->serial), "%s", serial ? serial : "EMU0001");
-    if (kind == USBPRINTER_EVOLIS)
+    if (kind == PRINTER_EMULATOR_EVOLIS)
         snprintf(p->device_id, sizeof(p->device_id),
                  "MFG:Evolis;CMD:ESC;MDL:Primacy;CLS:PRINTER;DES:Evolis Primacy;SN:%s;", p->serial);
     else
@@ -82,26 +97,30 @@ struct usbprinter *usbprinter_new(enum usbprinter_kind kind, const char *serial)
                  p->serial);
     p->st.feeder = UP_FEEDER;
     p->st.ribbon = UP_RIBBON;
+    p->keep = true;
     return p;
 }
 
-void usbprinter_free(struct usbprinter *p)
+void printer_emulator_free(struct printer_emulator *p)
 {
     if (!p)
         return;
     pthread_mutex_destroy(&p->lock);
     free(p->received);
+    for (size_t i = 0; i < UP_CAPTURE_PANELS; i++)
+        free(p->capture[i]);
+    free(p->face);
     free(p);
 }
 
-void usbprinter_get_state(struct usbprinter *p, struct usbprinter_state *ret)
+void printer_emulator_get_state(struct printer_emulator *p, struct printer_emulator_state *ret)
 {
     pthread_mutex_lock(&p->lock);
     *ret = p->st;
     pthread_mutex_unlock(&p->lock);
 }
 
-void usbprinter_set_state(struct usbprinter *p, const struct usbprinter_state *state)
+void printer_emulator_set_state(struct printer_emulator *p, const struct printer_emulator_state *state)
 {
     pthread_mutex_lock(&p->lock);
     p->st = *state;
@@ -109,7 +128,8 @@ void usbprinter_set_state(struct usbprinter *p, const struct usbprinter_state *s
     pthread_mutex_unlock(&p->lock);
 }
 
-void usbprinter_set_fault(struct usbprinter *p, enum usbprinter_fault fault, size_t after_bytes)
+void printer_emulator_set_fault(struct printer_emulator *p, enum printer_emulator_fault fault,
+                                size_t after_bytes)
 {
     pthread_mutex_lock(&p->lock);
     p->fault = fault;
@@ -117,7 +137,7 @@ void usbprinter_set_fault(struct usbprinter *p, enum usbprinter_fault fault, siz
     pthread_mutex_unlock(&p->lock);
 }
 
-bool usbprinter_unplugged(struct usbprinter *p)
+bool printer_emulator_unplugged(struct printer_emulator *p)
 {
     bool gone;
 
@@ -127,37 +147,39 @@ bool usbprinter_unplugged(struct usbprinter *p)
     return gone;
 }
 
-const char *usbprinter_device_id(const struct usbprinter *p)
+const char *printer_emulator_device_id(const struct printer_emulator *p)
 {
     return p->device_id;
 }
 
-uint16_t usbprinter_vendor(const struct usbprinter *p)
+uint16_t printer_emulator_vendor(const struct printer_emulator *p)
 {
-    return p->kind == USBPRINTER_EVOLIS ? USBPRINTER_EVOLIS_VENDOR : USBPRINTER_MAGICARD_VENDOR;
+    return p->kind == PRINTER_EMULATOR_EVOLIS ? PRINTER_EMULATOR_EVOLIS_VENDOR
+                                              : PRINTER_EMULATOR_MAGICARD_VENDOR;
 }
 
-uint16_t usbprinter_product(const struct usbprinter *p)
+uint16_t printer_emulator_product(const struct printer_emulator *p)
 {
-    return p->kind == USBPRINTER_EVOLIS ? USBPRINTER_EVOLIS_PRODUCT : USBPRINTER_MAGICARD_PRODUCT;
+    return p->kind == PRINTER_EMULATOR_EVOLIS ? PRINTER_EMULATOR_EVOLIS_PRODUCT
+                                              : PRINTER_EMULATOR_MAGICARD_PRODUCT;
 }
 
-const char *usbprinter_serial(const struct usbprinter *p)
+const char *printer_emulator_serial(const struct printer_emulator *p)
 {
     return p->serial;
 }
 
-const char *usbprinter_product_name(const struct usbprinter *p)
+const char *printer_emulator_product_name(const struct printer_emulator *p)
 {
-    return p->kind == USBPRINTER_EVOLIS ? "Evolis Primacy" : "Magicard Rio Pro";
+    return p->kind == PRINTER_EMULATOR_EVOLIS ? "Evolis Primacy" : "Magicard Rio Pro";
 }
 
-const char *usbprinter_manufacturer(const struct usbprinter *p)
+const char *printer_emulator_manufacturer(const struct printer_emulator *p)
 {
-    return p->kind == USBPRINTER_EVOLIS ? "Evolis" : "Magicard";
+    return p->kind == PRINTER_EMULATOR_EVOLIS ? "Evolis" : "Magicard";
 }
 
-uint8_t *usbprinter_take_received(struct usbprinter *p, size_t *ret_len)
+uint8_t *printer_emulator_take_received(struct printer_emulator *p, size_t *ret_len)
 {
     uint8_t *r;
 
@@ -170,11 +192,175 @@ uint8_t *usbprinter_take_received(struct usbprinter *p, size_t *ret_len)
     return r;
 }
 
-static void answer(struct usbprinter *p, const void *data, size_t len)
+void printer_emulator_keep_received(struct printer_emulator *p, bool keep)
+{
+    pthread_mutex_lock(&p->lock);
+    p->keep = keep;
+    if (!keep) {
+        free(p->received);
+        p->received = NULL;
+        p->received_len = p->received_cap = 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+int printer_emulator_capture_faces(struct printer_emulator *p, bool on)
+{
+    int r = 0;
+
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; on && i < UP_CAPTURE_PANELS; i++) {
+        if (!p->capture[i])
+            p->capture[i] = calloc(1, UP_CAPTURE_SIZE);
+        if (!p->capture[i])
+            r = -ENOMEM;
+    }
+    if (!on || r < 0) {
+        for (size_t i = 0; i < UP_CAPTURE_PANELS; i++) {
+            free(p->capture[i]);
+            p->capture[i] = NULL;
+        }
+        free(p->face);
+        p->face = NULL;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return r;
+}
+
+uint8_t *printer_emulator_take_face(struct printer_emulator *p)
+{
+    uint8_t *face;
+
+    pthread_mutex_lock(&p->lock);
+    face = p->face;
+    p->face = NULL;
+    pthread_mutex_unlock(&p->lock);
+    return face;
+}
+
+/* --- what was printed
+ * ------------------------------------------------------------------------------------------ */
+
+/* Sample i of a panel packed MSB first at bits (1..7) per dot. */
+static unsigned unpack(const uint8_t *buf, size_t len, size_t i, unsigned bits)
+{
+    size_t off = i * bits, byte = off / 8;
+    unsigned hi = buf[byte], lo = byte + 1 < len ? buf[byte + 1] : 0;
+
+    return ((hi << 8 | lo) >> (16 - bits - off % 8)) & ((1u << bits) - 1);
+}
+
+/* A level of bits (5..7) to 8 bits, full scale to full scale. */
+static unsigned expand(unsigned v, unsigned bits)
+{
+    return (v << (8 - bits) | v >> (2 * bits - 8)) & 0xff;
+}
+
+/* One dot of the card: resin black over everything, else what the dyes leave of white. */
+static void put_dot(uint8_t *face, unsigned line, unsigned dot, bool k, unsigned y, unsigned m, unsigned c)
+{
+    unsigned x, row;
+    uint8_t *px;
+
+    printer_panel_source(line, dot, &x, &row);
+    px = face + ((size_t)row * PRINTER_FACE_WIDTH + x) * 3;
+    px[0] = (uint8_t)(k ? 0 : 255 - c);
+    px[1] = (uint8_t)(k ? 0 : 255 - m);
+    px[2] = (uint8_t)(k ? 0 : 255 - y);
+}
+
+static bool evolis_decode(const struct printer_emulator *p, uint8_t *face)
+{
+    const unsigned *bits = p->capture_bits; /* y m c k o */
+
+    for (size_t i = 0; i < 3; i++)
+        if (bits[i] < 5 || bits[i] > 7)
+            return false;
+    if (bits[3] != 1)
+        return false;
+    for (unsigned line = 0; line < PRINTER_PANEL_LINES; line++)
+        for (unsigned dot = 0; dot < PRINTER_PANEL_DOTS; dot++) {
+            size_t i = (size_t)line * PRINTER_PANEL_DOTS + dot;
+
+            put_dot(face, line, dot, unpack(p->capture[3], UP_CAPTURE_SIZE, i, 1) != 0,
+                    expand(unpack(p->capture[0], UP_CAPTURE_SIZE, i, bits[0]), bits[0]),
+                    expand(unpack(p->capture[1], UP_CAPTURE_SIZE, i, bits[1]), bits[1]),
+                    expand(unpack(p->capture[2], UP_CAPTURE_SIZE, i, bits[2]), bits[2]));
+        }
+    return true;
+}
+
+/* Bit-plane level of Magicard dot d in a dye row (PRINTER_MAGICARD_BITS planes, lowest bit first). */
+static unsigned magicard_level(const uint8_t *row, unsigned d)
+{
+    unsigned v = 0;
+
+    for (unsigned plane = 0; plane < PRINTER_MAGICARD_BITS; plane++)
+        if (row[(size_t)plane * PRINTER_MAGICARD_ROW_BYTES + d / 8] & (0x80u >> (d % 8)))
+            v |= 1u << plane;
+    return expand(v, PRINTER_MAGICARD_BITS);
+}
+
+static bool magicard_decode(const struct printer_emulator *p, uint8_t *face)
+{
+    const size_t dye_row = (size_t)PRINTER_MAGICARD_ROW_BYTES * PRINTER_MAGICARD_BITS;
+
+    for (size_t i = 0; i < 3; i++)
+        if (p->mc_sizes[i] != PRINTER_MAGICARD_DYE_SIZE)
+            return false;
+    if (p->mc_sizes[3] != PRINTER_MAGICARD_K_SIZE)
+        return false;
+    for (unsigned line = 0; line < PRINTER_PANEL_LINES; line++) {
+        const uint8_t *b = p->capture[0] + line * dye_row, *g = p->capture[1] + line * dye_row,
+                      *r = p->capture[2] + line * dye_row,
+                      *k = p->capture[3] + (size_t)line * PRINTER_MAGICARD_ROW_BYTES;
+
+        for (unsigned dot = 0; dot < PRINTER_PANEL_DOTS; dot++) {
+            unsigned d = dot - UP_MC_FIRST_DOT;
+
+            /* outside the print width the card stays blank */
+            if (dot < UP_MC_FIRST_DOT || d >= PRINTER_MAGICARD_WIDTH)
+                put_dot(face, line, dot, false, 0, 0, 0);
+            else
+                put_dot(face, line, dot, (k[d / 8] & (0x80u >> (d % 8))) != 0, magicard_level(b, d),
+                        magicard_level(g, d), magicard_level(r, d));
+        }
+    }
+    return true;
+}
+
+/* A print succeeded: decode the panels it used into the face the card shows (capture on only). */
+static void capture_face(struct printer_emulator *p)
+{
+    bool ok;
+
+    if (!p->capture[0])
+        return;
+    if (!p->face)
+        p->face = malloc(UP_FACE_SIZE);
+    if (!p->face)
+        return;
+    ok = p->kind == PRINTER_EMULATOR_EVOLIS ? evolis_decode(p, p->face) : magicard_decode(p, p->face);
+    if (!ok) {
+        free(p->face);
+        p->face = NULL;
+    }
+}
+
+/* Keeps one payload byte of the panel being received (capture on only). */
+static void capture_byte(struct printer_emulator *p, unsigned panel, uint8_t c)
+{
+    size_t at = p->data_total - p->data_left;
+
+    if (p->capture[0] && panel < UP_CAPTURE_PANELS && at < UP_CAPTURE_SIZE)
+        p->capture[panel][at] = c;
+}
+
+static void answer(struct printer_emulator *p, const void *data, size_t len)
 {
     unsigned slot;
 
-    if (p->fault == USBPRINTER_FAULT_MUTE || p->answer_count == UP_ANSWERS)
+    if (p->fault == PRINTER_EMULATOR_FAULT_MUTE || p->answer_count == UP_ANSWERS)
         return;
     if (len > UP_ANSWER_MAX)
         len = UP_ANSWER_MAX;
@@ -184,7 +370,7 @@ static void answer(struct usbprinter *p, const void *data, size_t len)
     p->answer_count++;
 }
 
-static void answer_text(struct usbprinter *p, const char *text)
+static void answer_text(struct printer_emulator *p, const char *text)
 {
     answer(p, text, strlen(text));
 }
@@ -192,7 +378,7 @@ static void answer_text(struct usbprinter *p, const char *text)
 /* --- Evolis
  * ---------------------------------------------------------------------------------------------------- */
 
-static const char *evolis_move_blocked(struct usbprinter *p)
+static const char *evolis_move_blocked(struct printer_emulator *p)
 {
     if (p->st.cover_open)
         return "ERROR COVER OPEN";
@@ -231,30 +417,30 @@ static const char *panel_bits(const char *cmd, unsigned *ret_bits, char *ret_pan
     return NULL;
 }
 
-static void evolis_command(struct usbprinter *p, const char *cmd)
+static void evolis_command(struct printer_emulator *p, const char *cmd)
 {
     const char *blocked = evolis_move_blocked(p);
-    struct usbprinter_state *st = &p->st;
+    struct printer_emulator_state *st = &p->st;
 
     if (!strcmp(cmd, "Pem;2") || !strcmp(cmd, "Pneab;E") || !strcmp(cmd, "Pcrm;D") ||
         !strcmp(cmd, "Pr;ymcko")) {
         answer_text(p, "OK");
     } else if (!strcmp(cmd, "Rlr;p")) {
-        answer_text(p, st->position == USBPRINTER_CARD_NONE    ? "OK"
-                       : st->position == USBPRINTER_CARD_PRINT ? "CARD"
-                                                               : "CARD SMART");
+        answer_text(p, st->position == PRINTER_EMULATOR_CARD_NONE    ? "OK"
+                       : st->position == PRINTER_EMULATOR_CARD_PRINT ? "CARD"
+                                                                     : "CARD SMART");
     } else if (!strcmp(cmd, "Rse;f")) {
         answer_text(p, st->feeder ? "5,00 Volts" : "0,00 Volts");
     } else if (!strcmp(cmd, "Si")) {
         if (blocked)
             answer_text(p, blocked);
-        else if (st->position != USBPRINTER_CARD_NONE)
+        else if (st->position != PRINTER_EMULATOR_CARD_NONE)
             answer_text(p, "ERROR CDE");
         else if (!st->feeder)
             answer_text(p, "ERROR FEEDER EMPTY");
         else {
             st->feeder--;
-            st->position = USBPRINTER_CARD_PRINT;
+            st->position = PRINTER_EMULATOR_CARD_PRINT;
             answer_text(p, "OK");
         }
     } else if (!strcmp(cmd, "Ss")) {
@@ -264,7 +450,7 @@ static void evolis_command(struct usbprinter *p, const char *cmd)
     } else if (!strcmp(cmd, "Sr")) {
         if (blocked)
             answer_text(p, blocked);
-        else if (!p->in_sequence || p->panels != 0x1f || st->position != USBPRINTER_CARD_PRINT)
+        else if (!p->in_sequence || p->panels != 0x1f || st->position != PRINTER_EMULATOR_CARD_PRINT)
             answer_text(p, "ERROR CDE");
         else if (!st->ribbon)
             answer_text(p, "ERROR RIBBON ENDED");
@@ -276,16 +462,17 @@ static void evolis_command(struct usbprinter *p, const char *cmd)
         } else {
             st->ribbon--;
             st->printed++;
+            capture_face(p);
             answer_text(p, "OK");
         }
         p->in_sequence = false;
     } else if (!strcmp(cmd, "Sis")) {
         if (blocked)
             answer_text(p, blocked);
-        else if (st->position == USBPRINTER_CARD_NONE)
+        else if (st->position == PRINTER_EMULATOR_CARD_NONE)
             answer_text(p, "ERROR CDE");
         else {
-            st->position = USBPRINTER_CARD_CONTACT;
+            st->position = PRINTER_EMULATOR_CARD_CONTACT;
             answer_text(p, "OK");
         }
     } else if (!strcmp(cmd, "Se") || !strcmp(cmd, "Ser")) {
@@ -293,12 +480,12 @@ static void evolis_command(struct usbprinter *p, const char *cmd)
 
         if (blocked)
             answer_text(p, blocked);
-        else if (st->position == USBPRINTER_CARD_NONE)
+        else if (st->position == PRINTER_EMULATOR_CARD_NONE)
             answer_text(p, "ERROR CDE");
         else if (reject && st->reject_full)
             answer_text(p, "ERROR REJECT BOX FULL");
         else {
-            st->position = USBPRINTER_CARD_NONE;
+            st->position = PRINTER_EMULATOR_CARD_NONE;
             if (reject)
                 st->rejected++;
             else
@@ -310,7 +497,7 @@ static void evolis_command(struct usbprinter *p, const char *cmd)
     }
 }
 
-static void evolis_byte(struct usbprinter *p, uint8_t c)
+static void evolis_byte(struct printer_emulator *p, uint8_t c)
 {
     switch (p->parse) {
     case UP_IDLE:
@@ -344,13 +531,16 @@ static void evolis_byte(struct usbprinter *p, uint8_t c)
                 if (panel_bits(p->cmd, &bits, &panel)) {
                     p->cmd_overflow = true;
                 } else {
-                    p->data_left = (size_t)UP_PANEL_PIXELS * bits / 8;
+                    p->data_total = p->data_left = (size_t)UP_PANEL_PIXELS * bits / 8;
+                    p->ev_panel = (unsigned)(strchr("ymcko", panel) - "ymcko");
+                    p->capture_bits[p->ev_panel] = bits;
                     p->parse = UP_DATA;
                 }
             }
         }
         break;
     case UP_DATA:
+        capture_byte(p, p->ev_panel, c);
         if (--p->data_left == 0)
             p->parse = UP_DATA_END;
         break;
@@ -377,11 +567,11 @@ static void evolis_byte(struct usbprinter *p, uint8_t c)
 /* --- Magicard
  * -------------------------------------------------------------------------------------------------- */
 
-static void magicard_status(struct usbprinter *p)
+static void magicard_status(struct printer_emulator *p)
 {
     char text[UP_ANSWER_MAX - 4];
     uint8_t frame[UP_ANSWER_MAX];
-    const struct usbprinter_state *st = &p->st;
+    const struct printer_emulator_state *st = &p->st;
     const char *state = st->cover_open ? "LID OPEN"
                         : st->jammed   ? "CARD JAM"
                         : p->mc_error  ? p->mc_error
@@ -389,9 +579,9 @@ static void magicard_status(struct usbprinter *p)
     int n;
 
     n = snprintf(text, sizeof(text), "STA,MSR,%s%s", state,
-                 st->position == USBPRINTER_CARD_PRINT     ? ",CARD PRINT"
-                 : st->position == USBPRINTER_CARD_CONTACT ? ",CARD CHIP"
-                                                           : "");
+                 st->position == PRINTER_EMULATOR_CARD_PRINT     ? ",CARD PRINT"
+                 : st->position == PRINTER_EMULATOR_CARD_CONTACT ? ",CARD CHIP"
+                                                                 : "");
     frame[0] = 0x01;
     memcpy(frame + 1, text, (size_t)n);
     frame[n + 1] = 0x1c;
@@ -399,7 +589,7 @@ static void magicard_status(struct usbprinter *p)
     answer(p, frame, (size_t)n + 3);
 }
 
-static const char *magicard_blocked(struct usbprinter *p)
+static const char *magicard_blocked(struct printer_emulator *p)
 {
     if (p->st.cover_open)
         return "LID OPEN";
@@ -408,9 +598,9 @@ static const char *magicard_blocked(struct usbprinter *p)
     return NULL;
 }
 
-static void magicard_command(struct usbprinter *p, const char *cmd)
+static void magicard_command(struct printer_emulator *p, const char *cmd)
 {
-    struct usbprinter_state *st = &p->st;
+    struct printer_emulator_state *st = &p->st;
     const char *blocked;
 
     if (!strcmp(cmd, "REQ,STA,MSR,")) {
@@ -424,21 +614,21 @@ static void magicard_command(struct usbprinter *p, const char *cmd)
     } else if (!strcmp(cmd, "CHP,")) {
         if (blocked)
             p->mc_error = blocked;
-        else if (st->position == USBPRINTER_CARD_NONE)
+        else if (st->position == PRINTER_EMULATOR_CARD_NONE)
             p->mc_error = "ERROR";
         else
-            st->position = USBPRINTER_CARD_CONTACT;
+            st->position = PRINTER_EMULATOR_CARD_CONTACT;
     } else if (!strcmp(cmd, "EJT,") || !strcmp(cmd, "EJT,REJ,")) {
         bool reject = cmd[4] == 'R';
 
         if (blocked)
             p->mc_error = blocked;
-        else if (st->position == USBPRINTER_CARD_NONE)
+        else if (st->position == PRINTER_EMULATOR_CARD_NONE)
             p->mc_error = "ERROR";
         else if (reject && st->reject_full)
             p->mc_error = "REJECT FULL";
         else {
-            st->position = USBPRINTER_CARD_NONE;
+            st->position = PRINTER_EMULATOR_CARD_NONE;
             if (reject)
                 st->rejected++;
             else
@@ -449,9 +639,9 @@ static void magicard_command(struct usbprinter *p, const char *cmd)
     }
 }
 
-static void magicard_job(struct usbprinter *p)
+static void magicard_job(struct printer_emulator *p)
 {
-    struct usbprinter_state *st = &p->st;
+    struct printer_emulator_state *st = &p->st;
     const char *blocked = magicard_blocked(p);
 
     p->mc_error = NULL;
@@ -459,13 +649,13 @@ static void magicard_job(struct usbprinter *p)
         p->mc_error = "ERROR";
     else if (blocked)
         p->mc_error = blocked;
-    else if (st->position != USBPRINTER_CARD_NONE)
+    else if (st->position != PRINTER_EMULATOR_CARD_NONE)
         p->mc_error = "ERROR";
     else if (!st->feeder)
         p->mc_error = "NO CARDS";
     else {
         st->feeder--;
-        st->position = USBPRINTER_CARD_PRINT;
+        st->position = PRINTER_EMULATOR_CARD_PRINT;
         if (!st->ribbon) {
             p->mc_error = "RIBBON OUT";
         } else if (st->jam_next_print) {
@@ -475,12 +665,13 @@ static void magicard_job(struct usbprinter *p)
         } else {
             st->ribbon--;
             st->printed++;
+            capture_face(p);
         }
     }
 }
 
 /* "...,SZB512064,..." -> sizes of B G R K */
-static bool magicard_header(struct usbprinter *p)
+static bool magicard_header(struct printer_emulator *p)
 {
     static const char letters[] = "BGRK";
 
@@ -499,7 +690,7 @@ static bool magicard_header(struct usbprinter *p)
     return strstr(p->cmd, ",IMFBGRK,") != NULL;
 }
 
-static void magicard_byte(struct usbprinter *p, uint8_t c)
+static void magicard_byte(struct printer_emulator *p, uint8_t c)
 {
     switch (p->parse) {
     case UP_IDLE:
@@ -553,7 +744,7 @@ static void magicard_byte(struct usbprinter *p, uint8_t c)
         } else if (p->mc_plane_step == 1) {
             p->mc_plane_step = c == (uint8_t) "BGRK"[p->mc_plane] ? 2 : 9;
         } else if (p->mc_plane_step == 2 && c == ':') {
-            p->data_left = p->mc_sizes[p->mc_plane];
+            p->data_total = p->data_left = p->mc_sizes[p->mc_plane];
             p->parse = UP_MC_DATA;
         } else {
             p->mc_plane_step = 9;
@@ -565,6 +756,7 @@ static void magicard_byte(struct usbprinter *p, uint8_t c)
         }
         break;
     case UP_MC_DATA:
+        capture_byte(p, p->mc_plane, c);
         if (--p->data_left == 0) {
             p->mc_plane++;
             p->mc_plane_step = 0;
@@ -580,7 +772,7 @@ static void magicard_byte(struct usbprinter *p, uint8_t c)
 /* --- transfers
  * ------------------------------------------------------------------------------------------------- */
 
-static void keep_received(struct usbprinter *p, const uint8_t *data, size_t len)
+static void keep_received(struct printer_emulator *p, const uint8_t *data, size_t len)
 {
     if (p->received_len + len > UP_RECEIVED_MAX)
         return;
@@ -600,7 +792,7 @@ static void keep_received(struct usbprinter *p, const uint8_t *data, size_t len)
     p->received_len += len;
 }
 
-int usbprinter_write(struct usbprinter *p, const uint8_t *data, size_t len)
+int printer_emulator_write(struct printer_emulator *p, const uint8_t *data, size_t len)
 {
     bool gone;
 
@@ -609,12 +801,12 @@ int usbprinter_write(struct usbprinter *p, const uint8_t *data, size_t len)
         pthread_mutex_unlock(&p->lock);
         return -ENODEV;
     }
-    if (p->fault == USBPRINTER_FAULT_STALL) {
-        p->fault = USBPRINTER_FAULT_NONE;
+    if (p->fault == PRINTER_EMULATOR_FAULT_STALL) {
+        p->fault = PRINTER_EMULATOR_FAULT_NONE;
         pthread_mutex_unlock(&p->lock);
         return -EPIPE;
     }
-    if (p->fault == USBPRINTER_FAULT_UNPLUG) {
+    if (p->fault == PRINTER_EMULATOR_FAULT_UNPLUG) {
         if (len >= p->fault_after) {
             /* the cable comes out part-way through this transfer */
             len = p->fault_after;
@@ -623,9 +815,10 @@ int usbprinter_write(struct usbprinter *p, const uint8_t *data, size_t len)
             p->fault_after -= len;
         }
     }
-    keep_received(p, data, len);
+    if (p->keep)
+        keep_received(p, data, len);
     for (size_t i = 0; i < len; i++) {
-        if (p->kind == USBPRINTER_EVOLIS)
+        if (p->kind == PRINTER_EMULATOR_EVOLIS)
             evolis_byte(p, data[i]);
         else
             magicard_byte(p, data[i]);
@@ -635,7 +828,7 @@ int usbprinter_write(struct usbprinter *p, const uint8_t *data, size_t len)
     return gone ? -ENODEV : 0;
 }
 
-int usbprinter_read(struct usbprinter *p, uint8_t *buf, size_t cap)
+int printer_emulator_read(struct printer_emulator *p, uint8_t *buf, size_t cap)
 {
     size_t n;
 

@@ -1,0 +1,85 @@
+/* transport_emu.c — the byte pipe to an in-process emulated printer (emulator.h), so the real Evolis and
+ * Magicard drivers run without USB */
+#include "emulator.h"
+#include "printer-private.h"
+#include "transport.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The emulator's errno-style results as the transport contract's PRINTER_ERRORs. */
+static int emu_error(int r)
+{
+    switch (r) {
+    case -ENODEV:
+        return PRINTER_ERROR_GONE;
+    case -EPIPE:
+        return PRINTER_ERROR_STALL; /* the emulator clears its own halt */
+    default:
+        return r < 0 ? PRINTER_ERROR_IO : r;
+    }
+}
+
+static int emu_write(void *ctx, const uint8_t *data, size_t len, unsigned timeout_ms)
+{
+    (void)timeout_ms; /* the emulator takes every transfer at once */
+    for (size_t off = 0; off < len; off += PRINTER_USB_CHUNK) {
+        size_t n = len - off < PRINTER_USB_CHUNK ? len - off : PRINTER_USB_CHUNK;
+        int r = printer_emulator_write(ctx, data + off, n);
+
+        if (r < 0)
+            return emu_error(r);
+    }
+    return 0;
+}
+
+static int emu_read(void *ctx, uint8_t *buf, size_t cap, unsigned timeout_ms)
+{
+    int r = printer_emulator_read(ctx, buf, cap);
+
+    /* the emulator answers while it takes the command: nothing pending now means nothing will come, so
+     * waiting out timeout_ms would only slow the line down */
+    (void)timeout_ms;
+    if (r == 0)
+        return PRINTER_ERROR_TIMEOUT;
+    return emu_error(r);
+}
+
+static int emu_device_id(void *ctx, char *buf, size_t size, unsigned timeout_ms)
+{
+    int n;
+
+    (void)timeout_ms;
+    if (printer_emulator_unplugged(ctx))
+        return PRINTER_ERROR_GONE;
+    n = snprintf(buf, size, "%s", printer_emulator_device_id(ctx));
+    return n < 0 || (size_t)n >= size ? PRINTER_ERROR_IO : 0;
+}
+
+static void emu_close(void *ctx)
+{
+    (void)ctx; /* the emulator stays its owner's */
+}
+
+static const struct printer_transport_ops emu_ops = {
+    .write = emu_write,
+    .read = emu_read,
+    .device_id = emu_device_id,
+    .close = emu_close,
+};
+
+int printer_transport_emu_new(struct printer_emulator *emu, struct printer_transport **ret)
+{
+    struct printer_transport *t;
+
+    if (!emu || !ret)
+        return PRINTER_ERROR_INVALID;
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return PRINTER_ERROR_NOMEM;
+    t->ops = &emu_ops;
+    t->ctx = emu;
+    *ret = t;
+    return 0;
+}
