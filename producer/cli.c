@@ -55,7 +55,7 @@ static void usage(FILE *out)
           "  render --application ID --png FILE.png\n"
           "                    draw the application's card face as it will be printed\n"
           "  devices [--json]  card printers on USB and PC/SC readers attached to this machine\n"
-          "  db start|stop|status|migrate|conninfo\n"
+          "  db start|stop|status|migrate|conninfo|destroy\n"
           "                    the database (cardline's private PostgreSQL unless --db is given)\n"
           "\n"
           "Global options:\n"
@@ -116,12 +116,13 @@ static int cmd_db(struct globals *g, int argc, char **argv)
     int r;
 
     if (!sub || cli_want_help(argc, argv)) {
-        fputs("Usage: cardline db start|stop|status|migrate|conninfo\n"
+        fputs("Usage: cardline db start|stop|status|migrate|conninfo|destroy --yes\n"
               "  start     create (first time) and start the private PostgreSQL cluster\n"
               "  stop      stop the private cluster\n"
               "  status    say whether the database is reachable and its schema version\n"
               "  migrate   apply pending schema migrations (also done automatically)\n"
-              "  conninfo  print the libpq connection string cardline uses\n",
+              "  conninfo  print the libpq connection string cardline uses\n"
+              "  destroy --yes  stop the private cluster and delete it with all its data\n",
               sub ? stdout : stderr);
         return sub ? 0 : EXIT_USAGE;
     }
@@ -133,6 +134,16 @@ static int cmd_db(struct globals *g, int argc, char **argv)
         r = producer_db_stop(&g->cfg);
         if (r == 0)
             printf("stopped\n");
+        return r < 0;
+    }
+    if (strcmp(sub, "destroy") == 0) {
+        if (argc != 3 || strcmp(argv[2], "--yes") != 0) {
+            fprintf(stderr, "cardline db destroy deletes the private cluster and all its data; add --yes\n");
+            return EXIT_USAGE;
+        }
+        r = producer_db_destroy(&g->cfg);
+        if (r == 0)
+            printf("destroyed %s\n", g->cfg.cluster_dir);
         return r < 0;
     }
     if (strcmp(sub, "conninfo") == 0) {

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <openssl/evp.h>
 #include <pwd.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -143,6 +145,54 @@ static const char *server_account(void)
     return a && *a ? a : DEFAULT_ACCOUNT;
 }
 
+/* The data directory's cluster id: 16 random bytes in hex, made on first use (O_EXCL: of two processes that race,
+ * one writes it and both read the same). */
+static int cluster_id(const char *data_dir, char ret[33])
+{
+    char path[PATH_MAX + 16], buf[40] = "";
+    unsigned char raw[16];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/cluster-id", data_dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        if (getrandom(raw, sizeof(raw), 0) != sizeof(raw)) {
+            close(fd);
+            unlink(path);
+            return PRODUCER_ERROR_IO;
+        }
+        for (size_t i = 0; i < sizeof(raw); i++)
+            snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+        buf[32] = '\n';
+        if (write(fd, buf, 33) != 33 || close(fd) < 0) {
+            unlink(path);
+            log_error("db", "cannot write %s", path);
+            return PRODUCER_ERROR_IO;
+        }
+    } else if (errno != EEXIST) {
+        log_error("db", "cannot create %s: %s", path, strerror(errno));
+        return PRODUCER_ERROR_IO;
+    }
+    for (int tries = 0; tries < 50; tries++) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        n = fd >= 0 ? read(fd, buf, 32) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n == 32)
+            break;
+        /* the other process is between creating and writing it */
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    if (n != 32 || strspn(buf, "0123456789abcdef") < 32) {
+        log_error("db", "%s is damaged; remove it only if the data directory's cluster is gone", path);
+        return PRODUCER_ERROR_CLUSTER;
+    }
+    memcpy(ret, buf, 32);
+    ret[32] = '\0';
+    return 0;
+}
+
 int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_config *ret)
 {
     struct db_config cfg;
@@ -183,8 +233,13 @@ int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_
     sha256_prefix_hex(cfg.data_dir, hash, 16);
     if (geteuid() == 0) {
         /* PostgreSQL refuses to run as root, and the unprivileged account may not be able to walk into root's
-         * home, so root's clusters live in a system directory keyed by the data directory's path. */
-        snprintf(cfg.cluster_dir, sizeof(cfg.cluster_dir), "%s/%s", SYSTEM_CLUSTER_ROOT, hash);
+         * home, so root's clusters live in a system directory under an id kept in the data directory: a new
+         * data directory always gets a new cluster, even at a path used before. */
+        char id[33];
+        r = cluster_id(cfg.data_dir, id);
+        if (r < 0)
+            return r;
+        snprintf(cfg.cluster_dir, sizeof(cfg.cluster_dir), "%s/%s", SYSTEM_CLUSTER_ROOT, id);
     } else {
         r = snprintf(cfg.cluster_dir, sizeof(cfg.cluster_dir), "%s/pg", cfg.data_dir);
         if (r < 0 || (size_t)r >= sizeof(cfg.cluster_dir))
@@ -597,6 +652,39 @@ static void notice_to_log(void *arg, const char *message)
 {
     (void)arg;
     log_debug("db", "server notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int producer_db_destroy(const struct db_config *cfg)
+{
+    char link[PATH_MAX + 16];
+    int r;
+
+    if (!cfg->embedded) {
+        log_error("db", "the database is an external server; cardline only removes its own private cluster");
+        return PRODUCER_ERROR_INVALID;
+    }
+    r = producer_db_stop(cfg);
+    if (r < 0)
+        return r;
+    if (nftw(cfg->cluster_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
+        log_error("db", "cannot remove %s: %s", cfg->cluster_dir, strerror(errno));
+        return PRODUCER_ERROR_IO;
+    }
+    if (strcmp(cfg->socket_dir, cfg->cluster_dir) != 0)
+        rmdir(cfg->socket_dir);
+    snprintf(link, sizeof(link), "%s/pg", cfg->data_dir);
+    unlink(link);
+    snprintf(link, sizeof(link), "%s/cluster-id", cfg->data_dir);
+    unlink(link);
+    return 0;
 }
 
 PGconn *producer_db_connect(const struct db_config *cfg)

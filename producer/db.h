@@ -35,6 +35,8 @@ int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_
  * several cardline processes may call it at once). No-op for an external server. */
 int producer_db_start(const struct db_config *cfg);
 int producer_db_stop(const struct db_config *cfg);
+/* Embedded only: stop the private cluster and delete it with all its data. */
+int producer_db_destroy(const struct db_config *cfg);
 /* 1 running, 0 not running, negative on error. */
 int producer_db_running(const struct db_config *cfg);
 

@@ -12,7 +12,7 @@ cl_() { "$CARDLINE" -q --data-dir "$dir" "$@"; }
 declare -A pid
 cleanup() {
     for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    cl_ db stop >/dev/null 2>&1 || true
+    cl_ db destroy --yes >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 

@@ -6,7 +6,7 @@ require_postgres
 dir="$IT_ROOT/embedded-$$"
 rm -rf "$dir"
 unset PGHOST PGHOSTADDR PGDATABASE PGSERVICE PGPORT
-trap '"$CARDLINE" -q --data-dir "$dir" db stop >/dev/null 2>&1 || true' EXIT
+trap '"$CARDLINE" -q --data-dir "$dir" db destroy --yes >/dev/null 2>&1 || true' EXIT
 
 "$CARDLINE" --data-dir "$dir" status >/dev/null || fail "status on a fresh data directory failed"
 "$CARDLINE" --data-dir "$dir" db status
@@ -25,3 +25,13 @@ expect_eq "socket directory private" "$(stat -c %a "$sock")" "700"
 if "$CARDLINE" -q --data-dir "$dir" db status >/dev/null; then fail "still reachable after stop"; fi
 "$CARDLINE" -q --data-dir "$dir" gen outlets >/dev/null || fail "restart after stop failed"
 expect_eq "data survived the restart" "$(psql "$conn" -XAtq -c "SELECT count(*) FROM outlet")" "8"
+
+# a new data directory at the same path is a new, empty database (the old one is gone with its directory)
+"$CARDLINE" -q --data-dir "$dir" db stop >/dev/null
+rm -rf "$dir"
+"$CARDLINE" -q --data-dir "$dir" status >/dev/null
+conn=$("$CARDLINE" -q --data-dir "$dir" db conninfo)
+expect_eq "fresh data directory, fresh database" "$(psql "$conn" -XAtq -c "SELECT count(*) FROM outlet")" "0"
+"$CARDLINE" -q --data-dir "$dir" db destroy --yes >/dev/null
+if "$CARDLINE" -q --data-dir "$dir" db status >/dev/null 2>&1; then fail "reachable after destroy"; fi
+echo "ok: destroyed"
