@@ -21,7 +21,7 @@ void encoder_atr_allowlist_free(struct encoder_atr_allowlist *list)
     free(list);
 }
 
-static int hex_value(char c)
+int encoder_hex_value(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -32,8 +32,7 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Hex bytes from s[0..len), separators ' ' and ':' between bytes allowed. Returns the byte count or -1. */
-static int parse_hex(const char *s, size_t len, uint8_t *out, size_t out_max)
+int encoder_hex_parse(const char *s, size_t len, uint8_t *out, size_t out_max)
 {
     size_t n = 0;
     size_t i = 0;
@@ -44,7 +43,7 @@ static int parse_hex(const char *s, size_t len, uint8_t *out, size_t out_max)
         }
         if (i + 1 >= len || n >= out_max)
             return -1;
-        int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+        int hi = encoder_hex_value((unsigned char)s[i]), lo = encoder_hex_value((unsigned char)s[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[n++] = (uint8_t)(hi << 4 | lo);
@@ -59,12 +58,12 @@ static int parse_rule(const char *s, size_t len, struct atr_rule *ret)
     memset(&rule, 0, sizeof rule);
     const char *slash = memchr(s, '/', len);
     size_t atr_len = slash ? (size_t)(slash - s) : len;
-    int n = parse_hex(s, atr_len, rule.atr, sizeof rule.atr);
+    int n = encoder_hex_parse(s, atr_len, rule.atr, sizeof rule.atr);
     if (n < 2)
         return ENCODER_ERROR_INVALID;
     rule.len = (size_t)n;
     if (slash) {
-        int m = parse_hex(slash + 1, len - atr_len - 1, rule.mask, sizeof rule.mask);
+        int m = encoder_hex_parse(slash + 1, len - atr_len - 1, rule.mask, sizeof rule.mask);
         if (m != n)
             return ENCODER_ERROR_INVALID;
     } else {

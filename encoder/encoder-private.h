@@ -71,6 +71,11 @@ int encoder_name_encode(const char *utf8, uint8_t ret_field09[ENCODER_NAME_FIELD
                         uint8_t ext[ENCODER_NAME_EXT_MAX], size_t *ret_ext_len, char *cause,
                         size_t cause_max);
 
+/* The value of one hex digit, or -1. */
+int encoder_hex_value(int c);
+/* Hex bytes from s[0..len), separators ' ', ':' and tab between bytes allowed. Returns the byte count or -1. */
+int encoder_hex_parse(const char *s, size_t len, uint8_t *out, size_t out_max);
+
 /* Upper-case hex without separators; out must hold 2 * len + 1. Returns 0 or ENCODER_ERROR_INVALID. */
 int encoder_hex(const uint8_t *bytes, size_t len, char *out, size_t out_max);
 

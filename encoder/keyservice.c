@@ -120,17 +120,6 @@ int encoder_key_service_soft_new(const uint8_t master[16], struct encoder_key_se
     return 0;
 }
 
-static int hex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int encoder_key_file_read(const char *path, uint8_t ret_key[16])
 {
     if (!path || !*path || !ret_key)
@@ -158,7 +147,7 @@ int encoder_key_file_read(const char *path, uint8_t ret_key[16])
         int c = (unsigned char)buf[i];
         if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
             continue;
-        int v = hex_digit(c);
+        int v = encoder_hex_value(c);
         if (v < 0 || digits >= 32) {
             r = ENCODER_ERROR_KEY;
             break;

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-
 static void usage(FILE *out)
 {
     fputs("Usage: cardline [--data-dir DIR] [--db CONNINFO] [-v|-q] COMMAND [ARGS]\n"
@@ -103,11 +102,14 @@ bool cli_parse_int(const char *s, long min, long max, long *ret)
 
 int cli_bad_number(const char *opt, const char *value, long min, long max)
 {
-    fprintf(stderr, "cardline: %s '%s' must be a number from %ld to %ld\n", opt, value ? value : "", min, max);
+    fprintf(stderr, "cardline: %s '%s' must be a number from %ld to %ld\n", opt, value ? value : "", min,
+            max);
     return EXIT_USAGE;
 }
 
-/* --- db --------------------------------------------------------------------------------------------------------- */
+/* --- db
+ * ---------------------------------------------------------------------------------------------------------
+ */
 
 static int cmd_db(struct globals *g, int argc, char **argv)
 {
@@ -172,19 +174,26 @@ static int cmd_db(struct globals *g, int argc, char **argv)
     return EXIT_USAGE;
 }
 
-/* --- run -------------------------------------------------------------------------------------------------------- */
+/* --- run
+ * -------------------------------------------------------------------------------------------------------- */
 
 static int cmd_run(struct globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"lines", required_argument, NULL, 'l'},         {"until-empty", no_argument, NULL, 'u'},
-        {"line-prefix", required_argument, NULL, 'p'},   {"lease-seconds", required_argument, NULL, 'L'},
-        {"card-ms", required_argument, NULL, 'c'},       {"print-faults", required_argument, NULL, 'P'},
-        {"chip-faults", required_argument, NULL, 'C'},   {"seed", required_argument, NULL, 's'},
-        {"max-cards", required_argument, NULL, 'm'},     {"help", no_argument, NULL, 'h'},
-        {"printer", required_argument, NULL, 'R'},       {"encoder", required_argument, NULL, 'E'},
-        {"config", required_argument, NULL, 'F'},        {"key-service", required_argument, NULL, 'K'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"lines", required_argument, NULL, 'l'},
+                                         {"until-empty", no_argument, NULL, 'u'},
+                                         {"line-prefix", required_argument, NULL, 'p'},
+                                         {"lease-seconds", required_argument, NULL, 'L'},
+                                         {"card-ms", required_argument, NULL, 'c'},
+                                         {"print-faults", required_argument, NULL, 'P'},
+                                         {"chip-faults", required_argument, NULL, 'C'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"max-cards", required_argument, NULL, 'm'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"printer", required_argument, NULL, 'R'},
+                                         {"encoder", required_argument, NULL, 'E'},
+                                         {"config", required_argument, NULL, 'F'},
+                                         {"key-service", required_argument, NULL, 'K'},
+                                         {NULL, 0, NULL, 0}};
     struct producer_run_config cfg = {.lines = 1, .line_prefix = "L", .lease_seconds = 30, .seed = 1};
     struct producer_config *config = NULL;
     const char *config_path = NULL;
@@ -202,8 +211,9 @@ static int cmd_run(struct globals *g, int argc, char **argv)
             cfg.until_empty = true;
             break;
         case 'p':
-            if (strlen(optarg) > 32 || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
-                                           strlen(optarg)) {
+            if (strlen(optarg) > 32 ||
+                strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+                    strlen(optarg)) {
                 fprintf(stderr, "cardline run: --line-prefix takes up to 32 letters, digits, '-' or '_'\n");
                 return EXIT_USAGE;
             }
@@ -252,25 +262,29 @@ static int cmd_run(struct globals *g, int argc, char **argv)
             cfg.key_service = optarg;
             break;
         case 'h':
-            fputs("Usage: cardline run [OPTIONS]\n"
-                  "Run production lines with simulated printers and chip encoders until stopped (SIGINT/SIGTERM\n"
-                  "finish the card in hand first).\n"
-                  "  --lines N            number of lines, named <prefix>1..<prefix>N (default 1)\n"
-                  "  --line-prefix P      line name prefix (default L); each controller needs its own names\n"
-                  "  --until-empty        stop when no application is left to produce\n"
-                  "  --lease-seconds S    lease on a claimed application without heartbeat (default 30)\n"
-                  "  --card-ms MS         simulated time per card in printer and encoder (default 0)\n"
-                  "  --print-faults N     simulated print faults per thousand cards (default 0)\n"
-                  "  --chip-faults N      simulated chip write faults per thousand cards (default 0)\n"
-                  "  --seed S             seed for the simulated faults (default 1)\n"
-                  "  --max-cards N        stop after N good cards (default: no limit)\n"
-                  "  --printer SPEC       every line's printer: sim (default), usb, usb:evolis, usb:magicard,\n"
-                  "                       usb:<serial>, usb:<bus>:<address> (see cardline devices)\n"
-                  "  --encoder SPEC       every line's chip encoder: sim (default) or pcsc:<reader name>\n"
-                  "  --key-service SPEC   issuer keys: soft:<key file> or psam:<reader name> (default: a key made\n"
-                  "                       for this run, which only simulated cards know)\n"
-                  "  --config FILE        lines, devices, key service and ATR allow-list from the configuration file\n",
-                  stdout);
+            fputs(
+                "Usage: cardline run [OPTIONS]\n"
+                "Run production lines with simulated printers and chip encoders until stopped "
+                "(SIGINT/SIGTERM\n"
+                "finish the card in hand first).\n"
+                "  --lines N            number of lines, named <prefix>1..<prefix>N (default 1)\n"
+                "  --line-prefix P      line name prefix (default L); each controller needs its own names\n"
+                "  --until-empty        stop when no application is left to produce\n"
+                "  --lease-seconds S    lease on a claimed application without heartbeat (default 30)\n"
+                "  --card-ms MS         simulated time per card in printer and encoder (default 0)\n"
+                "  --print-faults N     simulated print faults per thousand cards (default 0)\n"
+                "  --chip-faults N      simulated chip write faults per thousand cards (default 0)\n"
+                "  --seed S             seed for the simulated faults (default 1)\n"
+                "  --max-cards N        stop after N good cards (default: no limit)\n"
+                "  --printer SPEC       every line's printer: sim (default), usb, usb:evolis, usb:magicard,\n"
+                "                       usb:<serial>, usb:<bus>:<address> (see cardline devices)\n"
+                "  --encoder SPEC       every line's chip encoder: sim (default) or pcsc:<reader name>\n"
+                "  --key-service SPEC   issuer keys: soft:<key file> or psam:<reader name> (default: a key "
+                "made\n"
+                "                       for this run, which only simulated cards know)\n"
+                "  --config FILE        lines, devices, key service and ATR allow-list from the "
+                "configuration file\n",
+                stdout);
             return 0;
         default:
             return EXIT_USAGE;
@@ -297,7 +311,8 @@ static int cmd_run(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
-/* --- status, summary -------------------------------------------------------------------------------------------- */
+/* --- status, summary
+ * -------------------------------------------------------------------------------------------- */
 
 static int cmd_status(struct globals *g, int argc, char **argv)
 {
@@ -332,7 +347,8 @@ static int cmd_summary(struct globals *g, int argc, char **argv)
     int r;
 
     if (cli_want_help(argc, argv) || argc > 1) {
-        fputs("Usage: cardline summary\nProduced, spoiled and held (with reasons), cards per outlet, the smallest\n"
+        fputs("Usage: cardline summary\nProduced, spoiled and held (with reasons), cards per outlet, the "
+              "smallest\n"
               "deadline margin; writes the per-outlet shipment lists under the data directory.\n",
               argc > 1 && !cli_want_help(argc, argv) ? stderr : stdout);
         return cli_want_help(argc, argv) ? 0 : EXIT_USAGE;
@@ -345,7 +361,8 @@ static int cmd_summary(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
-/* --- import, gen ------------------------------------------------------------------------------------------------ */
+/* --- import, gen
+ * ------------------------------------------------------------------------------------------------ */
 
 static int cmd_import(struct globals *g, int argc, char **argv)
 {
@@ -393,15 +410,16 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
 
     if (strcmp(what, "outlets") != 0 && strcmp(what, "applications") != 0 && strcmp(what, "photo") != 0) {
         bool help = cli_want_help(argc, argv);
-        fputs("Usage: cardline gen applications N [--seed S] [--defects K] [--accepted-from DATE]\n"
-              "                                    [--accepted-to DATE]\n"
-              "       cardline gen outlets\n"
-              "       cardline gen photo FILE.jpg [--seed S]\n"
-              "Generate realistic approved applications as an upstream platform would write them: resident ID\n"
-              "numbers with correct check characters, minors, foreigners, rare and long names, both kinds of\n"
-              "outlet, replacements and exchanges, each with a photo. --defects K makes K of them carry a\n"
-              "problem a person must fix (they are held, not produced).\n",
-              help ? stdout : stderr);
+        fputs(
+            "Usage: cardline gen applications N [--seed S] [--defects K] [--accepted-from DATE]\n"
+            "                                    [--accepted-to DATE]\n"
+            "       cardline gen outlets\n"
+            "       cardline gen photo FILE.jpg [--seed S]\n"
+            "Generate realistic approved applications as an upstream platform would write them: resident ID\n"
+            "numbers with correct check characters, minors, foreigners, rare and long names, both kinds of\n"
+            "outlet, replacements and exchanges, each with a photo. --defects K makes K of them carry a\n"
+            "problem a person must fix (they are held, not produced).\n",
+            help ? stdout : stderr);
         return help ? 0 : EXIT_USAGE;
     }
     argc--;
@@ -470,7 +488,8 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
-/* --- outlet, shipment ------------------------------------------------------------------------------------------- */
+/* --- outlet, shipment
+ * ------------------------------------------------------------------------------------------- */
 
 static int cmd_outlet(struct globals *g, int argc, char **argv)
 {
@@ -481,7 +500,8 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
                                          {"transit", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *sub = argc > 1 ? argv[1] : "", *name = NULL, *kind = NULL, *county = NULL, *weekdays = "1,2,3,4,5";
+    const char *sub = argc > 1 ? argv[1] : "", *name = NULL, *kind = NULL, *county = NULL,
+               *weekdays = "1,2,3,4,5";
     long transit = 1;
     PGconn *conn;
     int c, r;
@@ -491,7 +511,8 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
         fputs("Usage: cardline outlet list\n"
               "       cardline outlet add CODE --name NAME --kind hrss|bank --county COUNTY\n"
               "                           [--weekdays 1,3,5] [--transit DAYS]\n"
-              "--weekdays: ISO weekdays (1 = Monday) the delivery run leaves; --transit: working days on the road.\n",
+              "--weekdays: ISO weekdays (1 = Monday) the delivery run leaves; --transit: working days on the "
+              "road.\n",
               help ? stdout : stderr);
         return help ? 0 : EXIT_USAGE;
     }
@@ -511,7 +532,8 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
         case 'w':
             weekdays = optarg;
             if (strspn(weekdays, "1234567,") != strlen(weekdays) || !*weekdays) {
-                fprintf(stderr, "cardline outlet: --weekdays takes ISO weekday numbers 1..7 separated by commas\n");
+                fprintf(stderr,
+                        "cardline outlet: --weekdays takes ISO weekday numbers 1..7 separated by commas\n");
                 return EXIT_USAGE;
             }
             break;
@@ -567,21 +589,25 @@ static const struct {
     const char *name;
     int (*run)(struct globals *g, int argc, char **argv);
 } commands[] = {
-    {"db", cmd_db},           {"run", cmd_run},         {"status", cmd_status},     {"summary", cmd_summary},
-    {"import", cmd_import},   {"application", cmd_application}, {"card", cmd_card}, {"calendar", cmd_calendar},
-    {"stock", cmd_stock},     {"risk", cmd_risk},   {"config", cmd_config},   {"gen", cmd_gen},         {"outlet", cmd_outlet},     {"shipment", cmd_shipment},
-    {"photo", cmd_photo},     {"dispatch", cmd_dispatch}, {"serve", cmd_serve}, {"account", cmd_account}, {"chip", cmd_chip},
-    {"render", cmd_render},   {"devices", cmd_devices},
+    {"db", cmd_db},           {"run", cmd_run},
+    {"status", cmd_status},   {"summary", cmd_summary},
+    {"import", cmd_import},   {"application", cmd_application},
+    {"card", cmd_card},       {"calendar", cmd_calendar},
+    {"stock", cmd_stock},     {"risk", cmd_risk},
+    {"config", cmd_config},   {"gen", cmd_gen},
+    {"outlet", cmd_outlet},   {"shipment", cmd_shipment},
+    {"photo", cmd_photo},     {"dispatch", cmd_dispatch},
+    {"serve", cmd_serve},     {"account", cmd_account},
+    {"chip", cmd_chip},       {"render", cmd_render},
+    {"devices", cmd_devices},
 };
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"data-dir", required_argument, NULL, 'D'},
-                                         {"db", required_argument, NULL, 'B'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"data-dir", required_argument, NULL, 'D'}, {"db", required_argument, NULL, 'B'},
+        {"verbose", no_argument, NULL, 'v'},        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     struct globals g;
     int c;
 

@@ -1,5 +1,5 @@
-/* cmd_ops.c — operator commands: applications (list, show, cancel, release), formal loss reports, the working-day
- * calendar, blank stock and the at-risk forecast */
+/* cmd_ops.c — operator commands: applications (list, show, cancel, release), formal loss reports, the
+ * working-day calendar, blank stock and the at-risk forecast */
 #include "cli.h"
 #include "config.h"
 #include "log.h"
@@ -20,15 +20,18 @@ static int usage_error(const char *text, bool help)
     return help ? 0 : EXIT_USAGE;
 }
 
-/* --- application ------------------------------------------------------------------------------------------------ */
+/* --- application
+ * ------------------------------------------------------------------------------------------------ */
 
 static const char *const application_usage =
     "Usage: cardline application list [--status S] [--limit N]\n"
     "       cardline application show ID\n"
     "       cardline application cancel ID --reason TEXT\n"
     "       cardline application release ID\n"
-    "ID is the application number or its upstream id. 'release' returns a held application to the queue once its\n"
-    "problem is fixed; days it was held waiting for the applicant extend its deadline. 'cancel' stops production:\n"
+    "ID is the application number or its upstream id. 'release' returns a held application to the queue once "
+    "its\n"
+    "problem is fixed; days it was held waiting for the applicant extend its deadline. 'cancel' stops "
+    "production:\n"
     "a card already in a machine is rejected and recorded spoiled.\n";
 
 static int app_list(PGconn *conn, const char *status, long limit)
@@ -49,14 +52,14 @@ static int app_list(PGconn *conn, const char *status, long limit)
         PQclear(res);
         return 1;
     }
-    printf("%-8s %-18s %-11s %-13s %-7s %-10s %-12s %s\n", "id", "upstream", "kind", "status", "outlet", "deadline",
-           "holder", "note");
+    printf("%-8s %-18s %-11s %-13s %-7s %-10s %-12s %s\n", "id", "upstream", "kind", "status", "outlet",
+           "deadline", "holder", "note");
     for (int i = 0; i < PQntuples(res); i++) {
         char name[128];
         producer_mask_name(PQgetvalue(res, i, 7), name, sizeof(name));
         printf("%-8s %-18s %-11s %-13s %-7s %-10s %-12s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5), name,
-               PQgetvalue(res, i, 6));
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
+               name, PQgetvalue(res, i, 6));
     }
     PQclear(res);
     return 0;
@@ -65,16 +68,17 @@ static int app_list(PGconn *conn, const char *status, long limit)
 static int app_show(PGconn *conn, const char *id)
 {
     const char *params[1] = {id};
-    PGresult *res = db_exec(conn,
-                            "SELECT id, upstream_id, kind, status, doc_type, doc_number, name, outlet_code, "
-                            "  bureau_date(accepted_at), deadline, "
-                            "  to_char(latest_completion AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'), "
-                            "  held_working_days, attempts, coalesce(held_reason, ''), coalesce(cancel_reason, ''), "
-                            "  coalesce(deadline_problem, ''), "
-                            "  (SELECT string_agg(card_number || ' ' || status || coalesce(' (' || spoil_reason || ')', "
-                            "     ''), '; ' ORDER BY created_at) FROM card WHERE application_id = a.id) "
-                            "FROM application a WHERE a.id::text = $1 OR a.upstream_id = $1",
-                            1, params);
+    PGresult *res =
+        db_exec(conn,
+                "SELECT id, upstream_id, kind, status, doc_type, doc_number, name, outlet_code, "
+                "  bureau_date(accepted_at), deadline, "
+                "  to_char(latest_completion AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'), "
+                "  held_working_days, attempts, coalesce(held_reason, ''), coalesce(cancel_reason, ''), "
+                "  coalesce(deadline_problem, ''), "
+                "  (SELECT string_agg(card_number || ' ' || status || coalesce(' (' || spoil_reason || ')', "
+                "     ''), '; ' ORDER BY created_at) FROM card WHERE application_id = a.id) "
+                "FROM application a WHERE a.id::text = $1 OR a.upstream_id = $1",
+                1, params);
     char doc[40], name[128];
 
     if (!db_ok(res) || PQntuples(res) != 1) {
@@ -84,8 +88,8 @@ static int app_show(PGconn *conn, const char *id)
     }
     producer_mask_doc(PQgetvalue(res, 0, 5), doc, sizeof(doc));
     producer_mask_name(PQgetvalue(res, 0, 6), name, sizeof(name));
-    printf("application        %s (upstream %s)\nkind               %s\nstatus             %s\n", PQgetvalue(res, 0, 0),
-           PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+    printf("application        %s (upstream %s)\nkind               %s\nstatus             %s\n",
+           PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
     printf("holder             %s, %s %s\noutlet             %s\naccepted           %s\n", name,
            PQgetvalue(res, 0, 4), doc, PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8));
     printf("deadline           %s (+%s working days held)\nlatest completion  %s\nattempts           %s\n",
@@ -131,7 +135,6 @@ static int app_change(PGconn *conn, const char *sql, int nparams, const char *co
     PQclear(PQexec(conn, "NOTIFY cardline_work"));
     return 0;
 }
-
 
 int cmd_application(struct globals *g, int argc, char **argv)
 {
@@ -182,37 +185,40 @@ int cmd_application(struct globals *g, int argc, char **argv)
         r = app_show(conn, argv[optind]);
     } else if (strcmp(sub, "cancel") == 0) {
         const char *params[2] = {argv[optind], reason};
-        r = app_change(conn,
-                       "UPDATE application SET status = 'cancelled', cancel_reason = $2, locked_by = NULL, "
-                       "  lease_until = NULL, step = NULL, held_reason = NULL, updated_at = now() "
-                       "WHERE (id::text = $1 OR upstream_id = $1) AND status IN ('pending', 'held', 'in_production') "
-                       "RETURNING id",
-                       2, params, "cancelled", reason,
-                       "no pending, held or in-production application with that id (produced ones are done)");
+        r = app_change(
+            conn,
+            "UPDATE application SET status = 'cancelled', cancel_reason = $2, locked_by = NULL, "
+            "  lease_until = NULL, step = NULL, held_reason = NULL, updated_at = now() "
+            "WHERE (id::text = $1 OR upstream_id = $1) AND status IN ('pending', 'held', 'in_production') "
+            "RETURNING id",
+            2, params, "cancelled", reason,
+            "no pending, held or in-production application with that id (produced ones are done)");
     } else {
         const char *params[1] = {argv[optind]};
-        r = app_change(conn,
-                       "UPDATE application SET status = 'pending', "
-                       "  held_working_days = held_working_days + CASE WHEN held_for_applicant "
-                       "    THEN greatest(0, working_days_between(bureau_date(held_since), bureau_date(now()))) "
-                       "    ELSE 0 END, "
-                       "  held_reason = NULL, held_since = NULL, held_for_applicant = false, attempts = 0, "
-                       "  updated_at = now() "
-                       "WHERE (id::text = $1 OR upstream_id = $1) AND status = 'held' RETURNING id",
-                       1, params, "released", NULL, "no held application with that id");
+        r = app_change(
+            conn,
+            "UPDATE application SET status = 'pending', "
+            "  held_working_days = held_working_days + CASE WHEN held_for_applicant "
+            "    THEN greatest(0, working_days_between(bureau_date(held_since), bureau_date(now()))) "
+            "    ELSE 0 END, "
+            "  held_reason = NULL, held_since = NULL, held_for_applicant = false, attempts = 0, "
+            "  updated_at = now() "
+            "WHERE (id::text = $1 OR upstream_id = $1) AND status = 'held' RETURNING id",
+            1, params, "released", NULL, "no held application with that id");
     }
     PQfinish(conn);
     return r;
 }
 
-/* --- card ------------------------------------------------------------------------------------------------------- */
-
+/* --- card
+ * ------------------------------------------------------------------------------------------------------- */
 
 int cmd_card(struct globals *g, int argc, char **argv)
 {
-    static const char *const text = "Usage: cardline card report-lost CARD_NUMBER\n"
-                                    "Record the holder's formal loss report (in person): all functions stop and a\n"
-                                    "replacement application may be produced.\n";
+    static const char *const text =
+        "Usage: cardline card report-lost CARD_NUMBER\n"
+        "Record the holder's formal loss report (in person): all functions stop and a\n"
+        "replacement application may be produced.\n";
     const char *params[1];
     PGconn *conn;
     PGresult *res;
@@ -225,8 +231,9 @@ int cmd_card(struct globals *g, int argc, char **argv)
     if (!conn)
         return 1;
     if (db_command(conn, "begin", "BEGIN", 0, NULL) == 0) {
-        res = db_exec(conn, "UPDATE card SET status = 'lost' WHERE card_number = $1 AND status = 'issued' "
-                            "RETURNING card_number",
+        res = db_exec(conn,
+                      "UPDATE card SET status = 'lost' WHERE card_number = $1 AND status = 'issued' "
+                      "RETURNING card_number",
                       1, params);
         if (db_ok(res) && PQntuples(res) == 1 &&
             producer_event(conn, OPERATOR, "reported_lost", NULL, argv[2], NULL, "formal loss report") == 0 &&
@@ -243,20 +250,22 @@ int cmd_card(struct globals *g, int argc, char **argv)
     return r;
 }
 
-/* --- calendar --------------------------------------------------------------------------------------------------- */
-
+/* --- calendar
+ * --------------------------------------------------------------------------------------------------- */
 
 int cmd_calendar(struct globals *g, int argc, char **argv)
 {
-    static const char *const text =
-        "Usage: cardline calendar import FILE.csv\n"
-        "       cardline calendar deadline DATE [--days N]\n"
-        "       cardline calendar workdays FROM TO\n"
-        "       cardline calendar years\n"
-        "'deadline' is DATE plus N working days (default 30, the regulation's limit); 'workdays' counts the working\n"
-        "days after FROM up to and including TO. Dates are YYYY-MM-DD; a date in a year whose official schedule is\n"
-        "not loaded is an error. The import file has one 'year,YYYY,source' row, then 'off,FROM,TO,name' rows for\n"
-        "holidays and 'work,DATE,,name' rows for makeup working days.\n";
+    static const char *const text = "Usage: cardline calendar import FILE.csv\n"
+                                    "       cardline calendar deadline DATE [--days N]\n"
+                                    "       cardline calendar workdays FROM TO\n"
+                                    "       cardline calendar years\n"
+                                    "'deadline' is DATE plus N working days (default 30, the regulation's "
+                                    "limit); 'workdays' counts the working\n"
+                                    "days after FROM up to and including TO. Dates are YYYY-MM-DD; a date in "
+                                    "a year whose official schedule is\n"
+                                    "not loaded is an error. The import file has one 'year,YYYY,source' row, "
+                                    "then 'off,FROM,TO,name' rows for\n"
+                                    "holidays and 'work,DATE,,name' rows for makeup working days.\n";
     const char *sub = argc > 1 ? argv[1] : "";
     long days = 30;
     PGconn *conn;
@@ -306,22 +315,22 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
     return r;
 }
 
-/* --- stock ------------------------------------------------------------------------------------------------------ */
-
+/* --- stock
+ * ------------------------------------------------------------------------------------------------------ */
 
 int cmd_stock(struct globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {{"line", required_argument, NULL, 'l'},
-                                         {"from", required_argument, NULL, 'f'},
-                                         {"to", required_argument, NULL, 't'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"line", required_argument, NULL, 'l'}, {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     static const char *const text =
         "Usage: cardline stock issue|return|sample --line L N\n"
         "       cardline stock report [--line L] [--from T --to T] [--json]\n"
-        "issue: N blanks handed to line L's hopper; return: N unused blanks back to the store; sample: N blanks\n"
-        "taken for quality samples. report: per line issued, used (good + spoiled + in the machine), returned,\n"
+        "issue: N blanks handed to line L's hopper; return: N unused blanks back to the store; sample: N "
+        "blanks\n"
+        "taken for quality samples. report: per line issued, used (good + spoiled + in the machine), "
+        "returned,\n"
         "samples and what should be on hand; exits 1 and says DIFFERENCE when the books do not balance.\n";
     const char *sub = argc > 1 ? argv[1] : "", *line = NULL, *from = NULL, *to = NULL;
     bool json = false;
@@ -368,24 +377,29 @@ int cmd_stock(struct globals *g, int argc, char **argv)
         r = producer_stock_report(conn, line, from, to, json);
         r = r != 0;
     } else {
-        const char *kind = strcmp(sub, "issue") == 0 ? "issued" : strcmp(sub, "return") == 0 ? "returned" : "sample";
+        const char *kind = strcmp(sub, "issue") == 0    ? "issued"
+                           : strcmp(sub, "return") == 0 ? "returned"
+                                                        : "sample";
         r = producer_stock_move(conn, line, kind, (int)n, OPERATOR) < 0;
         if (!r)
-            printf("%s %ld blank(s) %s line %s\n", kind, n, strcmp(kind, "issued") == 0 ? "to" : "from", line);
+            printf("%s %ld blank(s) %s line %s\n", kind, n, strcmp(kind, "issued") == 0 ? "to" : "from",
+                   line);
     }
     PQfinish(conn);
     return r;
 }
 
-/* --- risk ------------------------------------------------------------------------------------------------------- */
-
+/* --- risk
+ * ------------------------------------------------------------------------------------------------------- */
 
 int cmd_risk(struct globals *g, int argc, char **argv)
 {
     static const char *const text =
         "Usage: cardline risk [--json] [--limit N]\n"
-        "Which open applications will miss the delivery run that brings them to their outlet by the deadline:\n"
-        "each one's place in the claim order, the day the lines' capacity reaches it (measured over the last hour,\n"
+        "Which open applications will miss the delivery run that brings them to their outlet by the "
+        "deadline:\n"
+        "each one's place in the claim order, the day the lines' capacity reaches it (measured over the last "
+        "hour,\n"
         "or the nominal rate), against its latest completion. Also held applications close to theirs.\n";
     bool json = false;
     long limit = 20;
@@ -409,14 +423,16 @@ int cmd_risk(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
-/* --- config ----------------------------------------------------------------------------------------------------- */
+/* --- config
+ * ----------------------------------------------------------------------------------------------------- */
 
 int cmd_config(struct globals *g, int argc, char **argv)
 {
     static const char *const text =
         "Usage: cardline config check FILE\n"
         "       cardline config apply FILE\n"
-        "check: read and validate the configuration (lines and their devices, key service, photo profile, ATR\n"
+        "check: read and validate the configuration (lines and their devices, key service, photo profile, "
+        "ATR\n"
         "allow-list, outlets with delivery runs) and say what is wrong, with its line and field.\n"
         "apply: also write its outlets and delivery runs to the database (insert or update).\n";
     struct producer_config *cfg = NULL;

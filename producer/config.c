@@ -1,8 +1,9 @@
-/* config.c — reading the bureau's JSON configuration with json-c and refusing anything that is not exactly right,
- * naming the file, line and field */
+/* config.c — reading the bureau's JSON configuration with json-c and refusing anything that is not exactly
+ * right, naming the file, line and field */
 #include "config.h"
 
 #include "db.h"
+#include "fileio.h"
 #include "log.h"
 #include "producer.h"
 
@@ -37,10 +38,12 @@ static int bad(struct ctx *c, const char *field, const char *fmt, ...)
 
 static const char *const top_keys[] = {"lines", "key_service", "photo_profile", "atr_allow", "outlets"};
 static const char *const line_keys[] = {"id", "printer", "encoder", "counter"};
-static const char *const outlet_keys[] = {"code", "name", "kind", "county", "delivery_weekdays", "transit_days"};
+static const char *const outlet_keys[] = {"code",        "name", "kind", "county", "delivery_weekdays",
+                                          "transit_days"};
 
 /* Unknown keys are refused: a misspelt "encodr" must not silently fall back to a default. */
-static int only_keys(struct ctx *c, json_object *obj, const char *where, const char *const *keys, size_t nkeys)
+static int only_keys(struct ctx *c, json_object *obj, const char *where, const char *const *keys,
+                     size_t nkeys)
 {
     json_object_object_foreach(obj, key, val)
     {
@@ -54,8 +57,8 @@ static int only_keys(struct ctx *c, json_object *obj, const char *where, const c
     return 0;
 }
 
-static int get_string(struct ctx *c, json_object *obj, const char *key, const char *where, bool required, char *out,
-                      size_t size)
+static int get_string(struct ctx *c, json_object *obj, const char *key, const char *where, bool required,
+                      char *out, size_t size)
 {
     json_object *v;
     char field[96];
@@ -115,10 +118,11 @@ static int parse_lines(struct ctx *c, json_object *arr, struct producer_config *
                 return bad(c, where, "id '%s' may only hold letters, digits and _ . : -", l->id);
         }
         if (!valid_printer_spec(l->printer))
-            return bad(c, where,
-                       "printer '%s' is not one of sim, emu:evolis, emu:magicard, usb, usb:evolis, usb:magicard, "
-                       "usb:<serial number>",
-                       l->printer);
+            return bad(
+                c, where,
+                "printer '%s' is not one of sim, emu:evolis, emu:magicard, usb, usb:evolis, usb:magicard, "
+                "usb:<serial number>",
+                l->printer);
         if (!valid_encoder_spec(l->encoder))
             return bad(c, where, "encoder '%s' is not sim or pcsc:<reader name>", l->encoder);
         if (json_object_object_get_ex(o, "counter", &v)) {
@@ -171,8 +175,9 @@ static int parse_outlets(struct ctx *c, json_object *arr, struct producer_config
         }
         if (strlen(out->code) < 3)
             return bad(c, where, "code '%s' must be 3 to 16 capitals or digits", out->code);
-        if (!json_object_object_get_ex(o, "delivery_weekdays", &v) || !json_object_is_type(v, json_type_array) ||
-            json_object_array_length(v) == 0 || json_object_array_length(v) > 7)
+        if (!json_object_object_get_ex(o, "delivery_weekdays", &v) ||
+            !json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0 ||
+            json_object_array_length(v) > 7)
             return bad(c, where, "delivery_weekdays must list 1 to 7 ISO weekdays (1 = Monday)");
         out->weekdays[w++] = '{';
         for (size_t k = 0; k < json_object_array_length(v); k++) {
@@ -185,7 +190,8 @@ static int parse_outlets(struct ctx *c, json_object *arr, struct producer_config
         snprintf(out->weekdays + w, sizeof(out->weekdays) - w, "}");
         out->transit_days = 1;
         if (json_object_object_get_ex(o, "transit_days", &v)) {
-            if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < 0 || json_object_get_int(v) > 10)
+            if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < 0 ||
+                json_object_get_int(v) > 10)
                 return bad(c, where, "transit_days must be a whole number of working days 0..10");
             out->transit_days = json_object_get_int(v);
         }
@@ -231,26 +237,14 @@ int producer_config_load(const char *path, struct producer_config **ret, char *e
     json_tokener *tok = NULL;
     json_object *root = NULL, *v;
     char *data = NULL;
-    size_t len;
-    FILE *f;
+    size_t len = 0;
     int r;
 
-    f = fopen(path, "rbe");
-    if (!f) {
-        snprintf(err, err_size, "%s: %s", path, strerror(errno));
-        return PRODUCER_ERROR_IO;
+    r = producer_read_file(path, CONFIG_FILE_MAX, &data, &len);
+    if (r < 0) {
+        snprintf(err, err_size, "%s: %s", path, r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+        return r == -EFBIG ? PRODUCER_ERROR_INPUT : PRODUCER_ERROR_IO;
     }
-    data = malloc(CONFIG_FILE_MAX + 1);
-    len = data ? fread(data, 1, CONFIG_FILE_MAX + 1, f) : 0;
-    fclose(f);
-    if (!data)
-        return PRODUCER_ERROR_NOMEM;
-    if (len > CONFIG_FILE_MAX) {
-        free(data);
-        snprintf(err, err_size, "%s: larger than 1 MiB", path);
-        return PRODUCER_ERROR_INPUT;
-    }
-    data[len] = '\0';
     tok = json_tokener_new();
     if (!tok) {
         free(data);
@@ -261,7 +255,8 @@ int producer_config_load(const char *path, struct producer_config **ret, char *e
     root = json_tokener_parse_ex(tok, data, (int)len);
     /* one JSON value and nothing after it but white space */
     if (!root || json_tokener_get_error(tok) != json_tokener_success ||
-        data[json_tokener_get_parse_end(tok) + strspn(data + json_tokener_get_parse_end(tok), " \t\r\n")] != '\0') {
+        data[json_tokener_get_parse_end(tok) + strspn(data + json_tokener_get_parse_end(tok), " \t\r\n")] !=
+            '\0') {
         snprintf(err, err_size, "%s:%d: not valid JSON: %s", path,
                  line_of_offset(data, json_tokener_get_parse_end(tok)),
                  json_tokener_error_desc(json_tokener_get_error(tok) == json_tokener_success
@@ -291,11 +286,13 @@ int producer_config_load(const char *path, struct producer_config **ret, char *e
         goto out;
     if (json_object_object_get_ex(root, "atr_allow", &v) && (r = parse_atrs(&c, v, cfg)) < 0)
         goto out;
-    if ((r = get_string(&c, root, "key_service", "(top)", false, cfg->key_service, sizeof(cfg->key_service))) < 0 ||
+    if ((r = get_string(&c, root, "key_service", "(top)", false, cfg->key_service,
+                        sizeof(cfg->key_service))) < 0 ||
         (r = get_string(&c, root, "photo_profile", "(top)", false, cfg->photo_profile,
                         sizeof(cfg->photo_profile))) < 0)
         goto out;
-    if (cfg->key_service[0] && strncmp(cfg->key_service, "soft:", 5) && strncmp(cfg->key_service, "psam:", 5)) {
+    if (cfg->key_service[0] && strncmp(cfg->key_service, "soft:", 5) &&
+        strncmp(cfg->key_service, "psam:", 5)) {
         r = bad(&c, "key_service", "'%s' is not soft:<key file> or psam:<reader name>", cfg->key_service);
         goto out;
     }
@@ -335,11 +332,12 @@ int producer_config_apply(PGconn *conn, const struct producer_config *cfg)
         const char *params[6] = {o->code, o->name, o->kind, o->county, o->weekdays, transit};
 
         snprintf(transit, sizeof(transit), "%d", o->transit_days);
-        if (db_command(conn, "outlet",
-                       "INSERT INTO outlet (code, name, kind, county, delivery_weekdays, transit_days) "
-                       "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name = $2, kind = $3, "
-                       "  county = $4, delivery_weekdays = $5, transit_days = $6",
-                       6, params) < 0) {
+        if (db_command(
+                conn, "outlet",
+                "INSERT INTO outlet (code, name, kind, county, delivery_weekdays, transit_days) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name = $2, kind = $3, "
+                "  county = $4, delivery_weekdays = $5, transit_days = $6",
+                6, params) < 0) {
             PQclear(PQexec(conn, "ROLLBACK"));
             return PRODUCER_ERROR_DB;
         }

@@ -1,5 +1,5 @@
-/* db.c — the private PostgreSQL cluster cardline runs by itself, connections to it or to a bureau's server, and
- * the numbered migrations that make its schema */
+/* db.c — the private PostgreSQL cluster cardline runs by itself, connections to it or to a bureau's server,
+ * and the numbered migrations that make its schema */
 #include "db.h"
 
 #include "log.h"
@@ -22,11 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLUSTER_DB_NAME "cardline"
-#define CLUSTER_ROLE "cardline"
-#define DEFAULT_ACCOUNT "cardline"
+#define CLUSTER_DB_NAME     "cardline"
+#define CLUSTER_ROLE        "cardline"
+#define DEFAULT_ACCOUNT     "cardline"
 #define SYSTEM_CLUSTER_ROOT "/var/lib/cardline/clusters"
-#define LOCK_WAIT_SECONDS 180
+#define LOCK_WAIT_SECONDS   180
 /* sun_path is 108 bytes; the socket file name adds 15 */
 #define SOCKET_DIR_MAX 90
 
@@ -145,8 +145,8 @@ static const char *server_account(void)
     return a && *a ? a : DEFAULT_ACCOUNT;
 }
 
-/* The data directory's cluster id: 16 random bytes in hex, made on first use (O_EXCL: of two processes that race,
- * one writes it and both read the same). */
+/* The data directory's cluster id: 16 random bytes in hex, made on first use (O_EXCL: of two processes that
+ * race, one writes it and both read the same). */
 static int cluster_id(const char *data_dir, char ret[33])
 {
     char path[PATH_MAX + 16], buf[40] = "";
@@ -258,7 +258,8 @@ int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_
     return 0;
 }
 
-/* --- running PostgreSQL's own programs ------------------------------------------------------------------------ */
+/* --- running PostgreSQL's own programs
+ * ------------------------------------------------------------------------ */
 
 static int find_pg_bindir(char *out, size_t size)
 {
@@ -310,8 +311,9 @@ static int server_passwd(struct passwd *ret, char *buf, size_t bufsize, bool *re
             _exit(127);
         }
         if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            log_error("db", "cannot create system account '%s'; create it with: useradd --system --user-group "
-                            "--no-create-home --shell /usr/sbin/nologin %s",
+            log_error("db",
+                      "cannot create system account '%s'; create it with: useradd --system --user-group "
+                      "--no-create-home --shell /usr/sbin/nologin %s",
                       account, account);
             return PRODUCER_ERROR_CLUSTER;
         }
@@ -428,13 +430,14 @@ static int write_server_config(const char *pgdata, const char *socket_dir)
         log_error("db", "cannot open %s: %s", path, strerror(errno));
         return PRODUCER_ERROR_IO;
     }
-    fprintf(f, "\n# cardline private cluster: unix socket only, reachable by its owner alone\n"
-               "listen_addresses = ''\n"
-               "unix_socket_directories = '%s'\n"
-               "unix_socket_permissions = 0700\n"
-               "max_connections = 200\n"
-               "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n"
-               "log_min_messages = warning\n",
+    fprintf(f,
+            "\n# cardline private cluster: unix socket only, reachable by its owner alone\n"
+            "listen_addresses = ''\n"
+            "unix_socket_directories = '%s'\n"
+            "unix_socket_permissions = 0700\n"
+            "max_connections = 200\n"
+            "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n"
+            "log_min_messages = warning\n",
             socket_dir);
     if (fclose(f) != 0)
         return PRODUCER_ERROR_IO;
@@ -465,7 +468,8 @@ static int lock_data_dir(const struct db_config *cfg)
     /* flock has no timeout of its own; another cardline holds this only while it starts the server */
     while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK || time(NULL) > until) {
-            log_error("db", "cannot lock %s: %s", path, errno == EWOULDBLOCK ? "held too long" : strerror(errno));
+            log_error("db", "cannot lock %s: %s", path,
+                      errno == EWOULDBLOCK ? "held too long" : strerror(errno));
             close(fd);
             return PRODUCER_ERROR_CLUSTER;
         }
@@ -535,8 +539,9 @@ static int start_locked(const struct db_config *cfg)
         return r;
     pw = as_other ? &pwbuf : NULL;
     if (find_pg_bindir(bindir, sizeof(bindir)) < 0) {
-        log_error("db", "PostgreSQL server programs not found under /usr/lib/postgresql (install the 'postgresql' "
-                        "package, or set CARDLINE_PG_BINDIR)");
+        log_error("db",
+                  "PostgreSQL server programs not found under /usr/lib/postgresql (install the 'postgresql' "
+                  "package, or set CARDLINE_PG_BINDIR)");
         return PRODUCER_ERROR_CLUSTER;
     }
     if (cluster_paths(cfg, pgdata, log_path, ctl_log) < 0)
@@ -563,8 +568,17 @@ static int start_locked(const struct db_config *cfg)
 
     snprintf(version, sizeof(version), "%s/PG_VERSION", pgdata);
     if (access(version, F_OK) != 0) {
-        char *argv[] = {prog,         "-D",          pgdata,           "-U", CLUSTER_ROLE, "-E", "UTF8",
-                        "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=reject", NULL};
+        char *argv[] = {prog,
+                        "-D",
+                        pgdata,
+                        "-U",
+                        CLUSTER_ROLE,
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                        "--auth-local=trust",
+                        "--auth-host=reject",
+                        NULL};
         snprintf(prog, sizeof(prog), "%s/initdb", bindir);
         log_info("db", "creating private PostgreSQL cluster in %s", cfg->cluster_dir);
         r = run_program(pw, argv, ctl_log);
@@ -718,7 +732,8 @@ PGconn *producer_db_open(const struct db_config *cfg)
     return conn;
 }
 
-/* --- SQL helpers -------------------------------------------------------------------------------------------- */
+/* --- SQL helpers
+ * -------------------------------------------------------------------------------------------- */
 
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
@@ -750,7 +765,8 @@ int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, cons
     return r;
 }
 
-/* --- migrations ----------------------------------------------------------------------------------------------- */
+/* --- migrations
+ * ----------------------------------------------------------------------------------------------- */
 
 static int apply_one(PGconn *conn, const struct producer_migration *m, bool *ret_applied)
 {
@@ -766,10 +782,11 @@ static int apply_one(PGconn *conn, const struct producer_migration *m, bool *ret
     /* one migrator at a time across all controllers */
     if (db_command(conn, "lock migrations", "SELECT pg_advisory_xact_lock(hashtext('cardline.migrate'))", 0,
                    NULL) < 0 ||
-        db_command(conn, "create schema_migration",
-                   "CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, name text NOT NULL, "
-                   "applied_at timestamptz NOT NULL DEFAULT now())",
-                   0, NULL) < 0)
+        db_command(
+            conn, "create schema_migration",
+            "CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, name text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())",
+            0, NULL) < 0)
         goto rollback;
     res = db_exec(conn, "SELECT 1 FROM schema_migration WHERE version = $1", 1, params);
     if (!db_ok(res)) {
@@ -790,8 +807,8 @@ static int apply_one(PGconn *conn, const struct producer_migration *m, bool *ret
         goto rollback;
     }
     PQclear(res);
-    if (db_command(conn, "record migration", "INSERT INTO schema_migration (version, name) VALUES ($1, $2)", 2,
-                   params) < 0)
+    if (db_command(conn, "record migration", "INSERT INTO schema_migration (version, name) VALUES ($1, $2)",
+                   2, params) < 0)
         goto rollback;
     if (db_command(conn, "commit migration", "COMMIT", 0, NULL) < 0)
         return PRODUCER_ERROR_SCHEMA;
@@ -815,8 +832,8 @@ int producer_db_migrate(PGconn *conn, int *ret_applied)
     for (int i = 0; db_ok(res) && i < PQntuples(res); i++) {
         int v = atoi(PQgetvalue(res, i, 0));
         if (v > known) {
-            log_error("db", "database schema version %d is newer than this cardline (%d); upgrade cardline", v,
-                      known);
+            log_error("db", "database schema version %d is newer than this cardline (%d); upgrade cardline",
+                      v, known);
             PQclear(res);
             return PRODUCER_ERROR_SCHEMA;
         }

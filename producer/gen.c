@@ -6,6 +6,7 @@
 #include "intake.h"
 #include "log.h"
 #include "photo.h"
+#include "rng.h"
 #include "rules.h"
 
 #include <inttypes.h>
@@ -19,13 +20,9 @@ struct rng {
     uint32_t s;
 };
 
-/* splitmix32: small, fast and the same on every machine, so a seed reproduces a data set */
 static uint32_t rng_next(struct rng *r)
 {
-    uint32_t z = (r->s += 0x9E3779B9u);
-    z = (z ^ (z >> 16)) * 0x85EBCA6Bu;
-    z = (z ^ (z >> 13)) * 0xC2B2AE35u;
-    return z ^ (z >> 16);
+    return producer_splitmix32(&r->s);
 }
 
 static int rng_below(struct rng *r, int n)
@@ -91,7 +88,8 @@ static const int minority_codes[] = {8, 3, 6, 11, 7, 9, 13, 16};
 
 struct person_gen {
     struct rng rng;
-    struct producer_portrait_source *portraits; /* the real face photos the applicants' photos are made from */
+    struct producer_portrait_source
+        *portraits; /* the real face photos the applicants' photos are made from */
     char today[11];
     int today_y;
 };
@@ -336,12 +334,13 @@ static int gen_one(PGconn *conn, struct person_gen *g, const struct producer_gen
     default:
         break;
     }
-    rc = producer_portrait_render(g->portraits, g->rng.s ^ (uint32_t)index,
-                                  defect == DEFECT_BAD_PHOTO
-                                      /* each kind of photo fault in turn */
-                                      ? (enum producer_portrait_flaw)(1 + index % (PRODUCER_PORTRAIT_FLAW_COUNT - 1))
-                                      : PRODUCER_PORTRAIT_OK,
-                                  &jpeg, &jpeg_len);
+    rc = producer_portrait_render(
+        g->portraits, g->rng.s ^ (uint32_t)index,
+        defect == DEFECT_BAD_PHOTO
+            /* each kind of photo fault in turn */
+            ? (enum producer_portrait_flaw)(1 + index % (PRODUCER_PORTRAIT_FLAW_COUNT - 1))
+            : PRODUCER_PORTRAIT_OK,
+        &jpeg, &jpeg_len);
     if (rc < 0) {
         log_error("gen", "portrait: %s", producer_portrait_strerror(rc));
         return PRODUCER_ERROR_IO;

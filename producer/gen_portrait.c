@@ -2,6 +2,9 @@
  */
 #include "gen_portrait.h"
 
+#include "fileio.h"
+#include "rng.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -51,34 +54,6 @@ void producer_portrait_source_free(struct producer_portrait_source *src)
     free(src->alpha);
     free(src->pm);
     free(src);
-}
-
-static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
-{
-    struct stat st;
-    FILE *f = fopen(path, "rbe");
-    uint8_t *buf;
-
-    if (!f)
-        return PHOTO_ERROR_IO;
-    if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || (unsigned long long)st.st_size > SOURCE_MAX_BYTES) {
-        fclose(f);
-        return PHOTO_ERROR_IO;
-    }
-    buf = malloc((size_t)st.st_size);
-    if (!buf) {
-        fclose(f);
-        return PHOTO_ERROR_NOMEM;
-    }
-    size_t n = fread(buf, 1, (size_t)st.st_size, f);
-    fclose(f);
-    if (n != (size_t)st.st_size) {
-        free(buf);
-        return PHOTO_ERROR_IO;
-    }
-    *ret = buf;
-    *ret_len = n;
-    return 0;
 }
 
 /* A backdrop pixel is light and nearly grey; the fill also refuses a step to a clearly different neighbour so
@@ -182,9 +157,9 @@ int producer_portrait_source_new(const char *dir, struct producer_portrait_sourc
     r = snprintf(path, sizeof(path), "%s/%s", dir, PRODUCER_PORTRAIT_FILE);
     if (r < 0 || (size_t)r >= sizeof(path))
         return PHOTO_ERROR_IO;
-    r = read_file(path, &data, &len);
+    r = producer_read_file(path, SOURCE_MAX_BYTES, (char **)&data, &len);
     if (r < 0)
-        return r;
+        return r == -ENOMEM ? PHOTO_ERROR_NOMEM : PHOTO_ERROR_IO;
     r = photo_decode(data, len, &img);
     free(data);
     if (r < 0)
@@ -222,13 +197,9 @@ int producer_portrait_source_new(const char *dir, struct producer_portrait_sourc
     return 0;
 }
 
-/* splitmix32: tiny, good enough for picking variations, and keeps rendering free of shared state. */
 static uint32_t rng_next(uint32_t *state)
 {
-    uint32_t z = (*state += 0x9e3779b9u);
-    z = (z ^ (z >> 16)) * 0x85ebca6bu;
-    z = (z ^ (z >> 13)) * 0xc2b2ae35u;
-    return z ^ (z >> 16);
+    return producer_splitmix32(state);
 }
 
 static double rng_range(uint32_t *state, double lo, double hi)

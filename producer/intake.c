@@ -1,5 +1,8 @@
-/* intake.c — approved applications enter the database: CSV import (all or nothing) and the shared insert path */
+/* intake.c — approved applications enter the database: CSV import (all or nothing) and the shared insert path
+ */
 #include "intake.h"
+
+#include "fileio.h"
 
 #include "csv.h"
 #include "db.h"
@@ -14,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#define IMPORT_MAX_BYTES (64u * 1024u * 1024u)
+#define IMPORT_MAX_BYTES  (64u * 1024u * 1024u)
 #define IMPORT_MAX_ERRORS 20
 
 int producer_event(PGconn *conn, const char *actor, const char *kind, const char *application_id,
@@ -43,8 +46,8 @@ int producer_insert_photo(PGconn *conn, const uint8_t *bytes, size_t len, const 
     int r = PRODUCER_ERROR_DB;
 
     photo_sha256_hex(bytes, len, sha);
-    res = PQexecParams(conn, "INSERT INTO photo (bytes, sha256, studio) VALUES ($1, $2, $3) RETURNING id", 3, NULL,
-                       params, lengths, formats, 0);
+    res = PQexecParams(conn, "INSERT INTO photo (bytes, sha256, studio) VALUES ($1, $2, $3) RETURNING id", 3,
+                       NULL, params, lengths, formats, 0);
     if (db_ok(res) && PQntuples(res) == 1) {
         *ret_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         r = 0;
@@ -55,8 +58,8 @@ int producer_insert_photo(PGconn *conn, const uint8_t *bytes, size_t len, const 
     return r;
 }
 
-int producer_insert_application(PGconn *conn, const struct producer_app *a, const char *accepted_at, int priority,
-                                char *err, size_t err_size)
+int producer_insert_application(PGconn *conn, const struct producer_app *a, const char *accepted_at,
+                                int priority, char *err, size_t err_size)
 {
     char eth[8], photo[24], prio[8], sex[2] = {a->sex, 0};
     const char *params[17] = {a->upstream_id,
@@ -82,24 +85,27 @@ int producer_insert_application(PGconn *conn, const struct producer_app *a, cons
     snprintf(eth, sizeof(eth), "%d", a->ethnicity);
     snprintf(photo, sizeof(photo), "%" PRId64, a->photo_id);
     snprintf(prio, sizeof(prio), "%d", priority);
-    res = db_exec(conn,
-                  "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
-                  "  birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, replaced_card_number, "
-                  "  accepted_at, priority) "
-                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                  17, params);
+    res = db_exec(
+        conn,
+        "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
+        "  birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, replaced_card_number, "
+        "  accepted_at, priority) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        17, params);
     if (!db_ok(res)) {
         const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        snprintf(err, err_size, "%s", strcmp(db_sqlstate(res), "23505") == 0
-                                          ? "an application with this upstream_id already exists"
-                                          : (msg ? msg : "database error"));
+        snprintf(err, err_size, "%s",
+                 strcmp(db_sqlstate(res), "23505") == 0
+                     ? "an application with this upstream_id already exists"
+                     : (msg ? msg : "database error"));
         r = PRODUCER_ERROR_DB;
     }
     PQclear(res);
     return r;
 }
 
-/* --- CSV import -------------------------------------------------------------------------------------------------- */
+/* --- CSV import
+ * -------------------------------------------------------------------------------------------------- */
 
 enum column {
     COL_UPSTREAM_ID,
@@ -126,14 +132,22 @@ static const struct {
     const char *name;
     bool required;
 } columns[COL_COUNT] = {
-    [COL_UPSTREAM_ID] = {"upstream_id", true}, [COL_KIND] = {"kind", true},
-    [COL_DOC_TYPE] = {"doc_type", true},       [COL_DOC_NUMBER] = {"doc_number", true},
-    [COL_SSN] = {"ssn", false},                [COL_NAME] = {"name", true},
-    [COL_SEX] = {"sex", true},                 [COL_ETHNICITY] = {"ethnicity", true},
-    [COL_BIRTH_DATE] = {"birth_date", true},   [COL_BIRTH_PLACE] = {"birth_place", true},
-    [COL_NATIONALITY] = {"nationality", false}, [COL_OUTLET] = {"outlet", true},
-    [COL_BANK] = {"bank", false},              [COL_ACCEPTED_AT] = {"accepted_at", true},
-    [COL_PHOTO] = {"photo", true},             [COL_REPLACED_CARD] = {"replaced_card", false},
+    [COL_UPSTREAM_ID] = {"upstream_id", true},
+    [COL_KIND] = {"kind", true},
+    [COL_DOC_TYPE] = {"doc_type", true},
+    [COL_DOC_NUMBER] = {"doc_number", true},
+    [COL_SSN] = {"ssn", false},
+    [COL_NAME] = {"name", true},
+    [COL_SEX] = {"sex", true},
+    [COL_ETHNICITY] = {"ethnicity", true},
+    [COL_BIRTH_DATE] = {"birth_date", true},
+    [COL_BIRTH_PLACE] = {"birth_place", true},
+    [COL_NATIONALITY] = {"nationality", false},
+    [COL_OUTLET] = {"outlet", true},
+    [COL_BANK] = {"bank", false},
+    [COL_ACCEPTED_AT] = {"accepted_at", true},
+    [COL_PHOTO] = {"photo", true},
+    [COL_REPLACED_CARD] = {"replaced_card", false},
     [COL_PRIORITY] = {"priority", false},
 };
 
@@ -146,39 +160,6 @@ struct import_row {
     size_t photo_len;
 };
 
-static int read_file(const char *path, size_t limit, char **ret, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rbe");
-    char *buf;
-    long size;
-
-    if (!f)
-        return -errno;
-    if (fseek(f, 0, SEEK_END) < 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
-        fclose(f);
-        return -EIO;
-    }
-    if ((size_t)size > limit) {
-        fclose(f);
-        return -EFBIG;
-    }
-    buf = malloc((size_t)size + 1);
-    if (!buf) {
-        fclose(f);
-        return -ENOMEM;
-    }
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        fclose(f);
-        return -EIO;
-    }
-    buf[size] = '\0';
-    fclose(f);
-    *ret = buf;
-    *ret_len = (size_t)size;
-    return 0;
-}
-
 static bool is_date(const char *s)
 {
     int y, m, d;
@@ -187,12 +168,12 @@ static bool is_date(const char *s)
            d >= 1 && d <= 31;
 }
 
-#define ROW_ERROR(...)                                                                                              \
-    do {                                                                                                           \
-        fprintf(stderr, "%s:%d: ", csv_path, rec->line);                                                           \
-        fprintf(stderr, __VA_ARGS__);                                                                              \
-        fputc('\n', stderr);                                                                                       \
-        return false;                                                                                              \
+#define ROW_ERROR(...)                                                                                       \
+    do {                                                                                                     \
+        fprintf(stderr, "%s:%d: ", csv_path, rec->line);                                                     \
+        fprintf(stderr, __VA_ARGS__);                                                                        \
+        fputc('\n', stderr);                                                                                 \
+        return false;                                                                                        \
     } while (0)
 
 static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], const char *csv_path,
@@ -212,11 +193,11 @@ static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], co
         if (columns[c].required && v[c][0] == '\0')
             ROW_ERROR("column %s is empty", columns[c].name);
     }
-#define COPY(field, col)                                                                                            \
-    do {                                                                                                           \
-        if (strlen(v[col]) >= sizeof(a->field))                                                                    \
-            ROW_ERROR("column %s is too long", columns[col].name);                                                 \
-        snprintf(a->field, sizeof(a->field), "%s", v[col]);                                                        \
+#define COPY(field, col)                                                                                     \
+    do {                                                                                                     \
+        if (strlen(v[col]) >= sizeof(a->field))                                                              \
+            ROW_ERROR("column %s is too long", columns[col].name);                                           \
+        snprintf(a->field, sizeof(a->field), "%s", v[col]);                                                  \
     } while (0)
     COPY(upstream_id, COL_UPSTREAM_ID);
     COPY(kind, COL_KIND);
@@ -268,7 +249,7 @@ static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], co
     if ((size_t)snprintf(path, sizeof(path), "%s%s%s", v[COL_PHOTO][0] == '/' ? "" : base_dir,
                          v[COL_PHOTO][0] == '/' ? "" : "/", v[COL_PHOTO]) >= sizeof(path))
         ROW_ERROR("photo path is too long");
-    r = read_file(path, PHOTO_MAX_BYTES, (char **)&row->photo, &row->photo_len);
+    r = producer_read_file(path, PHOTO_MAX_BYTES, (char **)&row->photo, &row->photo_len);
     if (r < 0)
         ROW_ERROR("photo %s: %s", v[COL_PHOTO], r == -EFBIG ? "file larger than 4 MiB" : strerror(-r));
     if (photo_check_basic(row->photo, row->photo_len, reason, sizeof(reason)) < 0) {
@@ -345,7 +326,7 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
 
     if (!rec)
         return PRODUCER_ERROR_NOMEM;
-    r = read_file(csv_path, IMPORT_MAX_BYTES, &data, &len);
+    r = producer_read_file(csv_path, IMPORT_MAX_BYTES, &data, &len);
     if (r < 0) {
         fprintf(stderr, "%s: %s\n", csv_path, r == -EFBIG ? "file larger than 64 MiB" : strerror(-r));
         free(rec);

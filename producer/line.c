@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IDLE_WAIT_MS 1000
+#define IDLE_WAIT_MS   1000
 #define WAKEUP_CHANNEL "cardline_work"
 
 static atomic_bool stop_requested;
@@ -35,16 +35,16 @@ static atomic_int cards_done;
 struct controller {
     const struct db_config *db;
     const struct producer_run_config *cfg;
-    char id[96];            /* host:pid:random, the owner written into leases */
+    char id[96]; /* host:pid:random, the owner written into leases */
     char faces_dir[PATH_MAX + 16];
     uint8_t master_key[16]; /* per-run issuer key shared by the simulated cards and the soft key service */
     char card_prefix[2];
     char region[7];
     int max_attempts;
-    struct printer_layout *layout; /* the card face layout, loaded once and shared by the line threads */
+    struct printer_layout *layout;    /* the card face layout, loaded once and shared by the line threads */
     struct encoder_key_service *keys; /* one per controller, shared by its lines (a PSAM has one owner) */
-    struct photo_checker *photo_checker; /* face and eye models, loaded once, read-only for the lines */
-    struct photo_profile photo_profile;  /* the bureau's photo rules */
+    struct photo_checker *photo_checker;  /* face and eye models, loaded once, read-only for the lines */
+    struct photo_profile photo_profile;   /* the bureau's photo rules */
     char atr_allow[CONFIG_MAX_ATRS * 68]; /* the card types the stations accept, comma-separated */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -62,8 +62,9 @@ struct line {
     struct printer *printer;
     struct encoder_transport *encoder;
     int good, spoiled, held;
-    /* the application in hand, whose lease the heartbeat extends; 0 when none. An application the line lost track
-     * of (database error mid-card) is not in hand, so its lease runs out and the rescuer takes it back. */
+    /* the application in hand, whose lease the heartbeat extends; 0 when none. An application the line lost
+     * track of (database error mid-card) is not in hand, so its lease runs out and the rescuer takes it back.
+     */
     _Atomic int64_t in_hand;
     int64_t busy_ns; /* time spent inside device operations: the line's utilisation */
     struct producer_claimer claimer;
@@ -77,12 +78,12 @@ static int64_t mono_ns(void)
 }
 
 /* Time a device operation towards the line's utilisation. */
-#define DEVICE(l, call)                                                                                             \
-    ({                                                                                                             \
-        int64_t t0_ = mono_ns();                                                                                   \
-        int r_ = (call);                                                                                           \
-        (l)->busy_ns += mono_ns() - t0_;                                                                           \
-        r_;                                                                                                        \
+#define DEVICE(l, call)                                                                                      \
+    ({                                                                                                       \
+        int64_t t0_ = mono_ns();                                                                             \
+        int r_ = (call);                                                                                     \
+        (l)->busy_ns += mono_ns() - t0_;                                                                     \
+        r_;                                                                                                  \
     })
 
 /* What one claimed application needs on its way through the line. */
@@ -108,7 +109,8 @@ static void copy_field(char *dst, size_t size, const PGresult *res, int row, int
     snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
 }
 
-/* --- database steps ---------------------------------------------------------------------------------------------- */
+/* --- database steps
+ * ---------------------------------------------------------------------------------------------- */
 
 void producer_claimer_init(struct producer_claimer *c, PGconn *conn, const char *owner, int lease_seconds)
 {
@@ -126,12 +128,13 @@ static int refresh_day(struct producer_claimer *c)
 
     if (c->day_ns && now - c->day_ns < 60 * (int64_t)1000000000)
         return 0;
-    res = db_exec(c->conn,
-                  "SELECT to_char(bureau_date(now()), 'YYYYMMDD'), bureau_date(now()), "
-                  "  (bureau_date(now()) + make_interval(years => (SELECT value::integer FROM setting "
-                  "                                                WHERE key = 'card_validity_years')))::date, "
-                  "  bureau_date(now()) + (SELECT value::integer FROM setting WHERE key = 'temporary_validity_days')",
-                  0, NULL);
+    res = db_exec(
+        c->conn,
+        "SELECT to_char(bureau_date(now()), 'YYYYMMDD'), bureau_date(now()), "
+        "  (bureau_date(now()) + make_interval(years => (SELECT value::integer FROM setting "
+        "                                                WHERE key = 'card_validity_years')))::date, "
+        "  bureau_date(now()) + (SELECT value::integer FROM setting WHERE key = 'temporary_validity_days')",
+        0, NULL);
     if (!db_ok(res) || PQntuples(res) != 1) {
         log_error("queue", "reading today's dates: %s", PQresultErrorMessage(res));
         PQclear(res);
@@ -147,16 +150,16 @@ static int refresh_day(struct producer_claimer *c)
 }
 
 #define CLAIM_STATEMENT "cardline_claim"
-#define CLAIM_SQL(filter)                                                                                           \
-    "UPDATE application a SET status = 'in_production', locked_by = $1, "                                           \
-    "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "                       \
-    "  step = 'claimed', updated_at = now() "                                                                       \
-    "FROM (SELECT id FROM application WHERE status = 'pending' " filter " "                                         \
-    "      ORDER BY priority, latest_completion, id FOR UPDATE SKIP LOCKED LIMIT 1) c "                            \
-    "WHERE a.id = c.id "                                                                                            \
-    "RETURNING a.id, a.upstream_id, a.kind, a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "                       \
-    "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, "                                   \
-    "  coalesce(a.bank_name, ''), coalesce(a.photo_id, 0), "                                                        \
+#define CLAIM_SQL(filter)                                                                                    \
+    "UPDATE application a SET status = 'in_production', locked_by = $1, "                                    \
+    "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "                \
+    "  step = 'claimed', updated_at = now() "                                                                \
+    "FROM (SELECT id FROM application WHERE status = 'pending' " filter " "                                  \
+    "      ORDER BY priority, latest_completion, id FOR UPDATE SKIP LOCKED LIMIT 1) c "                      \
+    "WHERE a.id = c.id "                                                                                     \
+    "RETURNING a.id, a.upstream_id, a.kind, a.doc_type, a.doc_number, a.ssn, a.name, a.sex, "                \
+    "  a.ethnicity, a.birth_date, a.birth_place, a.nationality, a.outlet_code, "                             \
+    "  coalesce(a.bank_name, ''), coalesce(a.photo_id, 0), "                                                 \
     "  coalesce(a.replaced_card_number, ''), a.attempts"
 #define CLAIM_COUNTER_STATEMENT "cardline_claim_counter"
 
@@ -170,7 +173,8 @@ int producer_claim(struct producer_claimer *c, struct producer_claim *ret)
     if (refresh_day(c) < 0)
         return PRODUCER_ERROR_DB;
     snprintf(lease, sizeof(lease), "%d", c->lease_seconds);
-    /* prepared once per session: the claim is the queue's hot path and planning it costs more than running it */
+    /* prepared once per session: the claim is the queue's hot path and planning it costs more than running it
+     */
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!c->prepared) {
             /* a counter line issues temporary cards only, while the applicant waits at the window */
@@ -185,8 +189,8 @@ int producer_claim(struct producer_claimer *c, struct producer_claim *ret)
             PQclear(res);
             c->prepared = true;
         }
-        res = PQexecPrepared(c->conn, c->counter ? CLAIM_COUNTER_STATEMENT : CLAIM_STATEMENT, 2, params, NULL, NULL,
-                             0);
+        res = PQexecPrepared(c->conn, c->counter ? CLAIM_COUNTER_STATEMENT : CLAIM_STATEMENT, 2, params, NULL,
+                             NULL, 0);
         /* a reconnected session has lost its prepared statements */
         if (strcmp(db_sqlstate(res), "26000") == 0) {
             PQclear(res);
@@ -246,7 +250,8 @@ static void rollback(PGconn *conn)
 
 /* Rows touched by an UPDATE that must find the application still ours; 0 means another controller's rescuer
  * took it back because our lease ran out. */
-static int update_owned(struct line *l, const char *ctx, const char *sql, int nparams, const char *const *params)
+static int update_owned(struct line *l, const char *ctx, const char *sql, int nparams,
+                        const char *const *params)
 {
     PGresult *res = db_exec(l->conn, sql, nparams, params);
     int r;
@@ -299,8 +304,8 @@ static void fill_chip_data(const struct controller *ctl, const struct job *job, 
     /* YYYY-MM-DD -> YYYYMMDD */
     snprintf(d->issue_date, sizeof(d->issue_date), "%.4s%.2s%.2s", job->c.issue_date, job->c.issue_date + 5,
              job->c.issue_date + 8);
-    snprintf(d->expiry_date, sizeof(d->expiry_date), "%.4s%.2s%.2s", job->c.expiry_date, job->c.expiry_date + 5,
-             job->c.expiry_date + 8);
+    snprintf(d->expiry_date, sizeof(d->expiry_date), "%.4s%.2s%.2s", job->c.expiry_date,
+             job->c.expiry_date + 5, job->c.expiry_date + 8);
     snprintf(d->ssn, sizeof(d->ssn), "%s", a->ssn);
     d->name = a->name;
     d->sex = a->sex;
@@ -310,7 +315,8 @@ static void fill_chip_data(const struct controller *ctl, const struct job *job, 
              a->birth_date + 8);
 }
 
-/* Checks that need the database: outlet known, kind rules, one person one card, photo present and acceptable. */
+/* Checks that need the database: outlet known, kind rules, one person one card, photo present and acceptable.
+ */
 static bool check_with_db(struct line *l, struct job *job, char *reason, size_t reason_size)
 {
     const struct producer_app *a = &job->c.app;
@@ -343,8 +349,8 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
         }
         if (strcmp(a->kind, "replacement") == 0 && strcmp(PQgetvalue(res, 0, 0), "lost") != 0) {
             snprintf(reason, reason_size,
-                     "replacement needs a formal loss report for card %s first (card is '%s')", a->replaced_card,
-                     PQgetvalue(res, 0, 0));
+                     "replacement needs a formal loss report for card %s first (card is '%s')",
+                     a->replaced_card, PQgetvalue(res, 0, 0));
             goto out;
         }
         if (strcmp(a->kind, "exchange") == 0 && strcmp(PQgetvalue(res, 0, 0), "issued") != 0) {
@@ -371,9 +377,10 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
         bool old_card_of_exchange =
             strcmp(a->kind, "exchange") == 0 && strcmp(PQgetvalue(res, i, 0), a->replaced_card) == 0;
         if (!old_card_of_exchange) {
-            snprintf(reason, reason_size,
-                     "the person already has card %s (%s); one person, one card — use a replacement or exchange",
-                     PQgetvalue(res, i, 0), st);
+            snprintf(
+                reason, reason_size,
+                "the person already has card %s (%s); one person, one card — use a replacement or exchange",
+                PQgetvalue(res, i, 0), st);
             goto out;
         }
     }
@@ -390,8 +397,8 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
         size_t len = (size_t)PQgetlength(res, 0, 0);
         char why[RULES_REASON_MAX - 32] = "";
         /* a valid receipt for exactly these bytes, or the same full check the studios run */
-        int g = producer_photo_gate(l->conn, l->ctl->photo_checker, &l->ctl->photo_profile, a->photo_id, bytes,
-                                    len, why, sizeof(why));
+        int g = producer_photo_gate(l->conn, l->ctl->photo_checker, &l->ctl->photo_profile, a->photo_id,
+                                    bytes, len, why, sizeof(why));
         if (g == PRODUCER_ERROR_INPUT) {
             snprintf(reason, reason_size, "%s; a new photo is needed", why);
             goto out;
@@ -430,26 +437,34 @@ out:
 static int allocate(struct line *l, struct job *job, char *reason, size_t reason_size)
 {
     bool temporary = strcmp(job->c.app.kind, "temporary") == 0;
-    const char *params[8] = {job->c.id_text, l->ctl->id,        l->id, job->c.app.ssn, job->c.issue_date,
-                             job->c.expiry_date, temporary ? "T" : l->ctl->card_prefix, temporary ? "t" : "f"};
+    const char *params[8] = {job->c.id_text,
+                             l->ctl->id,
+                             l->id,
+                             job->c.app.ssn,
+                             job->c.issue_date,
+                             job->c.expiry_date,
+                             temporary ? "T" : l->ctl->card_prefix,
+                             temporary ? "t" : "f"};
     PGresult *res;
     const char *pc[3];
 
     if (begin(l->conn) < 0)
         return PRODUCER_ERROR_DB;
-    res = db_exec(l->conn,
-                  "INSERT INTO card (card_number, application_id, person_key, status, line_id, printer, encoder, "
-                  "  issue_date, expiry_date, temporary) "
-                  "SELECT $7 || lpad(nextval('card_number_seq')::text, 8, '0'), $1, $4, 'allocated', $3, "
-                  "  l.printer, l.encoder, $5, $6, $8 FROM line l WHERE l.id = $3 "
-                  "  AND EXISTS (SELECT 1 FROM application WHERE id = $1 AND locked_by = $2 "
-                  "              AND status = 'in_production') "
-                  "RETURNING card_number",
-                  8, params);
+    res = db_exec(
+        l->conn,
+        "INSERT INTO card (card_number, application_id, person_key, status, line_id, printer, encoder, "
+        "  issue_date, expiry_date, temporary) "
+        "SELECT $7 || lpad(nextval('card_number_seq')::text, 8, '0'), $1, $4, 'allocated', $3, "
+        "  l.printer, l.encoder, $5, $6, $8 FROM line l WHERE l.id = $3 "
+        "  AND EXISTS (SELECT 1 FROM application WHERE id = $1 AND locked_by = $2 "
+        "              AND status = 'in_production') "
+        "RETURNING card_number",
+        8, params);
     if (!db_ok(res) || PQntuples(res) != 1) {
         bool dup = strcmp(db_sqlstate(res), "23505") == 0;
         if (dup)
-            snprintf(reason, reason_size, "the person already has a card in production or awaiting collection");
+            snprintf(reason, reason_size,
+                     "the person already has a card in production or awaiting collection");
         else if (db_ok(res))
             log_warn(l->id, "application %s is no longer ours", job->c.id_text);
         else
@@ -464,8 +479,8 @@ static int allocate(struct line *l, struct job *job, char *reason, size_t reason
     pc[1] = job->card_number;
     pc[2] = job->c.id_text;
     if (db_command(l->conn, "record feed",
-                   "INSERT INTO stock_move (line_id, kind, quantity, card_number) VALUES ($1, 'fed', 1, $2)", 2,
-                   pc) < 0 ||
+                   "INSERT INTO stock_move (line_id, kind, quantity, card_number) VALUES ($1, 'fed', 1, $2)",
+                   2, pc) < 0 ||
         db_command(l->conn, "step", "UPDATE application SET step = 'feeding' WHERE id = $1", 1, pc + 2) < 0 ||
         producer_event(l->conn, l->id, "allocated", job->c.id_text, job->card_number, NULL, NULL) < 0 ||
         commit(l->conn) < 0) {
@@ -488,9 +503,10 @@ static int card_step(struct line *l, struct job *job, const char *status)
                      "'in_production'",
                      3, params + 1);
     if (r == 1)
-        r = update_owned(l, "card step",
-                         "UPDATE card SET status = $2 WHERE card_number = $1 AND status NOT IN ('spoiled', 'unused')",
-                         2, params);
+        r = update_owned(
+            l, "card step",
+            "UPDATE card SET status = $2 WHERE card_number = $1 AND status NOT IN ('spoiled', 'unused')", 2,
+            params);
     if (r != 1) {
         rollback(l->conn);
         return r < 0 ? r : PRODUCER_ERROR_NOT_FOUND;
@@ -506,10 +522,14 @@ static void unfed(struct line *l, struct job *job, const char *cause)
 
     if (begin(l->conn) < 0)
         return;
-    if (db_command(l->conn, "unused card", "UPDATE card SET status = 'unused', finished_at = now() "
-                                           "WHERE card_number = $1", 1, params) < 0 ||
-        db_command(l->conn, "unfed", "INSERT INTO stock_move (line_id, kind, quantity, card_number) "
-                                     "VALUES ($2, 'unfed', 1, $1)", 2, params) < 0 ||
+    if (db_command(l->conn, "unused card",
+                   "UPDATE card SET status = 'unused', finished_at = now() "
+                   "WHERE card_number = $1",
+                   1, params) < 0 ||
+        db_command(l->conn, "unfed",
+                   "INSERT INTO stock_move (line_id, kind, quantity, card_number) "
+                   "VALUES ($2, 'unfed', 1, $1)",
+                   2, params) < 0 ||
         update_owned(l, "requeue",
                      "UPDATE application SET status = 'pending', locked_by = NULL, lease_until = NULL, "
                      "  step = NULL, attempts = attempts - 1, updated_at = now() "
@@ -522,8 +542,8 @@ static void unfed(struct line *l, struct job *job, const char *cause)
     commit(l->conn);
 }
 
-/* The card is spoiled: it keeps its number and reason; the application is retried or, after too many attempts,
- * held for an operator. */
+/* The card is spoiled: it keeps its number and reason; the application is retried or, after too many
+ * attempts, held for an operator. */
 static void spoil(struct line *l, struct job *job, const char *reason, bool hold_now)
 {
     char hold_reason[RULES_REASON_MAX];
@@ -537,8 +557,8 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
     if (hold_now)
         snprintf(hold_reason, sizeof(hold_reason), "%s", reason);
     else
-        snprintf(hold_reason, sizeof(hold_reason), "production failed %d times; last: %s", job->c.app.attempts,
-                 reason);
+        snprintf(hold_reason, sizeof(hold_reason), "production failed %d times; last: %s",
+                 job->c.app.attempts, reason);
     if (begin(l->conn) < 0)
         return;
     if (db_command(l->conn, "spoil card",
@@ -554,8 +574,8 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
                      "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      4, p_app) < 0 ||
-        db_command(l->conn, "count spoiled", "UPDATE line SET cards_spoiled = cards_spoiled + 1 WHERE id = $1", 1,
-                   p_line) < 0 ||
+        db_command(l->conn, "count spoiled",
+                   "UPDATE line SET cards_spoiled = cards_spoiled + 1 WHERE id = $1", 1, p_line) < 0 ||
         producer_event(l->conn, l->id, "spoiled", job->c.id_text, job->card_number, NULL, reason) < 0) {
         rollback(l->conn);
         return;
@@ -566,8 +586,9 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
     }
 }
 
-/* The card is good: record it, mark the application produced and put the card into its outlet's open shipment.
- * A temporary card is handed over at the counter instead; a replacement blacklists the card it replaces. */
+/* The card is good: record it, mark the application produced and put the card into its outlet's open
+ * shipment. A temporary card is handed over at the counter instead; a replacement blacklists the card it
+ * replaces. */
 static int finish(struct line *l, struct job *job, const struct encoder_result *enc)
 {
     bool temporary = strcmp(job->c.app.kind, "temporary") == 0;
@@ -622,7 +643,8 @@ fail:
     return r < 0 ? r : PRODUCER_ERROR_NOT_FOUND;
 }
 
-/* --- the physical steps ---------------------------------------------------------------------------------------- */
+/* --- the physical steps
+ * ---------------------------------------------------------------------------------------- */
 
 /* Pause the line for an operator, with the cause shown in the dashboard and status. */
 static void pause_line(struct line *l, const char *cause)
@@ -711,12 +733,14 @@ static int produce(struct line *l, struct job *job)
         return 0;
     }
     if (r < 0) {
-        snprintf(reason, sizeof(reason), "chip personalisation failed: %s", enc.cause[0] ? enc.cause
-                                                                                          : encoder_strerror(r));
-        /* the station itself is gone or stuck: this card is spoiled and an operator must look at the reader */
+        snprintf(reason, sizeof(reason), "chip personalisation failed: %s",
+                 enc.cause[0] ? enc.cause : encoder_strerror(r));
+        /* the station itself is gone or stuck: this card is spoiled and an operator must look at the reader
+         */
         if (r == ENCODER_ERROR_NO_READER || r == ENCODER_ERROR_TIMEOUT) {
             disp = PRINTER_DISPOSITION_PAUSE_LINE;
-            snprintf(cause, sizeof(cause), "chip encoder: %.120s", enc.cause[0] ? enc.cause : encoder_strerror(r));
+            snprintf(cause, sizeof(cause), "chip encoder: %.120s",
+                     enc.cause[0] ? enc.cause : encoder_strerror(r));
         }
         goto reject;
     }
@@ -748,9 +772,9 @@ reject:
     return 0;
 
 lost:
-    /* The application is no longer ours (cancelled, or our lease ran out and a rescuer took it) or the database
-     * is unreachable. The card goes to the reject box; record it spoiled when we still can — otherwise the
-     * rescuer does once the lease runs out. */
+    /* The application is no longer ours (cancelled, or our lease ran out and a rescuer took it) or the
+     * database is unreachable. The card goes to the reject box; record it spoiled when we still can —
+     * otherwise the rescuer does once the lease runs out. */
     printer_raster_free(raster);
     log_error(l->id, "lost application %s while producing card %s; rejecting the card", job->c.id_text,
               job->card_number);
@@ -768,7 +792,8 @@ lost:
     return 0;
 }
 
-/* --- threads --------------------------------------------------------------------------------------------------- */
+/* --- threads
+ * --------------------------------------------------------------------------------------------------- */
 
 static bool work_left(struct line *l)
 {
@@ -850,8 +875,8 @@ static void *line_main(void *arg)
     {
         const char *params[1] = {l->id};
         db_command(l->conn, "stop line",
-                   "UPDATE line SET state = 'stopped', controller = NULL WHERE id = $1 AND state = 'running'", 1,
-                   params);
+                   "UPDATE line SET state = 'stopped', controller = NULL WHERE id = $1 AND state = 'running'",
+                   1, params);
     }
     pthread_mutex_lock(&ctl->lock);
     ctl->lines_running--;
@@ -876,34 +901,35 @@ int producer_rescue_expired(PGconn *conn, const char *actor)
         return 0;
     }
     PQclear(res);
-    res = db_exec(conn,
-                  "WITH expired AS ("
-                  "  SELECT id, step, attempts FROM application "
-                  "  WHERE status = 'in_production' AND lease_until < now() FOR UPDATE), "
-                  "spoiled AS ("
-                  "  UPDATE card c SET status = 'spoiled', finished_at = now(), "
-                  "    spoil_reason = 'interrupted: controller lost during ' || coalesce(e.step, 'production') "
-                  "  FROM expired e WHERE c.application_id = e.id "
-                  "    AND c.status IN ('allocated', 'printing', 'encoding', 'ejecting') "
-                  "  RETURNING c.card_number, c.application_id, c.line_id), "
-                  "counted AS ("
-                  "  UPDATE line SET cards_spoiled = cards_spoiled + s.n "
-                  "  FROM (SELECT line_id, count(*) AS n FROM spoiled GROUP BY line_id) s WHERE line.id = s.line_id "
-                  "  RETURNING line.id), "
-                  "requeued AS ("
-                  "  UPDATE application a SET "
-                  "    status = CASE WHEN a.attempts >= m.max THEN 'held' ELSE 'pending' END, "
-                  "    held_reason = CASE WHEN a.attempts >= m.max THEN "
-                  "      'production interrupted ' || a.attempts || ' times; check the line before releasing' END, "
-                  "    held_since = CASE WHEN a.attempts >= m.max THEN now() END, "
-                  "    locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
-                  "  FROM expired e, (SELECT value::integer AS max FROM setting WHERE key = 'max_attempts') m "
-                  "  WHERE a.id = e.id RETURNING a.id, a.status) "
-                  "INSERT INTO event (actor, kind, application_id, card_number, detail) "
-                  "SELECT $1, 'rescued', r.id, s.card_number, 'lease expired; application ' || r.status "
-                  "FROM requeued r LEFT JOIN spoiled s ON s.application_id = r.id "
-                  "RETURNING application_id",
-                  1, params);
+    res = db_exec(
+        conn,
+        "WITH expired AS ("
+        "  SELECT id, step, attempts FROM application "
+        "  WHERE status = 'in_production' AND lease_until < now() FOR UPDATE), "
+        "spoiled AS ("
+        "  UPDATE card c SET status = 'spoiled', finished_at = now(), "
+        "    spoil_reason = 'interrupted: controller lost during ' || coalesce(e.step, 'production') "
+        "  FROM expired e WHERE c.application_id = e.id "
+        "    AND c.status IN ('allocated', 'printing', 'encoding', 'ejecting') "
+        "  RETURNING c.card_number, c.application_id, c.line_id), "
+        "counted AS ("
+        "  UPDATE line SET cards_spoiled = cards_spoiled + s.n "
+        "  FROM (SELECT line_id, count(*) AS n FROM spoiled GROUP BY line_id) s WHERE line.id = s.line_id "
+        "  RETURNING line.id), "
+        "requeued AS ("
+        "  UPDATE application a SET "
+        "    status = CASE WHEN a.attempts >= m.max THEN 'held' ELSE 'pending' END, "
+        "    held_reason = CASE WHEN a.attempts >= m.max THEN "
+        "      'production interrupted ' || a.attempts || ' times; check the line before releasing' END, "
+        "    held_since = CASE WHEN a.attempts >= m.max THEN now() END, "
+        "    locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
+        "  FROM expired e, (SELECT value::integer AS max FROM setting WHERE key = 'max_attempts') m "
+        "  WHERE a.id = e.id RETURNING a.id, a.status) "
+        "INSERT INTO event (actor, kind, application_id, card_number, detail) "
+        "SELECT $1, 'rescued', r.id, s.card_number, 'lease expired; application ' || r.status "
+        "FROM requeued r LEFT JOIN spoiled s ON s.application_id = r.id "
+        "RETURNING application_id",
+        1, params);
     if (!db_ok(res)) {
         log_error("rescue", "rescue failed: %s", PQresultErrorMessage(res));
         PQclear(res);
@@ -968,7 +994,8 @@ static int register_line(PGconn *conn, struct line *l)
         if (ok)
             return 0;
         if (waited++ >= l->ctl->cfg->lease_seconds * 2 || atomic_load(&stop_requested)) {
-            log_error(l->id, "line %s is run by another live controller; choose other line names (--line-prefix)",
+            log_error(l->id,
+                      "line %s is run by another live controller; choose other line names (--line-prefix)",
                       l->id);
             return PRODUCER_ERROR_INVALID;
         }
@@ -1009,7 +1036,8 @@ static int controller_init(struct controller *ctl, PGconn *conn, const struct db
 {
     char host[64] = "host", why[256] = "";
     const char *profile = cfg->config && cfg->config->photo_profile[0] ? cfg->config->photo_profile : "ssc";
-    const char *keys = cfg->config && cfg->config->key_service[0] ? cfg->config->key_service : cfg->key_service;
+    const char *keys =
+        cfg->config && cfg->config->key_service[0] ? cfg->config->key_service : cfg->key_service;
     uint32_t nonce = 0;
     int r;
 
@@ -1048,12 +1076,13 @@ static int controller_init(struct controller *ctl, PGconn *conn, const struct db
         log_error("run", "photo profile: %s", why);
         return PRODUCER_ERROR_INPUT;
     }
-    /* the issuer's keys: a PSAM or key file when configured; otherwise a key made for this run, which only the
-     * simulated cards of this run know */
+    /* the issuer's keys: a PSAM or key file when configured; otherwise a key made for this run, which only
+     * the simulated cards of this run know */
     r = keys && *keys ? encoder_key_service_open_spec(keys, &ctl->keys)
                       : encoder_key_service_soft_new(ctl->master_key, &ctl->keys);
     if (r < 0) {
-        log_error("run", "cannot open the key service '%s': %s", keys ? keys : "per-run", encoder_strerror(r));
+        log_error("run", "cannot open the key service '%s': %s", keys ? keys : "per-run",
+                  encoder_strerror(r));
         return r;
     }
     if (cfg->config) {
@@ -1147,7 +1176,8 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         }
         r = printer_open_spec(l->printer_spec, &pc, &l->printer);
         if (r < 0) {
-            log_error("run", "line %s: cannot open printer '%s': %s", l->id, l->printer_spec, printer_strerror(r));
+            log_error("run", "line %s: cannot open printer '%s': %s", l->id, l->printer_spec,
+                      printer_strerror(r));
             goto out;
         }
         r = encoder_open_spec(l->encoder_spec, &ec, &l->encoder);
@@ -1229,14 +1259,14 @@ out:
              total_held);
     getrusage(RUSAGE_SELF, &ru);
     if (total_good + total_spoiled > 0 && started > 0)
-        log_info("run",
-                 "line utilisation %.1f%% (time in device operations over %d line(s) x wall time); controller CPU "
-                 "%.2f ms per card",
-                 100.0 * (double)busy_ns / ((double)(mono_ns() - started_ns) * started),
-                 started,
-                 ((double)ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + (double)ru.ru_stime.tv_sec * 1e3 +
-                  ru.ru_stime.tv_usec / 1e3) /
-                     (total_good + total_spoiled));
+        log_info(
+            "run",
+            "line utilisation %.1f%% (time in device operations over %d line(s) x wall time); controller CPU "
+            "%.2f ms per card",
+            100.0 * (double)busy_ns / ((double)(mono_ns() - started_ns) * started), started,
+            ((double)ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + (double)ru.ru_stime.tv_sec * 1e3 +
+             ru.ru_stime.tv_usec / 1e3) /
+                (total_good + total_spoiled));
     PQfinish(conn);
     controller_done(&ctl);
     return r;

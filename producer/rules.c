@@ -54,27 +54,30 @@ bool producer_idcard_valid(const char *number, int today_yyyymmdd, char *reason,
 
     producer_mask_doc(number, masked, sizeof(masked));
     if (len == 15) {
-        snprintf(reason, reason_size,
-                 "document number %s is a 15-digit first-generation number; the 18-character number is required",
-                 masked);
+        snprintf(
+            reason, reason_size,
+            "document number %s is a 15-digit first-generation number; the 18-character number is required",
+            masked);
         return false;
     }
     if (len != 18) {
-        snprintf(reason, reason_size, "document number %s has %zu characters; a resident ID number has 18", masked,
-                 len);
+        snprintf(reason, reason_size, "document number %s has %zu characters; a resident ID number has 18",
+                 masked, len);
         return false;
     }
     for (size_t i = 0; i < 17; i++) {
         if (!isdigit((unsigned char)number[i])) {
-            snprintf(reason, reason_size, "document number %s has a non-digit at position %zu", masked, i + 1);
+            snprintf(reason, reason_size, "document number %s has a non-digit at position %zu", masked,
+                     i + 1);
             return false;
         }
     }
     check = producer_idcard_check_char(number);
     if (number[17] != check) {
-        snprintf(reason, reason_size,
-                 "document number %s fails its check character (the first 17 digits give %c); correct the number",
-                 masked, check);
+        snprintf(
+            reason, reason_size,
+            "document number %s fails its check character (the first 17 digits give %c); correct the number",
+            masked, check);
         return false;
     }
     y = digits_to_int(number + 6, 4);
@@ -139,7 +142,8 @@ static bool is_resident_number_doc(const char *doc_type)
     return strcmp(doc_type, "resident_id") == 0 || strcmp(doc_type, "household_register") == 0;
 }
 
-bool producer_validate_app(const struct producer_app *app, int today_yyyymmdd, char *reason, size_t reason_size)
+bool producer_validate_app(const struct producer_app *app, int today_yyyymmdd, char *reason,
+                           size_t reason_size)
 {
     char masked[40];
     int birth;
@@ -169,9 +173,10 @@ bool producer_validate_app(const struct producer_app *app, int today_yyyymmdd, c
             return false;
         producer_mask_doc(app->doc_number, masked, sizeof(masked));
         if (strcmp(app->ssn, app->doc_number) != 0) {
-            snprintf(reason, reason_size,
-                     "social security number differs from resident ID number %s; for residents they are the same",
-                     masked);
+            snprintf(
+                reason, reason_size,
+                "social security number differs from resident ID number %s; for residents they are the same",
+                masked);
             return false;
         }
         if (digits_to_int(app->doc_number + 6, 8) != birth) {
@@ -188,7 +193,8 @@ bool producer_validate_app(const struct producer_app *app, int today_yyyymmdd, c
         if (!other_document_valid(app, reason, reason_size))
             return false;
         if (strlen(app->ssn) != 18 || !all_match(app->ssn, is_upper_alnum)) {
-            snprintf(reason, reason_size, "social security number is not 18 characters of digits and capitals");
+            snprintf(reason, reason_size,
+                     "social security number is not 18 characters of digits and capitals");
             return false;
         }
     }

@@ -1,9 +1,10 @@
-/* schedule.c — calendar years added by operators, and the forecast of which applications will miss their delivery
- * run given the queue order and the lines' capacity */
+/* schedule.c — calendar years added by operators, and the forecast of which applications will miss their
+ * delivery run given the queue order and the lines' capacity */
 #include "schedule.h"
 
 #include "csv.h"
 #include "db.h"
+#include "fileio.h"
 #include "log.h"
 #include "producer.h"
 
@@ -16,31 +17,6 @@
 
 #define CALENDAR_FILE_MAX (256u * 1024u)
 
-static int read_small_file(const char *path, char **ret, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rbe");
-    char *buf;
-    size_t n;
-
-    if (!f)
-        return -errno;
-    buf = malloc(CALENDAR_FILE_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        return -ENOMEM;
-    }
-    n = fread(buf, 1, CALENDAR_FILE_MAX + 1, f);
-    fclose(f);
-    if (n > CALENDAR_FILE_MAX) {
-        free(buf);
-        return -EFBIG;
-    }
-    buf[n] = '\0';
-    *ret = buf;
-    *ret_len = n;
-    return 0;
-}
-
 /* ISO weekday (1 = Monday) of a YYYY-MM-DD date inside the given year, or -1 when it is not one. */
 static int iso_weekday(const char *s, int year)
 {
@@ -50,8 +26,8 @@ static int iso_weekday(const char *s, int year)
     char extra;
     time_t t;
 
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || y != year || m < 1 || m > 12 ||
-        d < 1 || d > mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || y != year || m < 1 ||
+        m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
         return -1;
     tm.tm_year = y - 1900;
     tm.tm_mon = m - 1;
@@ -78,28 +54,33 @@ static int calendar_rows(PGconn *conn, const char *path, const char *data, size_
         if (kind[0] == '#')
             continue;
         if (strcmp(kind, "year") == 0) {
-            const char *params[2] = {rec->nfields > 1 ? rec->fields[1] : "", rec->nfields > 2 ? rec->fields[2] : ""};
+            const char *params[2] = {rec->nfields > 1 ? rec->fields[1] : "",
+                                     rec->nfields > 2 ? rec->fields[2] : ""};
             if (year || rec->nfields != 3 || strlen(params[0]) != 4 || strspn(params[0], "0123456789") != 4 ||
                 !params[1][0]) {
-                fprintf(stderr, "%s:%d: expected one row 'year,YYYY,source of the schedule'\n", path, rec->line);
+                fprintf(stderr, "%s:%d: expected one row 'year,YYYY,source of the schedule'\n", path,
+                        rec->line);
                 r = PRODUCER_ERROR_INPUT;
                 break;
             }
             snprintf(year_text, sizeof(year_text), "%s", params[0]);
             year = atoi(year_text);
-            res = db_exec(conn, "INSERT INTO calendar_year (year, source) VALUES ($1::integer, $2)", 2, params);
+            res =
+                db_exec(conn, "INSERT INTO calendar_year (year, source) VALUES ($1::integer, $2)", 2, params);
         } else if (strcmp(kind, "off") == 0 || strcmp(kind, "work") == 0) {
             const char *params[4] = {rec->nfields > 1 ? rec->fields[1] : "",
                                      rec->nfields > 2 && rec->fields[2][0] ? rec->fields[2] : NULL,
                                      rec->nfields > 3 ? rec->fields[3] : "", kind};
             if (!year || rec->nfields != 4 || !params[2][0]) {
-                fprintf(stderr, "%s:%d: expected 'off,FROM,TO,name' or 'work,DATE,,name' after the year row\n",
-                        path, rec->line);
+                fprintf(stderr,
+                        "%s:%d: expected 'off,FROM,TO,name' or 'work,DATE,,name' after the year row\n", path,
+                        rec->line);
                 r = PRODUCER_ERROR_INPUT;
                 break;
             }
             /* holidays are ranges; a makeup working day is one weekend day; all inside the year */
-            int wd_from = iso_weekday(params[0], year), wd_to = params[1] ? iso_weekday(params[1], year) : wd_from;
+            int wd_from = iso_weekday(params[0], year),
+                wd_to = params[1] ? iso_weekday(params[1], year) : wd_from;
             if (wd_from < 0 || wd_to < 0 || (params[1] && strcmp(params[1], params[0]) < 0)) {
                 fprintf(stderr, "%s:%d: dates must be YYYY-MM-DD in %d, FROM not after TO\n", path, rec->line,
                         year);
@@ -107,7 +88,8 @@ static int calendar_rows(PGconn *conn, const char *path, const char *data, size_
                 break;
             }
             if (strcmp(kind, "work") == 0 && (params[1] || wd_from < 6)) {
-                fprintf(stderr, "%s:%d: a makeup working day is a single Saturday or Sunday\n", path, rec->line);
+                fprintf(stderr, "%s:%d: a makeup working day is a single Saturday or Sunday\n", path,
+                        rec->line);
                 r = PRODUCER_ERROR_INPUT;
                 break;
             }
@@ -153,7 +135,7 @@ int producer_calendar_import(PGconn *conn, const char *path)
     int year = 0, r;
     PGresult *res;
 
-    r = read_small_file(path, &data, &len);
+    r = producer_read_file(path, CALENDAR_FILE_MAX, &data, &len);
     if (r < 0) {
         fprintf(stderr, "%s: %s\n", path, r == -EFBIG ? "file too large for a calendar" : strerror(-r));
         return PRODUCER_ERROR_IO;
@@ -192,12 +174,13 @@ int producer_calendar_import(PGconn *conn, const char *path)
             PQclear(PQexec(conn, "ROLLBACK"));
             return PRODUCER_ERROR_DB;
         }
-        res = db_exec(conn,
-                      "SELECT (SELECT count(*) FROM generate_series(make_date($1::integer, 1, 1), "
-                      "          make_date($1::integer, 12, 31), interval '1 day') d WHERE working_day(d::date)), "
-                      "       (SELECT count(*) FROM application WHERE status IN ('pending', 'in_production', "
-                      "          'held') AND deadline IS NULL)",
-                      1, params);
+        res = db_exec(
+            conn,
+            "SELECT (SELECT count(*) FROM generate_series(make_date($1::integer, 1, 1), "
+            "          make_date($1::integer, 12, 31), interval '1 day') d WHERE working_day(d::date)), "
+            "       (SELECT count(*) FROM application WHERE status IN ('pending', 'in_production', "
+            "          'held') AND deadline IS NULL)",
+            1, params);
         if (db_ok(res))
             printf("calendar %d imported: %s working days; %s open application(s) still without a deadline\n",
                    year, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
@@ -216,12 +199,14 @@ static const char *const risk_sql =
     "  WHERE kind IN ('produced', 'issued_at_counter') AND at > now() - interval '1 hour'), "
     "lines AS ("
     "  SELECT greatest(1, count(*) FILTER (WHERE state = 'running'), "
-    "                  CASE WHEN count(*) FILTER (WHERE state = 'running') = 0 THEN count(*) ELSE 0 END) AS n "
+    "                  CASE WHEN count(*) FILTER (WHERE state = 'running') = 0 THEN count(*) ELSE 0 END) AS "
+    "n "
     "  FROM line), "
     "cap AS ("
     "  SELECT CASE WHEN r.n >= 20 "
     "              THEN r.n / greatest(extract(epoch FROM now() - r.since) / 3600.0, 1.0 / 60) "
-    "              ELSE l.n * (SELECT value::numeric FROM setting WHERE key = 'nominal_cards_per_hour_per_line') "
+    "              ELSE l.n * (SELECT value::numeric FROM setting WHERE key = "
+    "'nominal_cards_per_hour_per_line') "
     "         END AS per_hour, r.n >= 20 AS measured, l.n AS lines "
     "  FROM recent r, lines l), "
     "per_day AS ("
@@ -251,11 +236,14 @@ static const char *const risk_sql =
     "              WHEN d.day IS NULL OR d.day >= q.lc_day THEN 'late' ELSE 'ok' END AS verdict "
     "  FROM queue q LEFT JOIN days d ON d.idx = (q.rn - 1) / (SELECT n FROM per_day)) "
     "SELECT f.id, f.upstream_id, f.outlet_code, '', f.rn, f.done_day, "
-    "       to_char(f.latest_completion AT TIME ZONE (SELECT name FROM tz), 'YYYY-MM-DD HH24:MI'), f.deadline, "
+    "       to_char(f.latest_completion AT TIME ZONE (SELECT name FROM tz), 'YYYY-MM-DD HH24:MI'), "
+    "f.deadline, "
     "       f.verdict, coalesce(f.deadline_problem, ''), "
-    "       (SELECT n FROM per_day), (SELECT round(per_hour, 1) FROM per_day), (SELECT measured FROM per_day), "
+    "       (SELECT n FROM per_day), (SELECT round(per_hour, 1) FROM per_day), (SELECT measured FROM "
+    "per_day), "
     "       (SELECT lines FROM per_day), "
-    "       count(*) FILTER (WHERE f.verdict <> 'unknown') OVER (), count(*) FILTER (WHERE f.verdict = 'unknown') OVER () "
+    "       count(*) FILTER (WHERE f.verdict <> 'unknown') OVER (), count(*) FILTER (WHERE f.verdict = "
+    "'unknown') OVER () "
     "FROM forecast f WHERE f.verdict <> 'ok' "
     "ORDER BY f.verdict = 'unknown', f.latest_completion, f.id LIMIT $1::integer";
 
@@ -307,11 +295,13 @@ int producer_risk_report(PGconn *conn, bool json, int limit)
         unknown = atoi(PQgetvalue(res, 0, 15));
     }
     if (json) {
-        json_object *root = json_object_new_object(), *list = json_object_new_array(), *hl = json_object_new_array();
+        json_object *root = json_object_new_object(), *list = json_object_new_array(),
+                    *hl = json_object_new_array();
         json_object_object_add(root, "at_risk", json_object_new_int(late));
         json_object_object_add(root, "deadline_unknown", json_object_new_int(unknown));
         if (rows > 0) {
-            json_object_object_add(root, "cards_per_working_day", json_object_new_int64(atoll(PQgetvalue(res, 0, 10))));
+            json_object_object_add(root, "cards_per_working_day",
+                                   json_object_new_int64(atoll(PQgetvalue(res, 0, 10))));
             json_object_object_add(root, "capacity_measured",
                                    json_object_new_boolean(strcmp(PQgetvalue(res, 0, 12), "t") == 0));
         }
@@ -322,11 +312,13 @@ int producer_risk_report(PGconn *conn, bool json, int limit)
             json_object_object_add(o, "outlet", json_object_new_string(PQgetvalue(res, i, 2)));
             json_object_object_add(o, "queue_position", json_object_new_int64(atoll(PQgetvalue(res, i, 4))));
             json_object_object_add(o, "predicted_done",
-                                   PQgetisnull(res, i, 5) ? NULL : json_object_new_string(PQgetvalue(res, i, 5)));
+                                   PQgetisnull(res, i, 5) ? NULL
+                                                          : json_object_new_string(PQgetvalue(res, i, 5)));
             json_object_object_add(o, "latest_completion",
-                                   PQgetisnull(res, i, 6) ? NULL : json_object_new_string(PQgetvalue(res, i, 6)));
-            json_object_object_add(o, "deadline",
-                                   PQgetisnull(res, i, 7) ? NULL : json_object_new_string(PQgetvalue(res, i, 7)));
+                                   PQgetisnull(res, i, 6) ? NULL
+                                                          : json_object_new_string(PQgetvalue(res, i, 6)));
+            json_object_object_add(
+                o, "deadline", PQgetisnull(res, i, 7) ? NULL : json_object_new_string(PQgetvalue(res, i, 7)));
             json_object_object_add(o, "verdict", json_object_new_string(PQgetvalue(res, i, 8)));
             if (PQgetvalue(res, i, 9)[0])
                 json_object_object_add(o, "problem", json_object_new_string(PQgetvalue(res, i, 9)));
@@ -347,9 +339,9 @@ int producer_risk_report(PGconn *conn, bool json, int limit)
     } else {
         printf("At-risk forecast: %d application(s) predicted to miss their delivery run", late);
         if (rows > 0)
-            printf(" (capacity %s cards/working day: %s cards/hour %s over %s line(s))", PQgetvalue(res, 0, 10),
-                   PQgetvalue(res, 0, 11), strcmp(PQgetvalue(res, 0, 12), "t") == 0 ? "measured" : "nominal",
-                   PQgetvalue(res, 0, 13));
+            printf(" (capacity %s cards/working day: %s cards/hour %s over %s line(s))",
+                   PQgetvalue(res, 0, 10), PQgetvalue(res, 0, 11),
+                   strcmp(PQgetvalue(res, 0, 12), "t") == 0 ? "measured" : "nominal", PQgetvalue(res, 0, 13));
         printf("; %d with no known deadline\n", unknown);
         for (int i = 0; i < rows && shown < limit; i++, shown++) {
             const char *v = PQgetvalue(res, i, 8);
@@ -359,22 +351,22 @@ int producer_risk_report(PGconn *conn, bool json, int limit)
                        PQgetvalue(res, i, 9)[0] ? PQgetvalue(res, i, 9) : "no delivery run known");
             else if (strcmp(v, "missed") == 0)
                 printf("  %-18s %-7s queue #%-7s MISSED: had to be done by %s for the run to %s (due %s)\n",
-                       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4), PQgetvalue(res, i, 6),
-                       PQgetvalue(res, i, 2), PQgetvalue(res, i, 7));
+                       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
+                       PQgetvalue(res, i, 6), PQgetvalue(res, i, 2), PQgetvalue(res, i, 7));
             else
-                printf("  %-18s %-7s queue #%-7s reached ~%s but must be done by %s for the run to %s (due %s)\n",
+                printf("  %-18s %-7s queue #%-7s reached ~%s but must be done by %s for the run to %s (due "
+                       "%s)\n",
                        PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
                        PQgetisnull(res, i, 5) ? "beyond the known calendar" : PQgetvalue(res, i, 5),
-                       PQgetvalue(res, i, 6),
-                       PQgetvalue(res, i, 2), PQgetvalue(res, i, 7));
+                       PQgetvalue(res, i, 6), PQgetvalue(res, i, 2), PQgetvalue(res, i, 7));
         }
         if (late + unknown > shown)
             printf("  ... %d more (--limit)\n", late + unknown - shown);
         if (PQntuples(held) > 0)
             printf("Held applications within a week of their latest completion:\n");
         for (int i = 0; i < PQntuples(held); i++)
-            printf("  %-18s %-7s must be done by %s; held: %s\n", PQgetvalue(held, i, 1), PQgetvalue(held, i, 2),
-                   PQgetvalue(held, i, 3), PQgetvalue(held, i, 4));
+            printf("  %-18s %-7s must be done by %s; held: %s\n", PQgetvalue(held, i, 1),
+                   PQgetvalue(held, i, 2), PQgetvalue(held, i, 3), PQgetvalue(held, i, 4));
     }
     PQclear(res);
     PQclear(held);

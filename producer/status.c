@@ -1,5 +1,5 @@
-/* status.c — what operators and dispatch read: queue and card counts, shipments per outlet, nearest deadlines,
- * the demo's summary and the per-outlet shipment lists */
+/* status.c — what operators and dispatch read: queue and card counts, shipments per outlet, nearest
+ * deadlines, the demo's summary and the per-outlet shipment lists */
 #include "producer.h"
 
 #include "log.h"
@@ -23,18 +23,21 @@ static PGresult *query(PGconn *conn, const char *sql)
     return res;
 }
 
-static const char *const sql_apps = "SELECT status, count(*) FROM application GROUP BY status ORDER BY status";
+static const char *const sql_apps =
+    "SELECT status, count(*) FROM application GROUP BY status ORDER BY status";
 static const char *const sql_cards = "SELECT status, count(*) FROM card WHERE application_id IS NOT NULL "
                                      "GROUP BY status ORDER BY status";
 static const char *const sql_shipments =
-    "SELECT o.code, o.name, o.kind, count(DISTINCT s.id) FILTER (WHERE s.status = 'open'), count(i.card_number), "
+    "SELECT o.code, o.name, o.kind, count(DISTINCT s.id) FILTER (WHERE s.status = 'open'), "
+    "count(i.card_number), "
     "  coalesce(max(s.id) FILTER (WHERE s.status = 'open'), '') "
     "FROM outlet o LEFT JOIN shipment s ON s.outlet_code = o.code "
     "LEFT JOIN shipment_item i ON i.shipment_id = s.id GROUP BY o.code, o.name, o.kind ORDER BY o.code";
 /* the working days left before each open application's deadline */
 static const char *const sql_deadlines =
     "SELECT id, upstream_id, status, deadline, "
-    "  CASE WHEN deadline IS NOT NULL AND extract(year FROM deadline)::integer IN (SELECT year FROM calendar_year) "
+    "  CASE WHEN deadline IS NOT NULL AND extract(year FROM deadline)::integer IN (SELECT year FROM "
+    "calendar_year) "
     "       THEN working_days_between(bureau_date(now()), deadline) END, coalesce(deadline_problem, '') "
     "FROM application WHERE status IN ('pending', 'in_production', 'held') "
     "ORDER BY deadline NULLS FIRST, id LIMIT 10";
@@ -64,8 +67,9 @@ static void counts_text(const char *title, PGresult *res)
 
 int producer_status(PGconn *conn, bool json)
 {
-    PGresult *apps = query(conn, sql_apps), *cards = query(conn, sql_cards), *ships = query(conn, sql_shipments),
-             *dl = query(conn, sql_deadlines), *lines = query(conn, sql_lines);
+    PGresult *apps = query(conn, sql_apps), *cards = query(conn, sql_cards),
+             *ships = query(conn, sql_shipments), *dl = query(conn, sql_deadlines),
+             *lines = query(conn, sql_lines);
     int r = 0;
 
     if (!apps || !cards || !ships || !dl || !lines) {
@@ -73,8 +77,9 @@ int producer_status(PGconn *conn, bool json)
         goto out;
     }
     if (json) {
-        json_object *root = json_object_new_object(), *a = json_object_new_object(), *c = json_object_new_object(),
-                    *s = json_object_new_array(), *d = json_object_new_array(), *l = json_object_new_array();
+        json_object *root = json_object_new_object(), *a = json_object_new_object(),
+                    *c = json_object_new_object(), *s = json_object_new_array(), *d = json_object_new_array(),
+                    *l = json_object_new_array();
         json_object_object_add(a, "by_status", counts_json(apps));
         json_object_object_add(c, "by_status", counts_json(cards));
         for (int i = 0; i < PQntuples(ships); i++) {
@@ -82,9 +87,9 @@ int producer_status(PGconn *conn, bool json)
             json_object_object_add(o, "outlet", json_object_new_string(PQgetvalue(ships, i, 0)));
             json_object_object_add(o, "name", json_object_new_string(PQgetvalue(ships, i, 1)));
             json_object_object_add(o, "kind", json_object_new_string(PQgetvalue(ships, i, 2)));
-            json_object_object_add(o, "open_shipment",
-                                   PQgetvalue(ships, i, 5)[0] ? json_object_new_string(PQgetvalue(ships, i, 5))
-                                                              : NULL);
+            json_object_object_add(
+                o, "open_shipment",
+                PQgetvalue(ships, i, 5)[0] ? json_object_new_string(PQgetvalue(ships, i, 5)) : NULL);
             json_object_object_add(o, "cards", json_object_new_int64(atoll(PQgetvalue(ships, i, 4))));
             json_object_array_add(s, o);
         }
@@ -93,10 +98,11 @@ int producer_status(PGconn *conn, bool json)
             json_object_object_add(o, "application", json_object_new_int64(atoll(PQgetvalue(dl, i, 0))));
             json_object_object_add(o, "upstream_id", json_object_new_string(PQgetvalue(dl, i, 1)));
             json_object_object_add(o, "status", json_object_new_string(PQgetvalue(dl, i, 2)));
-            json_object_object_add(o, "deadline",
-                                   PQgetisnull(dl, i, 3) ? NULL : json_object_new_string(PQgetvalue(dl, i, 3)));
+            json_object_object_add(
+                o, "deadline", PQgetisnull(dl, i, 3) ? NULL : json_object_new_string(PQgetvalue(dl, i, 3)));
             json_object_object_add(o, "working_days_left",
-                                   PQgetisnull(dl, i, 4) ? NULL : json_object_new_int(atoi(PQgetvalue(dl, i, 4))));
+                                   PQgetisnull(dl, i, 4) ? NULL
+                                                         : json_object_new_int(atoi(PQgetvalue(dl, i, 4))));
             if (PQgetvalue(dl, i, 5)[0])
                 json_object_object_add(o, "deadline_problem", json_object_new_string(PQgetvalue(dl, i, 5)));
             json_object_array_add(d, o);
@@ -140,8 +146,9 @@ int producer_status(PGconn *conn, bool json)
             printf("  %-18s %-14s deadline unknown: %s\n", PQgetvalue(dl, i, 1), PQgetvalue(dl, i, 2),
                    PQgetvalue(dl, i, 5));
         else
-            printf("  %-18s %-14s due %s  %s working day(s) left\n", PQgetvalue(dl, i, 1), PQgetvalue(dl, i, 2),
-                   PQgetvalue(dl, i, 3), PQgetisnull(dl, i, 4) ? "?" : PQgetvalue(dl, i, 4));
+            printf("  %-18s %-14s due %s  %s working day(s) left\n", PQgetvalue(dl, i, 1),
+                   PQgetvalue(dl, i, 2), PQgetvalue(dl, i, 3),
+                   PQgetisnull(dl, i, 4) ? "?" : PQgetvalue(dl, i, 4));
     }
 out:
     PQclear(apps);
@@ -163,11 +170,12 @@ int producer_shipment_export(PGconn *conn, const char *dir, int *ret_files)
         log_error("shipment", "cannot create %s: %s", dir, strerror(errno));
         return PRODUCER_ERROR_IO;
     }
-    res = query(conn, "SELECT s.outlet_code, s.id, s.status, i.card_number, a.upstream_id, a.name, a.ssn, "
-                      "  to_char(i.added_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') "
-                      "FROM shipment s JOIN shipment_item i ON i.shipment_id = s.id "
-                      "JOIN card c ON c.card_number = i.card_number JOIN application a ON a.id = c.application_id "
-                      "ORDER BY s.outlet_code, s.id, i.card_number");
+    res = query(conn,
+                "SELECT s.outlet_code, s.id, s.status, i.card_number, a.upstream_id, a.name, a.ssn, "
+                "  to_char(i.added_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') "
+                "FROM shipment s JOIN shipment_item i ON i.shipment_id = s.id "
+                "JOIN card c ON c.card_number = i.card_number JOIN application a ON a.id = c.application_id "
+                "ORDER BY s.outlet_code, s.id, i.card_number");
     if (!res)
         return PRODUCER_ERROR_DB;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -189,8 +197,8 @@ int producer_shipment_export(PGconn *conn, const char *dir, int *ret_files)
         /* shipment lists travel with couriers: holder data is masked */
         producer_mask_name(PQgetvalue(res, i, 5), name, sizeof(name));
         producer_mask_doc(PQgetvalue(res, i, 6), ssn, sizeof(ssn));
-        fprintf(f, "%s,%s,%s,%s,%s,%s,%s\n", PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-                PQgetvalue(res, i, 4), name, ssn, PQgetvalue(res, i, 7));
+        fprintf(f, "%s,%s,%s,%s,%s,%s,%s\n", PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), name, ssn, PQgetvalue(res, i, 7));
     }
     if (f && fclose(f) != 0)
         r = PRODUCER_ERROR_IO;
@@ -217,9 +225,10 @@ int producer_summary(PGconn *conn, const struct db_config *db)
                        "GROUP BY held_reason ORDER BY count(*) DESC, held_reason");
     spoiled = query(conn, "SELECT spoil_reason, count(*) FROM card WHERE status = 'spoiled' "
                           "GROUP BY spoil_reason ORDER BY count(*) DESC");
-    outlets = query(conn, "SELECT o.code, o.name, count(i.card_number) FROM outlet o "
-                          "LEFT JOIN shipment s ON s.outlet_code = o.code "
-                          "LEFT JOIN shipment_item i ON i.shipment_id = s.id GROUP BY o.code, o.name ORDER BY o.code");
+    outlets = query(
+        conn, "SELECT o.code, o.name, count(i.card_number) FROM outlet o "
+              "LEFT JOIN shipment s ON s.outlet_code = o.code "
+              "LEFT JOIN shipment_item i ON i.shipment_id = s.id GROUP BY o.code, o.name ORDER BY o.code");
     /* margin: working days between the day a card was finished and its deadline */
     margin = query(conn, "SELECT min(working_days_between(bureau_date(produced_at), deadline)) "
                          "         FILTER (WHERE deadline IS NOT NULL), "
@@ -243,7 +252,8 @@ int producer_summary(PGconn *conn, const struct db_config *db)
     printf("still queued:  %s\n", PQgetvalue(totals, 0, 3));
     printf("cards per outlet:\n");
     for (int i = 0; i < PQntuples(outlets); i++)
-        printf("  %-8s %4s  %s\n", PQgetvalue(outlets, i, 0), PQgetvalue(outlets, i, 2), PQgetvalue(outlets, i, 1));
+        printf("  %-8s %4s  %s\n", PQgetvalue(outlets, i, 0), PQgetvalue(outlets, i, 2),
+               PQgetvalue(outlets, i, 1));
     if (!PQgetisnull(margin, 0, 0))
         printf("smallest deadline margin: %s working day(s) between finishing a card and its deadline\n",
                PQgetvalue(margin, 0, 0));
@@ -264,8 +274,8 @@ out:
     return r;
 }
 
-int producer_outlet_add(PGconn *conn, const char *code, const char *name, const char *kind, const char *county,
-                        const char *weekdays, int transit_days)
+int producer_outlet_add(PGconn *conn, const char *code, const char *name, const char *kind,
+                        const char *county, const char *weekdays, int transit_days)
 {
     char transit[8], arr[64];
     const char *params[6] = {code, name, kind, county, arr, transit};
@@ -280,15 +290,16 @@ int producer_outlet_add(PGconn *conn, const char *code, const char *name, const 
 
 int producer_outlet_list(PGconn *conn)
 {
-    PGresult *res = query(conn, "SELECT code, kind, county, array_to_string(delivery_weekdays, ','), transit_days, "
-                                "name FROM outlet ORDER BY code");
+    PGresult *res =
+        query(conn, "SELECT code, kind, county, array_to_string(delivery_weekdays, ','), transit_days, "
+                    "name FROM outlet ORDER BY code");
 
     if (!res)
         return PRODUCER_ERROR_DB;
     printf("%-8s %-5s %-8s %-10s %-7s %s\n", "code", "kind", "county", "weekdays", "transit", "name");
     for (int i = 0; i < PQntuples(res); i++)
-        printf("%-8s %-5s %-8s %-10s %-7s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-               PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
+        printf("%-8s %-5s %-8s %-10s %-7s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5));
     PQclear(res);
     return 0;
 }

@@ -1,5 +1,5 @@
-/* stock.c — every blank card accounted for: issued to a line, fed (good, spoiled or still in the machine), not fed,
- * returned, taken as samples; the report balances exactly or says loudly where it does not */
+/* stock.c — every blank card accounted for: issued to a line, fed (good, spoiled or still in the machine),
+ * not fed, returned, taken as samples; the report balances exactly or says loudly where it does not */
 #include "stock.h"
 
 #include "db.h"
@@ -27,8 +27,8 @@ int producer_stock_move(PGconn *conn, const char *line, const char *kind, int qu
     /* a line appears in the stock books before it first runs */
     r = db_command(conn, "line", "INSERT INTO line (id) VALUES ($1) ON CONFLICT DO NOTHING", 1, params);
     if (r == 0)
-        r = db_command(conn, "stock move", "INSERT INTO stock_move (line_id, kind, quantity) VALUES ($1, $2, $3)", 3,
-                       params);
+        r = db_command(conn, "stock move",
+                       "INSERT INTO stock_move (line_id, kind, quantity) VALUES ($1, $2, $3)", 3, params);
     if (r == 0)
         r = producer_event(conn, actor, "stock", NULL, NULL, NULL, detail);
     if (r == 0)
@@ -79,9 +79,10 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
         root = json_object_new_object();
         arr = json_object_new_array();
     } else {
-        printf("Blank card stock%s%s%s%s\n", from ? " from " : "", from ? from : "", to ? " to " : "", to ? to : "");
-        printf("%-10s %8s %8s %8s %8s %8s %8s %8s %9s\n", "line", "issued", "used", "good", "spoiled", "in mach.",
-               "returned", "samples", "on hand");
+        printf("Blank card stock%s%s%s%s\n", from ? " from " : "", from ? from : "", to ? " to " : "",
+               to ? to : "");
+        printf("%-10s %8s %8s %8s %8s %8s %8s %8s %9s\n", "line", "issued", "used", "good", "spoiled",
+               "in mach.", "returned", "samples", "on hand");
     }
     for (int i = 0; i < PQntuples(res); i++) {
         long long v[9];
@@ -89,8 +90,8 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
         bool balanced;
         for (int c = 0; c < 9; c++)
             v[c] = atoll(PQgetvalue(res, i, c + 1));
-        /* v: 0 issued, 1 used, 2 good, 3 spoiled, 4 in machine, 5 fed but marked unused, 6 unfed but not unused,
-         *    7 returned, 8 samples */
+        /* v: 0 issued, 1 used, 2 good, 3 spoiled, 4 in machine, 5 fed but marked unused, 6 unfed but not
+         * unused, 7 returned, 8 samples */
         on_hand = v[0] - v[1] - v[7] - v[8];
         balanced = v[1] == v[2] + v[3] + v[4] && v[5] == 0 && v[6] == 0 && (from || to || on_hand >= 0);
         for (int c = 0; c < 9; c++)
@@ -99,8 +100,9 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
             problems++;
         if (json) {
             json_object *o = json_object_new_object();
-            static const char *const names[9] = {"issued", "used", "good", "spoiled", "in_machine",
-                                                 "fed_but_unused", "unfed_but_used", "returned", "samples"};
+            static const char *const names[9] = {"issued",         "used",       "good",
+                                                 "spoiled",        "in_machine", "fed_but_unused",
+                                                 "unfed_but_used", "returned",   "samples"};
             json_object_object_add(o, "line", json_object_new_string(PQgetvalue(res, i, 0)));
             for (int c = 0; c < 9; c++)
                 json_object_object_add(o, names[c], json_object_new_int64(v[c]));
@@ -109,21 +111,24 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
             json_object_array_add(arr, o);
             continue;
         }
-        printf("%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %9lld\n", PQgetvalue(res, i, 0), v[0], v[1], v[2],
-               v[3], v[4], v[7], v[8], on_hand);
+        printf("%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %9lld\n", PQgetvalue(res, i, 0), v[0], v[1],
+               v[2], v[3], v[4], v[7], v[8], on_hand);
         if (v[1] != v[2] + v[3] + v[4])
-            printf("  !! DIFFERENCE on %s: %lld blanks used but %lld cards accounted for (good + spoiled + in the "
+            printf("  !! DIFFERENCE on %s: %lld blanks used but %lld cards accounted for (good + spoiled + "
+                   "in the "
                    "machine)\n",
                    PQgetvalue(res, i, 0), v[1], v[2] + v[3] + v[4]);
         if (v[5] || v[6])
-            printf("  !! DIFFERENCE on %s: %lld card(s) fed but recorded unused, %lld recorded not fed but used\n",
+            printf("  !! DIFFERENCE on %s: %lld card(s) fed but recorded unused, %lld recorded not fed but "
+                   "used\n",
                    PQgetvalue(res, i, 0), v[5], v[6]);
         if (!from && !to && on_hand < 0)
             printf("  !! DIFFERENCE on %s: %lld more blanks used, returned or sampled than were issued to it "
                    "(record the issue with 'cardline stock issue')\n",
                    PQgetvalue(res, i, 0), -on_hand);
         if (v[4])
-            printf("  note: %lld card(s) of %s are recorded inside the machine (a line is running, or a controller "
+            printf("  note: %lld card(s) of %s are recorded inside the machine (a line is running, or a "
+                   "controller "
                    "died and its leases have not run out yet)\n",
                    v[4], PQgetvalue(res, i, 0));
     }
@@ -133,8 +138,8 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
         puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
         json_object_put(root);
     } else {
-        printf("%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %9lld\n", "total", tot[0], tot[1], tot[2], tot[3],
-               tot[4], tot[7], tot[8], tot[0] - tot[1] - tot[7] - tot[8]);
+        printf("%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %9lld\n", "total", tot[0], tot[1], tot[2],
+               tot[3], tot[4], tot[7], tot[8], tot[0] - tot[1] - tot[7] - tot[8]);
         printf(problems ? "STOCK DOES NOT BALANCE on %d line(s)\n" : "stock balances\n", problems);
     }
     PQclear(res);

@@ -1,5 +1,6 @@
-/* bench_queue.c — claims per second through cardline's claim-and-complete path against a minimal FOR UPDATE SKIP
- * LOCKED loop over the same table in the same run, and claim latency with 10k and with 1M queued applications */
+/* bench_queue.c — claims per second through cardline's claim-and-complete path against a minimal FOR UPDATE
+ * SKIP LOCKED loop over the same table in the same run, and claim latency with 10k and with 1M queued
+ * applications */
 #include "db.h"
 #include "producer.h"
 #include "schedule.h"
@@ -33,21 +34,22 @@ static void must(PGconn *conn, const char *sql)
     PQclear(res);
 }
 
-/* Queue n synthetic pending applications quickly, one person each: the deadline trigger is bypassed and latest
- * completions are spread over the next 30 days, as the trigger would have spread them. */
+/* Queue n synthetic pending applications quickly, one person each: the deadline trigger is bypassed and
+ * latest completions are spread over the next 30 days, as the trigger would have spread them. */
 static void fill(PGconn *conn, long n)
 {
     char sql[1024];
 
     must(conn, "TRUNCATE application CASCADE");
     must(conn, "ALTER TABLE application DISABLE TRIGGER application_deadline");
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
-             "  birth_date, birth_place, outlet_code, accepted_at, priority, deadline, latest_completion) "
-             "SELECT 'B' || g, 'new', 'resident_id', lpad(g::text, 18, '0'), lpad(g::text, 18, '0'), 'x', '1', 1, "
-             "  '1949-12-31', '110105', 'HR0101', now(), 5, current_date + 40, "
-             "  now() + (g %% 43200) * interval '1 minute' FROM generate_series(1, %ld) g",
-             n);
+    snprintf(
+        sql, sizeof(sql),
+        "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
+        "  birth_date, birth_place, outlet_code, accepted_at, priority, deadline, latest_completion) "
+        "SELECT 'B' || g, 'new', 'resident_id', lpad(g::text, 18, '0'), lpad(g::text, 18, '0'), 'x', '1', 1, "
+        "  '1949-12-31', '110105', 'HR0101', now(), 5, current_date + 40, "
+        "  now() + (g %% 43200) * interval '1 minute' FROM generate_series(1, %ld) g",
+        n);
     must(conn, sql);
     must(conn, "ALTER TABLE application ENABLE TRIGGER application_deadline");
     must(conn, "VACUUM ANALYZE application");
@@ -94,7 +96,8 @@ static double run_minimal(PGconn *conn, int k)
             exit(1);
         }
         params[0] = PQgetvalue(res, 0, 0);
-        PQclear(PQexecParams(conn, "UPDATE application SET status = 'produced', produced_at = now() WHERE id = $1",
+        PQclear(PQexecParams(conn,
+                             "UPDATE application SET status = 'produced', produced_at = now() WHERE id = $1",
                              1, NULL, params, NULL, NULL, 0));
         PQclear(res);
         must(conn, "COMMIT");

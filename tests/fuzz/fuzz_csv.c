@@ -8,10 +8,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* checked in every build type, unlike CHECK() */
-#define CHECK(cond)                                                                                                 \
-    do {                                                                                                           \
-        if (!(cond))                                                                                               \
-            abort();                                                                                               \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (!(cond))                                                                                         \
+            abort();                                                                                         \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -61,33 +61,14 @@ static void usage(FILE *out)
             "  --lifetime S           leave the reader after S seconds whatever happens (default 600)\n");
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_atr(const char *s, uint8_t *out, size_t *ret_len)
 {
-    size_t n = 0;
-    while (*s) {
-        if (*s == ' ' || *s == ':') {
-            s++;
-            continue;
-        }
-        int hi = hexval(s[0]), lo = s[1] ? hexval(s[1]) : -1;
-        if (hi < 0 || lo < 0 || n >= ENCODER_ATR_MAX)
-            return false;
-        out[n++] = (uint8_t)(hi << 4 | lo);
-        s += 2;
-    }
-    *ret_len = n;
-    return n >= 2;
+    int n = encoder_hex_parse(s, strlen(s), out, ENCODER_ATR_MAX);
+
+    if (n < 2)
+        return false;
+    *ret_len = (size_t)n;
+    return true;
 }
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
