@@ -107,9 +107,7 @@ int cli_bad_number(const char *opt, const char *value, long min, long max)
     return EXIT_USAGE;
 }
 
-/* --- db
- * ---------------------------------------------------------------------------------------------------------
- */
+/* --- db ------------------------------------------------------------------------------------------------- */
 
 static int cmd_db(struct globals *g, int argc, char **argv)
 {
@@ -174,8 +172,7 @@ static int cmd_db(struct globals *g, int argc, char **argv)
     return EXIT_USAGE;
 }
 
-/* --- run
- * -------------------------------------------------------------------------------------------------------- */
+/* --- run ------------------------------------------------------------------------------------------------ */
 
 static int cmd_run(struct globals *g, int argc, char **argv)
 {
@@ -311,8 +308,7 @@ static int cmd_run(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
-/* --- status, summary
- * -------------------------------------------------------------------------------------------- */
+/* --- status, summary ------------------------------------------------------------------------------------ */
 
 static int cmd_status(struct globals *g, int argc, char **argv)
 {
@@ -361,8 +357,7 @@ static int cmd_summary(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
-/* --- import, gen
- * ------------------------------------------------------------------------------------------------ */
+/* --- import, gen ---------------------------------------------------------------------------------------- */
 
 static int cmd_import(struct globals *g, int argc, char **argv)
 {
@@ -488,8 +483,7 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
-/* --- outlet, shipment
- * ------------------------------------------------------------------------------------------- */
+/* --- outlet, shipment ----------------------------------------------------------------------------------- */
 
 static int cmd_outlet(struct globals *g, int argc, char **argv)
 {

@@ -20,8 +20,7 @@ static int usage_error(const char *text, bool help)
     return help ? 0 : EXIT_USAGE;
 }
 
-/* --- application
- * ------------------------------------------------------------------------------------------------ */
+/* --- application ---------------------------------------------------------------------------------------- */
 
 static const char *const application_usage =
     "Usage: cardline application list [--status S] [--limit N]\n"
@@ -210,8 +209,7 @@ int cmd_application(struct globals *g, int argc, char **argv)
     return r;
 }
 
-/* --- card
- * ------------------------------------------------------------------------------------------------------- */
+/* --- card ----------------------------------------------------------------------------------------------- */
 
 int cmd_card(struct globals *g, int argc, char **argv)
 {
@@ -250,8 +248,7 @@ int cmd_card(struct globals *g, int argc, char **argv)
     return r;
 }
 
-/* --- calendar
- * --------------------------------------------------------------------------------------------------- */
+/* --- calendar ------------------------------------------------------------------------------------------- */
 
 int cmd_calendar(struct globals *g, int argc, char **argv)
 {
@@ -315,8 +312,7 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
     return r;
 }
 
-/* --- stock
- * ------------------------------------------------------------------------------------------------------ */
+/* --- stock ---------------------------------------------------------------------------------------------- */
 
 int cmd_stock(struct globals *g, int argc, char **argv)
 {
@@ -389,8 +385,7 @@ int cmd_stock(struct globals *g, int argc, char **argv)
     return r;
 }
 
-/* --- risk
- * ------------------------------------------------------------------------------------------------------- */
+/* --- risk ----------------------------------------------------------------------------------------------- */
 
 int cmd_risk(struct globals *g, int argc, char **argv)
 {
@@ -423,8 +418,7 @@ int cmd_risk(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
-/* --- config
- * ----------------------------------------------------------------------------------------------------- */
+/* --- config --------------------------------------------------------------------------------------------- */
 
 int cmd_config(struct globals *g, int argc, char **argv)
 {

@@ -258,8 +258,7 @@ int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_
     return 0;
 }
 
-/* --- running PostgreSQL's own programs
- * ------------------------------------------------------------------------ */
+/* --- running PostgreSQL's own programs ------------------------------------------------------------------ */
 
 static int find_pg_bindir(char *out, size_t size)
 {
@@ -732,8 +731,7 @@ PGconn *producer_db_open(const struct db_config *cfg)
     return conn;
 }
 
-/* --- SQL helpers
- * -------------------------------------------------------------------------------------------- */
+/* --- SQL helpers ---------------------------------------------------------------------------------------- */
 
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params)
 {
@@ -765,8 +763,7 @@ int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, cons
     return r;
 }
 
-/* --- migrations
- * ----------------------------------------------------------------------------------------------- */
+/* --- migrations ----------------------------------------------------------------------------------------- */
 
 static int apply_one(PGconn *conn, const struct producer_migration *m, bool *ret_applied)
 {

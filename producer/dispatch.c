@@ -159,8 +159,7 @@ int producer_dispatch_parse_label(const char *scanned, char ret_id[19])
     return 0;
 }
 
-/* --- packing (inside the line's transaction)
- * -------------------------------------------------------------------- */
+/* --- packing (inside the line's transaction) ------------------------------------------------------------ */
 
 int producer_dispatch_pack(PGconn *conn, const char *card_number, const char *outlet_code,
                            char ret_shipment[19])
@@ -208,8 +207,7 @@ int producer_dispatch_pack(PGconn *conn, const char *card_number, const char *ou
     return 0;
 }
 
-/* --- shipment moves
- * ------------------------------------------------------------------------------------------- */
+/* --- shipment moves ------------------------------------------------------------------------------------- */
 
 static int check_shipment_id(struct dispatch_ctx *ctx, const char *id)
 {
@@ -344,8 +342,7 @@ int producer_dispatch_receive(struct dispatch_ctx *ctx, const char *scanned, con
     return r;
 }
 
-/* --- cards at the outlet
- * -------------------------------------------------------------------------------------- */
+/* --- cards at the outlet -------------------------------------------------------------------------------- */
 
 static int check_card(struct dispatch_ctx *ctx, const char *card)
 {
@@ -549,8 +546,7 @@ int producer_dispatch_lost(struct dispatch_ctx *ctx, const char *id, const char 
     return r;
 }
 
-/* --- read models
- * ---------------------------------------------------------------------------------------------- */
+/* --- read models ---------------------------------------------------------------------------------------- */
 
 static json_object *str_or_null(PGresult *res, int row, int col)
 {

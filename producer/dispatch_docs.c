@@ -197,8 +197,7 @@ int producer_dispatch_label(PGconn *conn, const char *shipment_id, const char *f
     return finish_surface(surface, r);
 }
 
-/* --- manifest
- * --------------------------------------------------------------------------------------------------- */
+/* --- manifest ------------------------------------------------------------------------------------------- */
 
 static int csv_field(FILE *f, const char *s, bool last)
 {

@@ -104,8 +104,7 @@ int producer_insert_application(PGconn *conn, const struct producer_app *a, cons
     return r;
 }
 
-/* --- CSV import
- * -------------------------------------------------------------------------------------------------- */
+/* --- CSV import ----------------------------------------------------------------------------------------- */
 
 enum column {
     COL_UPSTREAM_ID,

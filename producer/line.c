@@ -109,8 +109,7 @@ static void copy_field(char *dst, size_t size, const PGresult *res, int row, int
     snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
 }
 
-/* --- database steps
- * ---------------------------------------------------------------------------------------------- */
+/* --- database steps ------------------------------------------------------------------------------------- */
 
 void producer_claimer_init(struct producer_claimer *c, PGconn *conn, const char *owner, int lease_seconds)
 {
@@ -643,8 +642,7 @@ fail:
     return r < 0 ? r : PRODUCER_ERROR_NOT_FOUND;
 }
 
-/* --- the physical steps
- * ---------------------------------------------------------------------------------------- */
+/* --- the physical steps --------------------------------------------------------------------------------- */
 
 /* Pause the line for an operator, with the cause shown in the dashboard and status. */
 static void pause_line(struct line *l, const char *cause)
@@ -792,8 +790,7 @@ lost:
     return 0;
 }
 
-/* --- threads
- * --------------------------------------------------------------------------------------------------- */
+/* --- threads -------------------------------------------------------------------------------------------- */
 
 static bool work_left(struct line *l)
 {

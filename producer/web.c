@@ -48,8 +48,7 @@ struct call {
     char actor[64];
 };
 
-/* --- responses
- * -------------------------------------------------------------------------------------------------- */
+/* --- responses ------------------------------------------------------------------------------------------ */
 
 static void set_body(struct web_response *resp, int status, const char *type, const void *data, size_t len)
 {
@@ -128,8 +127,7 @@ static void reply_ok(struct call *c, const char *key, const char *value)
     reply_json(c, 200, o);
 }
 
-/* --- input
- * ------------------------------------------------------------------------------------------------------ */
+/* --- input ---------------------------------------------------------------------------------------------- */
 
 static bool content_type_is(const char *ct, const char *want)
 {
@@ -200,8 +198,7 @@ static bool valid_code(const char *s, size_t max)
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-") == n;
 }
 
-/* --- database read helpers
- * -------------------------------------------------------------------------------------- */
+/* --- database read helpers ------------------------------------------------------------------------------ */
 
 static PGresult *q(struct call *c, const char *sql, int n, const char *const *params)
 {
@@ -265,8 +262,7 @@ static void reply_rows(struct call *c, const char *sql, int n, const char *const
     "to_char(" col " AT TIME ZONE (SELECT value FROM setting WHERE key = 'bureau_timezone'), "               \
     "'YYYY-MM-DD HH24:MI')"
 
-/* --- session
- * ---------------------------------------------------------------------------------------------------- */
+/* --- session -------------------------------------------------------------------------------------------- */
 
 static const char *role_home(const char *role)
 {
@@ -458,8 +454,7 @@ static void api_session(struct call *c)
     reply_json(c, 200, identity_json(c));
 }
 
-/* --- operators
- * -------------------------------------------------------------------------------------------------- */
+/* --- operators ------------------------------------------------------------------------------------------ */
 
 static void api_status(struct call *c)
 {
@@ -584,8 +579,7 @@ static void api_stock(struct call *c)
                0, NULL);
 }
 
-/* --- dispatch
- * --------------------------------------------------------------------------------------------------- */
+/* --- dispatch ------------------------------------------------------------------------------------------- */
 
 static void reply_dispatch(struct call *c, int r, json_object *o)
 {
@@ -838,8 +832,7 @@ static void api_document(struct call *c)
              strcmp(dot, ".png") == 0 ? "inline" : "attachment", c->seg[0], doc);
 }
 
-/* --- tracking
- * ----------------------------------------------------------------------------------------------------- */
+/* --- tracking ------------------------------------------------------------------------------------------- */
 
 static void api_track(struct call *c)
 {
@@ -868,8 +861,7 @@ static void api_track(struct call *c)
         reply_dispatch(c, r, o);
 }
 
-/* --- studios
- * -------------------------------------------------------------------------------------------------- */
+/* --- studios -------------------------------------------------------------------------------------------- */
 
 static void api_photo_upload(struct call *c)
 {
@@ -1027,8 +1019,7 @@ static void api_receipt_verify(struct call *c)
                1, p);
 }
 
-/* --- auditors and admins
- * ---------------------------------------------------------------------------------------- */
+/* --- auditors and admins -------------------------------------------------------------------------------- */
 
 static void api_events(struct call *c)
 {
@@ -1108,8 +1099,7 @@ static void api_account_disable(struct call *c)
         reply_ok(c, "name", c->seg[0]);
 }
 
-/* --- metrics
- * ---------------------------------------------------------------------------------------------------- */
+/* --- metrics -------------------------------------------------------------------------------------------- */
 
 static void api_metrics(struct call *c)
 {
@@ -1208,8 +1198,7 @@ static void api_metrics(struct call *c)
     c->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-/* --- routing
- * ---------------------------------------------------------------------------------------------------- */
+/* --- routing -------------------------------------------------------------------------------------------- */
 
 struct route {
     const char *method;
@@ -1304,8 +1293,7 @@ static bool authenticate(struct call *c)
     return false;
 }
 
-/* --- static assets
- * ---------------------------------------------------------------------------------------------- */
+/* --- static assets -------------------------------------------------------------------------------------- */
 
 static const char *asset_type(const char *path)
 {
