@@ -190,6 +190,7 @@ static int cmd_run(struct globals *g, int argc, char **argv)
                                          {"encoder", required_argument, NULL, 'E'},
                                          {"config", required_argument, NULL, 'F'},
                                          {"key-service", required_argument, NULL, 'K'},
+                                         {"no-faces", no_argument, NULL, 'N'},
                                          {NULL, 0, NULL, 0}};
     struct producer_run_config cfg = {.lines = 1, .line_prefix = "L", .lease_seconds = 30, .seed = 1};
     struct producer_config *config = NULL;
@@ -258,6 +259,9 @@ static int cmd_run(struct globals *g, int argc, char **argv)
         case 'K':
             cfg.key_service = optarg;
             break;
+        case 'N':
+            cfg.no_faces = true;
+            break;
         case 'h':
             fputs(
                 "Usage: cardline run [OPTIONS]\n"
@@ -276,11 +280,11 @@ static int cmd_run(struct globals *g, int argc, char **argv)
                 "  --printer SPEC       every line's printer: sim (default), usb, usb:evolis, usb:magicard,\n"
                 "                       usb:<serial>, usb:<bus>:<address> (see cardline devices)\n"
                 "  --encoder SPEC       every line's chip encoder: sim (default) or pcsc:<reader name>\n"
-                "  --key-service SPEC   issuer keys: soft:<key file> or psam:<reader name> (default: a key "
-                "made\n"
-                "                       for this run, which only simulated cards know)\n"
-                "  --config FILE        lines, devices, key service and ATR allow-list from the "
-                "configuration file\n",
+                "  --key-service SPEC   issuer keys: soft:<key file> or psam:<reader name>\n"
+                "                       (default: a key made for this run, which only simulated cards know)\n"
+                "  --config FILE        lines, devices, key service and ATR allow-list from the\n"
+                "                       configuration file\n"
+                "  --no-faces           simulated and emulated printers do not write each face as a PNG\n",
                 stdout);
             return 0;
         default:

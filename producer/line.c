@@ -66,7 +66,9 @@ struct line {
      * track of (database error mid-card) is not in hand, so its lease runs out and the rescuer takes it back.
      */
     _Atomic int64_t in_hand;
-    int64_t busy_ns; /* time spent inside device operations: the line's utilisation */
+    int64_t busy_ns;       /* time spent inside device operations ... */
+    int64_t first_work_ns; /* ... over the time from its first claim to the end of its last card: utilisation */
+    int64_t last_work_ns;
     struct producer_claimer claimer;
 };
 
@@ -861,7 +863,10 @@ static void *line_main(void *arg)
             continue;
         }
         atomic_store(&l->in_hand, job.c.app.id);
+        if (!l->first_work_ns)
+            l->first_work_ns = mono_ns();
         r = produce(l, &job);
+        l->last_work_ns = mono_ns();
         atomic_store(&l->in_hand, 0);
         photo_image_free(job.photo);
         job.photo = NULL;
@@ -1110,7 +1115,7 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
     pthread_t *threads = NULL;
     PGconn *conn;
     int started = 0, r = 0, total_good = 0, total_spoiled = 0, total_held = 0;
-    int64_t started_ns = mono_ns(), busy_ns = 0;
+    int64_t busy_ns = 0, working_ns = 0;
     struct rusage ru;
     struct sigaction sa = {.sa_handler = on_signal};
 
@@ -1142,7 +1147,7 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
     producer_rescue_expired(conn, ctl.id);
     for (int i = 0; i < nlines; i++) {
         struct line *l = &lines[i];
-        struct printer_sim_config pc = {.output_dir = ctl.faces_dir,
+        struct printer_sim_config pc = {.output_dir = cfg->no_faces ? NULL : ctl.faces_dir,
                                         .card_ms = cfg->card_ms,
                                         .fault_permille = cfg->print_fault_permille,
                                         .seed = cfg->seed * 7919u + (unsigned)i};
@@ -1247,6 +1252,7 @@ out:
             total_spoiled += lines[i].spoiled;
             total_held += lines[i].held;
             busy_ns += lines[i].busy_ns;
+            working_ns += lines[i].last_work_ns - lines[i].first_work_ns;
             line_free(&lines[i]);
         }
     }
@@ -1255,12 +1261,12 @@ out:
     log_info("run", "controller %s stopped: %d good, %d spoiled, %d held", ctl.id, total_good, total_spoiled,
              total_held);
     getrusage(RUSAGE_SELF, &ru);
-    if (total_good + total_spoiled > 0 && started > 0)
+    if (total_good + total_spoiled > 0 && working_ns > 0)
         log_info(
             "run",
-            "line utilisation %.1f%% (time in device operations over %d line(s) x wall time); controller CPU "
-            "%.2f ms per card",
-            100.0 * (double)busy_ns / ((double)(mono_ns() - started_ns) * started), started,
+            "line utilisation %.1f%% (time in device operations over the time each line had work); controller "
+            "CPU %.2f ms per card",
+            100.0 * (double)busy_ns / (double)working_ns,
             ((double)ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + (double)ru.ru_stime.tv_sec * 1e3 +
              ru.ru_stime.tv_usec / 1e3) /
                 (total_good + total_spoiled));

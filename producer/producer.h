@@ -23,6 +23,7 @@ struct producer_run_config {
     const char *encoder_spec;   /* every line's encoder when there is no config: sim, pcsc:<reader> */
     const char *key_service;    /* soft:<key file> | psam:<reader>; NULL = a key made for this run (simulation) */
     const struct producer_config *config; /* lines and their devices from the configuration file, or NULL */
+    bool no_faces;              /* simulated printers do not write faces to <data dir>/faces */
 };
 
 int producer_run(const struct db_config *db, const struct producer_run_config *cfg);
