@@ -200,6 +200,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     req.host = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     req.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     req.file_name = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-File-Name");
+    req.doc_number = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Document-Number");
     req.client = client;
     req.body = up->data;
     req.body_len = up->len;
@@ -324,6 +325,7 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
     web_server_init(&srv->web);
     srv->web.web_dir = cfg->web_dir;
     srv->web.secure_cookies = cfg->secure_cookies;
+    (void)web_server_load_checker(&srv->web, NULL); /* without the models, studio uploads answer 503 */
     pthread_mutex_init(&srv->pool.lock, NULL);
     pthread_cond_init(&srv->pool.freed, NULL);
     srv->pool.db = db;

@@ -7,6 +7,7 @@
 #include "intake.h"
 #include "log.h"
 #include "photo.h"
+#include "photo_receipt.h"
 #include "producer.h"
 #include "web_receipt.h"
 
@@ -863,15 +864,24 @@ static void api_track(struct call *c)
 
 /* --- studios -------------------------------------------------------------------------------------------- */
 
+/* The applicant's document number a studio sends with a photo: what producer_photo_receipt_issue (and so
+ * `cardline photo check --receipt --id`) accepts, 5 to 32 bytes, and printable text for the receipt. */
+static bool valid_doc_number(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n >= 5 && n <= 32 && web_text_ok(s, 32) && s[0] != ' ' && s[n - 1] != ' ';
+}
+
 static void api_photo_upload(struct call *c)
 {
     const struct web_request *req = c->req;
-    char reason[300], receipt[24] = "", sha[65], photo_id[24], account_id[24];
-    const char *file_name = req->file_name && web_text_ok(req->file_name, 200) ? req->file_name : NULL;
-    int64_t pid;
-    bool passed;
+    const struct photo_checker *ck = c->s->checker;
+    struct photo_report *rep = NULL;
+    struct photo_receipt rc;
+    char failing[300], detail[360];
     json_object *o;
-    PGresult *res;
+    int r;
 
     if (!content_type_is(req->content_type, "image/jpeg") &&
         !content_type_is(req->content_type, "image/png")) {
@@ -882,141 +892,153 @@ static void api_photo_upload(struct call *c)
         reply_error(c, 400, "the photo is empty");
         return;
     }
-    reason[0] = '\0';
-    passed = photo_check_basic(req->body, req->body_len, reason, sizeof(reason)) == 0;
-    if (passed)
-        snprintf(reason, sizeof(reason), "the photo meets the requirements (%ux%u, colour)", PHOTO_WIDTH,
-                 PHOTO_HEIGHT);
-    photo_sha256_hex(req->body, req->body_len, sha);
-    if (db_command(c->conn, "begin", "BEGIN", 0, NULL) < 0) {
-        reply_error(c, 503, "the database did not answer; try again");
+    if (!valid_doc_number(req->doc_number)) {
+        reply_error(c, 400,
+                    "give the applicant's document number (5 to 32 characters) in the X-Document-Number "
+                    "header");
         return;
     }
-    if (producer_insert_photo(c->conn, req->body, req->body_len, c->who.studio, &pid) < 0)
-        goto db_fail;
-    snprintf(photo_id, sizeof(photo_id), "%lld", (long long)pid);
-    snprintf(account_id, sizeof(account_id), "%lld", (long long)c->who.id);
-    {
-        const char *p[6] = {photo_id, c->who.studio, account_id, passed ? "t" : "f", reason, file_name};
-        res = db_exec(
-            c->conn,
-            "INSERT INTO photo_check (photo_id, studio, account_id, passed, reason, receipt_no, file_name) "
-            "VALUES ($1, $2, $3, $4, $5, CASE WHEN $4::boolean THEN 'PR' || to_char(now() AT TIME ZONE "
-            "(SELECT value FROM setting WHERE key = 'bureau_timezone'), 'YYYYMMDD') || "
-            "lpad(nextval('photo_receipt_seq')::text, 8, '0') END, $6) RETURNING id, coalesce(receipt_no, "
-            "'')",
-            6, p);
+    if (!ck) {
+        reply_error(c, 503,
+                    "the photo checker is not available (face detection models missing); tell the "
+                    "bureau");
+        return;
     }
-    if (!db_ok(res)) {
-        log_warn("web", "photo check: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        goto db_fail;
+    if (photo_check(ck, req->body, req->body_len, photo_profile_builtin("ssc"), &rep) < 0) {
+        reply_error(c, 503, "the photo could not be checked; try again");
+        return;
     }
-    snprintf(receipt, sizeof(receipt), "%s", PQgetvalue(res, 0, 1));
-    o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(atoll(PQgetvalue(res, 0, 0))));
-    PQclear(res);
-    if (producer_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL,
-                       passed ? receipt : "rejected") < 0 ||
-        db_command(c->conn, "commit", "COMMIT", 0, NULL) < 0) {
+    o = producer_photo_report_json(rep, NULL);
+    if (!o) {
+        photo_report_free(rep);
+        reply_error(c, 503, "the photo could not be checked; try again");
+        return;
+    }
+    json_object_object_add(o, "receipt_no", NULL);
+    if (rep->verdict == PHOTO_STATUS_FAIL) {
+        /* no receipt; the audit trail says which studio sent a failing photo and why */
+        photo_report_failing_ids(rep, failing, sizeof(failing));
+        snprintf(detail, sizeof(detail), "%s rejected: %s", c->who.studio, failing);
+        if (producer_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL,
+                           detail) < 0)
+            log_warn("web", "photo check by %s not recorded in the audit trail", c->who.studio);
+        photo_report_free(rep);
+        reply_json(c, 200, o);
+        return;
+    }
+    if (db_command(c->conn, "begin", "BEGIN", 0, NULL) < 0)
+        goto db_fail;
+    r = producer_photo_receipt_issue(c->conn, req->body, req->body_len, rep, c->who.studio, req->doc_number,
+                                     &rc);
+    if (r == PRODUCER_ERROR_INPUT) {
+        PQclear(PQexec(c->conn, "ROLLBACK"));
+        photo_report_free(rep);
         json_object_put(o);
-        goto db_fail;
+        reply_error(c, 400, "the studio code or document number is malformed");
+        return;
     }
-    json_object_object_add(o, "passed", json_object_new_boolean(passed));
-    json_object_object_add(o, "reason", json_object_new_string(reason));
-    json_object_object_add(o, "receipt_no", receipt[0] ? json_object_new_string(receipt) : NULL);
-    json_object_object_add(o, "sha256", json_object_new_string(sha));
+    /* the photo is kept so its receipt can show it; only receipted photos are stored */
+    int64_t pid;
+    snprintf(detail, sizeof(detail), "%s receipt %s", c->who.studio, rc.number);
+    if (r < 0 || producer_insert_photo(c->conn, req->body, req->body_len, c->who.studio, &pid) < 0 ||
+        producer_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL, detail) <
+            0 ||
+        db_command(c->conn, "commit", "COMMIT", 0, NULL) < 0)
+        goto db_fail;
+    photo_report_free(rep);
+    json_object_object_add(o, "receipt_no", json_object_new_string(rc.number));
+    json_object_object_add(o, "valid_until", json_object_new_string(rc.valid_until));
     reply_json(c, 201, o);
     return;
 db_fail:
     PQclear(PQexec(c->conn, "ROLLBACK"));
-    reply_error(c, 503, "the photo could not be stored; try again");
+    photo_report_free(rep);
+    json_object_put(o);
+    reply_error(c, 503, "the receipt could not be stored; try again");
 }
 
-static void api_photos(struct call *c)
+/* Receipts: a studio sees its own only; staff see all (outlets verify the receipts applicants bring). */
+static void api_receipts(struct call *c)
 {
-    /* a studio sees its own photos only; auditors and admins see all */
     const char *p[1] = {strcmp(c->who.role, "studio") == 0 ? c->who.studio : NULL};
 
-    reply_rows(
-        c,
-        "SELECT id AS n_id, studio, passed AS b_passed, reason, coalesce(receipt_no, '') AS receipt_no, "
-        "  coalesce(file_name, '') AS file_name, " LOCAL(
-            "created_at") " AS at "
-                          "FROM photo_check WHERE $1::text IS NULL OR studio = $1 ORDER BY id DESC LIMIT 200",
-        1, p);
+    reply_rows(c,
+               "SELECT number AS receipt_no, studio, verdict, warnings, profile, " LOCAL(
+                   "issued_at") " AS at, valid_until::text AS valid_until, (revoked_at IS NOT NULL) AS "
+                                "b_revoked, sha256 FROM photo_receipt WHERE $1::text IS NULL OR studio = $1 "
+                                "ORDER BY issued_at DESC, number DESC LIMIT 200",
+               1, p);
 }
 
+/* One receipt: ?format=pdf (default) or png, the document photo/receipt.c draws; json, its fields. */
 static void api_receipt(struct call *c)
 {
-    const char *p[2] = {c->seg[0], strcmp(c->who.role, "studio") == 0 ? c->who.studio : NULL};
-    struct web_receipt rc = {0};
+    const char *format = query(c, "format");
+    enum photo_receipt_format fmt = PHOTO_RECEIPT_PDF;
+    struct photo_receipt rc;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
     PGresult *res;
     int r;
 
-    if (strspn(c->seg[0], "0123456789") != strlen(c->seg[0]) || strlen(c->seg[0]) > 18) {
-        reply_error(c, 404, "no such photo");
+    if (!format || strcmp(format, "pdf") == 0)
+        fmt = PHOTO_RECEIPT_PDF;
+    else if (strcmp(format, "png") == 0)
+        fmt = PHOTO_RECEIPT_PNG;
+    else if (strcmp(format, "json") != 0) {
+        reply_error(c, 400, "format: pdf, png or json");
         return;
     }
-    res = q(c,
-            "SELECT k.receipt_no, k.studio, k.reason, " LOCAL(
-                "k.created_at") ", p.sha256, p.bytes "
-                                "FROM photo_check k JOIN photo p ON p.id = k.photo_id "
-                                "WHERE k.id = $1::bigint AND ($2::text IS NULL OR k.studio = $2)",
-            2, p);
-    if (!res)
+    r = producer_photo_receipt_get(c->conn, c->seg[0], &rc);
+    if (r == PRODUCER_ERROR_INPUT || r == PRODUCER_ERROR_NOT_FOUND) {
+        reply_error(c, 404, "no such receipt");
         return;
-    /* another studio's photo gets the same answer as a photo that does not exist */
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        reply_error(c, 404, "no such photo");
-        return;
-    }
-    if (PQgetisnull(res, 0, 0)) {
-        PQclear(res);
-        reply_error(c, 409, "this photo did not pass the check; there is no receipt for it");
-        return;
-    }
-    rc.receipt_no = PQgetvalue(res, 0, 0);
-    rc.studio = PQgetvalue(res, 0, 1);
-    rc.verdict = PQgetvalue(res, 0, 2);
-    rc.checked_at = PQgetvalue(res, 0, 3);
-    rc.sha256 = PQgetvalue(res, 0, 4);
-    {
-        /* bytea arrives as text (hex); unescape */
-        size_t len = 0;
-        unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 5), &len);
-        rc.photo = bytes;
-        rc.photo_len = len;
-        r = web_receipt_pdf(&rc, &c->resp->body, &c->resp->len);
-        PQfreemem(bytes);
     }
     if (r < 0) {
+        reply_error(c, 503, "the database did not answer; try again");
+        return;
+    }
+    /* another studio's receipt gets the same answer as a receipt that does not exist */
+    if (strcmp(c->who.role, "studio") == 0 && strcmp(rc.studio, c->who.studio) != 0) {
+        reply_error(c, 404, "no such receipt");
+        return;
+    }
+    if (format && strcmp(format, "json") == 0) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "receipt_no", json_object_new_string(rc.number));
+        json_object_object_add(o, "sha256", json_object_new_string(rc.sha256));
+        json_object_object_add(o, "profile", json_object_new_string(rc.profile));
+        json_object_object_add(o, "profile_version", json_object_new_int64(rc.profile_version));
+        json_object_object_add(o, "studio", json_object_new_string(rc.studio));
+        json_object_object_add(o, "doc_number", json_object_new_string(rc.doc_masked));
+        json_object_object_add(o, "issued_at", json_object_new_string(rc.issued_at));
+        json_object_object_add(o, "valid_until", json_object_new_string(rc.valid_until));
+        json_object_object_add(o, "verdict", json_object_new_string(rc.verdict));
+        json_object_object_add(o, "warnings", json_object_new_string(rc.warnings));
+        reply_json(c, 200, o);
+        return;
+    }
+    /* the receipted photo, when the dashboard stored it, is drawn on the receipt */
+    {
+        const char *p[2] = {rc.sha256, rc.studio};
+        res = db_exec(c->conn,
+                      "SELECT bytes FROM photo WHERE sha256 = $1 AND studio = $2 ORDER BY id LIMIT 1", 2, p);
+        if (db_ok(res) && PQntuples(res) == 1)
+            bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &len);
         PQclear(res);
+    }
+    r = web_receipt_render(&rc, bytes, len, fmt, &c->resp->body, &c->resp->len);
+    if (bytes)
+        PQfreemem(bytes);
+    if (r < 0) {
+        log_warn("web", "receipt %s: %s", rc.number, photo_strerror(r));
         reply_error(c, 500, "the receipt could not be drawn");
         return;
     }
     c->resp->status = 200;
-    c->resp->content_type = "application/pdf";
-    snprintf(c->resp->disposition, sizeof(c->resp->disposition), "attachment; filename=\"receipt-%s.pdf\"",
-             rc.receipt_no);
-    PQclear(res);
-}
-
-/* an outlet checks a receipt an applicant brings */
-static void api_receipt_verify(struct call *c)
-{
-    const char *p[1] = {c->seg[0]};
-
-    if (!valid_code(c->seg[0], 24)) {
-        reply_error(c, 404, "no such receipt");
-        return;
-    }
-    reply_rows(c,
-               "SELECT k.receipt_no, k.studio, k.passed AS b_passed, k.reason, p.sha256, " LOCAL(
-                   "k.created_at") " AS at FROM photo_check k JOIN photo p ON p.id = k.photo_id WHERE "
-                                   "k.receipt_no = $1",
-               1, p);
+    c->resp->content_type = fmt == PHOTO_RECEIPT_PNG ? "image/png" : "application/pdf";
+    snprintf(c->resp->disposition, sizeof(c->resp->disposition), "attachment; filename=\"receipt-%s.%s\"",
+             rc.number, fmt == PHOTO_RECEIPT_PNG ? "png" : "pdf");
 }
 
 /* --- auditors and admins -------------------------------------------------------------------------------- */
@@ -1233,9 +1255,8 @@ static const struct route routes[] = {
     {"GET", "/api/v1/uncollected", R_DISPATCH | R_AUDITOR | R_ADMIN, api_uncollected},
     {"GET", "/api/v1/track", R_PUBLIC, api_track},
     {"POST", "/api/v1/photos", R_STUDIO, api_photo_upload},
-    {"GET", "/api/v1/photos", R_STUDIO | R_AUDITOR | R_ADMIN, api_photos},
-    {"GET", "/api/v1/photos/*/receipt", R_STUDIO | R_AUDITOR | R_ADMIN, api_receipt},
-    {"GET", "/api/v1/receipts/*", R_STAFF, api_receipt_verify},
+    {"GET", "/api/v1/receipts", R_ANY, api_receipts},
+    {"GET", "/api/v1/receipts/*", R_ANY, api_receipt},
     {"GET", "/api/v1/events", R_AUDITOR | R_ADMIN, api_events},
     {"GET", "/api/v1/accounts", R_ADMIN, api_accounts},
     {"POST", "/api/v1/accounts", R_ADMIN, api_account_add},
@@ -1360,7 +1381,27 @@ void web_server_init(struct web_server *s)
 
 void web_server_destroy(struct web_server *s)
 {
+    photo_checker_free(s->checker);
+    s->checker = NULL;
     pthread_mutex_destroy(&s->limiter.lock);
+}
+
+int web_server_load_checker(struct web_server *s, const char *model_dir)
+{
+    int r;
+
+    if (!model_dir || !*model_dir)
+        model_dir = getenv("CARDLINE_PHOTO_MODELS");
+    r = photo_checker_new(model_dir && *model_dir ? model_dir : NULL, &s->checker);
+    if (r < 0) {
+        s->checker = NULL;
+        log_warn(
+            "web",
+            "face detection models not found or unreadable in %s (install the Debian package opencv-data): "
+            "studio photo uploads are refused",
+            model_dir && *model_dir ? model_dir : PHOTO_DEFAULT_MODEL_DIR);
+    }
+    return r;
 }
 
 void web_response_free(struct web_response *resp)

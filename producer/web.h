@@ -29,8 +29,9 @@ struct web_request {
     const char *origin;        /* Origin header */
     const char *host;          /* Host header */
     const char *content_type;
-    const char *file_name; /* X-File-Name header of an upload */
-    const char *client;    /* the peer's address */
+    const char *file_name;  /* X-File-Name header of an upload */
+    const char *doc_number; /* X-Document-Number header of a studio's upload: the applicant's document */
+    const char *client;     /* the peer's address */
     const uint8_t *body;
     size_t body_len;
     bool body_too_large; /* the body went past the limit and was dropped */
@@ -58,14 +59,22 @@ struct web_limiter {
     } slot[256];
 };
 
+struct photo_checker;
+
 struct web_server {
     const char *web_dir; /* serve assets from here instead of the embedded copies (development) */
     bool secure_cookies; /* add Secure to the session cookie (behind TLS) */
+    /* the photo quality checker for studio uploads, loaded once per server process (web_server_load_checker)
+     * and shared read-only by the request threads; NULL: uploads are answered 503 */
+    struct photo_checker *checker;
     struct web_limiter limiter;
 };
 
 void web_server_init(struct web_server *s);
-void web_server_destroy(struct web_server *s);
+void web_server_destroy(struct web_server *s); /* frees the checker too */
+/* Load the face and eye models for studio uploads from model_dir (NULL: $CARDLINE_PHOTO_MODELS or the
+ * photo library's default). Returns 0 or a negative PHOTO_ERROR (logged); the server still runs without. */
+int web_server_load_checker(struct web_server *s, const char *model_dir);
 
 /* Handle one request; conn may be NULL (no database: 503 after parsing, used by the fuzz target). Always
  * fills resp; the caller frees resp->body. */

@@ -1,19 +1,13 @@
-/* web_receipt.h — the digital photo quality test receipt (《数字相片质量检测回执》) a studio hands the
- * applicant */
+/* web_receipt.h — the photo quality test receipt (《数字相片质量检测回执》) a studio downloads from the
+ * dashboard: the same document `cardline photo check --receipt` writes (photo/receipt.c), in memory */
 #pragma once
+
+#include "photo.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct web_receipt {
-    const char *receipt_no;
-    const char *studio;
-    const char *verdict;
-    const char *checked_at;
-    const char *sha256;
-    const uint8_t *photo; /* the checked photo, drawn on the receipt */
-    size_t photo_len;
-};
-
-/* A one-page PDF in memory (*ret_pdf malloc'd). Returns 0 or a negative producer error. */
-int web_receipt_pdf(const struct web_receipt *r, uint8_t **ret_pdf, size_t *ret_len);
+/* Render the receipt as PNG or PDF into a malloc'd buffer (*ret_data), with the photo drawn on it when photo
+ * (its file bytes) is given and decodes. Returns 0 or a negative PHOTO_ERROR. Thread-safe. */
+int web_receipt_render(const struct photo_receipt *rc, const uint8_t *photo, size_t photo_len,
+                       enum photo_receipt_format format, uint8_t **ret_data, size_t *ret_len);

@@ -57,5 +57,6 @@ BROWSER_DIR="$BROWSER_DIR" URL=$url SHIPMENT=$ship RISKY=$risky PHOTO="$WORK/por
     CHROMIUM="$chromium" ARTIFACTS="$BROWSER_DIR/artifacts" PROFILE_ROOT="$WORK" \
     node "$here/dashboard.mjs"
 expect_eq "shipment received in the database" "$(sql "SELECT status FROM shipment WHERE id = '$ship'")" "received"
-expect_eq "receipt issued to studio SA only" "$(sql "SELECT string_agg(studio || ':' || passed, ',') FROM photo_check")" "SA:true"
+expect_eq "receipt issued to studio SA only" "$(sql "SELECT string_agg(studio || ':' || verdict, ',') FROM photo_receipt")" "SA:pass"
+expect_eq "the stopgap table is not written" "$(sql "SELECT count(*) FROM photo_check")" "0"
 echo "browser: all checks passed; screenshots in $BROWSER_DIR/artifacts"

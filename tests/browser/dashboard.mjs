@@ -7,6 +7,8 @@ const require = createRequire(path.join(process.env.BROWSER_DIR, 'package.json')
 const { chromium } = require('playwright-core');
 const { URL, SHIPMENT, RISKY, PHOTO, CHROMIUM, ARTIFACTS, PROFILE_ROOT } = process.env;
 let profiles = 0;
+// a 100 x 100 grey PNG: fails the size and colour checks
+const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAGQAAABkCAAAAABVicqIAAAAPklEQVR4nO3NAQkAAAwDoPVPtlhrcThoAdMDkUgkEolEIpFIJBKJRCKRSCQSiUQikUgkEolEIpFIJBKJ5H8yNJ+GQyaz05oAAAAASUVORK5CYII=';
 
 function check(what, cond, detail) {
   if (!cond) {
@@ -48,22 +50,45 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, name + '.png'), fullPage: true });
 }
 
-// 1. a studio uploads a photo, sees the verdict, downloads the receipt
+// 1. a studio gives the applicant's document number and a photo, sees the verdict, downloads the receipt
+let receiptNo = null;
 {
   const ctx = await browser();
   const page = await signIn(ctx, 'studio-a', 'password-of-studio-a');
   check('studio lands on the studio page', page.url().endsWith('/studio.html'));
+  await page.fill('#doc', '110105194912310021');
   await page.setInputFiles('#photo', PHOTO);
   await page.click('#check');
   await page.waitForSelector('#verdict.ok');
   const verdict = await page.textContent('#verdict');
-  check('verdict shown: passed with a receipt number', /PASSED — receipt PR\d+/.test(verdict), verdict);
+  const m = /PASSED.* — receipt (P\d{16}[\dX]), valid until \d{4}-\d\d-\d\d/.exec(verdict);
+  check('verdict shown: passed with a receipt number', m, verdict);
+  receiptNo = m[1];
   await page.waitForSelector('a.receipt');
+  const listed = await page.textContent('#receipts');
+  check('the receipt is listed', listed.includes(receiptNo), listed);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('a.receipt')]);
   const saved = path.join(ARTIFACTS, 'receipt.pdf');
   await download.saveAs(saved);
   check('receipt downloaded as a PDF', fs.readFileSync(saved).subarray(0, 4).toString() === '%PDF');
+  check('the download is named by the receipt', download.suggestedFilename() === 'receipt-' + receiptNo + '.pdf',
+    download.suggestedFilename());
+  const [png] = await Promise.all([page.waitForEvent('download'), page.click('a.receipt-png')]);
+  const savedPng = path.join(ARTIFACTS, 'receipt.png');
+  await png.saveAs(savedPng);
+  check('receipt downloaded as a PNG', fs.readFileSync(savedPng).subarray(1, 4).toString() === 'PNG');
   await shot(page, '1-studio-receipt');
+
+  // a failing photo: the failing checks are named and no receipt is issued
+  await page.setInputFiles('#photo', { name: 'small.png', mimeType: 'image/png', buffer: Buffer.from(TINY_PNG, 'base64') });
+  await page.click('#check');
+  await page.waitForSelector('#verdict.bad');
+  const rejected = await page.textContent('#verdict');
+  check('a failing photo is rejected with its check ids', /REJECTED — failing checks: .*format\./.test(rejected), rejected);
+  check('the failing checks are shown', (await page.textContent('#checks')).includes('fail'));
+  const count = await page.evaluate(async () => (await (await fetch('/api/v1/receipts')).json()).length);
+  check('no receipt for the failing photo', count === 1, count);
+  await shot(page, '1b-studio-rejected');
   check('no script errors on the studio page', page.errors.length === 0, page.errors);
   await ctx.close();
 }
@@ -72,12 +97,14 @@ async function shot(page, name) {
 {
   const ctx = await browser();
   const page = await signIn(ctx, 'studio-b', 'password-of-studio-b');
-  await page.waitForSelector('#photos td');
-  const table = await page.textContent('#photos');
-  check("studio B's list is empty", table.includes('none') && !table.includes('PR'), table);
-  const status = await page.evaluate(async () => (await fetch('/api/v1/photos/1/receipt')).status);
-  check("studio B gets 404 for studio A's receipt", status === 404, status);
-  const listed = await page.evaluate(async () => (await (await fetch('/api/v1/photos')).json()).length);
+  await page.waitForSelector('#receipts td');
+  const table = await page.textContent('#receipts');
+  check("studio B's list is empty", table.includes('none') && !table.includes(receiptNo), table);
+  const status = await page.evaluate(async (no) => (await fetch('/api/v1/receipts/' + no)).status, receiptNo);
+  check("studio B cannot fetch studio A's receipt", status === 404 || status === 403, status);
+  const statusPng = await page.evaluate(async (no) => (await fetch('/api/v1/receipts/' + no + '?format=png')).status, receiptNo);
+  check("nor its PNG", statusPng === 404 || statusPng === 403, statusPng);
+  const listed = await page.evaluate(async () => (await (await fetch('/api/v1/receipts')).json()).length);
   check("studio B's API list is empty too", listed === 0, listed);
   await shot(page, '2-studio-b-sees-nothing');
   await ctx.close();

@@ -135,7 +135,7 @@ matrix = [
     ("GET", "/api/v1/uncollected", {"clerk": 200, "op": 403, "sa": 403}),
     ("GET", "/api/v1/events", {"aud": 200, "boss": 200, "op": 403, "clerk": 403, "sa": 403}),
     ("GET", "/api/v1/accounts", {"boss": 200, "aud": 403, "op": 403, "sa": 403}),
-    ("GET", "/api/v1/photos", {"sa": 200, "aud": 200, "op": 403, "clerk": 403}),
+    ("GET", "/api/v1/receipts", {"sa": 200, "aud": 200, "op": 200, "clerk": 200, None: 401}),
     ("POST", "/api/v1/receive", {"op": 403, "aud": 403, "sa": 403, None: 401}),
     ("POST", "/api/v1/photos", {"op": 403, "clerk": 403, "aud": 403, None: 401}),
     ("POST", "/api/v1/accounts", {"op": 403, "clerk": 403, "aud": 403, "sa": 403}),
@@ -223,7 +223,7 @@ echo "ok: the hostile requests changed nothing in the database"
 kill -0 $server || fail "the server died"
 
 URL=$url DBC="$DB" WORK="$WORK" python3 - <<'PY'
-import http.client, json, os, subprocess, sys, urllib.parse
+import http.client, json, os, re, subprocess, sys, urllib.parse
 url = urllib.parse.urlparse(os.environ["URL"])
 def sql(q):
     return subprocess.run(["psql", os.environ["DBC"], "-XAtq", "-c", q], check=True, capture_output=True, text=True).stdout.strip()
@@ -265,22 +265,58 @@ check("collection by the holder", s == 200, d)
 check("issued and activated", sql("SELECT status || (activated_at IS NOT NULL) FROM card WHERE card_number = '%s'" % card) == "issuedtrue")
 check("the actor is the account", sql("SELECT actor FROM event WHERE card_number = '%s' AND kind = 'collected'" % card) == "web:clerk")
 
-# studios: upload, verdict, receipt; one studio never sees another's
+# studios: upload with the applicant's document number, the full check's report as the verdict, a receipt for
+# a passing photo only; one studio never sees another's
 sa, sb = login("studio-a", "password-of-studio-a"), login("studio-b", "password-of-studio-b")
 good = open(os.path.join(os.environ["WORK"], "good.jpg"), "rb").read()
 gray = open(os.path.join(os.environ["WORK"], "gray.png"), "rb").read()
+receipts_before = int(sql("SELECT count(*) FROM photo_receipt"))
 s, h, d = req("POST", "/api/v1/photos", good, dict(sa, **{"Content-Type": "image/jpeg", "X-File-Name": "good.jpg"}))
-r = json.loads(d); check("studio A's good photo passes with a receipt", s == 201 and r["passed"] and r["receipt_no"], d)
-s, h, d = req("POST", "/api/v1/photos", gray, dict(sb, **{"Content-Type": "image/png"}))
-r2 = json.loads(d); check("studio B's grey photo is rejected with a reason", s == 201 and not r2["passed"] and r2["reason"], d)
-s, h, d = req("GET", "/api/v1/photos/%d/receipt" % r["id"], None, sa)
-check("studio A downloads its receipt (PDF)", s == 200 and d[:4] == b"%PDF", s)
-s, h, d = req("GET", "/api/v1/photos/%d/receipt" % r["id"], None, sb)
-check("studio B cannot get studio A's receipt", s == 404, s)
-s, h, d = req("GET", "/api/v1/photos", None, sb)
-check("studio B's list holds only its own photos", all(p["studio"] == "SB" for p in json.loads(d)) and len(json.loads(d)) == 1, d)
-s, h, d = req("GET", "/api/v1/receipts/" + r["receipt_no"], None, clerk)
-check("an outlet verifies the receipt", s == 200 and json.loads(d)[0]["passed"] is True, d)
+check("an upload without the document number is refused", s == 400 and b"X-Document-Number" in d, d)
+s, h, d = req("POST", "/api/v1/photos", good, dict(sa, **{"Content-Type": "image/jpeg", "X-Document-Number": "1234"}))
+check("a 4-character document number is refused", s == 400, d)
+s, h, d = req("POST", "/api/v1/photos", good, dict(sa, **{"Content-Type": "image/jpeg", "X-Document-Number": "1" * 33}))
+check("a 33-character document number is refused", s == 400, d)
+check("refused uploads issue no receipt", int(sql("SELECT count(*) FROM photo_receipt")) == receipts_before)
+DOC = "110105194912310021"
+s, h, d = req("POST", "/api/v1/photos", good, dict(sa, **{"Content-Type": "image/jpeg", "X-File-Name": "good.jpg", "X-Document-Number": DOC}))
+r = json.loads(d)
+ids = [k["id"] for k in r.get("checks", [])]
+check("studio A's good photo passes with a receipt", s == 201 and r["verdict"] in ("pass", "warn") and re.match(r"^P[0-9]{16}[0-9X]$", r["receipt_no"] or ""), d)
+check("the verdict is the full check report", r["profile"] == "ssc" and len(ids) == len(set(ids)) >= 20 and "face.width" in ids and r["sha256"] and "face" in r, d)
+check("the receipt is stored for studio A and the document number", sql("SELECT studio || '|' || doc_number || '|' || verdict FROM photo_receipt WHERE number = '%s'" % r["receipt_no"]) == "SA|%s|%s" % (DOC, r["verdict"]))
+check("the full document number does not leave in the answer", DOC not in d.decode())
+s, h, d = req("POST", "/api/v1/photos", gray, dict(sb, **{"Content-Type": "image/png", "X-Document-Number": "E12345678"}))
+r2 = json.loads(d)
+failed = [k["id"] for k in r2.get("checks", []) if k["status"] == "fail"]
+check("studio B's grey photo fails with the failing check ids and no receipt", s == 200 and r2["verdict"] == "fail" and failed and r2["receipt_no"] is None, d)
+check("no receipt for the failing photo", int(sql("SELECT count(*) FROM photo_receipt")) == receipts_before + 1 and sql("SELECT count(*) FROM photo_receipt WHERE studio = 'SB'") == "0")
+check("the stopgap table is no longer written", sql("SELECT count(*) FROM photo_check") == "0")
+s, h, d = req("GET", "/api/v1/receipts/" + r["receipt_no"], None, sa)
+check("studio A downloads its receipt (PDF)", s == 200 and d[:4] == b"%PDF" and h["content-type"] == "application/pdf" and r["receipt_no"] in h.get("content-disposition", ""), s)
+s, h, d = req("GET", "/api/v1/receipts/%s?format=png" % r["receipt_no"], None, sa)
+check("studio A downloads its receipt (PNG)", s == 200 and d[:4] == b"\x89PNG" and h["content-type"] == "image/png", s)
+s, h, d = req("GET", "/api/v1/receipts/%s?format=json" % r["receipt_no"], None, sa)
+j = json.loads(d)
+check("the receipt's fields, document number masked", s == 200 and j["studio"] == "SA" and j["receipt_no"] == r["receipt_no"] and DOC not in d.decode() and j["doc_number"].endswith(DOC[-4:]), d)
+for fmt in ("", "?format=png", "?format=json"):
+    s, h, d = req("GET", "/api/v1/receipts/" + r["receipt_no"] + fmt, None, sb)
+    check("studio B cannot get studio A's receipt " + fmt, s in (403, 404) and b"%PDF" not in d and b"PNG" not in d[:8] and b"SA" not in d, (s, d[:80]))
+s, h, d = req("GET", "/api/v1/receipts/P202601010000000", None, sa)
+check("a malformed receipt number is not found", s == 404, s)
+bad = r["receipt_no"][:-1] + ("0" if r["receipt_no"][-1] != "0" else "1")
+s, h, d = req("GET", "/api/v1/receipts/" + bad, None, sa)
+check("a receipt number with a wrong check character is not found", s == 404, s)
+s, h, d = req("GET", "/api/v1/receipts/%s?format=doc" % r["receipt_no"], None, sa)
+check("an unknown format is refused", s == 400, s)
+s, h, d = req("GET", "/api/v1/receipts", None, sb)
+check("studio B's list holds none of studio A's receipts", s == 200 and json.loads(d) == [], d)
+s, h, d = req("GET", "/api/v1/receipts", None, sa)
+check("studio A's list holds its receipt", s == 200 and [x["receipt_no"] for x in json.loads(d)] == [r["receipt_no"]], d)
+s, h, d = req("GET", "/api/v1/receipts/%s?format=json" % r["receipt_no"], None, clerk)
+check("an outlet looks the receipt up", s == 200 and json.loads(d)["receipt_no"] == r["receipt_no"], d)
+s, h, d = req("GET", "/api/v1/receipts/" + r["receipt_no"], None, login("aud", "password-of-aud"))
+check("an auditor downloads any studio's receipt", s == 200 and d[:4] == b"%PDF", s)
 
 # tracking: the public needs the end of the document number
 app = sql("SELECT a.upstream_id FROM card c JOIN application a ON a.id = c.application_id WHERE card_number = '%s'" % card)
