@@ -14,8 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define EMU_DIR_MAX     1024     /* output_dir, NUL included */
-#define EMU_LABEL_MAX   64       /* as the sim driver: a card number is 9 characters */
 #define EMU_CARD_MS_MAX 60000u   /* a real printer takes well under a minute per card */
 #define EMU_LARGE_STOCK 1000000u /* feeder and ribbon when feeder_cards is 0: more than any run prints */
 
@@ -26,40 +24,15 @@ struct emu_config {
 };
 
 struct emu {
-    const struct printer_driver *drv; /* the real protocol driver */
-    void *ctx;                        /* its state; it owns the transport */
-    struct printer_emulator *emu;     /* outlives the transport: freed after drv->close */
-    char output_dir[EMU_DIR_MAX];     /* empty: faces are not written */
+    const struct printer_driver *drv;      /* the real protocol driver */
+    void *ctx;                             /* its state; it owns the transport */
+    struct printer_emulator *emu;          /* outlives the transport: freed after drv->close */
+    char output_dir[PRINTER_FACE_DIR_MAX]; /* empty: faces are not written */
     unsigned card_ms;
 };
 
 /* Numbers the emulated printers of this process so that lines show distinct serials (EMU-EV-1, ...). */
 static atomic_uint emu_serials;
-
-static void emu_sleep_ms(unsigned ms)
-{
-    struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-    while (nanosleep(&left, &left) < 0 && errno == EINTR)
-        ;
-}
-
-/* A label becomes a file name: only [A-Za-z0-9_-], so it can never leave output_dir or be hidden. */
-static bool valid_label(const char *label)
-{
-    size_t len = strnlen(label, EMU_LABEL_MAX + 1);
-
-    if (len == 0 || len > EMU_LABEL_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = label[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
-}
 
 static void emu_close(void *ctx)
 {
@@ -76,8 +49,8 @@ static void emu_close(void *ctx)
 /* Checks the sim settings an emulated printer honours; copies output_dir. */
 static int emu_settings(struct emu *e, const struct printer_sim_config *sim)
 {
-    struct stat st;
     size_t dir_len;
+    int r;
 
     if (!sim)
         return 0;
@@ -86,13 +59,10 @@ static int emu_settings(struct emu *e, const struct printer_sim_config *sim)
     e->card_ms = sim->card_ms;
     if (!sim->output_dir)
         return 0;
-    /* leave room for "/." + label + ".png.tmp" + NUL */
-    dir_len = strnlen(sim->output_dir, EMU_DIR_MAX);
-    if (dir_len == 0 || dir_len + 2 + EMU_LABEL_MAX + sizeof(".png.tmp") > EMU_DIR_MAX)
-        return PRINTER_ERROR_INVALID;
-    /* fail at start-up, not on the first card */
-    if (stat(sim->output_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return PRINTER_ERROR_IO;
+    r = printer_face_dir_check(sim->output_dir);
+    if (r < 0)
+        return r;
+    dir_len = strlen(sim->output_dir);
     memcpy(e->output_dir, sim->output_dir, dir_len);
     e->output_dir[dir_len] = '\0';
     return 0;
@@ -184,23 +154,11 @@ static int emu_feed(void *ctx, enum printer_disposition *ret_disp, char *ret_cau
     return e->drv->feed(e->ctx, ret_disp, ret_cause);
 }
 
-/* Writes the face under a temporary name first so that a reader never sees half a file. */
 static int emu_write_face(const struct emu *e, uint8_t *rgb, const char *label)
 {
     const struct printer_raster r = {.width = PRINTER_FACE_WIDTH, .height = PRINTER_FACE_HEIGHT, .rgb = rgb};
-    char tmp[EMU_DIR_MAX], path[EMU_DIR_MAX];
-    int n1, n2, err;
 
-    n1 = snprintf(tmp, sizeof(tmp), "%s/.%s.png.tmp", e->output_dir, label);
-    n2 = snprintf(path, sizeof(path), "%s/%s.png", e->output_dir, label);
-    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(tmp) || (size_t)n2 >= sizeof(path))
-        return PRINTER_ERROR_INVALID;
-    err = printer_raster_write_png(&r, tmp);
-    if (err == 0 && rename(tmp, path) < 0)
-        err = PRINTER_ERROR_IO;
-    if (err < 0)
-        remove(tmp);
-    return err;
+    return printer_face_write(e->output_dir, label, &r);
 }
 
 static int emu_print(void *ctx, const struct printer_raster *r, const char *label,
@@ -210,12 +168,12 @@ static int emu_print(void *ctx, const struct printer_raster *r, const char *labe
     uint8_t *face;
     int err;
 
-    if (e->output_dir[0] && !valid_label(label))
+    if (e->output_dir[0] && !printer_face_label_valid(label))
         return printer_link_fail(PRINTER_ERROR_INVALID, PRINTER_DISPOSITION_REJECT_CARD, ret_disp, ret_cause,
                                  "card label must be 1-64 characters of A-Z a-z 0-9 _ -");
     free(printer_emulator_take_face(e->emu)); /* a face left from a print whose answer was lost */
     if (e->card_ms)
-        emu_sleep_ms(e->card_ms);
+        printer_sleep_ms(e->card_ms);
     err = e->drv->print(e->ctx, r, label, ret_disp, ret_cause);
     if (err < 0 || !e->output_dir[0])
         return err;

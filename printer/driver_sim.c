@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define SIM_DIR_MAX     1024   /* output_dir, NUL included */
-#define SIM_LABEL_MAX   64     /* a card number is 9 characters; leave room for test labels */
 #define SIM_CARD_MS_MAX 60000u /* a real printer takes well under a minute per card */
 #define SIM_PERMILLE    1000u
 
@@ -22,7 +20,7 @@ enum sim_position {
 };
 
 struct sim {
-    char output_dir[SIM_DIR_MAX]; /* empty: printed faces are not written */
+    char output_dir[PRINTER_FACE_DIR_MAX]; /* empty: printed faces are not written */
     unsigned card_ms;
     unsigned fault_permille;
     unsigned feeder_cards; /* 0 = unlimited */
@@ -55,31 +53,6 @@ static int sim_fail(int err, enum printer_disposition disp, const char *cause,
     return err;
 }
 
-static void sim_sleep_ms(unsigned ms)
-{
-    struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-    while (nanosleep(&left, &left) < 0 && errno == EINTR)
-        ;
-}
-
-/* A label becomes a file name: only [A-Za-z0-9_-], so it can never leave output_dir or be hidden. */
-static bool valid_label(const char *label)
-{
-    size_t len = strnlen(label, SIM_LABEL_MAX + 1);
-
-    if (len == 0 || len > SIM_LABEL_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = label[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-'))
-            return false;
-    }
-    return true;
-}
-
 static int sim_open(const void *config, void **ret_ctx)
 {
     const struct printer_sim_config *cfg = config;
@@ -89,15 +62,10 @@ static int sim_open(const void *config, void **ret_ctx)
     if (!cfg || cfg->fault_permille > SIM_PERMILLE || cfg->card_ms > SIM_CARD_MS_MAX)
         return PRINTER_ERROR_INVALID;
     if (cfg->output_dir) {
-        struct stat st;
-
-        /* leave room for "/." + label + ".png.tmp" + NUL */
-        dir_len = strnlen(cfg->output_dir, SIM_DIR_MAX);
-        if (dir_len == 0 || dir_len + 2 + SIM_LABEL_MAX + sizeof(".png.tmp") > SIM_DIR_MAX)
-            return PRINTER_ERROR_INVALID;
-        /* fail at start-up, not on the first card */
-        if (stat(cfg->output_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-            return PRINTER_ERROR_IO;
+        int r = printer_face_dir_check(cfg->output_dir);
+        if (r < 0)
+            return r;
+        dir_len = strlen(cfg->output_dir);
     }
 
     s = calloc(1, sizeof(*s));
@@ -159,24 +127,6 @@ static int sim_feed(void *ctx, enum printer_disposition *ret_disp, char *ret_cau
     return 0;
 }
 
-/* Writes the face under a temporary name first so that a reader never sees half a file. */
-static int sim_write_face(const struct sim *s, const struct printer_raster *r, const char *label)
-{
-    char tmp[SIM_DIR_MAX], path[SIM_DIR_MAX];
-    int n1, n2, err;
-
-    n1 = snprintf(tmp, sizeof(tmp), "%s/.%s.png.tmp", s->output_dir, label);
-    n2 = snprintf(path, sizeof(path), "%s/%s.png", s->output_dir, label);
-    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(tmp) || (size_t)n2 >= sizeof(path))
-        return PRINTER_ERROR_INVALID;
-    err = printer_raster_write_png(r, tmp);
-    if (err == 0 && rename(tmp, path) < 0)
-        err = PRINTER_ERROR_IO;
-    if (err < 0)
-        remove(tmp);
-    return err;
-}
-
 static int sim_print(void *ctx, const struct printer_raster *r, const char *label,
                      enum printer_disposition *ret_disp, char *ret_cause)
 {
@@ -192,12 +142,12 @@ static int sim_print(void *ctx, const struct printer_raster *r, const char *labe
     if (s->printed)
         return sim_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_REJECT_CARD, "card is already printed",
                         ret_disp, ret_cause);
-    if (!valid_label(label))
+    if (!printer_face_label_valid(label))
         return sim_fail(PRINTER_ERROR_INVALID, PRINTER_DISPOSITION_REJECT_CARD,
                         "card label must be 1-64 characters of A-Z a-z 0-9 _ -", ret_disp, ret_cause);
 
     if (s->card_ms)
-        sim_sleep_ms(s->card_ms);
+        printer_sleep_ms(s->card_ms);
     s->printed = true;
     if (sim_chance(s, s->fault_permille)) {
         s->counters.faults++;
@@ -205,7 +155,7 @@ static int sim_print(void *ctx, const struct printer_raster *r, const char *labe
                         "print head fault: ribbon wrinkle", ret_disp, ret_cause);
     }
     if (s->output_dir[0]) {
-        err = sim_write_face(s, r, label);
+        err = printer_face_write(s->output_dir, label, r);
         if (err < 0) {
             /* the card counts as printed, so the line cannot silently reprint it; and a full disk or a
              * vanished directory needs an operator */

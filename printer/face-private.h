@@ -4,6 +4,7 @@
 
 #include "printer.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,8 @@
 #define FACE_TEXTS_MAX   16  /* text items on one face */
 #define FACE_FAMILY_MAX  128 /* a Pango family list */
 #define FACE_LITERAL_MAX 128 /* fixed text (a title, a label), UTF-8 */
+
+struct face_cache;
 
 /* An axis-aligned rectangle in face pixels (origin top-left, 300 dpi). */
 struct printer_face_rect {
@@ -80,12 +83,33 @@ struct printer_layout {
     double name_wrap_line_spacing;          /* baseline distance as a factor of the em size */
     struct face_slot texts[FACE_TEXTS_MAX]; /* drawn in this order */
     size_t n_texts;
+    /* What every card of this layout shows, drawn by the first card rendered with it (face.c); NULL
+     * until then. Set once, atomically: the layout stays shareable between threads. */
+    _Atomic(struct face_cache *) cache;
 };
 
 /* Parses a layout from JSON text (name is the file name used in messages). Returns 0 or
  * PRINTER_ERROR_LAYOUT with why set (at most why_size bytes), or NOMEM. Pure; fuzzed. */
 int printer_layout_parse(const char *json, size_t len, const char *name, struct printer_layout **ret,
                          char *ret_why, size_t why_size);
+
+/* Frees a layout's drawn static layer (printer_layout_free() calls it); accepts NULL. */
+void printer_face_cache_free(struct face_cache *cache);
+
+/* printer_render_face() drawn the straightforward way, every layer of the card in order on full-size
+ * surfaces, without the layout's static layer: the reference the tests compare the fast way with. */
+int printer_render_face_reference(const struct printer_face *face, struct printer_raster **ret,
+                                  char bad_char[8]);
+/* printer_render_face() from the layout's static layer only (face->layout must be set): returns 1 and
+ * leaves *ret alone when this card cannot be drawn that way (printer_render_face() then draws it the
+ * straightforward way). For the tests, which must know the fast way ran. */
+int printer_render_face_cached(const struct printer_face *face, struct printer_raster **ret,
+                               char bad_char[8]);
+/* How many texts that come back card after card (banks, dates) the layout keeps as drawn (for the tests). */
+size_t printer_face_kept_texts(const struct printer_layout *layout);
+/* Whether photos of width x height are resampled by face.c's replica of cairo's GOOD filter in this
+ * layout (it is used only where it was found to give cairo's very pixels on this system). */
+bool printer_face_photo_replicated(const struct printer_layout *layout, unsigned width, unsigned height);
 
 /* The slot of a field in the layout, or NULL. */
 const struct face_slot *printer_layout_slot(const struct printer_layout *layout, enum face_field field);

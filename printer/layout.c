@@ -401,6 +401,7 @@ int printer_layout_parse(const char *json, size_t len, const char *name, struct 
         json_object_put(root);
         return PRINTER_ERROR_NOMEM;
     }
+    atomic_init(&l->cache, NULL);
     ok = parse_layout(&p, root, l);
     json_object_put(root);
     if (!ok) {
@@ -451,5 +452,8 @@ int printer_layout_load(const char *path, struct printer_layout **ret, char *ret
 
 void printer_layout_free(struct printer_layout *layout)
 {
+    if (!layout)
+        return;
+    printer_face_cache_free(atomic_load(&layout->cache));
     free(layout);
 }

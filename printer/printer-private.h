@@ -3,6 +3,7 @@
 
 #include "printer.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* printer.h promises callers that ret_cause needs at most this many bytes, NUL included. */
@@ -155,3 +156,15 @@ struct printer_sim_counters {
 /* Copies the counters of a printer opened with printer_open_sim(). Returns 0 or PRINTER_ERROR_INVALID
  * (p is NULL or not a simulated printer); *ret is untouched on failure. */
 int printer_sim_get_counters(const struct printer *p, struct printer_sim_counters *ret);
+
+/* Faces written by the simulated and emulated printers: <dir>/<label>.png, through a temporary name so that a
+ * reader never sees half a file. */
+#define PRINTER_FACE_DIR_MAX   1024 /* output_dir, NUL included */
+#define PRINTER_FACE_LABEL_MAX 64   /* a card number is 9 characters; room for test labels */
+/* The directory exists and leaves room for "/." + label + ".png.tmp". Returns 0, INVALID or IO. */
+int printer_face_dir_check(const char *dir);
+/* A label becomes a file name: only [A-Za-z0-9_-], so it can never leave the directory or be hidden. */
+bool printer_face_label_valid(const char *label);
+int printer_face_write(const char *dir, const char *label, const struct printer_raster *r);
+/* Sleeps ms milliseconds, resuming after signals (the simulated mechanical time of a device). */
+void printer_sleep_ms(unsigned ms);
