@@ -8,6 +8,7 @@
  * when they were drawn before (a bank, the date). Whatever could make the two ways differ (a text that would
  * go under a cached one, ink outside its box) makes that card take the straightforward way. */
 #include "face-private.h"
+#include "simd-private.h"
 #include "printer.h"
 
 #include <float.h>
@@ -1199,29 +1200,6 @@ static int ring_init(const struct photo_geometry *g, struct photo_ring *ret)
 }
 
 #if defined(__SSE2__)
-/* Three registers of 16 packed RGB pixels to one register per channel (SSE2 has no byte shuffle: rounds of
- * interleaving the low halves restore the order). */
-static inline void deinterleave_rgb(const uint8_t *src, __m128i *ret_r, __m128i *ret_g, __m128i *ret_b)
-{
-    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)src);
-    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + 16));
-    __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(src + 32));
-
-#pragma GCC unroll 4
-    for (int round = 0; round < 4; round++) {
-        __m128i na = _mm_unpacklo_epi8(a, _mm_unpackhi_epi64(b, b));
-        __m128i nb = _mm_unpacklo_epi8(_mm_unpackhi_epi64(a, a), c);
-        __m128i nc = _mm_unpacklo_epi8(b, _mm_unpackhi_epi64(c, c));
-
-        a = na;
-        b = nb;
-        c = nc;
-    }
-    *ret_r = a;
-    *ret_g = b;
-    *ret_b = c;
-}
-
 /* The SSE2 spread of source pixels [0, return) of a row of width pixels, 16 at a time while a 17th (the
  * neighbour of the 16th) follows. */
 static unsigned spread_pairs16(const uint8_t *src, unsigned width, struct photo_spread *row)
