@@ -154,6 +154,9 @@ void encoder_atr_allowlist_free(struct encoder_atr_allowlist *list);
 /* Read a 16-byte key written as 32 hex digits (surrounding white space allowed) from a file readable by its
  * owner only. Returns 0, ENCODER_ERROR_KEY or _INVALID; ret_key untouched on failure. */
 int encoder_key_file_read(const char *path, uint8_t ret_key[16]);
+/* The text of a key file (len bytes, not NUL-terminated): 32 hex digits with white space anywhere. Returns 0,
+ * ENCODER_ERROR_KEY or _INVALID; ret_key untouched on failure. Pure (fuzzed). */
+int encoder_key_text_parse(const char *text, size_t len, uint8_t ret_key[16]);
 
 /* SM4-ECB encryption of len bytes (a multiple of 16) with a 16-byte key.
  * Returns 0, ENCODER_ERROR_KEY (cipher failure), _NOMEM or _INVALID. */

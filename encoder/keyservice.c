@@ -140,11 +140,20 @@ int encoder_key_file_read(const char *path, uint8_t ret_key[16])
         OPENSSL_cleanse(buf, sizeof buf);
         return ENCODER_ERROR_KEY;
     }
+    int r = encoder_key_text_parse(buf, (size_t)n, ret_key);
+    OPENSSL_cleanse(buf, sizeof buf);
+    return r;
+}
+
+int encoder_key_text_parse(const char *text, size_t len, uint8_t ret_key[16])
+{
+    if (!text || !ret_key)
+        return ENCODER_ERROR_INVALID;
     uint8_t key[16];
     size_t digits = 0;
     int r = 0;
-    for (ssize_t i = 0; i < n && r == 0; i++) {
-        int c = (unsigned char)buf[i];
+    for (size_t i = 0; i < len && r == 0; i++) {
+        int c = (unsigned char)text[i];
         if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
             continue;
         int v = encoder_hex_value(c);
@@ -163,7 +172,6 @@ int encoder_key_file_read(const char *path, uint8_t ret_key[16])
     if (r == 0)
         memcpy(ret_key, key, sizeof key);
     OPENSSL_cleanse(key, sizeof key);
-    OPENSSL_cleanse(buf, sizeof buf);
     return r;
 }
 

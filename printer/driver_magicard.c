@@ -95,8 +95,12 @@ static int magicard_run(struct magicard *m, const uint8_t *frame, size_t len, co
         if (waited >= wait_ms)
             return printer_link_fail(PRINTER_ERROR_TIMEOUT, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp,
                                      ret_cause, "printer still busy with %s after %u ms", what, waited);
-        sleep_ms(MAGICARD_BUSY_POLL_MS);
-        waited += MAGICARD_BUSY_POLL_MS;
+        {
+            /* never sleep past the bound: the last poll waits only for what is left */
+            unsigned step = wait_ms - waited < MAGICARD_BUSY_POLL_MS ? wait_ms - waited : MAGICARD_BUSY_POLL_MS;
+            sleep_ms(step);
+            waited += step;
+        }
     }
 }
 

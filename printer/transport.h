@@ -41,6 +41,12 @@ struct printer_transport {
 /* Closes the transport and frees t; accepts NULL. */
 void printer_transport_free(struct printer_transport *t);
 
+/* The answer to the USB printer class GET_DEVICE_ID request (len bytes: a 2-byte big-endian length, with or
+ * without itself counted, then the ID) as a NUL-terminated string of printable ASCII in out (size bytes);
+ * anything else becomes '?', and only the bytes that arrived count. Returns the string's length. Pure
+ * (fuzzed). */
+size_t printer_usb_device_id_decode(const uint8_t *buf, size_t len, char *out, size_t size);
+
 /* What to open on USB. */
 struct printer_usb_match {
     const char *driver; /* only devices in this driver's id table; NULL = any supported driver */

@@ -97,11 +97,30 @@ static int usb_read(void *ctx, uint8_t *buf, size_t cap, unsigned timeout_ms)
     return got;
 }
 
+size_t printer_usb_device_id_decode(const uint8_t *buf, size_t len, char *out, size_t size)
+{
+    size_t n;
+
+    if (size == 0)
+        return 0;
+    n = len >= 2 ? (size_t)buf[0] << 8 | buf[1] : 0;
+    /* some printers count the length bytes, some do not: trust only what arrived */
+    if (n >= 2)
+        n -= 2;
+    if (len < 2 || n > len - 2)
+        n = len < 2 ? 0 : len - 2;
+    if (n >= size)
+        n = size - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = buf[2 + i] >= 0x20 && buf[2 + i] < 0x7f ? (char)buf[2 + i] : '?';
+    out[n] = '\0';
+    return n;
+}
+
 /* GET_DEVICE_ID: a 2-byte big-endian length (counting itself), then the ID. */
 static int usb_fetch_device_id(struct usb_link *l, unsigned timeout_ms)
 {
     unsigned char buf[USB_DEVICE_ID_MAX + 2];
-    size_t n;
     int r;
 
     r = libusb_control_transfer(l->handle, USB_RT_CLASS_IN_IFACE, USB_REQ_GET_DEVICE_ID, 0,
@@ -110,17 +129,7 @@ static int usb_fetch_device_id(struct usb_link *l, unsigned timeout_ms)
         return usb_error(r);
     if (r < 2)
         return PRINTER_ERROR_PROTOCOL;
-    n = (size_t)buf[0] << 8 | buf[1];
-    /* some printers count the length bytes, some do not: trust only what arrived */
-    if (n >= 2)
-        n -= 2;
-    if (n > (size_t)r - 2)
-        n = (size_t)r - 2;
-    if (n >= sizeof(l->device_id))
-        n = sizeof(l->device_id) - 1;
-    for (size_t i = 0; i < n; i++)
-        l->device_id[i] = buf[2 + i] >= 0x20 && buf[2 + i] < 0x7f ? (char)buf[2 + i] : '?';
-    l->device_id[n] = '\0';
+    printer_usb_device_id_decode(buf, (size_t)r, l->device_id, sizeof(l->device_id));
     return 0;
 }
 

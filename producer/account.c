@@ -154,7 +154,7 @@ int producer_account_disable(PGconn *conn, const char *name)
 {
     const char *p[1] = {name};
     int r = update_one(conn, "disable",
-                       "UPDATE account SET disabled_at = coalesce(disabled_at, now()), token_id = NULL, "
+                       "UPDATE account SET disabled_at = coalesce(disabled_at, clock_now()), token_id = NULL, "
                        "token_hash = NULL WHERE name = $1",
                        1, p);
 
@@ -273,15 +273,15 @@ int producer_account_login(PGconn *conn, const char *name, const char *password,
         r = db_command(
             conn, "open session",
             "INSERT INTO session (id_hash, account_id, csrf, expires_at, client) VALUES ($1, $2, $3, "
-            "now() + make_interval(hours => (SELECT value::integer FROM setting WHERE key = "
+            "clock_now() + make_interval(hours => (SELECT value::integer FROM setting WHERE key = "
             "'session_hours')), left($4, 100))",
             4, ps);
     }
     if (r == 0) {
         const char *pl[1] = {id};
-        db_command(conn, "last login", "UPDATE account SET last_login_at = now() WHERE id = $1", 1, pl);
+        db_command(conn, "last login", "UPDATE account SET last_login_at = clock_now() WHERE id = $1", 1, pl);
         /* expired sessions go when someone signs in: no timer needed */
-        db_command(conn, "expire sessions", "DELETE FROM session WHERE expires_at < now()", 0, NULL);
+        db_command(conn, "expire sessions", "DELETE FROM session WHERE expires_at < clock_now()", 0, NULL);
         *ret = who;
         memcpy(ret_session, session, ACCOUNT_SECRET_HEX);
         memcpy(ret_csrf, csrf, ACCOUNT_SECRET_HEX);
@@ -309,7 +309,7 @@ int producer_account_session(PGconn *conn, const char *session, struct account_i
     res = db_exec(conn,
                   "SELECT s.csrf, a.id, a.name, a.role, coalesce(a.studio, '') FROM session s "
                   "JOIN account a ON a.id = s.account_id "
-                  "WHERE s.id_hash = $1 AND s.expires_at > now() AND a.disabled_at IS NULL",
+                  "WHERE s.id_hash = $1 AND s.expires_at > clock_now() AND a.disabled_at IS NULL",
                   1, p);
     if (!db_ok(res))
         r = PRODUCER_ERROR_DB;

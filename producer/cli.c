@@ -1,5 +1,6 @@
 /* cli.c — the cardline command: global options, subcommands, exit codes */
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "gen_portrait.h"
@@ -54,6 +55,7 @@ static void usage(FILE *out)
           "  render --application ID --png FILE.png\n"
           "                    draw the application's card face as it will be printed\n"
           "  devices [--json]  card printers on USB and PC/SC readers attached to this machine\n"
+          "  clock [--date]    the bureau's date and time as cardline sees them\n"
           "  db start|stop|status|migrate|conninfo|destroy\n"
           "                    the database (cardline's private PostgreSQL unless --db is given)\n"
           "\n"
@@ -61,7 +63,11 @@ static void usage(FILE *out)
           "  --data-dir DIR    data directory (default $CARDLINE_DATA_DIR or $XDG_DATA_HOME/cardline)\n"
           "  --db CONNINFO     use this PostgreSQL server (libpq conninfo or URI); PG* variables work too\n"
           "  -v, --verbose     more log output;  -q, --quiet  errors only\n"
-          "  -h, --help        this help;  COMMAND --help for a command's options\n",
+          "  -h, --help        this help;  COMMAND --help for a command's options\n"
+          "\n"
+          "Environment:\n"
+          "  CARDLINE_NOW      pin the bureau's clock (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]) for tests\n"
+          "                    and rehearsals; it runs on from there (CARDLINE_NOW_ANCHOR: when it held)\n",
           out);
 }
 
@@ -398,6 +404,7 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
                                          {"defects", required_argument, NULL, 'd'},
                                          {"accepted-from", required_argument, NULL, 'f'},
                                          {"accepted-to", required_argument, NULL, 't'},
+                                         {"photo-profile", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct producer_gen_config cfg = {0};
@@ -411,13 +418,16 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
         bool help = cli_want_help(argc, argv);
         fputs(
             "Usage: cardline gen applications N [--seed S] [--defects K] [--accepted-from DATE]\n"
-            "                                    [--accepted-to DATE]\n"
+            "                                    [--accepted-to DATE] [--photo-profile NAME|FILE]\n"
             "       cardline gen outlets\n"
             "       cardline gen photo FILE.jpg [--seed S]\n"
             "Generate realistic approved applications as an upstream platform would write them: resident ID\n"
             "numbers with correct check characters, minors, foreigners, rare and long names, both kinds of\n"
-            "outlet, replacements and exchanges, each with a photo. --defects K makes K of them carry a\n"
-            "problem a person must fix (they are held, not produced).\n",
+            "outlet, replacements and exchanges, each with a photo that passes the photo profile (default\n"
+            "ssc). --defects K makes K of them carry a problem a person must fix (they are held, not\n"
+            "produced). Each application depends only on the seed and its place in the batch; accepted dates\n"
+            "are working days from --accepted-from (default 35 days before today) to --accepted-to (default\n"
+            "yesterday), in the bureau's calendar (CARDLINE_NOW pins today).\n",
             help ? stdout : stderr);
         return help ? 0 : EXIT_USAGE;
     }
@@ -441,6 +451,9 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
             break;
         case 't':
             cfg.accepted_to = optarg;
+            break;
+        case 'p':
+            cfg.photo_profile = optarg;
             break;
         case 'h':
             return cmd_gen(g, 1, argv - 1);
@@ -582,6 +595,54 @@ static int cmd_shipment(struct globals *g, int argc, char **argv)
     return r < 0;
 }
 
+static int cmd_clock(struct globals *g, int argc, char **argv)
+{
+    bool date_only = argc == 2 && strcmp(argv[1], "--date") == 0;
+    PGconn *conn;
+    PGresult *res;
+
+    if (cli_want_help(argc, argv) || (argc != 1 && !date_only && strcmp(argv[1], "--offset") != 0)) {
+        bool help = cli_want_help(argc, argv);
+        fputs("Usage: cardline clock [--date | --offset]\n"
+              "The bureau's time and date as cardline sees them (CARDLINE_NOW pins them for tests and\n"
+              "rehearsals), and whether today is a working day. --date prints only YYYY-MM-DD; --offset\n"
+              "the seconds the clock is ahead of the real one, for other programs' sessions\n"
+              "(PGOPTIONS=\"-c cardline.clock_offset=SECONDS\" makes SQL's clock_now() agree).\n",
+              help ? stdout : stderr);
+        return help ? 0 : EXIT_USAGE;
+    }
+    if (argc == 2 && strcmp(argv[1], "--offset") == 0) {
+        printf("%lld\n", producer_clock_offset());
+        return 0;
+    }
+    conn = cli_open_db(g);
+    if (!conn)
+        return 1;
+    res = db_exec(conn,
+                  "SELECT to_char(bureau_time(clock_now()), 'YYYY-MM-DD HH24:MI:SS'), bureau_today(), "
+                  "  (SELECT value FROM setting WHERE key = 'bureau_timezone'), "
+                  "  CASE WHEN extract(year FROM bureau_today())::integer IN (SELECT year FROM calendar_year) "
+                  "       THEN CASE WHEN working_day(bureau_today()) THEN 'a working day' "
+                  "                 ELSE 'not a working day' END "
+                  "       ELSE 'unknown: no official calendar for its year' END",
+                  0, NULL);
+    if (!db_ok(res)) {
+        log_error("clock", "%s", PQresultErrorMessage(res));
+        PQclear(res);
+        PQfinish(conn);
+        return 1;
+    }
+    if (date_only)
+        printf("%s\n", PQgetvalue(res, 0, 1));
+    else
+        printf("now    %s %s%s\ntoday  %s, %s\n", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2),
+               producer_clock_pinned() ? " (pinned by CARDLINE_NOW)" : "", PQgetvalue(res, 0, 1),
+               PQgetvalue(res, 0, 3));
+    PQclear(res);
+    PQfinish(conn);
+    return 0;
+}
+
 /* one entry per command; commands of other parts live in cmd_<part>.c and are declared in cli.h */
 static const struct {
     const char *name;
@@ -597,7 +658,7 @@ static const struct {
     {"photo", cmd_photo},     {"dispatch", cmd_dispatch},
     {"serve", cmd_serve},     {"account", cmd_account},
     {"chip", cmd_chip},       {"render", cmd_render},
-    {"devices", cmd_devices},
+    {"devices", cmd_devices}, {"clock", cmd_clock},
 };
 
 int main(int argc, char **argv)
@@ -636,6 +697,13 @@ int main(int argc, char **argv)
     if (optind >= argc) {
         usage(stderr);
         return EXIT_USAGE;
+    }
+    {
+        char err[200];
+        if (producer_clock_init(err, sizeof(err)) < 0) {
+            fprintf(stderr, "cardline: %s\n", err);
+            return EXIT_USAGE;
+        }
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[optind], commands[i].name) == 0) {

@@ -243,7 +243,7 @@ static int load_job(PGconn *conn, const char *app, const char *card, struct coun
     const char *params[2] = {app, card};
     PGresult *res =
         db_exec(conn,
-                "SELECT a.id, a.status = 'in_production' AND a.lease_until > now(), a.ssn, a.name, a.sex, "
+                "SELECT a.id, a.status = 'in_production' AND a.lease_until > clock_now(), a.ssn, a.name, a.sex, "
                 "a.ethnicity, "
                 "  a.birth_place, to_char(a.birth_date, 'YYYYMMDD'), c.card_number, c.status, "
                 "  coalesce(to_char(c.issue_date, 'YYYYMMDD'), ''), coalesce(to_char(c.expiry_date, "

@@ -71,7 +71,7 @@ static int app_show(PGconn *conn, const char *id)
         db_exec(conn,
                 "SELECT id, upstream_id, kind, status, doc_type, doc_number, name, outlet_code, "
                 "  bureau_date(accepted_at), deadline, "
-                "  to_char(latest_completion AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI'), "
+                "  to_char(bureau_time(latest_completion), 'YYYY-MM-DD HH24:MI'), "
                 "  held_working_days, attempts, coalesce(held_reason, ''), coalesce(cancel_reason, ''), "
                 "  coalesce(deadline_problem, ''), "
                 "  (SELECT string_agg(card_number || ' ' || status || coalesce(' (' || spoil_reason || ')', "
@@ -187,7 +187,7 @@ int cmd_application(struct globals *g, int argc, char **argv)
         r = app_change(
             conn,
             "UPDATE application SET status = 'cancelled', cancel_reason = $2, locked_by = NULL, "
-            "  lease_until = NULL, step = NULL, held_reason = NULL, updated_at = now() "
+            "  lease_until = NULL, step = NULL, held_reason = NULL, updated_at = clock_now() "
             "WHERE (id::text = $1 OR upstream_id = $1) AND status IN ('pending', 'held', 'in_production') "
             "RETURNING id",
             2, params, "cancelled", reason,
@@ -198,10 +198,10 @@ int cmd_application(struct globals *g, int argc, char **argv)
             conn,
             "UPDATE application SET status = 'pending', "
             "  held_working_days = held_working_days + CASE WHEN held_for_applicant "
-            "    THEN greatest(0, working_days_between(bureau_date(held_since), bureau_date(now()))) "
+            "    THEN greatest(0, working_days_between(bureau_date(held_since), bureau_date(clock_now()))) "
             "    ELSE 0 END, "
             "  held_reason = NULL, held_since = NULL, held_for_applicant = false, attempts = 0, "
-            "  updated_at = now() "
+            "  updated_at = clock_now() "
             "WHERE (id::text = $1 OR upstream_id = $1) AND status = 'held' RETURNING id",
             1, params, "released", NULL, "no held application with that id");
     }

@@ -230,34 +230,39 @@ static int line_of_offset(const char *data, size_t offset)
     return line;
 }
 
-int producer_config_load(const char *path, struct producer_config **ret, char *err, size_t err_size)
+/* Only white space from offset to len: a NUL byte counts as content, so "{...}\0junk" is refused. */
+static bool only_space_after(const char *data, size_t offset, size_t len)
 {
-    struct ctx c = {.path = path, .err = err, .err_size = err_size};
+    for (size_t i = offset; i < len; i++) {
+        if (!strchr(" \t\r\n", data[i]) || data[i] == '\0')
+            return false;
+    }
+    return true;
+}
+
+int producer_config_parse(const char *name, const char *data, size_t len, struct producer_config **ret,
+                          char *err, size_t err_size)
+{
+    struct ctx c = {.path = name, .err = err, .err_size = err_size};
     struct producer_config *cfg = NULL;
     json_tokener *tok = NULL;
     json_object *root = NULL, *v;
-    char *data = NULL;
-    size_t len = 0;
     int r;
 
-    r = producer_read_file(path, CONFIG_FILE_MAX, &data, &len);
-    if (r < 0) {
-        snprintf(err, err_size, "%s: %s", path, r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
-        return r == -EFBIG ? PRODUCER_ERROR_INPUT : PRODUCER_ERROR_IO;
+    if (len > CONFIG_FILE_MAX) {
+        snprintf(err, err_size, "%s: larger than 1 MiB", name);
+        return PRODUCER_ERROR_INPUT;
     }
     tok = json_tokener_new();
-    if (!tok) {
-        free(data);
+    if (!tok)
         return PRODUCER_ERROR_NOMEM;
-    }
     /* strict: no trailing commas or other leniencies that would let a typo through */
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     root = json_tokener_parse_ex(tok, data, (int)len);
     /* one JSON value and nothing after it but white space */
     if (!root || json_tokener_get_error(tok) != json_tokener_success ||
-        data[json_tokener_get_parse_end(tok) + strspn(data + json_tokener_get_parse_end(tok), " \t\r\n")] !=
-            '\0') {
-        snprintf(err, err_size, "%s:%d: not valid JSON: %s", path,
+        !only_space_after(data, json_tokener_get_parse_end(tok), len)) {
+        snprintf(err, err_size, "%s:%d: not valid JSON: %s", name,
                  line_of_offset(data, json_tokener_get_parse_end(tok)),
                  json_tokener_error_desc(json_tokener_get_error(tok) == json_tokener_success
                                              ? json_tokener_error_parse_eof
@@ -310,6 +315,21 @@ out:
     producer_config_free(cfg);
     json_object_put(root);
     json_tokener_free(tok);
+    return r;
+}
+
+int producer_config_load(const char *path, struct producer_config **ret, char *err, size_t err_size)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int r;
+
+    r = producer_read_file(path, CONFIG_FILE_MAX, &data, &len);
+    if (r < 0) {
+        snprintf(err, err_size, "%s: %s", path, r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+        return r == -EFBIG ? PRODUCER_ERROR_INPUT : PRODUCER_ERROR_IO;
+    }
+    r = producer_config_parse(path, data, len, ret, err, err_size);
     free(data);
     return r;
 }

@@ -40,6 +40,9 @@ struct producer_config {
 /* Read and validate a configuration file. On failure returns a negative error and err names the file, the line
  * and the field ("cardline.json:7: lines[1].printer: ..."). */
 int producer_config_load(const char *path, struct producer_config **ret, char *err, size_t err_size);
+/* The same over len bytes already in memory (name stands for the file in messages); pure (fuzzed). */
+int producer_config_parse(const char *name, const char *data, size_t len, struct producer_config **ret,
+                          char *err, size_t err_size);
 void producer_config_free(struct producer_config *cfg);
 
 /* Write the outlets (insert or update, never delete) in one transaction. Returns how many or a negative error. */

@@ -2,6 +2,7 @@
  * and the numbered migrations that make its schema */
 #include "db.h"
 
+#include "clock.h"
 #include "log.h"
 #include "migrations.h"
 
@@ -702,9 +703,18 @@ int producer_db_destroy(const struct db_config *cfg)
 
 PGconn *producer_db_connect(const struct db_config *cfg)
 {
-    const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", "connect_timeout", NULL};
-    const char *vals[] = {cfg->conninfo, "cardline", "UTF8", "10", NULL};
-    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", "connect_timeout", NULL, NULL};
+    const char *vals[] = {cfg->conninfo, "cardline", "UTF8", "10", NULL, NULL};
+    char options[64];
+    PGconn *conn;
+
+    /* the business clock, when pinned, travels with every session so that SQL's clock_now() agrees with ours */
+    if (producer_clock_pinned()) {
+        snprintf(options, sizeof(options), "-c cardline.clock_offset=%lld", producer_clock_offset());
+        keys[4] = "options";
+        vals[4] = options;
+    }
+    conn = PQconnectdbParams(keys, vals, 1);
 
     if (PQstatus(conn) != CONNECTION_OK) {
         log_error("db", "cannot connect to the database: %s", PQerrorMessage(conn));

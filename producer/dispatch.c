@@ -198,7 +198,7 @@ int producer_dispatch_pack(PGconn *conn, const char *card_number, const char *ou
                    p_item) < 0)
         return PRODUCER_ERROR_DB;
     if (db_command(conn, "seal when full",
-                   "UPDATE shipment SET status = 'sealed', sealed_at = now(), seal_reason = 'full' "
+                   "UPDATE shipment SET status = 'sealed', sealed_at = clock_now(), seal_reason = 'full' "
                    "WHERE id = $1 AND (SELECT count(*) FROM shipment_item WHERE shipment_id = $1) >= "
                    "  (SELECT value::integer FROM setting WHERE key = 'shipment_max_cards')",
                    1, p_ship) < 0)
@@ -251,7 +251,7 @@ int producer_dispatch_seal(struct dispatch_ctx *ctx, const char *shipment_id)
         r = fail(ctx, DISPATCH_ERROR_STATE, "shipment %s is already %s", shipment_id, status);
     if (r == 0) {
         r = run(ctx,
-                "UPDATE shipment SET status = 'sealed', sealed_at = now(), seal_reason = 'manual' "
+                "UPDATE shipment SET status = 'sealed', sealed_at = clock_now(), seal_reason = 'manual' "
                 "WHERE id = $1 AND EXISTS (SELECT 1 FROM shipment_item WHERE shipment_id = $1)",
                 1, p, NULL);
         if (r == 0)
@@ -269,11 +269,11 @@ int producer_dispatch_seal_due(struct dispatch_ctx *ctx, const char *at, int *re
     if ((r = begin(ctx, "cut-off")) < 0)
         return r;
     r = run(ctx,
-            "UPDATE shipment s SET status = 'sealed', sealed_at = coalesce($1::timestamptz, now()), "
+            "UPDATE shipment s SET status = 'sealed', sealed_at = coalesce($1::timestamptz, clock_now()), "
             "  seal_reason = 'cut-off' "
             "WHERE s.status = 'open' AND EXISTS (SELECT 1 FROM shipment_item i WHERE i.shipment_id = s.id) "
-            "  AND shipment_cutoff(s.outlet_code, bureau_date(coalesce($1::timestamptz, now()))) "
-            "      <= coalesce($1::timestamptz, now())",
+            "  AND shipment_cutoff(s.outlet_code, bureau_date(coalesce($1::timestamptz, clock_now()))) "
+            "      <= coalesce($1::timestamptz, clock_now())",
             1, p, NULL);
     if (r >= 0 && ret_sealed)
         *ret_sealed = r;
@@ -293,7 +293,7 @@ int producer_dispatch_send(struct dispatch_ctx *ctx, const char *shipment_id)
         r = fail(ctx, DISPATCH_ERROR_STATE, "shipment %s is %s; only a sealed shipment can be dispatched",
                  shipment_id, status);
     if (r == 0)
-        r = run(ctx, "UPDATE shipment SET status = 'dispatched', dispatched_at = now() WHERE id = $1", 1, p,
+        r = run(ctx, "UPDATE shipment SET status = 'dispatched', dispatched_at = clock_now() WHERE id = $1", 1, p,
                 NULL);
     if (r >= 0)
         r = run(ctx,
@@ -329,7 +329,7 @@ int producer_dispatch_receive(struct dispatch_ctx *ctx, const char *scanned, con
     if (r == 0)
         r = run(
             ctx,
-            "UPDATE shipment SET status = 'received', received_at = now(), received_by = $2 WHERE id = $1", 2,
+            "UPDATE shipment SET status = 'received', received_at = clock_now(), received_by = $2 WHERE id = $1", 2,
             p, NULL);
     if (r >= 0)
         r = run(ctx,
@@ -443,8 +443,8 @@ int producer_dispatch_collect(struct dispatch_ctx *ctx, const struct dispatch_co
                 6, p_col, NULL);
         if (r >= 0)
             r = run(ctx,
-                    "UPDATE card SET status = 'issued', collected_at = now(), "
-                    "  activated_at = CASE WHEN $2::boolean THEN now() END WHERE card_number = $1",
+                    "UPDATE card SET status = 'issued', collected_at = clock_now(), "
+                    "  activated_at = CASE WHEN $2::boolean THEN clock_now() END WHERE card_number = $1",
                     2, p_act, NULL);
     }
     PQclear(res);
@@ -471,7 +471,7 @@ int producer_dispatch_activate(struct dispatch_ctx *ctx, const char *card_number
         r = fail(ctx, DISPATCH_ERROR_STATE, "card %s is already activated", card_number);
     PQclear(res);
     if (r > 0)
-        r = run(ctx, "UPDATE card SET activated_at = now() WHERE card_number = $1", 1, p, NULL);
+        r = run(ctx, "UPDATE card SET activated_at = clock_now() WHERE card_number = $1", 1, p, NULL);
     return commit(ctx, r < 0 ? r : 0);
 }
 
@@ -510,12 +510,12 @@ int producer_dispatch_lost(struct dispatch_ctx *ctx, const char *id, const char 
             r = fail(ctx, DISPATCH_ERROR_STATE,
                      "shipment %s is %s; only a dispatched shipment can be lost in transit", id, status);
         if (r == 0)
-            r = run(ctx, "UPDATE shipment SET status = 'lost', lost_at = now() WHERE id = $1", 1, p, NULL);
+            r = run(ctx, "UPDATE shipment SET status = 'lost', lost_at = clock_now() WHERE id = $1", 1, p, NULL);
     }
     /* the cards can never be used: blacklist their chips; the applications go to the front of the queue */
     if (r >= 0)
         r = run(ctx,
-                "UPDATE card SET status = 'lost_in_transit', blacklisted_at = now() WHERE status = "
+                "UPDATE card SET status = 'lost_in_transit', blacklisted_at = clock_now() WHERE status = "
                 "'in_transit' AND "
                 "(card_number = $1 OR card_number IN (SELECT card_number FROM shipment_item WHERE "
                 "shipment_id = $1)) "
@@ -530,7 +530,7 @@ int producer_dispatch_lost(struct dispatch_ctx *ctx, const char *id, const char 
             r = run(
                 ctx,
                 "UPDATE application SET status = 'pending', priority = 0, attempts = 0, produced_at = NULL, "
-                "  updated_at = now() WHERE id = $1 AND status = 'produced'",
+                "  updated_at = clock_now() WHERE id = $1 AND status = 'produced'",
                 1, p_app, NULL);
             if (r >= 0)
                 r = producer_event(ctx->conn, ctx->actor, "requeued", p_app[0], NULL, NULL,
@@ -572,9 +572,7 @@ static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *
     "(SELECT year FROM calendar_year) AND extract(year FROM s.dispatched_at)::integer + 1 IN "               \
     "(SELECT year FROM calendar_year) THEN add_working_days(bureau_date(s.dispatched_at), "                  \
     "o.transit_days)::text END"
-#define SQL_LOCAL(col)                                                                                       \
-    "to_char(" col " AT TIME ZONE (SELECT value FROM setting WHERE key = 'bureau_timezone'), "               \
-    "'YYYY-MM-DD HH24:MI')"
+#define SQL_LOCAL(col) "to_char(bureau_time(" col "), 'YYYY-MM-DD HH24:MI')"
 
 static json_object *shipment_row(PGresult *res, int i)
 {
@@ -681,12 +679,12 @@ int producer_dispatch_overdue_json(PGconn *conn, json_object **ret)
                   "SELECT * FROM (SELECT " SQL_SHIPMENT_COLS
                   "FROM shipment s JOIN outlet o ON o.code = s.outlet_code "
                   "WHERE s.status = 'dispatched') x WHERE expected_arrival IS NULL OR "
-                  "expected_arrival::date < bureau_date(now()) ORDER BY dispatched_at",
+                  "expected_arrival::date < bureau_date(clock_now()) ORDER BY dispatched_at",
                   0, NULL);
     late = query(conn,
                  "SELECT c.card_number, c.status, a.upstream_id, a.outlet_code, a.deadline::text, a.name "
                  "FROM card c JOIN application a ON a.id = c.application_id "
-                 "WHERE c.status IN ('good', 'in_transit') AND a.deadline < bureau_date(now()) "
+                 "WHERE c.status IN ('good', 'in_transit') AND a.deadline < bureau_date(clock_now()) "
                  "ORDER BY a.deadline, c.card_number LIMIT 500",
                  0, NULL);
     if (!ships || !late) {
@@ -730,14 +728,14 @@ int producer_dispatch_uncollected_json(PGconn *conn, bool due_only, json_object 
         "SELECT c.card_number, a.upstream_id, s.outlet_code, a.name, " SQL_LOCAL(
             "s.received_at") ", "
                              "  (s.received_at + make_interval(months => (SELECT value::integer FROM setting "
-                             "     WHERE key = 'uncollected_return_months')) <= now()) AS due, s.id "
+                             "     WHERE key = 'uncollected_return_months')) <= clock_now()) AS due, s.id "
                              "FROM card c JOIN application a ON a.id = c.application_id "
                              "JOIN shipment_item i ON i.card_number = c.card_number JOIN shipment s ON s.id "
                              "= i.shipment_id "
                              "WHERE c.status = 'at_outlet' AND (NOT $1::boolean OR s.received_at + "
                              "make_interval(months => "
                              "  (SELECT value::integer FROM setting WHERE key = "
-                             "'uncollected_return_months')) <= now()) "
+                             "'uncollected_return_months')) <= clock_now()) "
                              "ORDER BY s.received_at, c.card_number LIMIT 1000",
         1, p);
     if (!res)

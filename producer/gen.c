@@ -2,6 +2,7 @@
  * rare and long names, both kinds of outlet, replacements and exchanges, each with a photo */
 #include "producer.h"
 
+#include "gen.h"
 #include "gen_portrait.h"
 #include "intake.h"
 #include "log.h"
@@ -13,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 struct rng {
     uint32_t s;
@@ -88,9 +87,6 @@ static const int minority_codes[] = {8, 3, 6, 11, 7, 9, 13, 16};
 
 struct person_gen {
     struct rng rng;
-    struct producer_portrait_source
-        *portraits; /* the real face photos the applicants' photos are made from */
-    char today[11];
     int today_y;
 };
 
@@ -208,34 +204,8 @@ int producer_gen_outlets(PGconn *conn)
     return (int)(sizeof(default_outlets) / sizeof(default_outlets[0]));
 }
 
-static time_t parse_day(const char *s)
-{
-    struct tm tm = {0};
-    if (!s || sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
-        return (time_t)-1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    tm.tm_hour = 12;
-    return timegm(&tm);
-}
-
-/* A working-hours timestamp on a weekday inside [from, to], in Beijing time. */
-static void gen_accepted(struct rng *r, time_t from, time_t to, char *out, size_t size)
-{
-    int days = (int)((to - from) / 86400) + 1;
-    struct tm tm;
-
-    for (int tries = 0; tries < 16; tries++) {
-        time_t t = from + (time_t)rng_below(r, days > 0 ? days : 1) * 86400;
-        gmtime_r(&t, &tm);
-        if (tm.tm_wday != 0 && tm.tm_wday != 6)
-            break;
-    }
-    snprintf(out, size, "%04d-%02d-%02d %02d:%02d:00+08", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             9 + rng_below(r, 8), rng_below(r, 60));
-}
-
-/* An earlier card of the person, as issued years ago, for replacement and exchange applications. */
+/* An earlier card of the person, as issued years ago, for replacement and exchange applications. The number
+ * is drawn from the item's own generator, so a collision with an existing card draws again the same way. */
 static int insert_old_card(PGconn *conn, struct rng *r, const struct producer_app *a, const char *status,
                            char out[10])
 {
@@ -264,152 +234,267 @@ static int insert_old_card(PGconn *conn, struct rng *r, const struct producer_ap
     return PRODUCER_ERROR_DB;
 }
 
-enum defect {
-    DEFECT_CHECK_CHAR,
-    DEFECT_UNKNOWN_OUTLET,
-    DEFECT_BIRTH_MISMATCH,
-    DEFECT_REPLACEMENT_NOT_LOST,
-    DEFECT_ALREADY_HAS_CARD,
-    DEFECT_BAD_PHOTO,
-    DEFECT_COUNT
-};
-
-static int gen_one(PGconn *conn, struct person_gen *g, const struct producer_gen_config *cfg, int index,
-                   time_t from, time_t to, uint32_t run_id, int defect)
+/* The item's own random state: a function of (seed, index) alone, so that one item never depends on another,
+ * on the day, or on how many draws an earlier item needed. */
+static void item_rng(uint32_t seed, int index, struct rng *ret)
 {
-    struct rng *r = &g->rng;
-    struct producer_app a;
-    char accepted[40], err[256];
-    uint8_t *jpeg = NULL;
-    size_t jpeg_len = 0;
-    int outlet = rng_below(r, (int)(sizeof(default_outlets) / sizeof(default_outlets[0])));
-    int kind_roll = rng_below(r, 100), rc;
+    uint32_t s = seed ^ 0x5bd1e995u;
 
-    memset(&a, 0, sizeof(a));
-    gen_person(g, &a);
+    ret->s = producer_splitmix32(&s) ^ ((uint32_t)index * 0x9e3779b9u);
+    (void)producer_splitmix32(&ret->s);
+}
+
+int producer_gen_item_make(const struct producer_gen_ctx *ctx, int index, int defect,
+                           struct producer_gen_item *ret)
+{
+    struct person_gen g;
+    struct producer_gen_item it;
+    struct rng *r = &g.rng;
+    const char *day;
+    int outlet, kind_roll, rc = PHOTO_ERROR_INVALID;
+
+    if (!ctx || !ret || index < 0 || ctx->ndays <= 0 || defect >= PRODUCER_GEN_DEFECT_COUNT)
+        return PRODUCER_ERROR_INVALID;
+    memset(&it, 0, sizeof(it));
+    g.today_y = ctx->today / 10000;
+    item_rng(ctx->seed, index, r);
+    outlet = rng_below(r, (int)(sizeof(default_outlets) / sizeof(default_outlets[0])));
+    kind_roll = rng_below(r, 100);
+    gen_person(&g, &it.app);
     /* these defects are about the resident ID number, so the person must have one */
-    while ((defect == DEFECT_CHECK_CHAR || defect == DEFECT_BIRTH_MISMATCH) &&
-           strcmp(a.doc_type, "resident_id") != 0 && strcmp(a.doc_type, "household_register") != 0)
-        gen_person(g, &a);
-    snprintf(a.upstream_id, sizeof(a.upstream_id), "SQ%08X-%05d", run_id, index + 1);
-    snprintf(a.kind, sizeof(a.kind), "new");
-    snprintf(a.outlet_code, sizeof(a.outlet_code), "%s", default_outlets[outlet].code);
+    while ((defect == PRODUCER_GEN_DEFECT_CHECK_CHAR || defect == PRODUCER_GEN_DEFECT_BIRTH_MISMATCH) &&
+           strcmp(it.app.doc_type, "resident_id") != 0 && strcmp(it.app.doc_type, "household_register") != 0)
+        gen_person(&g, &it.app);
+    snprintf(it.app.upstream_id, sizeof(it.app.upstream_id), "SQ%08X-%05d", ctx->run_id, index + 1);
+    snprintf(it.app.kind, sizeof(it.app.kind), "new");
+    snprintf(it.app.outlet_code, sizeof(it.app.outlet_code), "%s", default_outlets[outlet].code);
     /* at a bank's window the applicant opens the account with that bank */
-    snprintf(a.bank_name, sizeof(a.bank_name), "%s",
+    snprintf(it.app.bank_name, sizeof(it.app.bank_name), "%s",
              default_outlets[outlet].bank ? default_outlets[outlet].bank : PICK(r, banks));
-    gen_accepted(r, from, to, accepted, sizeof(accepted));
+    /* accepted on one of the bureau's working days in the window, during office hours, Beijing time */
+    day = ctx->days[rng_below(r, ctx->ndays)];
+    snprintf(it.accepted, sizeof(it.accepted), "%.10s %02d:%02d:00+08", day, 9 + rng_below(r, 8),
+             rng_below(r, 60));
+    it.priority = kind_roll < 8 ? 3 : 5;
 
     if (defect < 0 && kind_roll < 3) {
-        snprintf(a.kind, sizeof(a.kind), "replacement");
-        if (insert_old_card(conn, r, &a, "lost", a.replaced_card) < 0)
-            return PRODUCER_ERROR_DB;
+        snprintf(it.app.kind, sizeof(it.app.kind), "replacement");
+        snprintf(it.old_card_status, sizeof(it.old_card_status), "lost");
+        it.old_card_replaced = true;
     } else if (defect < 0 && kind_roll < 6) {
-        snprintf(a.kind, sizeof(a.kind), "exchange");
-        if (insert_old_card(conn, r, &a, "issued", a.replaced_card) < 0)
-            return PRODUCER_ERROR_DB;
+        snprintf(it.app.kind, sizeof(it.app.kind), "exchange");
+        snprintf(it.old_card_status, sizeof(it.old_card_status), "issued");
+        it.old_card_replaced = true;
     }
-
     switch (defect) {
-    case DEFECT_CHECK_CHAR:
-        a.doc_number[17] = a.doc_number[17] == '0' ? '1' : '0';
-        memcpy(a.ssn, a.doc_number, 19);
+    case PRODUCER_GEN_DEFECT_CHECK_CHAR:
+        it.app.doc_number[17] = it.app.doc_number[17] == '0' ? '1' : '0';
+        memcpy(it.app.ssn, it.app.doc_number, 19);
         break;
-    case DEFECT_UNKNOWN_OUTLET:
-        snprintf(a.outlet_code, sizeof(a.outlet_code), "HR0999");
+    case PRODUCER_GEN_DEFECT_UNKNOWN_OUTLET:
+        snprintf(it.app.outlet_code, sizeof(it.app.outlet_code), "HR0999");
         break;
-    case DEFECT_BIRTH_MISMATCH:
-        a.birth_date[9] = a.birth_date[9] == '1' ? '2' : '1';
+    case PRODUCER_GEN_DEFECT_BIRTH_MISMATCH:
+        it.app.birth_date[9] = it.app.birth_date[9] == '1' ? '2' : '1';
         break;
-    case DEFECT_REPLACEMENT_NOT_LOST:
-        snprintf(a.kind, sizeof(a.kind), "replacement");
-        if (insert_old_card(conn, r, &a, "issued", a.replaced_card) < 0)
-            return PRODUCER_ERROR_DB;
+    case PRODUCER_GEN_DEFECT_REPLACEMENT_NOT_LOST:
+        snprintf(it.app.kind, sizeof(it.app.kind), "replacement");
+        snprintf(it.old_card_status, sizeof(it.old_card_status), "issued");
+        it.old_card_replaced = true;
         break;
-    case DEFECT_ALREADY_HAS_CARD: {
-        char old[10];
-        if (insert_old_card(conn, r, &a, "issued", old) < 0)
-            return PRODUCER_ERROR_DB;
+    case PRODUCER_GEN_DEFECT_ALREADY_HAS_CARD:
+        snprintf(it.old_card_status, sizeof(it.old_card_status), "issued");
         break;
-    }
     default:
         break;
     }
-    rc = producer_portrait_render(
-        g->portraits, g->rng.s ^ (uint32_t)index,
-        defect == DEFECT_BAD_PHOTO
-            /* each kind of photo fault in turn */
-            ? (enum producer_portrait_flaw)(1 + index % (PRODUCER_PORTRAIT_FLAW_COUNT - 1))
-            : PRODUCER_PORTRAIT_OK,
-        &jpeg, &jpeg_len);
-    if (rc < 0) {
-        log_error("gen", "portrait: %s", producer_portrait_strerror(rc));
-        return PRODUCER_ERROR_IO;
+    it.old_card_seed = rng_next(r);
+
+    if (defect == PRODUCER_GEN_DEFECT_BAD_PHOTO) {
+        /* each kind of photo fault in turn */
+        rc = producer_portrait_render(ctx->portraits, rng_next(r),
+                                      (enum producer_portrait_flaw)(1 + index % (PRODUCER_PORTRAIT_FLAW_COUNT - 1)),
+                                      &it.jpeg, &it.jpeg_len);
+    } else {
+        /* A portrait the bureau's own checker fails would hold a good applicant: draw again until it passes. */
+        for (int tries = 0; tries < PRODUCER_GEN_PORTRAIT_TRIES; tries++) {
+            struct photo_report *rep = NULL;
+            bool pass;
+            rc = producer_portrait_render(ctx->portraits, rng_next(r), PRODUCER_PORTRAIT_OK, &it.jpeg,
+                                          &it.jpeg_len);
+            if (rc < 0 || !ctx->checker)
+                break;
+            rc = photo_check(ctx->checker, it.jpeg, it.jpeg_len, ctx->profile, &rep);
+            if (rc < 0)
+                break;
+            pass = rep->verdict != PHOTO_STATUS_FAIL;
+            photo_report_free(rep);
+            if (pass)
+                break;
+            free(it.jpeg);
+            it.jpeg = NULL;
+            it.jpeg_len = 0;
+            rc = PHOTO_ERROR_INVALID;
+        }
     }
-    rc = producer_insert_photo(conn, jpeg, jpeg_len, "demo studio", &a.photo_id);
-    free(jpeg);
+    if (rc < 0) {
+        free(it.jpeg);
+        return rc == PHOTO_ERROR_NOMEM ? PRODUCER_ERROR_NOMEM : PRODUCER_ERROR_IO;
+    }
+    *ret = it;
+    return 0;
+}
+
+void producer_gen_item_clear(struct producer_gen_item *it)
+{
+    if (!it)
+        return;
+    free(it->jpeg);
+    it->jpeg = NULL;
+    it->jpeg_len = 0;
+}
+
+static int gen_store(PGconn *conn, struct producer_gen_item *it)
+{
+    struct rng r = {.s = it->old_card_seed};
+    char err[256], old[10];
+    int rc;
+
+    if (it->old_card_status[0]) {
+        rc = insert_old_card(conn, &r, &it->app, it->old_card_status, old);
+        if (rc < 0)
+            return rc;
+        if (it->old_card_replaced)
+            memcpy(it->app.replaced_card, old, sizeof(old));
+    }
+    rc = producer_insert_photo(conn, it->jpeg, it->jpeg_len, "demo studio", &it->app.photo_id);
     if (rc < 0)
         return rc;
-    if (producer_insert_application(conn, &a, accepted, kind_roll < 8 ? 3 : 5, err, sizeof(err)) < 0) {
-        log_error("gen", "application %s: %s", a.upstream_id, err);
+    if (producer_insert_application(conn, &it->app, it->accepted, it->priority, err, sizeof(err)) < 0) {
+        log_error("gen", "application %s: %s", it->app.upstream_id, err);
         return PRODUCER_ERROR_DB;
     }
-    (void)cfg;
+    return 0;
+}
+
+/* The days applications may have been accepted on: the bureau's working days in [from, to] (Monday to Friday
+ * where a year's official calendar is not loaded), and today's date as YYYYMMDD. */
+static int gen_days(PGconn *conn, const struct producer_gen_config *cfg, struct producer_gen_ctx *ctx,
+                    char (**ret_days)[11])
+{
+    const char *params[2] = {cfg->accepted_from, cfg->accepted_to};
+    char(*days)[11];
+    PGresult *res = db_exec(
+        conn,
+        "WITH w AS (SELECT coalesce($1::date, bureau_today() - 35) AS f, "
+        "                  coalesce($2::date, bureau_today() - 1) AS t) "
+        "SELECT to_char(bureau_today(), 'YYYYMMDD'), to_char(w.f, 'YYYY-MM-DD'), to_char(w.t, 'YYYY-MM-DD'), "
+        "  to_char(d, 'YYYY-MM-DD') "
+        "FROM w LEFT JOIN LATERAL (SELECT d::date FROM generate_series(w.f, w.t, interval '1 day') AS d "
+        "  WHERE CASE WHEN extract(year FROM d)::integer IN (SELECT year FROM calendar_year) "
+        "             THEN working_day(d::date) ELSE extract(isodow FROM d) < 6 END) AS days ON true "
+        "ORDER BY d",
+        2, params);
+    int n;
+
+    if (!db_ok(res)) {
+        if (strcmp(db_sqlstate(res), "22007") == 0 || strcmp(db_sqlstate(res), "22008") == 0) {
+            log_error("gen", "accepted dates must be YYYY-MM-DD");
+            PQclear(res);
+            return PRODUCER_ERROR_INVALID;
+        }
+        log_error("gen", "accepted days: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return PRODUCER_ERROR_DB;
+    }
+    n = PQntuples(res);
+    if (n == 0 || PQgetisnull(res, 0, 3)) {
+        log_error("gen", "no working day to accept applications on from %s to %s",
+                  n ? PQgetvalue(res, 0, 1) : "?", n ? PQgetvalue(res, 0, 2) : "?");
+        PQclear(res);
+        return PRODUCER_ERROR_INVALID;
+    }
+    days = calloc((size_t)n, sizeof(*days));
+    if (!days) {
+        PQclear(res);
+        return PRODUCER_ERROR_NOMEM;
+    }
+    for (int i = 0; i < n; i++)
+        snprintf(days[i], sizeof(days[i]), "%.10s", PQgetvalue(res, i, 3));
+    ctx->today = atoi(PQgetvalue(res, 0, 0));
+    ctx->ndays = n;
+    ctx->days = (const char(*)[11])days;
+    *ret_days = days;
+    PQclear(res);
     return 0;
 }
 
 int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cfg)
 {
-    struct person_gen g;
-    time_t now = time(NULL), from, to;
-    struct tm tm;
-    uint32_t run_id;
+    const char *profile_name = cfg->photo_profile && *cfg->photo_profile ? cfg->photo_profile : "ssc";
+    struct producer_gen_ctx ctx = {0};
+    struct producer_portrait_source *portraits = NULL;
+    struct photo_checker *checker = NULL;
+    struct photo_profile profile;
+    char(*days)[11] = NULL, why[256];
+    struct rng seed_rng = {.s = cfg->seed};
     int r = 0;
 
     if (cfg->count < 0 || cfg->count > 1000000 || cfg->defects < 0 || cfg->defects > cfg->count) {
         log_error("gen", "count must be 0..1000000 and defects at most count");
         return PRODUCER_ERROR_INVALID;
     }
-    memset(&g, 0, sizeof(g));
-    g.rng.s = cfg->seed;
-    run_id = rng_next(&g.rng);
-    gmtime_r(&now, &tm);
-    g.today_y = tm.tm_year + 1900;
-    from = cfg->accepted_from ? parse_day(cfg->accepted_from) : now - 35 * 86400;
-    to = cfg->accepted_to ? parse_day(cfg->accepted_to) : now - 86400;
-    if (from == (time_t)-1 || to == (time_t)-1 || to < from) {
-        log_error("gen", "accepted dates must be YYYY-MM-DD with from <= to");
-        return PRODUCER_ERROR_INVALID;
+    if (photo_profile_builtin(profile_name))
+        profile = *photo_profile_builtin(profile_name);
+    else if (photo_profile_load(profile_name, &profile, why, sizeof(why)) < 0) {
+        log_error("gen", "photo profile: %s", why);
+        return PRODUCER_ERROR_INPUT;
     }
-    r = producer_gen_outlets(conn);
+    ctx.seed = cfg->seed;
+    ctx.run_id = rng_next(&seed_rng);
+    ctx.profile = &profile;
+    r = gen_days(conn, cfg, &ctx, &days);
     if (r < 0)
         return r;
-    r = producer_portrait_source_new(NULL, &g.portraits);
-    if (r < 0) {
-        log_error("gen", "portraits: %s", producer_portrait_strerror(r));
-        return PRODUCER_ERROR_IO;
+    r = producer_gen_outlets(conn);
+    if (r >= 0) {
+        r = producer_portrait_source_new(NULL, &portraits);
+        ctx.portraits = portraits;
+        if (r < 0)
+            log_error("gen", "portraits: %s", producer_portrait_strerror(r));
     }
-    if (db_command(conn, "begin", "BEGIN", 0, NULL) < 0) {
-        producer_portrait_source_free(g.portraits);
-        return PRODUCER_ERROR_DB;
+    if (r >= 0) {
+        r = photo_checker_new(NULL, &checker);
+        ctx.checker = checker;
+        if (r < 0)
+            log_error("gen", "photo checker: %s", photo_strerror(r));
     }
-    for (int i = 0; i < cfg->count; i++) {
+    if (r >= 0)
+        r = db_command(conn, "begin", "BEGIN", 0, NULL);
+    for (int i = 0; r >= 0 && i < cfg->count; i++) {
+        struct producer_gen_item it;
         /* spread the defects evenly through the batch */
         int defect = -1;
         if (cfg->defects > 0 && (i * cfg->defects) / cfg->count != ((i + 1) * cfg->defects) / cfg->count)
-            defect = ((i + 1) * cfg->defects / cfg->count - 1) % DEFECT_COUNT;
-        r = gen_one(conn, &g, cfg, i, from, to, run_id, defect);
+            defect = ((i + 1) * cfg->defects / cfg->count - 1) % PRODUCER_GEN_DEFECT_COUNT;
+        r = producer_gen_item_make(&ctx, i, defect, &it);
         if (r < 0) {
-            PQclear(PQexec(conn, "ROLLBACK"));
-            producer_portrait_source_free(g.portraits);
-            return r;
+            log_error("gen", "application %d: no portrait passes the photo profile '%s'", i + 1, profile_name);
+            break;
         }
+        r = gen_store(conn, &it);
+        producer_gen_item_clear(&it);
     }
-    producer_portrait_source_free(g.portraits);
-    if (producer_event(conn, "gen", "generated", NULL, NULL, NULL, NULL) < 0 ||
-        db_command(conn, "commit", "COMMIT", 0, NULL) < 0) {
+    if (r >= 0 && (producer_event(conn, "gen", "generated", NULL, NULL, NULL, NULL) < 0 ||
+                   db_command(conn, "commit", "COMMIT", 0, NULL) < 0))
+        r = PRODUCER_ERROR_DB;
+    if (r < 0)
         PQclear(PQexec(conn, "ROLLBACK"));
-        return PRODUCER_ERROR_DB;
-    }
+    photo_checker_free(checker);
+    producer_portrait_source_free(portraits);
+    free(days);
+    if (r < 0)
+        return r;
     producer_notify_work(conn);
     return cfg->count;
 }

@@ -33,7 +33,8 @@ int producer_portrait_source_new(const char *dir, struct producer_portrait_sourc
 void producer_portrait_source_free(struct producer_portrait_source *src);
 
 /* Compose a 358 x 441, 350 dpi baseline JPEG for seed: the face scaled, placed, mirrored and lit a little
- * differently per seed on a white background, passing the default photo profile unless flaw asks otherwise.
+ * differently per seed on a white background, aimed to pass the default photo profile unless flaw asks otherwise
+ * (the generator checks each one: see gen.h).
  * About 3 ms. On success *ret_jpeg is malloc'd (caller frees); ret_* untouched on failure. */
 int producer_portrait_render(const struct producer_portrait_source *src, uint32_t seed,
                              enum producer_portrait_flaw flaw, uint8_t **ret_jpeg, size_t *ret_len);

@@ -127,6 +127,8 @@ enum column {
     COL_COUNT
 };
 
+_Static_assert(COL_COUNT == PRODUCER_IMPORT_COLUMNS, "intake.h names the number of import columns");
+
 static const struct {
     const char *name;
     bool required;
@@ -151,38 +153,43 @@ static const struct {
 };
 
 struct import_row {
-    struct producer_app app;
-    char accepted_at[40];
-    int priority;
-    int line;
+    struct producer_import_row r;
     uint8_t *photo;
     size_t photo_len;
 };
 
+/* Exactly YYYY-MM-DD and a day that exists: sscanf alone would take signs, blanks and 31 February. */
 static bool is_date(const char *s)
 {
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, m, d;
-    char extra;
-    return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) == 3 && m >= 1 && m <= 12 &&
-           d >= 1 && d <= 31;
+
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    }
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    return m >= 1 && m <= 12 && d >= 1 &&
+           d <= mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
 }
 
 #define ROW_ERROR(...)                                                                                       \
     do {                                                                                                     \
-        fprintf(stderr, "%s:%d: ", csv_path, rec->line);                                                     \
-        fprintf(stderr, __VA_ARGS__);                                                                        \
-        fputc('\n', stderr);                                                                                 \
-        return false;                                                                                        \
+        snprintf(err, err_size, __VA_ARGS__);                                                                \
+        return PRODUCER_ERROR_INPUT;                                                                         \
     } while (0)
 
-static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], const char *csv_path,
-                      const char *base_dir, int today, struct import_row *row)
+int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUCER_IMPORT_COLUMNS],
+                              int today_yyyymmdd, struct producer_import_row *row, char *err, size_t err_size)
 {
     struct producer_app *a = &row->app;
     const char *v[COL_COUNT];
-    char reason[RULES_REASON_MAX], path[PATH_MAX];
+    char reason[RULES_REASON_MAX];
     char *end;
-    int r;
 
     memset(row, 0, sizeof(*row));
     row->line = rec->line;
@@ -241,30 +248,70 @@ static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], co
     }
     /* the same rules the line applies, so that a bad number is refused at the door */
     a->photo_id = 1;
-    if (!producer_validate_app(a, today, reason, sizeof(reason)))
+    if (!producer_validate_app(a, today_yyyymmdd, reason, sizeof(reason)))
         ROW_ERROR("%s", reason);
     a->photo_id = 0;
+    row->photo = v[COL_PHOTO];
+    return 0;
+}
 
-    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", v[COL_PHOTO][0] == '/' ? "" : base_dir,
-                         v[COL_PHOTO][0] == '/' ? "" : "/", v[COL_PHOTO]) >= sizeof(path))
+/* The photo a parsed row names, relative to the CSV's directory, read and given the basic checks. */
+static int load_photo(struct import_row *row, const char *base_dir, char *err, size_t err_size)
+{
+    const char *photo = row->r.photo;
+    char reason[RULES_REASON_MAX], path[PATH_MAX];
+    int r;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", photo[0] == '/' ? "" : base_dir,
+                         photo[0] == '/' ? "" : "/", photo) >= sizeof(path))
         ROW_ERROR("photo path is too long");
     r = producer_read_file(path, PHOTO_MAX_BYTES, (char **)&row->photo, &row->photo_len);
     if (r < 0)
-        ROW_ERROR("photo %s: %s", v[COL_PHOTO], r == -EFBIG ? "file larger than 4 MiB" : strerror(-r));
+        ROW_ERROR("photo %s: %s", photo, r == -EFBIG ? "file larger than 4 MiB" : strerror(-r));
     if (photo_check_basic(row->photo, row->photo_len, reason, sizeof(reason)) < 0) {
         free(row->photo);
         row->photo = NULL;
-        ROW_ERROR("photo %s: %s", v[COL_PHOTO], reason);
+        ROW_ERROR("photo %s: %s", photo, reason);
     }
+    return 0;
+}
+
+static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], const char *csv_path,
+                      const char *base_dir, int today, struct import_row *row)
+{
+    char err[RULES_REASON_MAX + 64];
+
+    row->photo = NULL;
+    row->photo_len = 0;
+    if (producer_import_row_parse(rec, map, today, &row->r, err, sizeof(err)) < 0 ||
+        load_photo(row, base_dir, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s:%d: %s\n", csv_path, rec->line, err);
+        return false;
+    }
+    /* the photo column points into rec, which the next record overwrites */
+    row->r.photo = NULL;
     return true;
 }
 
-static int map_header(const struct csv_record *rec, const char *csv_path, int map[COL_COUNT])
+/* Appends "name:line: <before>'<what>'<after>\n" to err, as far as it goes. */
+static void header_error(char *err, size_t err_size, const char *name, int line, const char *before,
+                         const char *what, const char *after)
+{
+    size_t used = strlen(err);
+
+    if (used + 1 < err_size)
+        snprintf(err + used, err_size - used, "%s:%d: %s'%s'%s\n", name, line, before, what, after);
+}
+
+int producer_import_header(const struct csv_record *rec, const char *name,
+                           int ret_map[PRODUCER_IMPORT_COLUMNS], char *err, size_t err_size)
 {
     int r = 0;
 
+    if (err_size)
+        err[0] = '\0';
     for (int c = 0; c < COL_COUNT; c++)
-        map[c] = -1;
+        ret_map[c] = -1;
     for (int i = 0; i < rec->nfields; i++) {
         int found = -1;
         for (int c = 0; c < COL_COUNT; c++) {
@@ -272,18 +319,18 @@ static int map_header(const struct csv_record *rec, const char *csv_path, int ma
                 found = c;
         }
         if (found < 0) {
-            fprintf(stderr, "%s:%d: unknown column '%s'\n", csv_path, rec->line, rec->fields[i]);
+            header_error(err, err_size, name, rec->line, "unknown column ", rec->fields[i], "");
             r = PRODUCER_ERROR_INPUT;
-        } else if (map[found] >= 0) {
-            fprintf(stderr, "%s:%d: column '%s' appears twice\n", csv_path, rec->line, rec->fields[i]);
+        } else if (ret_map[found] >= 0) {
+            header_error(err, err_size, name, rec->line, "column ", rec->fields[i], " appears twice");
             r = PRODUCER_ERROR_INPUT;
         } else {
-            map[found] = i;
+            ret_map[found] = i;
         }
     }
     for (int c = 0; c < COL_COUNT; c++) {
-        if (columns[c].required && map[c] < 0) {
-            fprintf(stderr, "%s:%d: required column '%s' is missing\n", csv_path, rec->line, columns[c].name);
+        if (columns[c].required && ret_map[c] < 0) {
+            header_error(err, err_size, name, rec->line, "required column ", columns[c].name, " is missing");
             r = PRODUCER_ERROR_INPUT;
         }
     }
@@ -292,7 +339,7 @@ static int map_header(const struct csv_record *rec, const char *csv_path, int ma
 
 static int today_yyyymmdd(PGconn *conn)
 {
-    PGresult *res = db_exec(conn, "SELECT to_char(bureau_date(now()), 'YYYYMMDD')", 0, NULL);
+    PGresult *res = db_exec(conn, "SELECT to_char(bureau_date(clock_now()), 'YYYYMMDD')", 0, NULL);
     int today = db_ok(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
 
     PQclear(res);
@@ -304,10 +351,11 @@ static int check_outlets(PGconn *conn, struct import_row *rows, int n, const cha
     int bad = 0;
 
     for (int i = 0; i < n && bad < IMPORT_MAX_ERRORS; i++) {
-        const char *params[1] = {rows[i].app.outlet_code};
+        const char *params[1] = {rows[i].r.app.outlet_code};
         PGresult *res = db_exec(conn, "SELECT 1 FROM outlet WHERE code = $1", 1, params);
         if (!db_ok(res) || PQntuples(res) != 1) {
-            fprintf(stderr, "%s:%d: unknown outlet '%s'\n", csv_path, rows[i].line, rows[i].app.outlet_code);
+            fprintf(stderr, "%s:%d: unknown outlet '%s'\n", csv_path, rows[i].r.line,
+                    rows[i].r.app.outlet_code);
             bad++;
         }
         PQclear(res);
@@ -347,9 +395,14 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
         r = PRODUCER_ERROR_INPUT;
         goto out;
     }
-    r = map_header(rec, csv_path, map);
-    if (r < 0)
-        goto out;
+    {
+        char err[2048];
+        r = producer_import_header(rec, csv_path, map, err, sizeof(err));
+        if (r < 0) {
+            fputs(err, stderr);
+            goto out;
+        }
+    }
 
     /* parse and check everything before writing anything */
     while ((r = csv_next(data, len, &pos, &line, rec)) == CSV_RECORD) {
@@ -386,10 +439,11 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
     }
     for (int i = 0; i < n; i++) {
         char err[256] = "could not store the photo";
-        if (producer_insert_photo(conn, rows[i].photo, rows[i].photo_len, NULL, &rows[i].app.photo_id) < 0 ||
-            producer_insert_application(conn, &rows[i].app, rows[i].accepted_at, rows[i].priority, err,
+        if (producer_insert_photo(conn, rows[i].photo, rows[i].photo_len, NULL, &rows[i].r.app.photo_id) <
+                0 ||
+            producer_insert_application(conn, &rows[i].r.app, rows[i].r.accepted_at, rows[i].r.priority, err,
                                         sizeof(err)) < 0) {
-            fprintf(stderr, "%s:%d: %s; nothing was imported\n", csv_path, rows[i].line, err);
+            fprintf(stderr, "%s:%d: %s; nothing was imported\n", csv_path, rows[i].r.line, err);
             PQclear(PQexec(conn, "ROLLBACK"));
             r = PRODUCER_ERROR_INPUT;
             goto out;

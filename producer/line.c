@@ -28,6 +28,10 @@
 
 #define IDLE_WAIT_MS   1000
 #define WAKEUP_CHANNEL "cardline_work"
+/* how many failed statements or reconnections a line rides out while registering (about a second each) */
+#define REGISTER_DB_TRIES 60
+/* how long (seconds, about) a starting controller waits for a database that does not answer */
+#define STARTUP_DB_TRIES 60
 
 static atomic_bool stop_requested;
 static atomic_int cards_done;
@@ -131,10 +135,10 @@ static int refresh_day(struct producer_claimer *c)
         return 0;
     res = db_exec(
         c->conn,
-        "SELECT to_char(bureau_date(now()), 'YYYYMMDD'), bureau_date(now()), "
-        "  (bureau_date(now()) + make_interval(years => (SELECT value::integer FROM setting "
+        "SELECT to_char(bureau_date(clock_now()), 'YYYYMMDD'), bureau_date(clock_now()), "
+        "  (bureau_date(clock_now()) + make_interval(years => (SELECT value::integer FROM setting "
         "                                                WHERE key = 'card_validity_years')))::date, "
-        "  bureau_date(now()) + (SELECT value::integer FROM setting WHERE key = 'temporary_validity_days')",
+        "  bureau_date(clock_now()) + (SELECT value::integer FROM setting WHERE key = 'temporary_validity_days')",
         0, NULL);
     if (!db_ok(res) || PQntuples(res) != 1) {
         log_error("queue", "reading today's dates: %s", PQresultErrorMessage(res));
@@ -153,8 +157,8 @@ static int refresh_day(struct producer_claimer *c)
 #define CLAIM_STATEMENT "cardline_claim"
 #define CLAIM_SQL(filter)                                                                                    \
     "UPDATE application a SET status = 'in_production', locked_by = $1, "                                    \
-    "  lease_until = now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "                \
-    "  step = 'claimed', updated_at = now() "                                                                \
+    "  lease_until = clock_now() + make_interval(secs => $2::integer), attempts = a.attempts + 1, "                \
+    "  step = 'claimed', updated_at = clock_now() "                                                                \
     "FROM (SELECT id FROM application WHERE status = 'pending' " filter " "                                  \
     "      ORDER BY priority, latest_completion, id FOR UPDATE SKIP LOCKED LIMIT 1) c "                      \
     "WHERE a.id = c.id "                                                                                     \
@@ -276,9 +280,9 @@ static void hold(struct line *l, struct job *job, const char *reason)
         return;
     /* validation holds wait for the applicant (new photo, corrected data): their days extend the deadline */
     if (update_owned(l, "hold",
-                     "UPDATE application SET status = 'held', held_reason = $3, held_since = now(), "
+                     "UPDATE application SET status = 'held', held_reason = $3, held_since = clock_now(), "
                      "  held_for_applicant = true, locked_by = NULL, lease_until = NULL, step = NULL, "
-                     "  updated_at = now() "
+                     "  updated_at = clock_now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      3, params) != 1 ||
         producer_event(l->conn, l->id, "held", job->c.id_text, NULL, NULL, reason) < 0) {
@@ -317,8 +321,11 @@ static void fill_chip_data(const struct controller *ctl, const struct job *job, 
 }
 
 /* Checks that need the database: outlet known, kind rules, one person one card, photo present and acceptable.
- */
-static bool check_with_db(struct line *l, struct job *job, char *reason, size_t reason_size)
+ * Returns 0 when the application may go on, CHECK_HOLD with a reason a person can act on, or a negative
+ * PRODUCER_ERROR when the check itself could not be made (the database failed or went away): that is never the
+ * applicant's problem, so the caller must not hold the application for it. */
+#define CHECK_HOLD 1
+static int check_with_db(struct line *l, struct job *job, char *reason, size_t reason_size)
 {
     const struct producer_app *a = &job->c.app;
     const char *p_outlet[1] = {a->outlet_code};
@@ -327,10 +334,21 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
     char photo_id[24];
     const char *p_photo[1] = {photo_id};
     PGresult *res;
-    bool ok = false;
+    int r = CHECK_HOLD;
+
+/* a query that failed is the database's fault, never the applicant's */
+#define QUERY_OK(what)                                                                                       \
+    do {                                                                                                     \
+        if (!db_ok(res)) {                                                                                   \
+            log_warn(l->id, "application %s: %s: %s", job->c.id_text, what, PQresultErrorMessage(res));    \
+            r = PRODUCER_ERROR_DB;                                                                           \
+            goto out;                                                                                        \
+        }                                                                                                    \
+    } while (0)
 
     res = db_exec(l->conn, "SELECT 1 FROM outlet WHERE code = $1", 1, p_outlet);
-    if (!db_ok(res) || PQntuples(res) != 1) {
+    QUERY_OK("outlet check");
+    if (PQntuples(res) != 1) {
         snprintf(reason, reason_size, "unknown pickup outlet '%s'; correct the outlet or register it",
                  a->outlet_code);
         goto out;
@@ -339,7 +357,8 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
 
     if (strcmp(a->kind, "replacement") == 0 || strcmp(a->kind, "exchange") == 0) {
         res = db_exec(l->conn, "SELECT status, person_key = $2 FROM card WHERE card_number = $1", 2, p_card);
-        if (!db_ok(res) || PQntuples(res) != 1) {
+        QUERY_OK("earlier card check");
+        if (PQntuples(res) != 1) {
             snprintf(reason, reason_size, "%s names card %s, which this bureau never issued", a->kind,
                      a->replaced_card);
             goto out;
@@ -369,10 +388,7 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
                   "                 'at_outlet', 'issued') "
                   "ORDER BY created_at",
                   2, p_person);
-    if (!db_ok(res)) {
-        snprintf(reason, reason_size, "database error while checking existing cards");
-        goto out;
-    }
+    QUERY_OK("existing cards check");
     for (int i = 0; i < PQntuples(res); i++) {
         const char *st = PQgetvalue(res, i, 1);
         bool old_card_of_exchange =
@@ -389,7 +405,8 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
 
     snprintf(photo_id, sizeof(photo_id), "%" PRId64, a->photo_id);
     res = PQexecParams(l->conn, "SELECT bytes FROM photo WHERE id = $1", 1, NULL, p_photo, NULL, NULL, 1);
-    if (!db_ok(res) || PQntuples(res) != 1) {
+    QUERY_OK("photo");
+    if (PQntuples(res) != 1) {
         snprintf(reason, reason_size, "photo %s is missing; the applicant must submit a photo", photo_id);
         goto out;
     }
@@ -402,6 +419,12 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
                                     bytes, len, why, sizeof(why));
         if (g == PRODUCER_ERROR_INPUT) {
             snprintf(reason, reason_size, "%s; a new photo is needed", why);
+            goto out;
+        }
+        if (g == PRODUCER_ERROR_DB || g == PRODUCER_ERROR_NOMEM) {
+            /* the receipt lookup failed or memory ran out: try again later */
+            log_warn(l->id, "application %s: photo gate: %s", job->c.id_text, producer_strerror(g));
+            r = g;
             goto out;
         }
         if (g < 0) {
@@ -428,10 +451,11 @@ static bool check_with_db(struct line *l, struct job *job, char *reason, size_t 
             goto out;
         }
     }
-    ok = true;
+    r = 0;
 out:
+#undef QUERY_OK
     PQclear(res);
-    return ok;
+    return r;
 }
 
 /* Card number and the blank leaving the hopper, in one transaction. */
@@ -524,7 +548,7 @@ static void unfed(struct line *l, struct job *job, const char *cause)
     if (begin(l->conn) < 0)
         return;
     if (db_command(l->conn, "unused card",
-                   "UPDATE card SET status = 'unused', finished_at = now() "
+                   "UPDATE card SET status = 'unused', finished_at = clock_now() "
                    "WHERE card_number = $1",
                    1, params) < 0 ||
         db_command(l->conn, "unfed",
@@ -533,7 +557,7 @@ static void unfed(struct line *l, struct job *job, const char *cause)
                    2, params) < 0 ||
         update_owned(l, "requeue",
                      "UPDATE application SET status = 'pending', locked_by = NULL, lease_until = NULL, "
-                     "  step = NULL, attempts = attempts - 1, updated_at = now() "
+                     "  step = NULL, attempts = attempts - 1, updated_at = clock_now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      2, p_app) < 0 ||
         producer_event(l->conn, l->id, "feed_failed", job->c.id_text, job->card_number, NULL, cause) < 0) {
@@ -563,16 +587,16 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
     if (begin(l->conn) < 0)
         return;
     if (db_command(l->conn, "spoil card",
-                   "UPDATE card SET status = 'spoiled', spoil_reason = $2, finished_at = now() "
+                   "UPDATE card SET status = 'spoiled', spoil_reason = $2, finished_at = clock_now() "
                    "WHERE card_number = $1 AND status NOT IN ('spoiled', 'unused')",
                    2, p_card) < 0 ||
         update_owned(l, "requeue",
                      "UPDATE application SET "
                      "  status = CASE WHEN attempts >= $3::integer THEN 'held' ELSE 'pending' END, "
                      "  held_reason = CASE WHEN attempts >= $3::integer THEN $4 END, "
-                     "  held_since = CASE WHEN attempts >= $3::integer THEN now() END, "
+                     "  held_since = CASE WHEN attempts >= $3::integer THEN clock_now() END, "
                      "  held_for_applicant = false, "
-                     "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
+                     "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = clock_now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      4, p_app) < 0 ||
         db_command(l->conn, "count spoiled",
@@ -605,19 +629,19 @@ static int finish(struct line *l, struct job *job, const struct encoder_result *
     /* the events the database writes itself (packing) name this line */
     PQclear(db_exec(l->conn, "SELECT set_config('cardline.actor', $1, true)", 1, p_line));
     r = update_owned(l, "produced",
-                     "UPDATE application SET status = 'produced', produced_at = now(), locked_by = NULL, "
-                     "  lease_until = NULL, step = NULL, updated_at = now() "
+                     "UPDATE application SET status = 'produced', produced_at = clock_now(), locked_by = NULL, "
+                     "  lease_until = NULL, step = NULL, updated_at = clock_now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      2, p_app);
     if (r == 1)
         r = update_owned(l, "good card",
-                         "UPDATE card SET status = $4, atr = $2, chip_id = $3, finished_at = now() "
+                         "UPDATE card SET status = $4, atr = $2, chip_id = $3, finished_at = clock_now() "
                          "WHERE card_number = $1 AND status = 'ejecting'",
                          4, p_card);
     if (r != 1)
         goto fail;
     if (strcmp(job->c.app.kind, "replacement") == 0 &&
-        db_command(l->conn, "blacklist", "UPDATE card SET blacklisted_at = now() WHERE card_number = $1", 1,
+        db_command(l->conn, "blacklist", "UPDATE card SET blacklisted_at = clock_now() WHERE card_number = $1", 1,
                    p_old) < 0)
         goto fail;
     if (db_command(l->conn, "count good", "UPDATE line SET cards_good = cards_good + 1 WHERE id = $1", 1,
@@ -646,6 +670,26 @@ fail:
 
 /* --- the physical steps --------------------------------------------------------------------------------- */
 
+/* The checks could not be made (the database failed or went away): give the application back untouched — no
+ * hold, no attempt used, no deadline moved — and let the line back off. When the session is gone the lease runs
+ * out instead and the rescuer returns the application the same way (nothing physical happened yet). */
+static void requeue_unchecked(struct line *l, struct job *job)
+{
+    const char *params[2] = {job->c.id_text, l->ctl->id};
+
+    if (PQstatus(l->conn) == CONNECTION_BAD || begin(l->conn) < 0)
+        return;
+    if (update_owned(l, "requeue",
+                     "UPDATE application SET status = 'pending', locked_by = NULL, lease_until = NULL, "
+                     "  step = NULL, attempts = attempts - 1, updated_at = clock_now() "
+                     "WHERE id = $1 AND locked_by = $2 AND status = 'in_production' AND step = 'claimed'",
+                     2, params) != 1) {
+        rollback(l->conn);
+        return;
+    }
+    commit(l->conn);
+}
+
 /* Pause the line for an operator, with the cause shown in the dashboard and status. */
 static void pause_line(struct line *l, const char *cause)
 {
@@ -667,9 +711,17 @@ static int produce(struct line *l, struct job *job)
     struct printer_face face;
     int r, today = atoi(job->c.today);
 
-    if (!producer_validate_app(&job->c.app, today, reason, sizeof(reason)) ||
-        !check_with_db(l, job, reason, sizeof(reason))) {
+    if (!producer_validate_app(&job->c.app, today, reason, sizeof(reason))) {
         hold(l, job, reason);
+        return 0;
+    }
+    r = check_with_db(l, job, reason, sizeof(reason));
+    if (r == CHECK_HOLD) {
+        hold(l, job, reason);
+        return 0;
+    }
+    if (r < 0) {
+        requeue_unchecked(l, job);
         return 0;
     }
     r = allocate(l, job, reason, sizeof(reason));
@@ -782,7 +834,7 @@ lost:
     {
         const char *p[1] = {job->card_number};
         db_command(l->conn, "spoil lost card",
-                   "UPDATE card SET status = 'spoiled', finished_at = now(), "
+                   "UPDATE card SET status = 'spoiled', finished_at = clock_now(), "
                    "  spoil_reason = 'application withdrawn from the line (cancelled or lease lost)' "
                    "WHERE card_number = $1 AND status IN ('allocated', 'printing', 'encoding', 'ejecting') "
                    "  AND NOT EXISTS (SELECT 1 FROM application a WHERE a.id = card.application_id "
@@ -907,9 +959,9 @@ int producer_rescue_expired(PGconn *conn, const char *actor)
         conn,
         "WITH expired AS ("
         "  SELECT id, step, attempts FROM application "
-        "  WHERE status = 'in_production' AND lease_until < now() FOR UPDATE), "
+        "  WHERE status = 'in_production' AND lease_until < clock_now() FOR UPDATE), "
         "spoiled AS ("
-        "  UPDATE card c SET status = 'spoiled', finished_at = now(), "
+        "  UPDATE card c SET status = 'spoiled', finished_at = clock_now(), "
         "    spoil_reason = 'interrupted: controller lost during ' || coalesce(e.step, 'production') "
         "  FROM expired e WHERE c.application_id = e.id "
         "    AND c.status IN ('allocated', 'printing', 'encoding', 'ejecting') "
@@ -920,11 +972,14 @@ int producer_rescue_expired(PGconn *conn, const char *actor)
         "  RETURNING line.id), "
         "requeued AS ("
         "  UPDATE application a SET "
-        "    status = CASE WHEN a.attempts >= m.max THEN 'held' ELSE 'pending' END, "
-        "    held_reason = CASE WHEN a.attempts >= m.max THEN "
+        "    status = CASE WHEN a.attempts >= m.max AND e.step IS DISTINCT FROM 'claimed' THEN 'held' "
+        "                  ELSE 'pending' END, "
+        "    held_reason = CASE WHEN a.attempts >= m.max AND e.step IS DISTINCT FROM 'claimed' THEN "
         "      'production interrupted ' || a.attempts || ' times; check the line before releasing' END, "
-        "    held_since = CASE WHEN a.attempts >= m.max THEN now() END, "
-        "    locked_by = NULL, lease_until = NULL, step = NULL, updated_at = now() "
+        "    held_since = CASE WHEN a.attempts >= m.max AND e.step IS DISTINCT FROM 'claimed' THEN clock_now() "
+        "                 END, "
+        "    attempts = a.attempts - CASE WHEN e.step = 'claimed' THEN 1 ELSE 0 END, "
+        "    locked_by = NULL, lease_until = NULL, step = NULL, updated_at = clock_now() "
         "  FROM expired e, (SELECT value::integer AS max FROM setting WHERE key = 'max_attempts') m "
         "  WHERE a.id = e.id RETURNING a.id, a.status) "
         "INSERT INTO event (actor, kind, application_id, card_number, detail) "
@@ -963,35 +1018,73 @@ static int heartbeat(PGconn *conn, const struct controller *ctl, const struct li
     }
     snprintf(ids + o, sizeof(ids) - o, "}");
     if (db_command(conn, "heartbeat",
-                   "UPDATE application SET lease_until = now() + make_interval(secs => $2::integer) "
+                   "UPDATE application SET lease_until = clock_now() + make_interval(secs => $2::integer) "
                    "WHERE status = 'in_production' AND locked_by = $1 AND id = ANY ($3::bigint[])",
                    3, params) < 0)
         return PRODUCER_ERROR_DB;
-    return db_command(conn, "heartbeat", "UPDATE line SET heartbeat_at = now() WHERE controller = $1", 1,
+    return db_command(conn, "heartbeat", "UPDATE line SET heartbeat_at = clock_now() WHERE controller = $1", 1,
                       params);
 }
 
 /* Take the line rows for this controller; a line another live controller runs is refused. */
+/* A database session at start-up. The server may be restarting just then (a failover, an administrator), so a
+ * controller waits for it a while, as its running lines would, instead of failing. open: also start the private
+ * cluster and apply migrations. */
+static PGconn *connect_patiently(const struct db_config *db, bool open)
+{
+    for (int tries = 0;; tries++) {
+        PGconn *c = open ? producer_db_open(db) : producer_db_connect(db);
+        if (c || tries >= STARTUP_DB_TRIES || atomic_load(&stop_requested))
+            return c;
+        log_warn("run", "database not reachable at start-up; trying again in 1 s");
+        sleep(1);
+    }
+}
+
 static int register_line(PGconn *conn, struct line *l)
 {
     char lease[16];
     const char *params[5] = {l->id, l->ctl->id, printer_name(l->printer), lease, l->encoder_spec};
-    int waited = 0;
+    int waited = 0, db_failures = 0;
 
     snprintf(lease, sizeof(lease), "%d", l->ctl->cfg->lease_seconds);
     for (;;) {
-        PGresult *res = db_exec(conn,
+        PGresult *res;
+
+        /* a session lost while starting (the server restarted, an administrator ended it) is reopened */
+        if (PQstatus(conn) == CONNECTION_BAD) {
+            PQreset(conn);
+            if (PQstatus(conn) != CONNECTION_OK) {
+                if (++db_failures > REGISTER_DB_TRIES || atomic_load(&stop_requested)) {
+                    log_error(l->id, "cannot register the line: the database is unreachable: %s",
+                              PQerrorMessage(conn));
+                    return PRODUCER_ERROR_DB;
+                }
+                sleep(1);
+                continue;
+            }
+        }
+        res = db_exec(conn,
                                 "INSERT INTO line (id, controller, printer, encoder, state, heartbeat_at) "
-                                "VALUES ($1, $2, $3, $5, 'running', now()) "
+                                "VALUES ($1, $2, $3, $5, 'running', clock_now()) "
                                 "ON CONFLICT (id) DO UPDATE SET controller = $2, printer = $3, encoder = $5, "
-                                "  state = 'running', state_reason = NULL, heartbeat_at = now() "
+                                "  state = 'running', state_reason = NULL, heartbeat_at = clock_now() "
                                 "WHERE line.state <> 'running' OR line.heartbeat_at IS NULL "
-                                "   OR line.heartbeat_at < now() - make_interval(secs => $4::integer) "
+                                "   OR line.heartbeat_at < clock_now() - make_interval(secs => $4::integer) "
                                 "RETURNING id",
                                 5, params);
         bool ok = db_ok(res) && PQntuples(res) == 1;
-        if (!db_ok(res))
-            log_error(l->id, "register line: %s", PQresultErrorMessage(res));
+        if (!db_ok(res)) {
+            /* a failed statement says nothing about other controllers: retry, reconnecting when needed */
+            log_warn(l->id, "register line: %s", PQresultErrorMessage(res));
+            PQclear(res);
+            if (++db_failures > REGISTER_DB_TRIES || atomic_load(&stop_requested)) {
+                log_error(l->id, "cannot register the line: the database keeps failing");
+                return PRODUCER_ERROR_DB;
+            }
+            sleep(1);
+            continue;
+        }
         PQclear(res);
         if (ok)
             return 0;
@@ -1123,11 +1216,21 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         log_error("run", "--lines must be 1..64 and --lease-seconds at least 2");
         return PRODUCER_ERROR_INVALID;
     }
-    conn = producer_db_open(db);
+    conn = connect_patiently(db, true);
     if (!conn)
         return PRODUCER_ERROR_DB;
 
-    r = controller_init(&ctl, conn, db, cfg);
+    for (int tries = 0;; tries++) {
+        r = controller_init(&ctl, conn, db, cfg);
+        if (r != PRODUCER_ERROR_DB || tries >= STARTUP_DB_TRIES)
+            break;
+        /* the database went away while we read the settings: wait for it, as the lines would */
+        controller_done(&ctl);
+        log_warn("run", "database not answering at start-up; trying again in 1 s");
+        sleep(1);
+        if (PQstatus(conn) == CONNECTION_BAD)
+            PQreset(conn);
+    }
     if (r < 0) {
         controller_done(&ctl);
         PQfinish(conn);
@@ -1169,7 +1272,7 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
             l->printer_spec = cfg->printer_spec ? cfg->printer_spec : "sim";
             l->encoder_spec = cfg->encoder_spec ? cfg->encoder_spec : "sim";
         }
-        l->conn = producer_db_connect(db);
+        l->conn = connect_patiently(db, false);
         producer_claimer_init(&l->claimer, l->conn, ctl.id, cfg->lease_seconds);
         l->claimer.counter = l->counter;
         if (!l->conn) {

@@ -10,10 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The bureau's local time for dates printed on receipts; the setting is optional. */
-#define LOCAL_NOW                                                                                            \
-    "(now() AT TIME ZONE coalesce((SELECT value FROM setting WHERE key = 'bureau_timezone'), "               \
-    "'Asia/Shanghai'))"
+/* The bureau's local time for dates printed on receipts. */
+#define LOCAL_NOW "bureau_time(clock_now())"
 
 static json_object *point_json(struct photo_point p)
 {
@@ -190,8 +188,7 @@ int producer_photo_receipt_get(PGconn *conn, const char *number, struct photo_re
     res = db_exec(
         conn,
         "SELECT number, sha256, profile, profile_version, studio, doc_number, "
-        "to_char(issued_at AT TIME ZONE coalesce((SELECT value FROM setting WHERE key = "
-        "'bureau_timezone'), 'Asia/Shanghai'), 'YYYY-MM-DD HH24:MI'), to_char(valid_until, 'YYYY-MM-DD'), "
+        "to_char(bureau_time(issued_at), 'YYYY-MM-DD HH24:MI'), to_char(valid_until, 'YYYY-MM-DD'), "
         "verdict, warnings FROM photo_receipt WHERE number = $1",
         1, params);
     if (!db_ok(res)) {

@@ -70,6 +70,7 @@ struct producer_gen_config {
     int defects;              /* how many applications carry a problem a person must fix */
     const char *accepted_from; /* YYYY-MM-DD; NULL = 35 days before today */
     const char *accepted_to;   /* YYYY-MM-DD; NULL = yesterday */
+    const char *photo_profile; /* built-in profile name or profile file the photos must pass; NULL = "ssc" */
 };
 /* Create the default outlets when there are none. */
 int producer_gen_outlets(PGconn *conn);

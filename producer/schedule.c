@@ -17,17 +17,23 @@
 
 #define CALENDAR_FILE_MAX (256u * 1024u)
 
-/* ISO weekday (1 = Monday) of a YYYY-MM-DD date inside the given year, or -1 when it is not one. */
+/* ISO weekday (1 = Monday) of a YYYY-MM-DD date inside the given year, or -1 when it is not one. Digits only:
+ * sscanf would take signs and blanks inside the fields. */
 static int iso_weekday(const char *s, int year)
 {
     static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     struct tm tm = {0};
     int y, m, d;
-    char extra;
     time_t t;
 
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || y != year || m < 1 ||
-        m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789") != 4 ||
+        strspn(s + 5, "0123456789") != 2 || strspn(s + 8, "0123456789") != 2)
+        return -1;
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    if (y != year || m < 1 || m > 12 || d < 1 ||
+        d > mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
         return -1;
     tm.tm_year = y - 1900;
     tm.tm_mon = m - 1;
@@ -38,70 +44,93 @@ static int iso_weekday(const char *s, int year)
     return tm.tm_wday == 0 ? 7 : tm.tm_wday;
 }
 
+#define CAL_ERROR(...)                                                                                       \
+    do {                                                                                                     \
+        snprintf(err, err_size, __VA_ARGS__);                                                                \
+        return PRODUCER_ERROR_INPUT;                                                                         \
+    } while (0)
+
+int producer_calendar_row_parse(const struct csv_record *rec, int year, struct producer_calendar_row *ret,
+                                char *err, size_t err_size)
+{
+    const char *kind = rec->fields[0];
+
+    memset(ret, 0, sizeof(*ret));
+    if (kind[0] == '#') {
+        ret->kind = PRODUCER_CALENDAR_COMMENT;
+        return 0;
+    }
+    if (strcmp(kind, "year") == 0) {
+        const char *y = rec->nfields > 1 ? rec->fields[1] : "",
+                   *source = rec->nfields > 2 ? rec->fields[2] : "";
+        if (year || rec->nfields != 3 || strlen(y) != 4 || strspn(y, "0123456789") != 4 || !source[0])
+            CAL_ERROR("expected one row 'year,YYYY,source of the schedule'");
+        if (atoi(y) < 1900)
+            CAL_ERROR("year %s is before 1900", y);
+        ret->kind = PRODUCER_CALENDAR_YEAR;
+        ret->year = atoi(y);
+        ret->year_text = y;
+        ret->source = source;
+        return 0;
+    }
+    if (strcmp(kind, "off") == 0 || strcmp(kind, "work") == 0) {
+        const char *from = rec->nfields > 1 ? rec->fields[1] : "",
+                   *to = rec->nfields > 2 && rec->fields[2][0] ? rec->fields[2] : NULL,
+                   *name = rec->nfields > 3 ? rec->fields[3] : "";
+        int wd_from, wd_to;
+        if (!year || rec->nfields != 4 || !name[0])
+            CAL_ERROR("expected 'off,FROM,TO,name' or 'work,DATE,,name' after the year row");
+        /* holidays are ranges; a makeup working day is one weekend day; all inside the year */
+        wd_from = iso_weekday(from, year);
+        wd_to = to ? iso_weekday(to, year) : wd_from;
+        if (wd_from < 0 || wd_to < 0 || (to && strcmp(to, from) < 0))
+            CAL_ERROR("dates must be YYYY-MM-DD in %d, FROM not after TO", year);
+        if (strcmp(kind, "work") == 0 && (to || wd_from < 6))
+            CAL_ERROR("a makeup working day is a single Saturday or Sunday");
+        ret->kind = strcmp(kind, "work") == 0 ? PRODUCER_CALENDAR_WORK : PRODUCER_CALENDAR_OFF;
+        ret->kind_text = kind;
+        ret->from = from;
+        ret->to = to;
+        ret->name = name;
+        return 0;
+    }
+    CAL_ERROR("unknown row kind '%s' (year, off, work)", kind);
+}
+
+#undef CAL_ERROR
+
 static int calendar_rows(PGconn *conn, const char *path, const char *data, size_t len, int *ret_year)
 {
     struct csv_record *rec = malloc(sizeof(*rec));
     size_t pos = 0;
     int line = 1, r, year = 0;
-    char year_text[8] = "";
 
     if (!rec)
         return PRODUCER_ERROR_NOMEM;
     while ((r = csv_next(data, len, &pos, &line, rec)) == CSV_RECORD) {
-        const char *kind = rec->fields[0];
+        struct producer_calendar_row row;
         PGresult *res = NULL;
+        char err[160];
 
-        if (kind[0] == '#')
+        if (producer_calendar_row_parse(rec, year, &row, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s:%d: %s\n", path, rec->line, err);
+            r = PRODUCER_ERROR_INPUT;
+            break;
+        }
+        if (row.kind == PRODUCER_CALENDAR_COMMENT)
             continue;
-        if (strcmp(kind, "year") == 0) {
-            const char *params[2] = {rec->nfields > 1 ? rec->fields[1] : "",
-                                     rec->nfields > 2 ? rec->fields[2] : ""};
-            if (year || rec->nfields != 3 || strlen(params[0]) != 4 || strspn(params[0], "0123456789") != 4 ||
-                !params[1][0]) {
-                fprintf(stderr, "%s:%d: expected one row 'year,YYYY,source of the schedule'\n", path,
-                        rec->line);
-                r = PRODUCER_ERROR_INPUT;
-                break;
-            }
-            snprintf(year_text, sizeof(year_text), "%s", params[0]);
-            year = atoi(year_text);
+        if (row.kind == PRODUCER_CALENDAR_YEAR) {
+            const char *params[2] = {row.year_text, row.source};
+            year = row.year;
             res =
                 db_exec(conn, "INSERT INTO calendar_year (year, source) VALUES ($1::integer, $2)", 2, params);
-        } else if (strcmp(kind, "off") == 0 || strcmp(kind, "work") == 0) {
-            const char *params[4] = {rec->nfields > 1 ? rec->fields[1] : "",
-                                     rec->nfields > 2 && rec->fields[2][0] ? rec->fields[2] : NULL,
-                                     rec->nfields > 3 ? rec->fields[3] : "", kind};
-            if (!year || rec->nfields != 4 || !params[2][0]) {
-                fprintf(stderr,
-                        "%s:%d: expected 'off,FROM,TO,name' or 'work,DATE,,name' after the year row\n", path,
-                        rec->line);
-                r = PRODUCER_ERROR_INPUT;
-                break;
-            }
-            /* holidays are ranges; a makeup working day is one weekend day; all inside the year */
-            int wd_from = iso_weekday(params[0], year),
-                wd_to = params[1] ? iso_weekday(params[1], year) : wd_from;
-            if (wd_from < 0 || wd_to < 0 || (params[1] && strcmp(params[1], params[0]) < 0)) {
-                fprintf(stderr, "%s:%d: dates must be YYYY-MM-DD in %d, FROM not after TO\n", path, rec->line,
-                        year);
-                r = PRODUCER_ERROR_INPUT;
-                break;
-            }
-            if (strcmp(kind, "work") == 0 && (params[1] || wd_from < 6)) {
-                fprintf(stderr, "%s:%d: a makeup working day is a single Saturday or Sunday\n", path,
-                        rec->line);
-                r = PRODUCER_ERROR_INPUT;
-                break;
-            }
+        } else {
+            const char *params[4] = {row.from, row.to, row.name, row.kind_text};
             res = db_exec(conn,
                           "INSERT INTO calendar_day (day, working, note) "
                           "SELECT d::date, $4 = 'work', $3 "
                           "FROM generate_series($1::date, coalesce($2::date, $1::date), interval '1 day') d",
                           4, params);
-        } else {
-            fprintf(stderr, "%s:%d: unknown row kind '%s' (year, off, work)\n", path, rec->line, kind);
-            r = PRODUCER_ERROR_INPUT;
-            break;
         }
         if (!db_ok(res)) {
             const char *state = db_sqlstate(res);
@@ -196,7 +225,7 @@ static const char *const risk_sql =
     "WITH tz AS (SELECT value AS name FROM setting WHERE key = 'bureau_timezone'), "
     "recent AS ("
     "  SELECT count(*) AS n, min(at) AS since FROM event "
-    "  WHERE kind IN ('produced', 'issued_at_counter') AND at > now() - interval '1 hour'), "
+    "  WHERE kind IN ('produced', 'issued_at_counter') AND at > clock_now() - interval '1 hour'), "
     "lines AS ("
     "  SELECT greatest(1, count(*) FILTER (WHERE state = 'running'), "
     "                  CASE WHEN count(*) FILTER (WHERE state = 'running') = 0 THEN count(*) ELSE 0 END) AS "
@@ -204,7 +233,7 @@ static const char *const risk_sql =
     "  FROM line), "
     "cap AS ("
     "  SELECT CASE WHEN r.n >= 20 "
-    "              THEN r.n / greatest(extract(epoch FROM now() - r.since) / 3600.0, 1.0 / 60) "
+    "              THEN r.n / greatest(extract(epoch FROM clock_now() - r.since) / 3600.0, 1.0 / 60) "
     "              ELSE l.n * (SELECT value::numeric FROM setting WHERE key = "
     "'nominal_cards_per_hour_per_line') "
     "         END AS per_hour, r.n >= 20 AS measured, l.n AS lines "
@@ -225,14 +254,14 @@ static const char *const risk_sql =
     "         (SELECT n FROM busy) + row_number() OVER (ORDER BY a.priority, a.latest_completion, a.id) "
     "  FROM application a WHERE a.status = 'pending'), "
     "days AS ("
-    "  SELECT * FROM working_days_from((now() AT TIME ZONE (SELECT name FROM tz))::date, "
+    "  SELECT * FROM working_days_from((clock_now() AT TIME ZONE (SELECT name FROM tz))::date, "
     "    (SELECT least(2000, ((count(*) + (SELECT n FROM busy)) / (SELECT n FROM per_day))::integer + 2) "
     "     FROM application WHERE status = 'pending'))), "
     "forecast AS ("
     "  SELECT q.*, d.day AS done_day, "
     /* reached beyond the known calendar while its own latest completion is inside it: late */
     "         CASE WHEN q.latest_completion IS NULL THEN 'unknown' "
-    "              WHEN q.latest_completion < now() THEN 'missed' "
+    "              WHEN q.latest_completion < clock_now() THEN 'missed' "
     "              WHEN d.day IS NULL OR d.day >= q.lc_day THEN 'late' ELSE 'ok' END AS verdict "
     "  FROM queue q LEFT JOIN days d ON d.idx = (q.rn - 1) / (SELECT n FROM per_day)) "
     "SELECT f.id, f.upstream_id, f.outlet_code, '', f.rn, f.done_day, "
@@ -248,10 +277,10 @@ static const char *const risk_sql =
     "ORDER BY f.verdict = 'unknown', f.latest_completion, f.id LIMIT $1::integer";
 
 static const char *const held_sql =
-    "SELECT id, upstream_id, outlet_code, to_char(latest_completion AT TIME ZONE 'Asia/Shanghai', "
+    "SELECT id, upstream_id, outlet_code, to_char(bureau_time(latest_completion), "
     "  'YYYY-MM-DD HH24:MI'), held_reason, held_for_applicant "
     "FROM application WHERE status = 'held' AND latest_completion IS NOT NULL "
-    "  AND latest_completion < now() + interval '7 days' ORDER BY latest_completion";
+    "  AND latest_completion < clock_now() + interval '7 days' ORDER BY latest_completion";
 
 int producer_risk_count(PGconn *conn)
 {

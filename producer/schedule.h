@@ -3,6 +3,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Add one year's official schedule from a CSV file:
  *   year,2027,State Council notice of ...
@@ -12,8 +13,36 @@
  * Returns the number of applications whose deadline became known, or a negative error. */
 int producer_calendar_import(PGconn *conn, const char *path);
 
-/* At-risk forecast: where each open application stands in the claim order, when the lines' capacity reaches it,
- * and whether that is after its latest completion. Prints a report (or JSON); returns the number at risk. */
+enum producer_calendar_kind {
+    PRODUCER_CALENDAR_COMMENT, /* a row whose first field starts with '#' */
+    PRODUCER_CALENDAR_YEAR,
+    PRODUCER_CALENDAR_OFF,
+    PRODUCER_CALENDAR_WORK,
+};
+
+/* One row of a calendar file; the strings point into the record. */
+struct producer_calendar_row {
+    enum producer_calendar_kind kind;
+    int year;              /* YEAR: 1900..9999 */
+    const char *year_text; /* YEAR: the four digits */
+    const char *source;    /* YEAR: where the schedule comes from, not empty */
+    const char *kind_text; /* OFF, WORK: "off" or "work" */
+    const char *from;      /* OFF, WORK: YYYY-MM-DD, a real day of the year */
+    const char *to;        /* OFF: YYYY-MM-DD not before from, or NULL for one day; WORK: NULL */
+    const char *name;      /* OFF, WORK: not empty */
+};
+
+struct csv_record;
+
+/* Checks one calendar row, year being the year of the file's year row so far (0 = none yet): the pure part
+ * of producer_calendar_import (fuzzed). Returns 0 with *ret filled, or PRODUCER_ERROR_INPUT with the reason
+ * in err. */
+int producer_calendar_row_parse(const struct csv_record *rec, int year, struct producer_calendar_row *ret,
+                                char *err, size_t err_size);
+
+/* At-risk forecast: where each open application stands in the claim order, when the lines' capacity reaches
+ * it, and whether that is after its latest completion. Prints a report (or JSON); returns the number at risk.
+ */
 int producer_risk_report(PGconn *conn, bool json, int limit);
 /* Only the count, for status and metrics. */
 int producer_risk_count(PGconn *conn);

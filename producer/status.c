@@ -38,7 +38,7 @@ static const char *const sql_deadlines =
     "SELECT id, upstream_id, status, deadline, "
     "  CASE WHEN deadline IS NOT NULL AND extract(year FROM deadline)::integer IN (SELECT year FROM "
     "calendar_year) "
-    "       THEN working_days_between(bureau_date(now()), deadline) END, coalesce(deadline_problem, '') "
+    "       THEN working_days_between(bureau_date(clock_now()), deadline) END, coalesce(deadline_problem, '') "
     "FROM application WHERE status IN ('pending', 'in_production', 'held') "
     "ORDER BY deadline NULLS FIRST, id LIMIT 10";
 static const char *const sql_lines =
@@ -172,7 +172,7 @@ int producer_shipment_export(PGconn *conn, const char *dir, int *ret_files)
     }
     res = query(conn,
                 "SELECT s.outlet_code, s.id, s.status, i.card_number, a.upstream_id, a.name, a.ssn, "
-                "  to_char(i.added_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') "
+                "  to_char(bureau_time(i.added_at), 'YYYY-MM-DD HH24:MI') "
                 "FROM shipment s JOIN shipment_item i ON i.shipment_id = s.id "
                 "JOIN card c ON c.card_number = i.card_number JOIN application a ON a.id = c.application_id "
                 "ORDER BY s.outlet_code, s.id, i.card_number");

@@ -259,9 +259,7 @@ static void reply_rows(struct call *c, const char *sql, int n, const char *const
     PQclear(res);
 }
 
-#define LOCAL(col)                                                                                           \
-    "to_char(" col " AT TIME ZONE (SELECT value FROM setting WHERE key = 'bureau_timezone'), "               \
-    "'YYYY-MM-DD HH24:MI')"
+#define LOCAL(col) "to_char(bureau_time(" col "), 'YYYY-MM-DD HH24:MI')"
 
 /* --- session -------------------------------------------------------------------------------------------- */
 
@@ -506,7 +504,7 @@ static void api_lines(struct call *c)
         "  coalesce(" LOCAL("heartbeat_at") ", '') AS heartbeat, cards_good AS n_good, "
                                             "  cards_spoiled AS n_spoiled, "
                                             "  (SELECT count(*) FROM card k WHERE k.line_id = line.id AND "
-                                            "k.finished_at > now() - interval '1 hour' "
+                                            "k.finished_at > clock_now() - interval '1 hour' "
                                             "     AND k.status <> 'spoiled') AS n_last_hour "
                                             "FROM line ORDER BY id",
         0, NULL);
@@ -527,8 +525,8 @@ static void api_queue(struct call *c)
 #define SQL_AT_RISK_WHERE                                                                                    \
     "status IN ('pending', 'in_production', 'held') AND (deadline IS NULL OR "                               \
     " (extract(year FROM deadline)::integer IN (SELECT year FROM calendar_year) AND "                        \
-    "  extract(year FROM now())::integer IN (SELECT year FROM calendar_year) AND "                           \
-    "  working_days_between(bureau_date(now()), deadline) <= "                                               \
+    "  extract(year FROM clock_now())::integer IN (SELECT year FROM calendar_year) AND "                           \
+    "  working_days_between(bureau_date(clock_now()), deadline) <= "                                               \
     "  (SELECT value::integer FROM setting WHERE key = 'at_risk_working_days')))"
 
 static void api_at_risk(struct call *c)
@@ -538,8 +536,8 @@ static void api_at_risk(struct call *c)
         "SELECT upstream_id AS application, status, name AS holder_masked_name, outlet_code AS outlet, "
         "  coalesce(deadline::text, '') AS deadline, "
         "  CASE WHEN deadline IS NOT NULL AND extract(year FROM deadline)::integer IN "
-        "    (SELECT year FROM calendar_year) AND extract(year FROM now())::integer IN "
-        "    (SELECT year FROM calendar_year) THEN working_days_between(bureau_date(now()), deadline) END "
+        "    (SELECT year FROM calendar_year) AND extract(year FROM clock_now())::integer IN "
+        "    (SELECT year FROM calendar_year) THEN working_days_between(bureau_date(clock_now()), deadline) END "
         "    AS working_days_left, "
         "  coalesce(held_reason, deadline_problem, '') AS reason "
         "FROM application WHERE " SQL_AT_RISK_WHERE " ORDER BY deadline NULLS FIRST, id LIMIT 200",
@@ -1131,9 +1129,9 @@ static void api_metrics(struct call *c)
         "  (SELECT count(*) FROM application WHERE status = 'in_production'), "
         "  (SELECT count(*) FROM application WHERE status = 'held'), "
         "  (SELECT count(*) FROM application WHERE " SQL_AT_RISK_WHERE "), "
-        "  (SELECT count(*) FROM card WHERE status = 'spoiled' AND finished_at > now() - interval '1 day'), "
+        "  (SELECT count(*) FROM card WHERE status = 'spoiled' AND finished_at > clock_now() - interval '1 day'), "
         "  (SELECT count(*) FROM card WHERE status NOT IN ('allocated', 'printing', 'encoding', "
-        "     'ejecting', 'unused') AND application_id IS NOT NULL AND finished_at > now() - interval '1 "
+        "     'ejecting', 'unused') AND application_id IS NOT NULL AND finished_at > clock_now() - interval '1 "
         "day'), "
         "  (SELECT count(*) FROM shipment WHERE status = 'open'), "
         "  (SELECT count(*) FROM shipment WHERE status = 'sealed'), "
@@ -1150,7 +1148,7 @@ static void api_metrics(struct call *c)
     lines = q(
         c,
         "SELECT id, state, (SELECT count(*) FROM card k WHERE k.line_id = l.id AND k.status <> 'spoiled' "
-        "  AND k.finished_at > now() - interval '1 hour'), cards_good, cards_spoiled FROM line l ORDER BY id",
+        "  AND k.finished_at > clock_now() - interval '1 hour'), cards_good, cards_spoiled FROM line l ORDER BY id",
         0, NULL);
     if (!lines) {
         PQclear(res);

@@ -25,12 +25,24 @@ if ! cmp -s "$here/package-lock.json" "$BROWSER_DIR/package-lock.json" || [ ! -d
 fi
 
 new_db
-# applications accepted about six weeks ago and not produced: their deadlines are days away (at risk)
-cl gen applications 4 --seed 31 --accepted-from "$(date -d '-43 days' +%F)" --accepted-to "$(date -d '-41 days' +%F)" >/dev/null
+# applications accepted on a working day whose 30-working-day deadline is one to five working days away, so that
+# they are at risk today (on the bureau's clock, whatever day that is); where no such day lies in known calendars
+# (the last days of a year whose successor is not published), one whose deadline has just been missed
+accepted=$(sql "SELECT d FROM (SELECT s::date AS d FROM generate_series(bureau_today() - 90, bureau_today() - 1,
+                                                                       interval '1 day') AS s) AS c
+                WHERE extract(year FROM d)::integer IN (SELECT year FROM calendar_year)
+                  AND extract(year FROM d + 60)::integer IN (SELECT year FROM calendar_year)
+                  AND working_day(d)
+                ORDER BY add_working_days(d, 30) BETWEEN bureau_today() + 1 AND bureau_today() + 7 DESC,
+                         add_working_days(d, 30) < bureau_today() DESC, add_working_days(d, 30), d DESC
+                LIMIT 1")
+[ -n "$accepted" ] || fail "no day in the last 90 with a known deadline: is this year's calendar loaded?"
+echo "at-risk applications accepted on $accepted (today $(sql "SELECT bureau_today()"))"
+cl gen applications 4 --seed 31 --accepted-from "$accepted" --accepted-to "$accepted" >/dev/null
 risky=$(sql "SELECT upstream_id FROM application ORDER BY deadline, id LIMIT 1")
 sql "UPDATE application SET priority = 9 WHERE upstream_id = '$risky'" >/dev/null
 cl gen applications 20 --seed 32 >/dev/null
-sql "UPDATE application SET status = 'held', held_reason = 'browser test: kept out of production', held_since = now() WHERE upstream_id = '$risky'" >/dev/null
+sql "UPDATE application SET status = 'held', held_reason = 'browser test: kept out of production', held_since = clock_now() WHERE upstream_id = '$risky'" >/dev/null
 cl run --lines 2 --until-empty
 ship=$(sql "SELECT s.id FROM shipment s WHERE status = 'open' ORDER BY (SELECT count(*) FROM shipment_item i WHERE i.shipment_id = s.id) DESC, id LIMIT 1")
 cl dispatch seal "$ship" >/dev/null

@@ -6,12 +6,6 @@ source "$(dirname "$0")/../integration/lib.sh"
 require_postgres
 new_db
 : "${PACK:?PACK must point at the pack test driver}"
-need_tool() {
-    command -v "$1" >/dev/null && return 0
-    [ "${CI:-}" = "true" ] && fail "$1 missing in CI (Debian package $2)"
-    echo "note: $1 not installed; skipping the checks that need it" >&2
-    return 1
-}
 
 cl gen applications 40 --seed 11 >/dev/null
 cl run --lines 2 --until-empty
@@ -21,7 +15,9 @@ expect_eq "every good card's packing recorded" \
     "$(sql "SELECT count(*) FROM card c WHERE status = 'good' AND NOT EXISTS (SELECT 1 FROM event e WHERE e.card_number = c.card_number AND e.kind = 'packed')")" "0"
 
 # --- producer_dispatch_pack: cards join the outlet's open shipment, which is sealed when it reaches the size ---
-outlet=$(sql "SELECT code FROM outlet ORDER BY code LIMIT 1")
+# an outlet whose open shipment production has started filling (the first card must join it, not open another)
+outlet=$(sql "SELECT outlet_code FROM shipment s WHERE status = 'open' AND EXISTS (SELECT 1 FROM shipment_item i WHERE i.shipment_id = s.id) ORDER BY outlet_code LIMIT 1")
+[ -n "$outlet" ] || fail "production left no outlet with an open shipment"
 # the open shipment fills up with the second test card
 in_open=$(sql "SELECT count(*) FROM shipment s JOIN shipment_item i ON i.shipment_id = s.id WHERE s.outlet_code = '$outlet' AND s.status = 'open'")
 sql "UPDATE setting SET value = '$((in_open + 2))' WHERE key = 'shipment_max_cards'"
@@ -33,12 +29,13 @@ for i in 1 2 3 4; do
     args+=("Z0000000$i" "$outlet")
 done
 old_open=$(sql "SELECT id FROM shipment WHERE outlet_code = '$outlet' AND status = 'open'")
+[ -n "$old_open" ] || fail "$outlet has no open shipment"
 "$PACK" "$DB" "${args[@]}" >"$WORK/pack.out" || fail "pack: $(cat "$WORK/pack.out")"
 cat "$WORK/pack.out"
 expect_eq "cards packed" "$(wc -l <"$WORK/pack.out")" "4"
 first=$(awk 'NR == 1 {print $2}' "$WORK/pack.out")
 expect_eq "second card in the same shipment" "$(awk 'NR == 2 {print $2}' "$WORK/pack.out")" "$first"
-expect_eq "first card joined the open shipment" "$first" "${old_open:-$first}"
+expect_eq "first card joined the open shipment" "$first" "$old_open"
 expect_eq "full shipment sealed by size" "$(sql "SELECT status || '/' || seal_reason FROM shipment WHERE id = '$first'")" "sealed/full"
 last=$(awk 'NR == 4 {print $2}' "$WORK/pack.out")
 [ "$last" != "$first" ] || fail "the card after the full shipment went into it"
@@ -50,18 +47,30 @@ if "$PACK" "$DB" Z00000009 "$outlet" 2>/dev/null; then fail "a card that is not 
 echo "ok: only good cards are packed"
 
 # --- seal at the delivery run's cut-off ---
-day=$(sql "SELECT d::date FROM generate_series(current_date, current_date + 20, interval '1 day') d
-           WHERE shipment_cutoff('$outlet', d::date) IS NOT NULL LIMIT 1")
-[ -n "$day" ] || fail "no delivery day for $outlet in the next 20 days"
+# The bureau's next working day (today on the business clock, or the first after it) inside the official calendars
+# cardline ships. That day $outlet has a delivery run and no other outlet has one, whatever the date: the cut-off
+# seals exactly $outlet's open shipment and leaves the others open for the blocks below.
+today=$(sql "SELECT bureau_date(clock_now())")
+day=$(sql "SELECT d::date FROM generate_series(date '$today', date '$today' + 40, interval '1 day') d
+           WHERE CASE WHEN extract(year FROM d)::integer IN (SELECT year FROM calendar_year) THEN working_day(d::date) END
+           ORDER BY d LIMIT 1")
+[ -n "$day" ] || fail "no working day in the official calendars from $today on"
+sql "UPDATE outlet SET delivery_weekdays = CASE WHEN code = '$outlet' THEN '{1,2,3,4,5,6,7}'::smallint[]
+     ELSE array(SELECT w FROM generate_series(1, 7) w WHERE w <> extract(isodow FROM date '$day'))::smallint[] END"
+expect_eq "delivery runs on $day" "$(sql "SELECT string_agg(code, ',') FROM outlet WHERE shipment_cutoff(code, '$day') IS NOT NULL")" "$outlet"
+open_before=$(sql "SELECT count(*) FROM shipment WHERE status = 'open'")
 out=$(cl dispatch seal-due --at "$day 06:59+08")
 expect_eq "nothing sealed before the cut-off" "$out" "sealed 0 shipment(s) at their delivery cut-off"
-cl dispatch seal-due --at "$day 07:05+08" | grep -q "^sealed [1-9]" || fail "nothing sealed after the cut-off"
-expect_eq "the open shipment of $outlet sealed at the cut-off" "$(sql "SELECT seal_reason FROM shipment WHERE id = '$last'")" "cut-off"
+out=$(cl dispatch seal-due --at "$day 07:05+08")
+expect_eq "sealed after the cut-off" "$out" "sealed 1 shipment(s) at their delivery cut-off"
+expect_eq "the open shipment of $outlet sealed at the cut-off" "$(sql "SELECT status || '/' || seal_reason || '/' || to_char(sealed_at AT TIME ZONE (SELECT value FROM setting WHERE key = 'bureau_timezone'), 'YYYY-MM-DD HH24:MI') FROM shipment WHERE id = '$last'")" "sealed/cut-off/$day 07:05"
+expect_eq "the other outlets' shipments still open" "$(sql "SELECT count(*) FROM shipment WHERE status = 'open'")" "$((open_before - 1))"
 sql "UPDATE setting SET value = '200' WHERE key = 'shipment_max_cards'"
 
 # --- label and manifest ---
-ship=$(sql "SELECT s.id FROM shipment s WHERE s.status = 'open' AND (SELECT count(*) FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = s.id AND c.application_id <> $app) >= 2 ORDER BY s.id LIMIT 1")
-[ -n "$ship" ] || fail "no open shipment with two cards"
+# three cards: one collected by its holder, one by an agent, one left uncollected and returned
+ship=$(sql "SELECT s.id FROM shipment s WHERE s.status = 'open' AND (SELECT count(*) FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = s.id AND c.application_id <> $app) >= 3 ORDER BY s.id LIMIT 1")
+[ -n "$ship" ] || fail "no open shipment with three cards"
 ship_outlet=$(sql "SELECT outlet_code FROM shipment WHERE id = '$ship'")
 if cl dispatch send "$ship" 2>"$WORK/err"; then fail "an open shipment was dispatched"; fi
 grep -q "only a sealed shipment" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
@@ -141,19 +150,19 @@ print("ok: tracking shows the whole way, masked")
 PY
 
 # --- return of uncollected cards after 12 months ---
-card3=$(sql "SELECT c.card_number FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship' AND c.status = 'at_outlet' LIMIT 1")
-if [ -n "$card3" ]; then
-    if cl dispatch return "$card3" 2>"$WORK/err"; then fail "returned before 12 months"; fi
-    grep -q "only after 12 months" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
-    sql "UPDATE shipment SET received_at = now() - interval '13 months', dispatched_at = now() - interval '13 months', sealed_at = now() - interval '13 months' WHERE id = '$ship'"
-    cl dispatch uncollected --due | grep -q "$card3.*DUE FOR RETURN" || fail "$card3 not listed as due"
-    cl dispatch return --due | grep -q "card $card3 returned" || fail "return --due did not return $card3"
-    expect_eq "uncollected card back" "$(sql "SELECT status FROM card WHERE card_number = '$card3'")" "uncollected"
-    expect_eq "returned event" "$(sql "SELECT count(*) FROM event WHERE kind = 'returned' AND card_number = '$card3'")" "1"
-fi
+card3=$(sql "SELECT c.card_number FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship' AND c.status = 'at_outlet' AND c.application_id <> $app ORDER BY 1 LIMIT 1")
+[ -n "$card3" ] || fail "no uncollected card left in $ship"
+if cl dispatch return "$card3" 2>"$WORK/err"; then fail "returned before 12 months"; fi
+grep -q "only after 12 months" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
+sql "UPDATE shipment SET received_at = clock_now() - interval '13 months', dispatched_at = clock_now() - interval '13 months', sealed_at = clock_now() - interval '13 months' WHERE id = '$ship'"
+cl dispatch uncollected --due | grep -q "$card3.*DUE FOR RETURN" || fail "$card3 not listed as due"
+cl dispatch return --due | grep -q "card $card3 returned" || fail "return --due did not return $card3"
+expect_eq "uncollected card back" "$(sql "SELECT status FROM card WHERE card_number = '$card3'")" "uncollected"
+expect_eq "returned event" "$(sql "SELECT count(*) FROM event WHERE kind = 'returned' AND card_number = '$card3'")" "1"
 
 # --- lost in transit: blacklisted, produced again first ---
 ship2=$(sql "SELECT s.id FROM shipment s WHERE s.status = 'open' AND EXISTS (SELECT 1 FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = s.id AND c.card_number NOT LIKE 'Z%') ORDER BY s.id LIMIT 1")
+[ -n "$ship2" ] || fail "no open shipment with a real card left to lose"
 cl dispatch seal "$ship2" >/dev/null
 cl dispatch send "$ship2" >/dev/null
 lost=$(sql "SELECT count(*) FROM shipment_item WHERE shipment_id = '$ship2'")
@@ -177,10 +186,12 @@ refuse "deleting an event" "DELETE FROM event WHERE id = (SELECT max(id) FROM ev
 refuse "truncating events" "TRUNCATE event"
 refuse "a good card issued without travelling" "UPDATE card SET status = 'issued' WHERE card_number = (SELECT card_number FROM card WHERE status = 'good' AND NOT temporary LIMIT 1)"
 refuse "an issued card sent back into transit" "UPDATE card SET status = 'in_transit' WHERE card_number = '$card1'"
-refuse "an open shipment received unsent" "UPDATE shipment SET status = 'received', received_at = now(), sealed_at = now(), dispatched_at = now() WHERE status = 'open' AND id = (SELECT min(id) FROM shipment WHERE status = 'open')"
+open=$(sql "SELECT min(id) FROM shipment WHERE status = 'open'")
+[ -n "$open" ] || fail "no open shipment left for the custody checks"
+refuse "an open shipment received unsent" "UPDATE shipment SET status = 'received', received_at = clock_now(), sealed_at = clock_now(), dispatched_at = clock_now() WHERE id = '$open'"
 refuse "a card added to a dispatched shipment" "INSERT INTO shipment_item (card_number, shipment_id) SELECT card_number, '$ship2' FROM card WHERE status = 'good' LIMIT 1"
 refuse "a card taken out of a shipment" "DELETE FROM shipment_item WHERE shipment_id = '$ship'"
 refuse "rewriting a collection" "UPDATE collection SET agent_doc_masked = '***' WHERE card_number = '$card2'"
 refuse "an agent's document stored in clear" "INSERT INTO collection (card_number, collected_by, agent_name, agent_doc_type, agent_doc_masked, actor) VALUES ('$card1', 'agent', 'x', 'passport', 'E12345678', 't')"
-refuse "activating twice" "UPDATE card SET activated_at = now() WHERE card_number = '$card2'"
+refuse "activating twice" "UPDATE card SET activated_at = clock_now() WHERE card_number = '$card2'"
 echo "dispatch: all checks passed"

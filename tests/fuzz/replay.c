@@ -2,6 +2,7 @@
  * crash reproducers), then over deterministic pseudo-random mutations of them, so that every build exercises
  * every fuzz target as a plain test */
 #include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +23,29 @@ static uint32_t next(void)
     return rng;
 }
 
+/* A seed that cannot be read is a broken corpus, not an empty input: it would hide that the seed is never
+ * exercised. The same for one too large to replay whole. */
 static size_t load(const char *path, uint8_t *buf)
 {
     FILE *f = fopen(path, "rb");
     size_t n;
+    int failed;
 
-    if (!f)
-        return 0;
-    n = fread(buf, 1, REPLAY_MAX_INPUT, f);
+    if (!f) {
+        fprintf(stderr, "replay: cannot open seed %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    n = fread(buf, 1, REPLAY_MAX_INPUT + 1, f);
+    failed = ferror(f);
     fclose(f);
+    if (failed) {
+        fprintf(stderr, "replay: cannot read seed %s\n", path);
+        exit(1);
+    }
+    if (n > REPLAY_MAX_INPUT) {
+        fprintf(stderr, "replay: seed %s is larger than %u bytes\n", path, REPLAY_MAX_INPUT);
+        exit(1);
+    }
     return n;
 }
 
@@ -71,50 +86,101 @@ static size_t mutate(uint8_t *buf, size_t len)
     return len;
 }
 
+struct file_list {
+    char **name;
+    size_t n, cap;
+};
+
+static void add_file(struct file_list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **grown = realloc(l->name, cap * sizeof(*grown));
+        if (!grown) {
+            fprintf(stderr, "replay: out of memory\n");
+            exit(1);
+        }
+        l->name = grown;
+        l->cap = cap;
+    }
+    l->name[l->n] = strdup(path);
+    if (!l->name[l->n]) {
+        fprintf(stderr, "replay: out of memory\n");
+        exit(1);
+    }
+    l->n++;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Directories are expanded one level (hidden files skipped); an unreadable or empty directory is an error. */
+static void add_arg(struct file_list *l, const char *arg)
+{
+    struct stat st;
+    DIR *d;
+    struct dirent *de;
+    size_t before = l->n;
+
+    if (stat(arg, &st) != 0) {
+        fprintf(stderr, "replay: %s: %s\n", arg, strerror(errno));
+        exit(1);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        add_file(l, arg);
+        return;
+    }
+    d = opendir(arg);
+    if (!d) {
+        fprintf(stderr, "replay: cannot open corpus directory %s: %s\n", arg, strerror(errno));
+        exit(1);
+    }
+    while ((de = readdir(d))) {
+        char path[4096];
+        if (de->d_name[0] == '.')
+            continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", arg, de->d_name) >= sizeof(path)) {
+            fprintf(stderr, "replay: path too long in %s\n", arg);
+            exit(1);
+        }
+        add_file(l, path);
+    }
+    closedir(d);
+    if (l->n == before) {
+        fprintf(stderr, "replay: corpus directory %s holds no seed\n", arg);
+        exit(1);
+    }
+    /* readdir order differs between file systems; sorted, the mutations are the same everywhere */
+    qsort(l->name + before, l->n - before, sizeof(*l->name), by_name);
+}
+
 int main(int argc, char **argv)
 {
     static uint8_t seed[REPLAY_MAX_INPUT + 1], work[REPLAY_MAX_INPUT + 1];
     const char *env = getenv("FUZZ_REPLAY_RUNS");
     long runs = env ? atol(env) : 2000;
-    char **files = calloc((size_t)argc * 4096 + 1, sizeof(char *));
-    int nfiles = 0;
+    struct file_list files = {0};
 
-    /* directories are expanded one level */
-    for (int i = 1; i < argc && files; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            DIR *d = opendir(argv[i]);
-            struct dirent *de;
-            while (d && (de = readdir(d)) && nfiles < argc * 4096) {
-                char path[4096];
-                if (de->d_name[0] == '.')
-                    continue;
-                snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-                files[nfiles++] = strdup(path);
-            }
-            if (d)
-                closedir(d);
-        } else {
-            files[nfiles++] = strdup(argv[i]);
-        }
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR_OR_FILE...\n", argv[0]);
+        return 2;
     }
-    for (int i = 0; i < nfiles; i++) {
-        size_t n = load(files[i], seed);
+    for (int i = 1; i < argc; i++)
+        add_arg(&files, argv[i]);
+    for (size_t i = 0; i < files.n; i++) {
+        size_t n = load(files.name[i], seed);
         LLVMFuzzerTestOneInput(seed, n);
     }
     for (long r = 0; r < runs; r++) {
-        size_t n = nfiles ? load(files[next() % (unsigned)nfiles], work) : 0;
-        if (!nfiles) {
-            n = next() % 512;
-            for (size_t k = 0; k < n; k++)
-                work[k] = (uint8_t)next();
-        }
+        size_t n = load(files.name[next() % files.n], work);
         n = mutate(work, n);
         LLVMFuzzerTestOneInput(work, n);
     }
-    printf("replayed %d file(s) and %ld mutation(s)\n", nfiles, runs);
-    for (int i = 0; i < nfiles; i++)
-        free(files[i]);
-    free(files);
+    printf("replayed %zu file(s) and %ld mutation(s)\n", files.n, runs);
+    for (size_t i = 0; i < files.n; i++)
+        free(files.name[i]);
+    free(files.name);
     return 0;
 }

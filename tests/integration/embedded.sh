@@ -11,27 +11,37 @@ trap '"$CARDLINE" -q --data-dir "$dir" db destroy --yes >/dev/null 2>&1 || true'
 "$CARDLINE" --data-dir "$dir" status >/dev/null || fail "status on a fresh data directory failed"
 "$CARDLINE" --data-dir "$dir" db status
 conn=$("$CARDLINE" -q --data-dir "$dir" db conninfo)
-expect_eq "schema migrated on first use" "$(psql "$conn" -XAtq -c "SELECT count(*) > 0 FROM schema_migration")" "t"
-pid=$(head -1 "$(psql "$conn" -XAtq -c "SHOW data_directory")/postmaster.pid")
+# every answer goes through a variable: a psql that fails inside an argument would hand an empty string to the
+# comparison (and "no TCP listener" expects exactly that)
+q() { psql "$conn" -XAtq -v ON_ERROR_STOP=1 -c "$1" || fail "psql failed on: $1"; }
+migrated=$(q "SELECT count(*) > 0 FROM schema_migration")
+expect_eq "schema migrated on first use" "$migrated" "t"
+data_directory=$(q "SHOW data_directory")
+pid=$(head -1 "$data_directory/postmaster.pid")
 owner=$(stat -c %U "/proc/$pid")
 if [ "$(id -u)" -eq 0 ]; then
     [ "$owner" != root ] || fail "server runs as root"
     echo "ok: server runs as $owner"
+else
+    expect_eq "server runs as the user who started it" "$owner" "$(id -un)"
 fi
-expect_eq "no TCP listener" "$(psql "$conn" -XAtq -c "SHOW listen_addresses")" ""
-sock=$(psql "$conn" -XAtq -c "SHOW unix_socket_directories")
+listen=$(q "SHOW listen_addresses")
+expect_eq "no TCP listener" "$listen" ""
+sock=$(q "SHOW unix_socket_directories")
 expect_eq "socket directory private" "$(stat -c %a "$sock")" "700"
 "$CARDLINE" --data-dir "$dir" db stop
 if "$CARDLINE" -q --data-dir "$dir" db status >/dev/null; then fail "still reachable after stop"; fi
 "$CARDLINE" -q --data-dir "$dir" gen outlets >/dev/null || fail "restart after stop failed"
-expect_eq "data survived the restart" "$(psql "$conn" -XAtq -c "SELECT count(*) FROM outlet")" "8"
+outlets=$(q "SELECT count(*) FROM outlet")
+expect_eq "data survived the restart" "$outlets" "8"
 
 # a new data directory at the same path is a new, empty database (the old one is gone with its directory)
 "$CARDLINE" -q --data-dir "$dir" db stop >/dev/null
 rm -rf "$dir"
 "$CARDLINE" -q --data-dir "$dir" status >/dev/null
 conn=$("$CARDLINE" -q --data-dir "$dir" db conninfo)
-expect_eq "fresh data directory, fresh database" "$(psql "$conn" -XAtq -c "SELECT count(*) FROM outlet")" "0"
+outlets=$(q "SELECT count(*) FROM outlet")
+expect_eq "fresh data directory, fresh database" "$outlets" "0"
 "$CARDLINE" -q --data-dir "$dir" db destroy --yes >/dev/null
 if "$CARDLINE" -q --data-dir "$dir" db status >/dev/null 2>&1; then fail "reachable after destroy"; fi
 echo "ok: destroyed"

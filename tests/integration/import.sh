@@ -10,15 +10,20 @@ cl gen outlets >/dev/null
 header="upstream_id,kind,doc_type,doc_number,name,sex,ethnicity,birth_date,birth_place,outlet,bank,accepted_at,photo"
 cat >"$WORK/good.csv" <<CSV
 $header
-CSV-1,new,resident_id,11010519491231002X,张三,2,1,1949-12-31,110105,HR0101,中国银行,2026-11-20 10:00+08,a.jpg
-CSV-2,new,passport,EA1234567,"SMITH, JOHN",1,97,1980-02-03,440100,BK0201,,2026-11-20 11:00+08,b.jpg
+CSV-1,new,resident_id,11010519491231002X,张三,2,1,1949-12-31,110105,HR0101,中国银行,2026-09-01 10:00+08,a.jpg
+CSV-2,new,passport,EA1234567,"SMITH, JOHN",1,97,1980-02-03,440100,BK0201,,2019-12-02 11:00+08,b.jpg
 CSV
 # SSN for the passport holder is required; add the column
 sed -i '1s/$/,ssn/; 2s/$/,/; 3s/$/,USA198002031234567/' "$WORK/good.csv"
 out=$(cl import applications "$WORK/good.csv")
 expect_eq "good file" "$out" "imported 2 application(s)"
 expect_eq "quoted comma kept" "$(sql "SELECT name FROM application WHERE upstream_id = 'CSV-2'")" "SMITH, JOHN"
-expect_eq "deadline computed" "$(sql "SELECT deadline IS NOT NULL OR deadline_problem IS NOT NULL FROM application WHERE upstream_id = 'CSV-1'")" "t"
+# 2026-09-01 (Tue) + 30 working days, counted by hand from the State Council notice: 3 + 5 + 5 in September to the
+# 18th, Sunday 20th (makeup) and 21st-24th, Mid-Autumn 25th-27th off, 28th-30th, National Day 1st-7th off, 8th-9th,
+# Saturday 10th (makeup), 12th-16th, Monday 19 October
+expect_eq "deadline computed" "$(sql "SELECT coalesce(deadline::text, 'NULL') || '|' || coalesce(deadline_problem, 'NULL') FROM application WHERE upstream_id = 'CSV-1'")" "2026-10-19|NULL"
+# no calendar for 2019 ships with cardline: the deadline is a problem shown to operators, never a guess
+expect_eq "deadline outside the calendar" "$(sql "SELECT coalesce(deadline::text, 'NULL') || '|' || coalesce(deadline_problem, 'NULL') FROM application WHERE upstream_id = 'CSV-2'")" "NULL|no official working-day calendar for 2019"
 
 # third line (second data row) has a wrong check character: nothing of this file may land
 cat >"$WORK/bad.csv" <<CSV

@@ -9,17 +9,25 @@ cl gen applications 200 --seed 99 >/dev/null
 # the binary itself, not the cl function: $! must be the process that gets SIGKILL
 "$CARDLINE" -q --data-dir "$WORK" --db "$DB" run --lines 4 --card-ms 15 --lease-seconds 3 &
 pid=$!
+# halfway, and at a moment a card is inside a machine
+n=0
 for _ in $(seq 1 600); do
     n=$(sql "SELECT count(*) FROM application WHERE status = 'produced'")
-    [ "$n" -ge 70 ] && break
+    [ "$n" -ge 70 ] && [ "$(sql "SELECT count(*) FROM card WHERE status IN ('allocated', 'printing', 'encoding', 'ejecting')")" -gt 0 ] && break
     kill -0 $pid 2>/dev/null || fail "run ended early"
     sleep 0.1
 done
+[ "$n" -ge 70 ] || fail "only $n cards produced after a minute; the kill would not be halfway"
 kill -9 $pid
-wait $pid 2>/dev/null || true
+status=0
+wait $pid 2>/dev/null || status=$?
+expect_eq "exit status of the killed run (SIGKILL)" "$status" "137"
 in_flight=$(sql "SELECT count(*) FROM application WHERE status = 'in_production'")
 in_machine=$(sql "SELECT count(*) FROM card WHERE status IN ('allocated', 'printing', 'encoding', 'ejecting')")
 echo "killed after $n cards with $in_flight application(s) in production, $in_machine card(s) in a physical step"
+# the point of the test: the kill caught work in flight (the dead run's rows say so; nothing moves them now)
+[ "$in_machine" -gt 0 ] || fail "no card was inside a machine when the run was killed"
+[ "$in_flight" -ge "$in_machine" ] || fail "$in_machine card(s) in a physical step but only $in_flight application(s) in production"
 
 cl run --lines 4 --until-empty --lease-seconds 3
 expect_eq "left unfinished" "$(sql "SELECT count(*) FROM application WHERE status NOT IN ('produced', 'held')")" "0"

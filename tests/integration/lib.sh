@@ -6,6 +6,17 @@ set -euo pipefail
 : "${IT_ROOT:?IT_ROOT must name the integration test directory}"
 TEST_NAME=$(basename "$0" .sh)
 
+# One clock for the whole test: when CARDLINE_NOW pins the bureau's clock, every cardline process and every psql
+# session of this test reads the same running clock (SQL's clock_now(), bureau_today()). Business dates in tests
+# come from there, never from the shell's date or the machine's time zone.
+if [ -n "${CARDLINE_NOW:-}" ]; then
+    CARDLINE_NOW_ANCHOR=${CARDLINE_NOW_ANCHOR:-$(date +%s)}
+    export CARDLINE_NOW CARDLINE_NOW_ANCHOR
+    PGOPTIONS="-c cardline.clock_offset=$("$CARDLINE" clock --offset)"
+    export PGOPTIONS
+    echo "clock pinned: CARDLINE_NOW=$CARDLINE_NOW"
+fi
+
 # Locally a missing PostgreSQL skips (77); in CI it fails.
 require_postgres() {
     if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null; then
@@ -55,3 +66,19 @@ expect_eq() {
     [ "$got" = "$want" ] || fail "$what: got '$got', want '$want'"
     echo "ok: $what = $want"
 }
+
+# need_tool COMMAND PACKAGE: true when COMMAND is installed; when not, false with a note locally and a failure in
+# CI, which must run every check (the package belongs in tools/packages.d)
+need_tool() {
+    command -v "$1" >/dev/null && return 0
+    [ "${CI:-}" = "true" ] && fail "$1 missing in CI (Debian package $2)"
+    echo "note: $1 not installed (Debian package $2); skipping the checks that need it" >&2
+    return 1
+}
+
+# LeakSanitizer matches tests/lsan.supp against the library functions on an allocation's stack; Debian's libraries
+# have no frame pointers, so the fast unwinder stops at the first library frame and only whole stacks (slow
+# unwinding) tell a library's own cache from an object cardline leaked
+if [ -n "${LSAN_OPTIONS:-}" ] && [[ "$LSAN_OPTIONS" != *fast_unwind_on_malloc=* ]]; then
+    export LSAN_OPTIONS="$LSAN_OPTIONS:fast_unwind_on_malloc=0"
+fi

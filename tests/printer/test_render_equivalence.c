@@ -157,20 +157,27 @@ static void test_faces(void **state)
 }
 
 /* The photo resampler runs where it was written for (cairo 1.16); elsewhere it may stand down, which
- * costs time, not bytes. */
+ * costs time, not bytes. Locally that skips the check; CI (CI=true) must run the cairo the resampler
+ * replicates, so there a standing-down resampler is a failure. */
 static void test_photo_resampler_runs(void **state)
 {
     bool standard = printer_face_photo_replicated(layout, 358, 441);
+    const char *ci = getenv("CI");
 
     (void)state;
-    if (CAIRO_VERSION_MAJOR == 1 && CAIRO_VERSION_MINOR == 16)
-        assert_true(standard);
-    else if (!standard)
-        print_message("note: cairo %s: photos are scaled by cairo itself\n", cairo_version_string());
     /* upscaling is cairo's bilinear filter, not the box convolution the resampler replicates */
     assert_false(printer_face_photo_replicated(layout, 100, 100));
     assert_false(printer_face_photo_replicated(NULL, 358, 441));
     assert_false(printer_face_photo_replicated(layout, 0, 441));
+    if (CAIRO_VERSION_MAJOR == 1 && CAIRO_VERSION_MINOR == 16) {
+        assert_true(standard);
+    } else if (!standard) {
+        if (ci && strcmp(ci, "true") == 0)
+            fail_msg("cairo %s: the photo resampler stood down; CI must build against cairo 1.16 (Debian 12)",
+                     cairo_version_string());
+        print_message("note: cairo %s: photos are scaled by cairo itself; skipping\n", cairo_version_string());
+        skip();
+    }
 }
 
 /* --- layouts whose literal texts cannot all go into the static layer --- */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "csv.h"
 #include "log.h"
 #include "rules.h"
@@ -255,6 +256,41 @@ static void test_csv(void **state)
     }
 }
 
+/* CARDLINE_NOW's forms: expected instants worked out by hand (unix seconds, UTC). */
+static void test_clock_parse(void **state)
+{
+    static const struct {
+        const char *text;
+        long long want; /* -1: refused */
+    } v[] = {
+        {"2026-12-20", 1797732000},                /* 10:00 bureau time = 02:00 UTC */
+        {"2026-12-20T15:00:00+08:00", 1797750000}, /* 07:00 UTC */
+        {"2026-12-20 15:00+08", 1797750000},
+        {"2026-12-20T07:00:00Z", 1797750000},
+        {"2026-12-20T02:00:00-0500", 1797750000},
+        {"2026-10-08T09:30", 1791423000},          /* 01:30 UTC */
+        {"2024-02-29", 1709172000},
+        {"2026-02-29", -1},
+        {"2026-13-01", -1},
+        {"2026-12-20T24:00", -1},
+        {"2026-12-20T10:00:00+08:00junk", -1},
+        {"+2026-12-20", -1},
+        {"2026-1-5", -1},
+        {"", -1},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        time_t t = 0;
+        int r = producer_clock_parse(v[i].text, &t);
+        if (v[i].want < 0) {
+            assert_int_equal(r, -1);
+        } else {
+            assert_int_equal(r, 0);
+            assert_int_equal((long long)t, v[i].want);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_validate_other_documents),
         cmocka_unit_test(test_masks),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_clock_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,195 @@
+/* test_gen.c — the application generator: each item a function of (seed, index) alone, and over thousands of
+ * items and several seeds none fails the real photo checker or the application rules */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+#include "gen_portrait.h"
+#include "photo.h"
+#include "rules.h"
+
+/* Working days of 2026-10-09 .. 2026-11-27 as the State Council schedule has them (Oct 10 a makeup Saturday).
+ */
+static const char days[][11] = {
+    "2026-10-09", "2026-10-10", "2026-10-12", "2026-10-13", "2026-10-14", "2026-10-15", "2026-10-16",
+    "2026-10-19", "2026-10-20", "2026-10-21", "2026-10-22", "2026-10-23", "2026-10-26", "2026-10-27",
+    "2026-10-28", "2026-10-29", "2026-10-30", "2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05",
+    "2026-11-06", "2026-11-09", "2026-11-10", "2026-11-11", "2026-11-12", "2026-11-13", "2026-11-16",
+    "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20", "2026-11-23", "2026-11-24", "2026-11-25",
+    "2026-11-26", "2026-11-27",
+};
+
+struct fixture {
+    struct producer_portrait_source *portraits;
+    struct photo_checker *checker;
+    struct producer_gen_ctx ctx;
+};
+
+static int setup(void **state)
+{
+    static struct fixture f;
+
+    memset(&f, 0, sizeof(f));
+    if (producer_portrait_source_new(NULL, &f.portraits) < 0 || photo_checker_new(NULL, &f.checker) < 0)
+        return -1;
+    f.ctx.today = 20261204;
+    f.ctx.days = days;
+    f.ctx.ndays = (int)(sizeof(days) / sizeof(days[0]));
+    f.ctx.portraits = f.portraits;
+    f.ctx.checker = f.checker;
+    f.ctx.profile = photo_profile_builtin("ssc");
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    photo_checker_free(f->checker);
+    producer_portrait_source_free(f->portraits);
+    return 0;
+}
+
+static bool same_item(const struct producer_gen_item *a, const struct producer_gen_item *b)
+{
+    return memcmp(&a->app, &b->app, sizeof(a->app)) == 0 && strcmp(a->accepted, b->accepted) == 0 &&
+           a->priority == b->priority && strcmp(a->old_card_status, b->old_card_status) == 0 &&
+           a->old_card_seed == b->old_card_seed && a->jpeg_len == b->jpeg_len &&
+           memcmp(a->jpeg, b->jpeg, a->jpeg_len) == 0;
+}
+
+/* Item i is the same whichever items were made before it, and whatever the order. */
+static void test_item_is_function_of_seed_and_index(void **state)
+{
+    struct fixture *f = *state;
+    struct producer_gen_ctx ctx = f->ctx;
+    struct producer_gen_item first[8], again;
+
+    ctx.seed = 99;
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(producer_gen_item_make(&ctx, i, -1, &first[i]), 0);
+    for (int i = 7; i >= 0; i--) {
+        assert_int_equal(producer_gen_item_make(&ctx, i, -1, &again), 0);
+        assert_true(same_item(&first[i], &again));
+        producer_gen_item_clear(&again);
+    }
+    /* a defect asked for elsewhere in the batch changes nothing here */
+    assert_int_equal(producer_gen_item_make(&ctx, 2, PRODUCER_GEN_DEFECT_BAD_PHOTO, &again), 0);
+    producer_gen_item_clear(&again);
+    assert_int_equal(producer_gen_item_make(&ctx, 3, -1, &again), 0);
+    assert_true(same_item(&first[3], &again));
+    producer_gen_item_clear(&again);
+    /* another seed gives other people */
+    ctx.seed = 100;
+    assert_int_equal(producer_gen_item_make(&ctx, 0, -1, &again), 0);
+    assert_false(same_item(&first[0], &again));
+    producer_gen_item_clear(&again);
+    for (int i = 0; i < 8; i++)
+        producer_gen_item_clear(&first[i]);
+}
+
+/* Every generated good application passes the rules and its photo passes the real checker. */
+static void test_thousands_pass(void **state)
+{
+    static const uint32_t seeds[] = {99, 1, 31, 2026, 4242424242u};
+    struct fixture *f = *state;
+    const char *env = getenv("CARDLINE_GEN_TEST_COUNT");
+    int per_seed = env ? atoi(env) : 420, failures = 0, total = 0, kinds[4] = {0};
+
+    for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+        struct producer_gen_ctx ctx = f->ctx;
+        ctx.seed = seeds[s];
+        for (int i = 0; i < per_seed; i++) {
+            struct producer_gen_item it;
+            struct photo_report *rep = NULL;
+            char reason[RULES_REASON_MAX], ids[200];
+            bool listed = false;
+
+            assert_int_equal(producer_gen_item_make(&ctx, i, -1, &it), 0);
+            for (int d = 0; d < ctx.ndays; d++)
+                listed = listed || strncmp(it.accepted, days[d], 10) == 0;
+            if (!listed) {
+                fprintf(stderr, "seed %u item %d: accepted %s is not a working day of the window\n", seeds[s],
+                        i, it.accepted);
+                failures++;
+            }
+            /* what writing the item adds: the stored photo and the earlier card's number */
+            it.app.photo_id = 1;
+            if (it.old_card_replaced)
+                snprintf(it.app.replaced_card, sizeof(it.app.replaced_card), "E%08u",
+                         it.old_card_seed % 100000000u);
+            if (!producer_validate_app(&it.app, ctx.today, reason, sizeof(reason))) {
+                fprintf(stderr, "seed %u item %d: rules: %s\n", seeds[s], i, reason);
+                failures++;
+            }
+            assert_int_equal(photo_check(f->checker, it.jpeg, it.jpeg_len, ctx.profile, &rep), 0);
+            if (rep->verdict == PHOTO_STATUS_FAIL) {
+                photo_report_failing_ids(rep, ids, sizeof(ids));
+                fprintf(stderr, "seed %u item %d: photo fails %s\n", seeds[s], i, ids);
+                failures++;
+            }
+            kinds[strcmp(it.app.kind, "replacement") == 0 ? 1
+                  : strcmp(it.app.kind, "exchange") == 0  ? 2
+                                                          : 0]++;
+            kinds[3] += strcmp(it.app.doc_type, "household_register") == 0;
+            photo_report_free(rep);
+            producer_gen_item_clear(&it);
+            total++;
+        }
+    }
+    printf("generated %d applications over %zu seeds: %d failures (new %d, replacement %d, exchange %d, "
+           "minors %d)\n",
+           total, sizeof(seeds) / sizeof(seeds[0]), failures, kinds[0], kinds[1], kinds[2], kinds[3]);
+    assert_true(total >= 2000 || env);
+    assert_int_equal(failures, 0);
+    /* the mix is realistic: some replacements, exchanges and minors in every large batch */
+    assert_true(kinds[1] > 0 && kinds[2] > 0 && kinds[3] > 0);
+}
+
+/* A defective photo is made only when asked, and then it fails. */
+static void test_bad_photo_only_when_asked(void **state)
+{
+    struct fixture *f = *state;
+    struct producer_gen_ctx ctx = f->ctx;
+
+    ctx.seed = 7;
+    for (int i = 0; i < PRODUCER_PORTRAIT_FLAW_COUNT - 1; i++) {
+        struct producer_gen_item it;
+        struct photo_report *rep = NULL;
+        assert_int_equal(producer_gen_item_make(&ctx, i, PRODUCER_GEN_DEFECT_BAD_PHOTO, &it), 0);
+        assert_int_equal(photo_check(f->checker, it.jpeg, it.jpeg_len, ctx.profile, &rep), 0);
+        assert_int_equal(rep->verdict, PHOTO_STATUS_FAIL);
+        photo_report_free(rep);
+        producer_gen_item_clear(&it);
+    }
+}
+
+/* With no day to accept on, nothing is made. */
+static void test_needs_days(void **state)
+{
+    struct fixture *f = *state;
+    struct producer_gen_ctx ctx = f->ctx;
+    struct producer_gen_item it;
+
+    ctx.ndays = 0;
+    assert_int_equal(producer_gen_item_make(&ctx, 0, -1, &it), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_item_is_function_of_seed_and_index),
+        cmocka_unit_test(test_bad_photo_only_when_asked),
+        cmocka_unit_test(test_needs_days),
+        cmocka_unit_test(test_thousands_pass),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
