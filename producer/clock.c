@@ -2,6 +2,7 @@
 #include "clock.h"
 
 #include "producer.h"
+#include "rules.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,20 +34,16 @@ static int digits(const char *s, int n, int *ret)
 
 int producer_clock_parse(const char *s, time_t *ret)
 {
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     struct tm tm = {0};
     int y, mo, d, h = 10, mi = 0, sec = 0, zone = BUREAU_UTC_OFFSET;
-    size_t len;
+    char day[11];
     time_t t;
 
-    if (!s)
+    if (!s || strlen(s) < 10)
         return -1;
-    len = strlen(s);
-    if (len < 10 || digits(s, 4, &y) < 0 || s[4] != '-' || digits(s + 5, 2, &mo) < 0 || s[7] != '-' ||
-        digits(s + 8, 2, &d) < 0)
-        return -1;
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
-        d > mdays[mo - 1] + (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+    memcpy(day, s, 10);
+    day[10] = '\0';
+    if (!producer_date_parse(day, &y, &mo, &d) || y < 1970)
         return -1;
     s += 10;
     if (*s == 'T' || *s == ' ') {

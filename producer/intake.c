@@ -158,25 +158,6 @@ struct import_row {
     size_t photo_len;
 };
 
-/* Exactly YYYY-MM-DD and a day that exists: sscanf alone would take signs, blanks and 31 February. */
-static bool is_date(const char *s)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, m, d;
-
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return false;
-    for (int i = 0; i < 10; i++) {
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return false;
-    }
-    y = atoi(s);
-    m = atoi(s + 5);
-    d = atoi(s + 8);
-    return m >= 1 && m <= 12 && d >= 1 &&
-           d <= mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-}
-
 #define ROW_ERROR(...)                                                                                       \
     do {                                                                                                     \
         snprintf(err, err_size, __VA_ARGS__);                                                                \
@@ -233,7 +214,7 @@ int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUC
     a->ethnicity = (int)strtol(v[COL_ETHNICITY], &end, 10);
     if (*end || a->ethnicity < 1 || a->ethnicity > 98)
         ROW_ERROR("ethnicity '%s' is not a GB 3304 code (1..98)", v[COL_ETHNICITY]);
-    if (!is_date(a->birth_date))
+    if (!producer_date_parse(a->birth_date, NULL, NULL, NULL))
         ROW_ERROR("birth_date '%s' is not YYYY-MM-DD", a->birth_date);
     if (strlen(a->birth_place) != 6 || strspn(a->birth_place, "0123456789") != 6)
         ROW_ERROR("birth_place '%s' is not a 6-digit region code", a->birth_place);

@@ -27,13 +27,43 @@ static bool leap_year(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static bool valid_date(int y, int m, int d)
+bool producer_date_valid(int y, int m, int d)
 {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-    if (y < 1890 || m < 1 || m > 12 || d < 1)
+    if (y < 1 || m < 1 || m > 12 || d < 1)
         return false;
     return d <= days[m - 1] + (m == 2 && leap_year(y));
+}
+
+bool producer_date_parse(const char *s, int *ret_y, int *ret_m, int *ret_d)
+{
+    int y, m, d;
+
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++) {
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    }
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    if (!producer_date_valid(y, m, d))
+        return false;
+    if (ret_y)
+        *ret_y = y;
+    if (ret_m)
+        *ret_m = m;
+    if (ret_d)
+        *ret_d = d;
+    return true;
+}
+
+/* A birth date on an identity document: a real day, and not before 1890. */
+static bool valid_date(int y, int m, int d)
+{
+    return y >= 1890 && producer_date_valid(y, m, d);
 }
 
 static int digits_to_int(const char *s, size_t n)

@@ -11,6 +11,13 @@
  * or 0 when the input is not 17 digits. */
 char producer_idcard_check_char(const char *first17);
 
+/* Whether y-m-d is a day of the Gregorian calendar (any year from 1 on). */
+bool producer_date_valid(int y, int m, int d);
+
+/* Parse exactly YYYY-MM-DD (digits only: no signs or blanks, as sscanf would take) naming a real day. Returns true
+ * and sets ret_* (each may be NULL); false leaves them untouched. */
+bool producer_date_parse(const char *s, int *ret_y, int *ret_m, int *ret_d);
+
 /* Validate an 18-character resident ID number (GB 11643-1999): digits, check character, a real birth date not
  * after today (YYYYMMDD as integer, e.g. 20261128). On failure returns false and puts a reason in reason. */
 bool producer_idcard_valid(const char *number, int today_yyyymmdd, char *reason, size_t reason_size);

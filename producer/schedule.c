@@ -3,6 +3,7 @@
 #include "schedule.h"
 
 #include "csv.h"
+#include "rules.h"
 #include "db.h"
 #include "fileio.h"
 #include "log.h"
@@ -21,19 +22,11 @@
  * sscanf would take signs and blanks inside the fields. */
 static int iso_weekday(const char *s, int year)
 {
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     struct tm tm = {0};
     int y, m, d;
     time_t t;
 
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789") != 4 ||
-        strspn(s + 5, "0123456789") != 2 || strspn(s + 8, "0123456789") != 2)
-        return -1;
-    y = atoi(s);
-    m = atoi(s + 5);
-    d = atoi(s + 8);
-    if (y != year || m < 1 || m > 12 || d < 1 ||
-        d > mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+    if (!producer_date_parse(s, &y, &m, &d) || y != year)
         return -1;
     tm.tm_year = y - 1900;
     tm.tm_mon = m - 1;

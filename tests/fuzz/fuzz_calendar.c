@@ -1,6 +1,7 @@
 /* fuzz_calendar.c — fuzz target for an official calendar file as `cardline calendar import` reads it: CSV
  * rows through producer_calendar_row_parse, in file order, as the importer checks them before writing a day
  */
+#include "fuzz.h"
 #include "csv.h"
 #include "schedule.h"
 
@@ -8,15 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* checked in every build type */
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond))                                                                                         \
-            abort();                                                                                         \
-    } while (0)
 
 /* An accepted date is exactly YYYY-MM-DD of that year, and a real day: it survives a round trip through
  * timegm. Returns the ISO weekday. */

@@ -1,20 +1,12 @@
 /* fuzz_config.c — fuzz target for the bureau's JSON configuration file (lines, devices, key service, ATR
  * allow-list, outlets): whatever the parser accepts must hold the limits the rest of cardline relies on */
+#include "fuzz.h"
 #include "config.h"
 
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* checked in every build type */
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond))                                                                                         \
-            abort();                                                                                         \
-    } while (0)
 
 static bool terminated(const char *s, size_t size)
 {

@@ -1,18 +1,10 @@
 /* fuzz_csv.c — fuzz target for the CSV reader that application and calendar imports use */
+#include "fuzz.h"
 #include "csv.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* checked in every build type, unlike CHECK() */
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond))                                                                                         \
-            abort();                                                                                         \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,7 @@
 /* fuzz_import.c — fuzz target for an application import file as cardline reads it before touching the
  * database: the CSV header, then every row through the intake parsing and the validation rules (GB 11643
  * document numbers, dates, sex, kinds, document types) */
+#include "fuzz.h"
 #include "csv.h"
 #include "intake.h"
 #include "log.h"
@@ -9,15 +10,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* checked in every build type */
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond))                                                                                         \
-            abort();                                                                                         \
-    } while (0)
 
 /* the day the rules take as today: birth dates after it are refused */
 #define FUZZ_TODAY 20261128
