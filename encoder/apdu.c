@@ -41,6 +41,12 @@ const char *encoder_strerror(int err)
         return "reader not found or PC/SC service not running";
     case ENCODER_ERROR_PIN:
         return "the social security PIN could not be set or verified";
+    case ENCODER_ERROR_BLANK:
+        return "the blank's manufacturer data is not what the bureau buys";
+    case ENCODER_ERROR_BLOCKED:
+        return "the social security application is blocked";
+    case ENCODER_ERROR_NOT_GENUINE:
+        return "the card failed internal authentication (not a genuine card)";
     default:
         return "unknown encoder error";
     }
@@ -119,12 +125,20 @@ int encoder_response_parse(const uint8_t *resp, size_t len, const uint8_t **ret_
     return 0;
 }
 
-int encoder_apdu_select_aid(const uint8_t *aid, size_t aid_len, uint8_t *out, size_t out_max, size_t *ret_len)
+int encoder_apdu_select_aid(const uint8_t *aid, size_t aid_len, bool with_le, uint8_t *out, size_t out_max,
+                            size_t *ret_len)
 {
-    /* ISO 7816-5 AIDs are 5..16 bytes. No Le: the personaliser does not need the FCI. */
+    /* ISO 7816-5 AIDs are 5..16 bytes. Le 00 asks for the FCI ([P5] 表34), which names the algorithm. */
     if (!aid || aid_len < 5 || aid_len > 16)
         return ENCODER_ERROR_INVALID;
-    struct encoder_apdu a = {.cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x00, .data = aid, .lc = aid_len};
+    struct encoder_apdu a = {.cla = 0x00,
+                             .ins = 0xA4,
+                             .p1 = 0x04,
+                             .p2 = 0x00,
+                             .data = aid,
+                             .lc = aid_len,
+                             .has_le = with_le,
+                             .le = 256};
     return encoder_apdu_build(&a, out, out_max, ret_len);
 }
 
@@ -140,6 +154,8 @@ int encoder_sw_to_error(uint16_t sw)
     if (sw == 0x9000)
         return 0;
     switch (sw) {
+    case 0x9303: /* application permanently blocked ([P5] 表39) */
+        return ENCODER_ERROR_BLOCKED;
     case 0x6581: /* memory failure: the EEPROM did not take the write */
         return ENCODER_ERROR_WRITE;
     case 0x6300:
@@ -206,6 +222,8 @@ const char *encoder_sw_describe(uint16_t sw)
         return "record not found";
     case 0x6A84:
         return "not enough memory space in the file";
+    case 0x6A85:
+        return "Lc inconsistent with the TLV structure";
     case 0x6A86:
         return "incorrect P1 P2";
     case 0x6A88:
@@ -218,6 +236,12 @@ const char *encoder_sw_describe(uint16_t sw)
         return "class not supported";
     case 0x6F00:
         return "no precise diagnosis";
+    case 0x6988:
+        return "secure messaging data object incorrect";
+    case 0x9302:
+        return "MAC invalid";
+    case 0x9303:
+        return "application permanently blocked";
     default:
         break;
     }
@@ -472,6 +496,82 @@ int encoder_name_encode(const char *utf8, uint8_t ret_field09[ENCODER_NAME_FIELD
     if (rest)
         memcpy(ext, gbk + first, rest);
     *ret_ext_len = rest;
+    return 0;
+}
+
+/* One BER-TLV (1- or 2-byte tag, length < 0x80 or 81 xx) at buf; tags with bit pattern 1F take a second
+ * byte. Returns 0 and the parts, or ENCODER_ERROR_INVALID. */
+static int ber_tlv(const uint8_t *buf, size_t len, unsigned *ret_tag, const uint8_t **ret_value,
+                   size_t *ret_len, size_t *ret_used)
+{
+    size_t i = 0;
+    if (len < 2)
+        return ENCODER_ERROR_INVALID;
+    unsigned tag = buf[i++];
+    if ((tag & 0x1F) == 0x1F) {
+        tag = tag << 8 | buf[i++];
+        if (tag & 0x80)
+            return ENCODER_ERROR_INVALID; /* three-byte tags never occur in the SSSE FCI */
+    }
+    if (i >= len)
+        return ENCODER_ERROR_INVALID;
+    size_t vlen = buf[i++];
+    if (vlen == 0x81) {
+        if (i >= len)
+            return ENCODER_ERROR_INVALID;
+        vlen = buf[i++];
+    } else if (vlen > 0x80) {
+        return ENCODER_ERROR_INVALID;
+    }
+    if (vlen > len - i)
+        return ENCODER_ERROR_INVALID;
+    *ret_tag = tag;
+    *ret_value = buf + i;
+    *ret_len = vlen;
+    *ret_used = i + vlen;
+    return 0;
+}
+
+/* The value of tag inside a constructed value, or NULL. */
+static const uint8_t *ber_find(const uint8_t *buf, size_t len, unsigned want, size_t *ret_len, int *ret_bad)
+{
+    size_t off = 0;
+    while (off < len) {
+        unsigned tag;
+        const uint8_t *v;
+        size_t vlen, used;
+        if (ber_tlv(buf + off, len - off, &tag, &v, &vlen, &used) < 0) {
+            *ret_bad = 1;
+            return NULL;
+        }
+        if (tag == want) {
+            *ret_len = vlen;
+            return v;
+        }
+        off += used;
+    }
+    return NULL;
+}
+
+int encoder_ssse_fci_parse(const uint8_t *fci, size_t len, uint8_t *ret_alg)
+{
+    if (!fci || !ret_alg)
+        return ENCODER_ERROR_INVALID;
+    unsigned tag;
+    const uint8_t *v;
+    size_t vlen, used;
+    /* [P5] 表36: 6F { 84 DF name, A5 { 88 SFI (O), 9F0C issuer data (O) } }; inside 9F0C the terminal
+     * interface reads 86 = algorithm flag ([SC] §10.1; the trace answers 9F0C 03 86 01 03). */
+    if (ber_tlv(fci, len, &tag, &v, &vlen, &used) < 0 || tag != 0x6F)
+        return ENCODER_ERROR_INVALID;
+    int bad = 0;
+    size_t a5_len = 0, d_len = 0, alg_len = 0;
+    const uint8_t *a5 = ber_find(v, vlen, 0xA5, &a5_len, &bad);
+    const uint8_t *d = a5 ? ber_find(a5, a5_len, 0x9F0C, &d_len, &bad) : NULL;
+    const uint8_t *alg = d ? ber_find(d, d_len, 0x86, &alg_len, &bad) : NULL;
+    if (bad || (alg && alg_len != 1))
+        return ENCODER_ERROR_INVALID;
+    *ret_alg = alg ? alg[0] : 0;
     return 0;
 }
 

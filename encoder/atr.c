@@ -21,6 +21,30 @@ void encoder_atr_allowlist_free(struct encoder_atr_allowlist *list)
     free(list);
 }
 
+int encoder_atr_hist_factor(const uint8_t *atr, size_t len, uint8_t ret_factor[8])
+{
+    if (!atr || !ret_factor || len < 2 || len > ENCODER_ATR_MAX)
+        return ENCODER_ERROR_ATR;
+    /* Walk T0 and the interface bytes (ISO 7816-3) to the historical bytes. */
+    size_t k = atr[1] & 0x0F, i = 2;
+    uint8_t y = atr[1] >> 4;
+    for (;;) {
+        size_t n = (size_t)((y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1));
+        bool td = y & 8;
+        if (i + n + (td ? 1 : 0) > len)
+            return ENCODER_ERROR_ATR;
+        i += n;
+        if (!td)
+            break;
+        y = atr[i++] >> 4;
+    }
+    /* [P9] §7.3.3: the third dispersal factor is T6..T13 (manufacturer, region, card serial). */
+    if (k < 13 || i + 13 > len)
+        return ENCODER_ERROR_ATR;
+    memcpy(ret_factor, atr + i + 5, 8);
+    return 0;
+}
+
 int encoder_hex_value(int c)
 {
     if (c >= '0' && c <= '9')

@@ -32,7 +32,8 @@ int encoder_response_parse(const uint8_t *resp, size_t len, const uint8_t **ret_
                            uint16_t *ret_sw);
 
 /* The builders the card operations use, exposed for byte-exact tests. */
-int encoder_apdu_select_aid(const uint8_t *aid, size_t aid_len, uint8_t *out, size_t out_max,
+/* SELECT by DF name; with_le asks for the FCI (Le = 00), as the SSSE specification lists it. */
+int encoder_apdu_select_aid(const uint8_t *aid, size_t aid_len, bool with_le, uint8_t *out, size_t out_max,
                             size_t *ret_len);
 int encoder_apdu_select_ef(uint8_t p1, uint16_t fid, uint8_t *out, size_t out_max, size_t *ret_len);
 
@@ -61,19 +62,21 @@ int encoder_utf8_to_gbk(const char *utf8, uint8_t *out, size_t out_max, size_t *
                         size_t cause_max);
 
 /* Name fields: tag 09 holds 30 bytes GBK 00-padded; what does not fit (cut on a character boundary) goes to
- * the name-extension record 4E, whose value is at most ENCODER_NAME_EXT_MAX bytes. */
+ * the name-extension record 4E, which holds 20 bytes 00-padded ([V2] 表9: 4E an 0x14). */
 #define ENCODER_NAME_FIELD_LEN 30
-#define ENCODER_NAME_EXT_MAX   60
+#define ENCODER_NAME_EXT_MAX   20
 /* Longest prefix of a GBK string that fits in max bytes without splitting a double-byte character. */
 size_t encoder_gbk_prefix(const uint8_t *gbk, size_t len, size_t max);
-/* Encode a UTF-8 name: ret_field09 gets the 30-byte field, ext the remainder (*ret_ext_len = 0 when none). */
+/* Encode a UTF-8 name: ret_field09 gets the 30-byte field, ext the remainder (*ret_ext_len = 0 when none);
+ * a name longer than 50 GBK bytes is refused (ENCODER_ERROR_ENCODING) before any card is touched. */
 int encoder_name_encode(const char *utf8, uint8_t ret_field09[ENCODER_NAME_FIELD_LEN],
                         uint8_t ext[ENCODER_NAME_EXT_MAX], size_t *ret_ext_len, char *cause,
                         size_t cause_max);
 
 /* The value of one hex digit, or -1. */
 int encoder_hex_value(int c);
-/* Hex bytes from s[0..len), separators ' ', ':' and tab between bytes allowed. Returns the byte count or -1. */
+/* Hex bytes from s[0..len), separators ' ', ':' and tab between bytes allowed. Returns the byte count or -1.
+ */
 int encoder_hex_parse(const char *s, size_t len, uint8_t *out, size_t out_max);
 
 /* Upper-case hex without separators; out must hold 2 * len + 1. Returns 0 or ENCODER_ERROR_INVALID. */
@@ -107,44 +110,103 @@ struct encoder_card {
     struct encoder_card_batch *batch;
 };
 
+/* READ/UPDATE RECORD P2 (ISO 7816-4; SSC part 5 表32): low 3 bits = how P1 names the record, SFI << 3 above
+ * (0 = current EF). */
+#define ENCODER_REC_BY_NUMBER 0x04 /* P1 = record number */
+#define ENCODER_REC_BY_ID     0x00 /* P1 = record identifier (the tag): the first record with it */
+
 /* Every operation returns 0 when the card answered 9000. When the card answered another status word it is
  * left in card->sw and the return is encoder_sw_to_error(sw); transport failures return their own code. */
 struct encoder_card_ops {
-    /* SELECT an application (DF) by name. */
-    int (*select_aid)(struct encoder_card *card, const uint8_t *aid, size_t aid_len);
+    /* SELECT an application (DF) by name; when fci is not NULL ask for the FCI (Le 00) and copy it there. */
+    int (*select_aid)(struct encoder_card *card, const uint8_t *aid, size_t aid_len, uint8_t *fci,
+                      size_t fci_max, size_t *ret_fci_len);
     /* SELECT an elementary file of the current application by its file identifier. */
     int (*select_ef)(struct encoder_card *card, uint16_t fid);
-    /* READ RECORD rec of the current EF into buf; *ret_len gets the record length. */
-    int (*read_record)(struct encoder_card *card, uint8_t rec, uint8_t *buf, size_t buf_max, size_t *ret_len);
-    /* UPDATE RECORD rec of the current EF with data (the whole TLV). */
-    int (*update_record)(struct encoder_card *card, uint8_t rec, const uint8_t *data, size_t len);
+    /* READ RECORD: P1 = p1, P2 = p2 (see ENCODER_REC_*), Le = buf_max (at most 256); *ret_len = length. */
+    int (*read_record)(struct encoder_card *card, uint8_t p1, uint8_t p2, uint8_t *buf, size_t buf_max,
+                       size_t *ret_len);
+    /* UPDATE RECORD with data (the whole record: tag, length, value). */
+    int (*update_record)(struct encoder_card *card, uint8_t p1, uint8_t p2, const uint8_t *data, size_t len);
     /* GET CHALLENGE of len bytes (1..255) into buf. */
     int (*get_challenge)(struct encoder_card *card, uint8_t *buf, size_t len);
-    /* EXTERNAL AUTHENTICATE with key key_id and the key service's cryptogram. */
-    int (*external_authenticate)(struct encoder_card *card, uint8_t key_id, const uint8_t *cryptogram,
-                                 size_t len);
+    /* EXTERNAL AUTHENTICATE with key key_id (P2) and data (SSC: auth data 8 || original random 8). */
+    int (*external_authenticate)(struct encoder_card *card, uint8_t key_id, const uint8_t *data, size_t len);
+    /* INTERNAL AUTHENTICATE with key key_id (P2) and data; the card's answer (8 bytes) into ret_auth. */
+    int (*internal_authenticate)(struct encoder_card *card, uint8_t key_id, const uint8_t *data, size_t len,
+                                 uint8_t ret_auth[8]);
     /* VERIFY a PIN given as decimal digits; on a wrong PIN (63Cx) *tries_left (when not NULL) gets x. */
     int (*verify_pin)(struct encoder_card *card, const char *pin, int *tries_left);
-    /* Set a new PIN and a full retry counter (RESET RETRY COUNTER with new reference data); needs the
-     * issuer's external authentication first. */
-    int (*set_pin)(struct encoder_card *card, const char *pin);
+    /* SSC PIN CHANGE/UNBLOCK 84 24 00 p2 (00 unblock: MAC only; 01 reset: enciphered PIN || MAC).
+     * NULL in the ISO base: ISO has no such command. */
+    int (*pin_unblock)(struct encoder_card *card, uint8_t p2, const uint8_t *data, size_t len);
+    /* SSC APPLICATION BLOCK 84 1E 00 01 04 <MAC> (permanent). NULL in the ISO base. */
+    int (*application_block)(struct encoder_card *card, const uint8_t mac[4]);
 };
+
+/* Commands queued instead of sent while card->batch is set (ssse.c sends them together). */
+struct encoder_card_batch {
+    size_t n;
+    struct encoder_exchange x[ENCODER_BATCH_MAX];
+    uint8_t apdu[ENCODER_BATCH_MAX][ENCODER_APDU_MAX];
+    char what[ENCODER_BATCH_MAX][64]; /* the step, for the cause when this command fails */
+    int err_on_status[ENCODER_BATCH_MAX];
+};
+/* Name the last queued command's step (for the cause) and the error its refusal means (0: the mapped one). */
+void encoder_batch_label(struct encoder_card_batch *b, int err_on_status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Send one APDU (or queue it), keep the status word in card->sw, copy response data to data when not NULL.
+ * Returns 0 (9000) or encoder_sw_to_error(sw) or a transport error. */
+int encoder_card_exchange(struct encoder_card *card, const uint8_t *apdu, size_t apdu_len, uint8_t *data,
+                          size_t data_max, size_t *ret_data_len);
+int encoder_card_command(struct encoder_card *card, const struct encoder_apdu *a, uint8_t *data,
+                         size_t data_max, size_t *ret_data_len);
+/* r, with *tries_left taken from a 63Cx answer. */
+int encoder_verify_result(struct encoder_card *card, int r, int *tries_left);
 
 const struct encoder_card_ops *encoder_iso7816_ops(void);
 const struct encoder_card_ops *encoder_ssse_ops(void);
 
-/* The SSSE application and its files (shared/reference/chip.md). */
+/* The SSSE application and its files ([P6] 表4, [V2] 表3; see /work/notes/issue12-chip.md). */
 #define ENCODER_SSSE_AID_LEN 15
 extern const uint8_t encoder_ssse_aid[ENCODER_SSSE_AID_LEN];
-#define ENCODER_FID_EF05       0xEF05
-#define ENCODER_FID_EF06       0xEF06
-#define ENCODER_SSSE_KEY_ID    0x01
-#define ENCODER_CARD_ID_LEN    16
-#define ENCODER_CHALLENGE_LEN  8
-#define ENCODER_CRYPTOGRAM_LEN 16
+#define ENCODER_FID_EF05      0xEF05
+#define ENCODER_FID_EF06      0xEF06
+#define ENCODER_CARD_ID_LEN   16
+#define ENCODER_CHALLENGE_LEN 8
+#define ENCODER_AUTH_LEN      8
+/* Card-side key identifiers (EXTERNAL AUTHENTICATE P2) seen in public traces and writers ([TR1], [Z390]). */
+#define ENCODER_KID_UKSSSE 0x04
+#define ENCODER_KID_PUK    0x06
+#define ENCODER_KID_RKSSSE 0x0A
+#define ENCODER_KID_IRK    0x00 /* INTERNAL AUTHENTICATE P2 */
 
-/* Largest value each SSSE record holds (0 = no such record); shared by the personaliser and the sim card. */
-size_t encoder_ssse_record_max(uint16_t fid, uint8_t rec);
+enum encoder_field_format { ENCODER_FMT_AN, ENCODER_FMT_CN };
+
+/* One record of EF05/EF06: its number in the file, its identifier (tag) and fixed value length. */
+struct encoder_ssse_record {
+    uint16_t fid;
+    uint8_t rec; /* record number, P1 with P2 = 04 */
+    uint8_t tag; /* record identifier, P1 with P2 = 00 */
+    uint8_t len; /* the value's full length: every UPDATE RECORD writes exactly this */
+    enum encoder_field_format fmt;
+    bool maker; /* written by the card maker (EF05 01-04): read and checked, never written */
+};
+#define ENCODER_SSSE_RECORDS 14
+extern const struct encoder_ssse_record encoder_ssse_records[ENCODER_SSSE_RECORDS];
+/* The record of fid with identifier tag, or NULL. */
+const struct encoder_ssse_record *encoder_ssse_record_by_tag(uint16_t fid, uint8_t tag);
+/* The record number rec of fid, or NULL. */
+const struct encoder_ssse_record *encoder_ssse_record_by_number(uint16_t fid, uint8_t rec);
+
+/* The algorithm flag from the SSSE FCI: 6F { 84 name, A5 { 88 SFI, 9F0C { 86 01 alg } } }. *ret_alg = 0 when
+ * the FCI has no flag (then the region rule applies: "11" SSF33, else 3DES). Returns 0 or
+ * ENCODER_ERROR_INVALID for a malformed FCI. Pure (fuzzed). */
+int encoder_ssse_fci_parse(const uint8_t *fci, size_t len, uint8_t *ret_alg);
+/* ATR historical bytes T6..T13 (the per-card dispersal factor). Returns 0 or ENCODER_ERROR_ATR when the ATR
+ * is malformed or has fewer than 13 historical bytes. Pure (fuzzed). */
+int encoder_atr_hist_factor(const uint8_t *atr, size_t len, uint8_t ret_factor[8]);
 
 /* ---- ATR allow-list (atr.c) ---- */
 void encoder_atr_allowlist_free(struct encoder_atr_allowlist *list);
@@ -161,16 +223,26 @@ int encoder_key_text_parse(const char *text, size_t len, uint8_t ret_key[16]);
 /* SM4-ECB encryption of len bytes (a multiple of 16) with a 16-byte key.
  * Returns 0, ENCODER_ERROR_KEY (cipher failure), _NOMEM or _INVALID. */
 int encoder_sm4_ecb_encrypt(const uint8_t key[16], const uint8_t *in, size_t len, uint8_t *out);
-/* The external-authentication cryptogram scheme (see keyservice.c); the software key service and the
- * simulated card both use it so that they cannot drift apart. Returns 0 or an error as above. */
-int encoder_ssse_cryptogram(const uint8_t master[16], const uint8_t card_id[ENCODER_CARD_ID_LEN],
-                            const uint8_t challenge[ENCODER_CHALLENGE_LEN],
-                            uint8_t ret_cryptogram[ENCODER_CRYPTOGRAM_LEN]);
-/* Ask the key service for the cryptogram for this card and challenge. Returns 0 or an ENCODER_ERROR. */
-int encoder_key_service_cryptogram(struct encoder_key_service *ks, const uint8_t card_id[ENCODER_CARD_ID_LEN],
-                                   const uint8_t challenge[ENCODER_CHALLENGE_LEN],
-                                   uint8_t ret_cryptogram[ENCODER_CRYPTOGRAM_LEN]);
-
+/* Block size of an algorithm flag: 8 (3DES), 16 (SM4), 0 otherwise. */
+size_t encoder_alg_block(uint8_t alg);
+/* ECB with the algorithm's 16-byte key (3DES-EDE two-key or SM4); len a multiple of the block size. */
+int encoder_block_encrypt(uint8_t alg, const uint8_t key[16], const uint8_t *in, size_t len, uint8_t *out);
+int encoder_block_decrypt(uint8_t alg, const uint8_t key[16], const uint8_t *in, size_t len, uint8_t *out);
+/* Session key of a random under a card key (8 bytes doubled for 3DES, 16 for SM4). */
+int encoder_ssse_session_key(uint8_t alg, const uint8_t key[16], const uint8_t rnd[8], uint8_t sk[16]);
+/* The three dispersal factors of a card (keyservice.c explains the scheme). */
+int encoder_dispersal_factors(const struct encoder_card_ref *ref, uint8_t ret_factors[3][8]);
+/* The card key dispersed from root for ref (three levels). */
+int encoder_ssse_card_key(const uint8_t root[16], const struct encoder_card_ref *ref, uint8_t ret_key[16]);
+/* Authentication data: session key from process, then original (8 bytes out). */
+int encoder_ssse_auth(uint8_t alg, const uint8_t card_key[16], const uint8_t process[8],
+                      const uint8_t original[8], uint8_t ret_auth[8]);
+/* Secure-messaging MAC (4 bytes) of data under the session key of challenge. */
+int encoder_ssse_mac(uint8_t alg, const uint8_t card_key[16], const uint8_t challenge[8], const uint8_t *data,
+                     size_t len, uint8_t ret_mac[4]);
+/* PIN block for 84 24 00 01 under the session key of challenge; *ret_len = the block size. */
+int encoder_ssse_pin_block(uint8_t alg, const uint8_t card_key[16], const uint8_t challenge[8],
+                           const char *pin, uint8_t ret_block[16], size_t *ret_len);
 /* ---- simulated card (sim_card.c) ---- */
 
 /* The card itself, without a station around it: the in-process sim station and the virtual card for vpcd
@@ -178,12 +250,13 @@ int encoder_key_service_cryptogram(struct encoder_key_service *ks, const uint8_t
  * security state does not. */
 enum encoder_sim_card_kind {
     ENCODER_SIM_CARD_SSC,  /* a social security card (SSSE application, or none when foreign) */
-    ENCODER_SIM_CARD_PSAM, /* the issuer's PSAM: computes external-authentication cryptograms */
+    ENCODER_SIM_CARD_PSAM, /* the issuer's social security PSAM (BF EC / BF DE / 80 FA) */
 };
 
 struct encoder_sim_card_config {
     enum encoder_sim_card_kind kind;
-    uint8_t master[16]; /* issuer master key the card was made with */
+    uint8_t master[16]; /* issuer root key the card's keys were dispersed from (every role) */
+    uint8_t alg;        /* ENCODER_ALG_SM4 (0 = SM4) or ENCODER_ALG_3DES */
     uint64_t seed;      /* the manufacturer's serial (card identifier) and challenges derive from it */
     bool foreign;       /* SSC: the card lacks the SSSE application (e.g. a bank-only card) */
     const uint8_t *atr; /* NULL: the default ATR of the kind */
@@ -203,12 +276,6 @@ int encoder_sim_card_apdu(struct encoder_sim_card *card, const uint8_t *apdu, si
                           size_t resp_max, size_t *ret_resp_len);
 /* UPDATE RECORD commands this card has received since it was made (for faults injected around writes). */
 unsigned encoder_sim_card_updates(const struct encoder_sim_card *card);
-
-/* The PSAM application and its command (cardline's own; see keyservice.c). */
-#define ENCODER_PSAM_AID_LEN 9
-extern const uint8_t encoder_psam_aid[ENCODER_PSAM_AID_LEN];
-#define ENCODER_PSAM_CLA        0x80
-#define ENCODER_PSAM_INS_CRYPTO 0xFA
 
 /* From the next reset on, the simulated station holds cards without the SSSE application (e.g. a bank-only
  * card), so SELECT of the SSSE AID answers 6A82. Returns 0 or ENCODER_ERROR_INVALID when t is not a sim. */

@@ -21,6 +21,9 @@ enum encoder_error {
     ENCODER_ERROR_ATR = -13,       /* the card's ATR is not on the station's allow-list */
     ENCODER_ERROR_NO_READER = -14, /* the reader is not there, or the PC/SC service is not running */
     ENCODER_ERROR_PIN = -15,       /* the social security PIN could not be set or does not verify */
+    ENCODER_ERROR_BLANK = -16,   /* the blank's manufacturer data (EF05 01-04) is not what the bureau buys */
+    ENCODER_ERROR_BLOCKED = -17, /* the SSSE application is blocked (SELECT answers 9303) */
+    ENCODER_ERROR_NOT_GENUINE = -18, /* the card failed INTERNAL AUTHENTICATE: not a genuine card of ours */
 };
 
 const char *encoder_strerror(int err);
@@ -115,17 +118,59 @@ struct encoder_reader_info {
  * Returns 0 (also with no readers), ENCODER_ERROR_NO_READER when pcscd is not running, or another error. */
 int encoder_pcsc_list_readers(struct encoder_reader_info *readers, size_t max, size_t *ret_count);
 
-/* Key service: computes the external-authentication cryptogram for a card challenge.
- * Keys stay inside the service. */
+/* Key service: the terminal side of the SSC key exchange (人社信息函[2016]38号 / LD/T 33-2015 "HSM Step1/
+ * Step2"): the terminal hands over what identifies the card (region, ATR historical bytes, algorithm, card
+ * identifier) and the card's randoms; the service answers what goes to the card. Keys stay inside it. */
 struct encoder_key_service;
-/* Software key service (SM4) for demo and tests: the key is derived from the given 16-byte master.
- * Thread-safe: one service may serve several lines. */
+
+/* Algorithm flag of the SSSE FCI (9F0C tag 86). */
+#define ENCODER_ALG_3DES  0x01
+#define ENCODER_ALG_SSF33 0x02 /* not supported: no public SSF33 implementation */
+#define ENCODER_ALG_SM4   0x03
+
+/* Key roles of the SSSE application (the card keys; the service holds the roots they are dispersed from). */
+enum encoder_key_role {
+    ENCODER_KEY_IRK,     /* internal authentication: proves the card genuine */
+    ENCODER_KEY_UKSSSE,  /* external authentication before writing EF05/EF06 (card key id 04) */
+    ENCODER_KEY_RKSSSE,  /* external authentication before reading EF06 on 3.0 cards (card key id 0A) */
+    ENCODER_KEY_PUK,     /* external authentication before a PIN unblock/reset (card key id 06) */
+    ENCODER_KEY_STKSSSE, /* application maintenance: MACs of 84 24 / 84 1E, PIN encryption */
+};
+
+/* What the terminal tells the service about one card. */
+struct encoder_card_ref {
+    char region[7];      /* 6 digits: the card identifier's first 3 BCD bytes */
+    uint8_t atr_hist[8]; /* ATR historical bytes T6..T13 (manufacturer, region, card serial) */
+    uint8_t alg;         /* ENCODER_ALG_3DES or ENCODER_ALG_SM4 */
+    uint8_t card_id[16]; /* EF05 record 01 */
+};
+
+/* Authentication data for the card key of role, dispersed for ref: process is the random that makes the
+ * session key (for EXTERNAL AUTHENTICATE the card's latest challenge), original the data authenticated.
+ * ret_auth gets the 8 bytes the card gives (INTERNAL) or expects (EXTERNAL). Returns 0 or an ENCODER_ERROR.
+ */
+int encoder_key_service_auth(struct encoder_key_service *ks, const struct encoder_card_ref *ref,
+                             enum encoder_key_role role, const uint8_t process[8], const uint8_t original[8],
+                             uint8_t ret_auth[8]);
+/* The 4-byte MAC of a secure-messaging command (data = CLA INS P1 P2 Lc and the command data before the
+ * MAC) with the session key that the card's challenge makes from the card key of role. */
+int encoder_key_service_mac(struct encoder_key_service *ks, const struct encoder_card_ref *ref,
+                            enum encoder_key_role role, const uint8_t challenge[8], const uint8_t *data,
+                            size_t len, uint8_t ret_mac[4]);
+/* A PIN (4..12 digits) enciphered for 84 24 00 01 under the STKSSSE session key of challenge: 8 bytes (3DES)
+ * or 16 (SM4) into ret_block (16 bytes), *ret_len set. */
+int encoder_key_service_pin_block(struct encoder_key_service *ks, const struct encoder_card_ref *ref,
+                                  const uint8_t challenge[8], const char *pin, uint8_t ret_block[16],
+                                  size_t *ret_len);
+
+/* Software key service for demo and tests: the 16-byte root key stands for the national root of every key
+ * role (a test set-up; a bureau's roots are separate and in its HSM). Thread-safe. */
 int encoder_key_service_soft_new(const uint8_t master[16], struct encoder_key_service **ret);
-/* Software key service reading the master from a file (32 hex digits) each time it is needed, so the key is
+/* Software key service reading the root from a file (32 hex digits) each time it is needed, so the key is
  * in memory only while a cryptogram is computed. The file must not be readable by group or others. */
 int encoder_key_service_soft_file_new(const char *path, struct encoder_key_service **ret);
-/* The issuer's PSAM in a PC/SC reader computes the cryptogram; the master key never leaves it. Thread-safe
- * (one command at a time); one process should hold the PSAM reader. */
+/* The issuer's social security PSAM in a PC/SC reader (BF EC / BF DE / 80 FA); the roots never leave it.
+ * Thread-safe (one command sequence at a time); one process should hold the PSAM reader. */
 int encoder_key_service_psam_new(const char *reader, struct encoder_key_service **ret);
 /* "soft:<path of the hex key file>" or "psam:<reader name>". Returns 0 or an ENCODER_ERROR. */
 int encoder_key_service_open_spec(const char *spec, struct encoder_key_service **ret);
@@ -133,19 +178,19 @@ void encoder_key_service_free(struct encoder_key_service *ks);
 
 /* What goes into EF05 / EF06. Strings are UTF-8 / ASCII as noted. */
 struct encoder_card_data {
-    char region_code[7];  /* 6 digits, e.g. "440100" */
-    char card_type;       /* '3' = social security card */
-    char spec_version[5]; /* "3.00" */
+    char region_code[7];  /* 6 digits, e.g. "440100": the bureau's region */
+    char card_type;       /* the blank's card type (EF05 02) the bureau buys, checked, never written: '3' */
+    char spec_version[5]; /* the blank's spec version (EF05 03) the bureau buys, checked: "3.00" */
     char card_number[10]; /* 9 characters */
     char issue_date[9];   /* YYYYMMDD */
     char expiry_date[9];  /* YYYYMMDD */
     char ssn[19];         /* 18 characters */
     const char *name;     /* UTF-8 */
-    char sex;             /* '1' male, '2' female */
+    char sex;             /* '1' male, '2' female, '9' unspecified (GB 2261.1) */
     unsigned ethnicity;   /* GB 3304 code, 1..99 */
     char birth_place[7];  /* 6-digit region code */
     char birth_date[9];   /* YYYYMMDD */
-    char initial_pin[13]; /* social security PIN set at issue, 6 digits; "" = "123456" */
+    char initial_pin[13]; /* the maker's initial PIN the blank carries, verified; "" = "123456" */
 };
 
 /* Whether the data can be written to the chip (every field's format, the name in GBK within the name field
@@ -158,11 +203,15 @@ struct encoder_result {
     char atr_hex[67];
     char card_id_hex[33]; /* card identifier (EF05 tag 01) as read from the card */
     char cause[192];      /* on failure: what went wrong, for the operator */
+    int data_written;     /* 1 when a write reached the card (the card holds personal data) */
+    int blocked;          /* 1 when the failed card was blocked (APPLICATION BLOCK) and reads back blocked */
 };
 
-/* Personalise the card in the station: reset, select SSSE, authenticate, write EF05/EF06, read every record
- * back and compare byte for byte. Returns 0 when the card is good, else an ENCODER_ERROR (cause in
- * ret->cause). */
+/* Personalise the card in the station: reset, select SSSE (algorithm from the FCI), check the maker's EF05
+ * 01-04, INTERNAL AUTHENTICATE (the card is genuine), EXTERNAL AUTHENTICATE with UKSSSE, write EF05 05-07 and
+ * EF06 01-07 at their full lengths, read every record back and compare byte for byte, VERIFY the maker's
+ * initial PIN. A card that fails after data reached it is blocked before it leaves the station. Returns 0
+ * when the card is good, else an ENCODER_ERROR (cause in ret->cause). */
 int encoder_personalize(struct encoder_transport *t, struct encoder_key_service *ks,
                         const struct encoder_card_data *data, struct encoder_result *ret);
 
@@ -172,18 +221,35 @@ struct encoder_card_info {
     char card_id_hex[33];
     char card_type[2];
     char spec_version[5];
-    char issuer[13];    /* initialising organisation */
+    char issuer[25];    /* initialising organisation, 24 digits (EF05 04, cn) */
     char issue_date[9]; /* YYYYMMDD */
     char expiry_date[9];
     char card_number[10];
     char ssn[19];
-    char name[271]; /* UTF-8 of up to 90 GBK bytes (field 09 + extension 4E) */
+    char name[271]; /* UTF-8 of up to 50 GBK bytes (record 09 + extension 4E) */
     char sex[2];
     char ethnicity[3];
     char birth_place[7];
     char birth_date[9];
     char cause[192]; /* on failure: what went wrong */
 };
-/* Reset the card, select the SSSE application and read every record. Returns 0 or an ENCODER_ERROR (cause in
- * ret->cause; ret is always written). */
+/* Reset the card, select the SSSE application and read every record. Third-generation cards (spec version
+ * 3.00 and later) guard EF06 with the read key RKSSSE: encoder_read_card_keys authenticates with it through
+ * ks; without a key service such a card fails with ENCODER_ERROR_AUTH after its EF05 01-04 are filled in.
+ * Returns 0 or an ENCODER_ERROR (cause in ret->cause; ret is always written). */
 int encoder_read_card(struct encoder_transport *t, struct encoder_card_info *ret);
+int encoder_read_card_keys(struct encoder_transport *t, struct encoder_key_service *ks,
+                           struct encoder_card_info *ret);
+
+/* Block the SSSE application of the card in the station (APPLICATION BLOCK 84 1E 00 01 04 <MAC>, MAC from
+ * the key service) and read the block back (SELECT answers 9303). Returns 0 when the card reads back
+ * blocked, else an ENCODER_ERROR (cause in ret->cause). */
+int encoder_block_card(struct encoder_transport *t, struct encoder_key_service *ks,
+                       struct encoder_result *ret);
+
+/* Unblock the holder's PIN at a counter: PUK external authentication, then 84 24 00 00 (reset the try
+ * counter) or, with new_pin, 84 24 00 01 (reset and replace the PIN), MACs from the key service. expect_ssn
+ * (when not NULL) must equal the card's EF06 social security number, checked before anything is changed.
+ * Returns 0 or an ENCODER_ERROR (cause in ret->cause). */
+int encoder_unblock_pin(struct encoder_transport *t, struct encoder_key_service *ks, const char *expect_ssn,
+                        const char *new_pin, struct encoder_result *ret);

@@ -1,5 +1,7 @@
-/* sim_card.c — a simulated social security card (SSSE files, access rules, PIN, T=0 quirks) and PSAM, and the
- * in-process station that puts a fresh blank of it in front of the line for every personalisation */
+/* sim_card.c — a simulated social security card (SSSE files, access rules, PIN, block, T=0 quirks) and
+ * social security PSAM, and the in-process station that puts a fresh blank of it in front of the line for
+ * every personalisation. It shares the encoder's tables and key scheme on purpose (the demo must just work);
+ * the independent card that checks the encoder is tools/ssc-card. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,47 +12,47 @@
 #include "encoder-private.h"
 
 #define SIM_PIN_TRIES       3
-#define SIM_PIN_MAX         6                          /* bytes of BCD: up to 12 digits */
-#define SIM_RECORD_MAX      (2 + ENCODER_NAME_EXT_MAX) /* one TLV: tag, one length byte, the largest value */
-#define SIM_RECORD_SLOTS    128                        /* record numbers 01..7F: covers 01..0D and 4E */
-#define SIM_WRITES_PER_CARD 12                         /* UPDATE RECORDs of a personalisation without 4E */
+#define SIM_KEY_TRIES       5
+#define SIM_PIN_MAX         6 /* bytes of BCD: up to 12 digits */
+#define SIM_RECORD_MAX      (2 + ENCODER_NAME_FIELD_LEN)
+#define SIM_WRITES_PER_CARD 10 /* UPDATE RECORDs of a personalisation */
 
-/* Direct convention, T=0 only, TB1 = TC1 = 00, then 12 illustrative historical bytes (no real COS). */
-static const uint8_t sim_atr[] = {0x3B, 0x6C, 0x00, 0x00, 0x80, 0x64, 0x11, 0x65,
-                                  0x01, 0x90, 0x73, 0x00, 0x00, 0x00, 0x81, 0x07};
+/* Direct convention, T=0, TB1 = TC1 = 00, 13 historical bytes: T1..T5 illustrative, T6 T7 a made-up
+ * manufacturer (90 73), T8 T9 region 4401, T10..T13 the card serial (filled per card). */
+static const uint8_t sim_atr_base[17] = {0x3B, 0x6D, 0x00, 0x00, 0x80, 0x64, 0x11, 0x65, 0x01,
+                                         0x90, 0x73, 0x44, 0x01, 0x00, 0x00, 0x00, 0x00};
 /* The PSAM: T=0, TB1 = TC1 = 00, historical bytes "CLPSAM". */
 static const uint8_t psam_atr[] = {0x3B, 0x66, 0x00, 0x00, 0x43, 0x4C, 0x50, 0x53, 0x41, 0x4D};
 /* 123456 in BCD, the usual initial social security PIN, as the manufacturer ships the blank. */
 static const uint8_t sim_initial_pin[] = {0x12, 0x34, 0x56};
 
-/* Proprietary (F0, not registered) AID of cardline's PSAM application: F0 "CLPSAM01". */
-const uint8_t encoder_psam_aid[ENCODER_PSAM_AID_LEN] = {0xF0, 0x43, 0x4C, 0x50, 0x53, 0x41, 0x4D, 0x30, 0x31};
-
 struct sim_record {
-    bool present;
     uint8_t len;
     uint8_t data[SIM_RECORD_MAX];
 };
 
-enum sim_df { SIM_DF_NONE, SIM_DF_MF, SIM_DF_SSSE, SIM_DF_PSAM };
+enum sim_df { SIM_DF_NONE, SIM_DF_MF, SIM_DF_SSSE };
 
 struct encoder_sim_card {
     /* made at the factory */
     enum encoder_sim_card_kind kind;
     uint8_t master[16];
+    uint8_t alg;
     uint64_t prng;
     bool foreign;
     uint8_t atr[ENCODER_ATR_MAX];
     size_t atr_len;
     int memory_fault_at;
-    uint8_t card_id[ENCODER_CARD_ID_LEN];
+    struct encoder_card_ref ref; /* what the card's keys were dispersed for */
 
     /* non-volatile */
     unsigned updates; /* UPDATE RECORDs seen */
     uint8_t pin[SIM_PIN_MAX];
     size_t pin_len;
     unsigned pin_tries;
-    struct sim_record records[2][SIM_RECORD_SLOTS]; /* [0] = EF05, [1] = EF06 */
+    unsigned key_tries;
+    bool blocked;
+    struct sim_record records[2][7]; /* [0] = EF05, [1] = EF06; by record number - 1 */
 
     /* volatile: lost at power off or reset */
     bool powered;
@@ -58,9 +60,14 @@ struct encoder_sim_card {
     uint16_t ef; /* current EF, 0 = none */
     uint8_t challenge[ENCODER_CHALLENGE_LEN];
     bool challenge_valid;
-    bool authenticated;
+    bool auth_uk, auth_puk, auth_rk;
     uint8_t pending[ENCODER_RESP_MAX]; /* data waiting for GET RESPONSE */
     size_t pending_len;
+    /* PSAM */
+    bool psam_env;
+    uint8_t psam_alg;
+    uint8_t psam_sk[16];
+    bool psam_sk_valid;
 };
 
 /* splitmix64: small, deterministic per seed, and private to one card (no rand(), no shared state). */
@@ -72,45 +79,79 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+static void sim_fill(struct encoder_sim_card *c, uint16_t fid, uint8_t tag, const uint8_t *value)
+{
+    const struct encoder_ssse_record *sr = encoder_ssse_record_by_tag(fid, tag);
+    struct sim_record *r = &c->records[fid == ENCODER_FID_EF05 ? 0 : 1][sr->rec - 1];
+    r->len = (uint8_t)(2 + sr->len);
+    r->data[0] = tag;
+    r->data[1] = sr->len;
+    if (value)
+        memcpy(r->data + 2, value, sr->len);
+    else
+        memset(r->data + 2, sr->fmt == ENCODER_FMT_CN ? 0xFF : 0x00, sr->len);
+}
+
 int encoder_sim_card_new(const struct encoder_sim_card_config *cfg, struct encoder_sim_card **ret)
 {
     if (!cfg || !ret || (cfg->kind != ENCODER_SIM_CARD_SSC && cfg->kind != ENCODER_SIM_CARD_PSAM))
         return ENCODER_ERROR_INVALID;
     if (cfg->atr && (cfg->atr_len == 0 || cfg->atr_len > ENCODER_ATR_MAX))
         return ENCODER_ERROR_INVALID;
+    if (cfg->alg != 0 && encoder_alg_block(cfg->alg) == 0)
+        return ENCODER_ERROR_INVALID;
     struct encoder_sim_card *c = calloc(1, sizeof *c);
     if (!c)
         return ENCODER_ERROR_NOMEM;
     c->kind = cfg->kind;
     memcpy(c->master, cfg->master, sizeof c->master);
+    c->alg = cfg->alg ? cfg->alg : ENCODER_ALG_SM4;
     c->prng = cfg->seed;
     c->foreign = cfg->foreign;
     c->memory_fault_at = cfg->memory_fault_at;
-    const uint8_t *atr = cfg->kind == ENCODER_SIM_CARD_PSAM ? psam_atr : sim_atr;
-    size_t atr_len = cfg->kind == ENCODER_SIM_CARD_PSAM ? sizeof psam_atr : sizeof sim_atr;
-    if (cfg->atr) {
-        atr = cfg->atr;
-        atr_len = cfg->atr_len;
-    }
-    memcpy(c->atr, atr, atr_len);
-    c->atr_len = atr_len;
 
-    /* Card identifier: region code 44 01 00, then the manufacturer's serial. */
-    c->card_id[0] = 0x44;
-    c->card_id[1] = 0x01;
-    c->card_id[2] = 0x00;
-    for (size_t i = 3; i < sizeof c->card_id; i++)
-        c->card_id[i] = (uint8_t)next_random(&c->prng);
-    struct sim_record *r = &c->records[0][1];
-    r->present = true;
-    r->len = 2 + ENCODER_CARD_ID_LEN;
-    r->data[0] = 0x01;
-    r->data[1] = ENCODER_CARD_ID_LEN;
-    memcpy(r->data + 2, c->card_id, ENCODER_CARD_ID_LEN);
+    uint8_t serial[4], code[4];
+    uint64_t rnd = next_random(&c->prng);
+    for (size_t i = 0; i < 4; i++) {
+        serial[i] = (uint8_t)(rnd >> (8 * i));
+        code[i] = (uint8_t)(rnd >> (32 + 8 * i));
+    }
+    if (cfg->kind == ENCODER_SIM_CARD_PSAM) {
+        memcpy(c->atr, psam_atr, sizeof psam_atr);
+        c->atr_len = sizeof psam_atr;
+    } else {
+        memcpy(c->atr, sim_atr_base, sizeof sim_atr_base);
+        memcpy(c->atr + 13, serial, 4);
+        c->atr_len = sizeof sim_atr_base;
+    }
+    if (cfg->atr) {
+        memcpy(c->atr, cfg->atr, cfg->atr_len);
+        c->atr_len = cfg->atr_len;
+    }
+
+    /* EF05 01: region 440100 ‖ D1 56 00 00 05 ‖ serial ‖ authentication code ([V2] 表10). */
+    uint8_t id[ENCODER_CARD_ID_LEN] = {0x44, 0x01, 0x00, 0xD1, 0x56, 0x00, 0x00, 0x05};
+    memcpy(id + 8, serial, 4);
+    memcpy(id + 12, code, 4);
+    memcpy(c->ref.card_id, id, sizeof id);
+    memcpy(c->ref.region, "440100", 7);
+    c->ref.alg = c->alg;
+    if (encoder_atr_hist_factor(c->atr, c->atr_len, c->ref.atr_hist) < 0)
+        memset(c->ref.atr_hist, 0, sizeof c->ref.atr_hist); /* a foreign ATR: keys never match */
+    /* Every record exists from pre-personalisation on, holding the fill; the maker wrote 01..04. */
+    for (size_t i = 0; i < ENCODER_SSSE_RECORDS; i++)
+        sim_fill(c, encoder_ssse_records[i].fid, encoder_ssse_records[i].tag, NULL);
+    static const uint8_t init_org[12] = {0x91, 0x56, 0x00, 0x00, 0x02, 0x44,
+                                         0x01, 0x00, 0x44, 0x01, 0x00, 0x01};
+    sim_fill(c, ENCODER_FID_EF05, 0x01, id);
+    sim_fill(c, ENCODER_FID_EF05, 0x02, (const uint8_t *)"3");
+    sim_fill(c, ENCODER_FID_EF05, 0x03, (const uint8_t *)"3.00");
+    sim_fill(c, ENCODER_FID_EF05, 0x04, init_org);
 
     memcpy(c->pin, sim_initial_pin, sizeof sim_initial_pin);
     c->pin_len = sizeof sim_initial_pin;
     c->pin_tries = SIM_PIN_TRIES;
+    c->key_tries = SIM_KEY_TRIES;
     *ret = c;
     return 0;
 }
@@ -131,8 +172,9 @@ int encoder_sim_card_power_on(struct encoder_sim_card *c, uint8_t *atr, size_t a
     c->df = SIM_DF_MF;
     c->ef = 0;
     c->challenge_valid = false;
-    c->authenticated = false;
+    c->auth_uk = c->auth_puk = c->auth_rk = false;
     c->pending_len = 0;
+    c->psam_env = c->psam_sk_valid = false;
     memcpy(atr, c->atr, c->atr_len);
     *ret_atr_len = c->atr_len;
     return 0;
@@ -147,13 +189,6 @@ void encoder_sim_card_power_off(struct encoder_sim_card *c)
 unsigned encoder_sim_card_updates(const struct encoder_sim_card *c)
 {
     return c ? c->updates : 0;
-}
-
-static struct sim_record *sim_record(struct encoder_sim_card *s, uint16_t fid, uint8_t rec)
-{
-    if (encoder_ssse_record_max(fid, rec) == 0 || rec >= SIM_RECORD_SLOTS)
-        return NULL;
-    return &s->records[fid == ENCODER_FID_EF05 ? 0 : 1][rec];
 }
 
 /* Response under construction: data then SW1 SW2. */
@@ -195,23 +230,29 @@ static uint16_t sim_select(struct encoder_sim_card *s, const struct encoder_apdu
     if (a->p1 == 0x04) {
         bool ssse = s->kind == ENCODER_SIM_CARD_SSC && !s->foreign && a->lc == ENCODER_SSSE_AID_LEN &&
                     memcmp(a->data, encoder_ssse_aid, ENCODER_SSSE_AID_LEN) == 0;
-        bool psam = s->kind == ENCODER_SIM_CARD_PSAM && a->lc == ENCODER_PSAM_AID_LEN &&
-                    memcmp(a->data, encoder_psam_aid, ENCODER_PSAM_AID_LEN) == 0;
-        if (!ssse && !psam)
+        if (!ssse)
             return 0x6A82;
+        if (s->blocked)
+            return 0x9303;
         /* The security status belongs to the DF: selecting it again starts over. */
-        s->df = ssse ? SIM_DF_SSSE : SIM_DF_PSAM;
+        s->df = SIM_DF_SSSE;
         s->ef = 0;
-        s->authenticated = false;
+        s->auth_uk = s->auth_puk = s->auth_rk = false;
         if (!a->has_le)
             return 0x9000;
-        uint8_t fci[4 + 16];
-        fci[0] = 0x6F;
-        fci[1] = (uint8_t)(2 + a->lc);
-        fci[2] = 0x84;
-        fci[3] = (uint8_t)a->lc;
-        memcpy(fci + 4, a->data, a->lc);
-        return sim_pending(s, fci, 4 + a->lc);
+        /* 6F { 84 name, A5 { 88 01 1E, 9F0C 03 { 86 01 alg } } } */
+        uint8_t fci[4 + ENCODER_SSSE_AID_LEN + 11];
+        size_t n = 0;
+        fci[n++] = 0x6F;
+        fci[n++] = (uint8_t)(2 + ENCODER_SSSE_AID_LEN + 11);
+        fci[n++] = 0x84;
+        fci[n++] = ENCODER_SSSE_AID_LEN;
+        memcpy(fci + n, encoder_ssse_aid, ENCODER_SSSE_AID_LEN);
+        n += ENCODER_SSSE_AID_LEN;
+        const uint8_t a5[11] = {0xA5, 0x09, 0x88, 0x01, 0x1E, 0x9F, 0x0C, 0x03, 0x86, 0x01, s->alg};
+        memcpy(fci + n, a5, sizeof a5);
+        n += sizeof a5;
+        return sim_pending(s, fci, n);
     }
 
     if (a->p1 != 0x00 && a->p1 != 0x02)
@@ -222,7 +263,7 @@ static uint16_t sim_select(struct encoder_sim_card *s, const struct encoder_apdu
     if (a->p1 == 0x00 && fid == 0x3F00) {
         s->df = SIM_DF_MF;
         s->ef = 0;
-        s->authenticated = false;
+        s->auth_uk = s->auth_puk = s->auth_rk = false;
         return 0x9000;
     }
     if (s->df == SIM_DF_SSSE && (fid == ENCODER_FID_EF05 || fid == ENCODER_FID_EF06)) {
@@ -232,70 +273,80 @@ static uint16_t sim_select(struct encoder_sim_card *s, const struct encoder_apdu
     return 0x6A82;
 }
 
-/* Resolve P2 of READ/UPDATE RECORD: 04 = current EF, (SFI << 3) | 04 = EF05/EF06 by SFI 5/6. */
-static uint16_t sim_record_ef(struct encoder_sim_card *s, const struct encoder_apdu *a, uint16_t *ret_fid)
+/* READ/UPDATE RECORD addressing: P2 = SFI << 3 | mode; mode 100 = record number P1, 000 = first record
+ * with identifier P1. Returns the record or sets *ret_sw. */
+static struct sim_record *sim_address(struct encoder_sim_card *s, const struct encoder_apdu *a,
+                                      uint16_t *ret_fid, uint16_t *ret_sw)
 {
-    if ((a->p2 & 0x07) != 0x04 || a->p1 == 0)
-        return 0x6A86;
-    if (s->df != SIM_DF_SSSE)
-        return 0x6986;
-    uint8_t sfi = a->p2 >> 3;
-    if (sfi == 0) {
-        if (s->ef == 0)
-            return 0x6986;
-    } else if (sfi == 5 || sfi == 6) {
+    uint8_t mode = a->p2 & 0x07, sfi = a->p2 >> 3;
+    *ret_sw = 0x9000;
+    if (s->df != SIM_DF_SSSE) {
+        *ret_sw = 0x6986;
+        return NULL;
+    }
+    if (sfi == 5 || sfi == 6)
         s->ef = sfi == 5 ? ENCODER_FID_EF05 : ENCODER_FID_EF06;
-    } else {
-        return 0x6A82;
+    else if (sfi != 0) {
+        *ret_sw = 0x6A82;
+        return NULL;
+    }
+    if (s->ef == 0) {
+        *ret_sw = 0x6986;
+        return NULL;
+    }
+    const struct encoder_ssse_record *sr = NULL;
+    if (mode == 0x04 && a->p1 != 0)
+        sr = encoder_ssse_record_by_number(s->ef, a->p1);
+    else if (mode == 0x00)
+        sr = encoder_ssse_record_by_tag(s->ef, a->p1);
+    else {
+        *ret_sw = 0x6A86;
+        return NULL;
+    }
+    if (!sr) {
+        *ret_sw = 0x6A83;
+        return NULL;
     }
     *ret_fid = s->ef;
-    return 0x9000;
+    return &s->records[s->ef == ENCODER_FID_EF05 ? 0 : 1][sr->rec - 1];
 }
 
 static uint16_t sim_read_record(struct encoder_sim_card *s, const struct encoder_apdu *a,
                                 struct sim_resp *out)
 {
-    uint16_t fid = 0;
-    uint16_t sw = sim_record_ef(s, a, &fid);
-    if (sw != 0x9000)
-        return sw;
+    uint16_t fid = 0, sw;
     if (a->lc)
         return 0x6700;
-    struct sim_record *rec = sim_record(s, fid, a->p1);
-    if (!rec || !rec->present)
-        return 0x6A83;
+    struct sim_record *rec = sim_address(s, a, &fid, &sw);
+    if (!rec)
+        return sw;
+    if (fid == ENCODER_FID_EF06 && !s->auth_rk)
+        return 0x6982; /* a 3.00 card: the holder's data is read under RKSSSE */
     return sim_exact(out, a, rec->data, rec->len);
 }
 
 static uint16_t sim_update_record(struct encoder_sim_card *s, const struct encoder_apdu *a)
 {
-    uint16_t fid = 0;
-    uint16_t sw = sim_record_ef(s, a, &fid);
-    if (sw != 0x9000)
-        return sw;
-    if (!s->authenticated)
-        return 0x6982;
-    if (a->p1 == 0x01)
-        return 0x6982; /* the card identifier is the manufacturer's: access condition NEVER */
-    struct sim_record *rec = sim_record(s, fid, a->p1);
+    uint16_t fid = 0, sw;
+    struct sim_record *rec = sim_address(s, a, &fid, &sw);
     if (!rec)
-        return 0x6A83;
-    if (a->lc == 0 || a->lc > 2 + encoder_ssse_record_max(fid, a->p1))
+        return sw;
+    if (!s->auth_uk)
+        return 0x6982;
+    const struct encoder_ssse_record *sr = encoder_ssse_record_by_tag(fid, rec->data[0]);
+    if (sr->maker)
+        return 0x6985; /* the maker's records are locked after initialisation */
+    /* the whole record, at its fixed length: tag, length, value */
+    if (a->lc != 2u + sr->len)
         return 0x6700;
-    uint8_t tag;
-    size_t vlen, used;
-    if (encoder_tlv_parse(a->data, a->lc, &tag, NULL, &vlen, &used) < 0 || tag != a->p1 || used != a->lc)
-        return 0x6A80;
-    if (vlen > encoder_ssse_record_max(fid, a->p1))
-        return 0x6700;
+    if (a->data[0] != sr->tag || a->data[1] != sr->len)
+        return 0x6A85;
 
     bool fault = s->memory_fault_at >= 0 && s->updates == (unsigned)s->memory_fault_at;
     s->updates++;
     if (fault)
         return 0x6581;
     memcpy(rec->data, a->data, a->lc);
-    rec->len = (uint8_t)a->lc;
-    rec->present = true;
     return 0x9000;
 }
 
@@ -304,34 +355,70 @@ static uint16_t sim_get_challenge(struct encoder_sim_card *s, const struct encod
 {
     if (a->p1 || a->p2)
         return 0x6A86;
-    if (a->lc || !a->has_le || a->le != ENCODER_CHALLENGE_LEN)
+    if (a->lc || !a->has_le || (a->le != 4 && a->le != 8 && a->le != 16))
         return 0x6700;
-    uint64_t rnd = next_random(&s->prng);
-    for (size_t i = 0; i < ENCODER_CHALLENGE_LEN; i++)
-        s->challenge[i] = (uint8_t)(rnd >> (8 * i));
+    uint8_t rnd[16];
+    for (size_t i = 0; i < sizeof rnd; i += 8) {
+        uint64_t v = next_random(&s->prng);
+        for (size_t j = 0; j < 8; j++)
+            rnd[i + j] = (uint8_t)(v >> (8 * j));
+    }
+    /* the process factor is the first 8 bytes (4-byte challenges are padded with zeros) */
+    memset(s->challenge, 0, sizeof s->challenge);
+    memcpy(s->challenge, rnd, a->le < 8 ? a->le : 8);
     s->challenge_valid = true;
-    return sim_data(out, s->challenge, ENCODER_CHALLENGE_LEN);
+    return sim_data(out, rnd, a->le);
 }
 
 static uint16_t sim_external_authenticate(struct encoder_sim_card *s, const struct encoder_apdu *a)
 {
     if (a->p1 != 0x00)
         return 0x6A86;
-    if (s->df != SIM_DF_SSSE || a->p2 != ENCODER_SSSE_KEY_ID)
+    if (s->df != SIM_DF_SSSE ||
+        (a->p2 != ENCODER_KID_UKSSSE && a->p2 != ENCODER_KID_PUK && a->p2 != ENCODER_KID_RKSSSE))
         return 0x6A88;
-    if (a->lc != ENCODER_CRYPTOGRAM_LEN)
+    if (a->lc != 16 && a->lc != 17)
         return 0x6700;
+    if (s->key_tries == 0)
+        return 0x6983;
     if (!s->challenge_valid)
-        return 0x6985;
+        return 0x6984;
     s->challenge_valid = false; /* a challenge answers one attempt only, right or wrong */
+    uint8_t key[16], want[ENCODER_AUTH_LEN];
+    bool ok = encoder_ssse_card_key(s->master, &s->ref, key) == 0 &&
+              encoder_ssse_auth(s->alg, key, s->challenge, a->data + 8, want) == 0 &&
+              CRYPTO_memcmp(want, a->data, sizeof want) == 0;
+    OPENSSL_cleanse(key, sizeof key);
+    if (!ok) {
+        s->key_tries--;
+        return (uint16_t)(0x63C0 | s->key_tries);
+    }
+    s->key_tries = SIM_KEY_TRIES;
+    if (a->p2 == ENCODER_KID_UKSSSE)
+        s->auth_uk = true;
+    else if (a->p2 == ENCODER_KID_RKSSSE)
+        s->auth_rk = true;
+    else
+        s->auth_puk = true;
+    return 0x9000;
+}
 
-    uint8_t expected[ENCODER_CRYPTOGRAM_LEN];
-    if (encoder_ssse_cryptogram(s->master, s->card_id, s->challenge, expected) < 0)
+static uint16_t sim_internal_authenticate(struct encoder_sim_card *s, const struct encoder_apdu *a)
+{
+    if (a->p1 != 0x00 || a->p2 != ENCODER_KID_IRK)
+        return 0x6A86;
+    if (s->df != SIM_DF_SSSE)
+        return 0x6985;
+    if (a->lc != 16)
+        return 0x6700;
+    uint8_t key[16], out[ENCODER_AUTH_LEN];
+    int r = encoder_ssse_card_key(s->master, &s->ref, key);
+    if (r == 0)
+        r = encoder_ssse_auth(s->alg, key, a->data, a->data + 8, out);
+    OPENSSL_cleanse(key, sizeof key);
+    if (r < 0)
         return 0x6F00;
-    bool ok = CRYPTO_memcmp(expected, a->data, sizeof expected) == 0;
-    OPENSSL_cleanse(expected, sizeof expected);
-    s->authenticated = ok;
-    return ok ? 0x9000 : 0x6300;
+    return sim_pending(s, out, sizeof out);
 }
 
 static uint16_t sim_verify(struct encoder_sim_card *s, const struct encoder_apdu *a)
@@ -352,46 +439,136 @@ static uint16_t sim_verify(struct encoder_sim_card *s, const struct encoder_apdu
     return (uint16_t)(0x63C0 | s->pin_tries);
 }
 
-/* RESET RETRY COUNTER, P1 = 02 (new reference data only): the issuer sets the PIN under its authentication.
- */
-static uint16_t sim_reset_retry_counter(struct encoder_sim_card *s, const struct encoder_apdu *a)
+/* The MAC at the end of a secure-messaging command: over CLA INS P1 P2 Lc ‖ data before the MAC, under the
+ * STKSSSE session key of the card's challenge. */
+static bool sim_mac_ok(struct encoder_sim_card *s, const uint8_t *apdu, size_t apdu_len)
 {
-    if (a->p1 != 0x02)
+    if (!s->challenge_valid || apdu_len < 9)
+        return false;
+    s->challenge_valid = false;
+    uint8_t key[16], mac[4];
+    bool ok = encoder_ssse_card_key(s->master, &s->ref, key) == 0 &&
+              encoder_ssse_mac(s->alg, key, s->challenge, apdu, apdu_len - 4, mac) == 0 &&
+              CRYPTO_memcmp(mac, apdu + apdu_len - 4, 4) == 0;
+    OPENSSL_cleanse(key, sizeof key);
+    return ok;
+}
+
+static uint16_t sim_pin_unblock(struct encoder_sim_card *s, const struct encoder_apdu *a, const uint8_t *apdu,
+                                size_t apdu_len)
+{
+    if (a->p1 != 0x00 || (a->p2 != 0x00 && a->p2 != 0x01))
         return 0x6A86;
-    if (s->df != SIM_DF_SSSE || a->p2 != 0x00)
-        return 0x6A88;
-    if (!s->authenticated)
-        return 0x6982;
-    if (a->lc < 2 || a->lc > SIM_PIN_MAX)
+    size_t bs = encoder_alg_block(s->alg);
+    if ((a->p2 == 0x00 && a->lc != 4) || (a->p2 == 0x01 && a->lc != bs + 4))
         return 0x6700;
-    /* BCD digits, F only as padding at the very end */
-    for (size_t i = 0; i < a->lc; i++) {
-        uint8_t hi = a->data[i] >> 4, lo = a->data[i] & 0x0F;
-        bool last = i + 1 == a->lc;
-        if (hi > 9 || (lo > 9 && !(last && lo == 0x0F)))
+    if (!s->auth_puk)
+        return 0x6982;
+    uint8_t challenge[ENCODER_CHALLENGE_LEN];
+    memcpy(challenge, s->challenge, sizeof challenge); /* sim_mac_ok uses it up */
+    if (!sim_mac_ok(s, apdu, apdu_len))
+        return 0x6988;
+    memcpy(s->challenge, challenge, sizeof challenge);
+    if (a->p2 == 0x01) {
+        /* LD ‖ PIN in BCD ‖ 80 00.., enciphered under the STKSSSE session key of the challenge */
+        uint8_t key[16], sk[16], plain[16];
+        bool ok = encoder_ssse_card_key(s->master, &s->ref, key) == 0 &&
+                  encoder_ssse_session_key(s->alg, key, s->challenge, sk) == 0 &&
+                  encoder_block_decrypt(s->alg, sk, a->data, bs, plain) == 0;
+        size_t ld = plain[0];
+        ok = ok && ld >= 2 && ld <= SIM_PIN_MAX && 1 + ld < bs && plain[1 + ld] == 0x80;
+        if (ok) {
+            memcpy(s->pin, plain + 1, ld);
+            s->pin_len = ld;
+        }
+        OPENSSL_cleanse(key, sizeof key);
+        OPENSSL_cleanse(sk, sizeof sk);
+        OPENSSL_cleanse(plain, sizeof plain);
+        if (!ok)
             return 0x6A80;
     }
-    memcpy(s->pin, a->data, a->lc);
-    s->pin_len = a->lc;
     s->pin_tries = SIM_PIN_TRIES;
     return 0x9000;
 }
 
-/* The PSAM's one command: 80 FA 00 00 18 <card identifier 16> <challenge 8> 10 -> the 16-byte cryptogram. */
-static uint16_t psam_cryptogram(struct encoder_sim_card *s, const struct encoder_apdu *a)
+static uint16_t sim_application_block(struct encoder_sim_card *s, const struct encoder_apdu *a,
+                                      const uint8_t *apdu, size_t apdu_len)
 {
-    if (s->df != SIM_DF_PSAM)
-        return 0x6985;
-    if (a->p1 || a->p2)
+    if (a->p1 != 0x00 || a->p2 != 0x01)
         return 0x6A86;
-    if (a->lc != ENCODER_CARD_ID_LEN + ENCODER_CHALLENGE_LEN)
+    if (a->lc != 4)
         return 0x6700;
-    uint8_t out[ENCODER_CRYPTOGRAM_LEN];
-    if (encoder_ssse_cryptogram(s->master, a->data, a->data + ENCODER_CARD_ID_LEN, out) < 0)
-        return 0x6F00;
-    uint16_t sw = sim_pending(s, out, sizeof out);
-    OPENSSL_cleanse(out, sizeof out);
-    return sw;
+    if (!sim_mac_ok(s, apdu, apdu_len))
+        return 0x6988;
+    s->blocked = true;
+    return 0x9000;
+}
+
+/* The social security PSAM ([P9] §9): BF EC, BF DE, 80 FA (keyservice.c describes them). */
+static uint16_t psam_command(struct encoder_sim_card *s, const struct encoder_apdu *a)
+{
+    if (a->cla == 0xBF && a->ins == 0xEC) {
+        if (a->lc != 1)
+            return 0x6700;
+        s->psam_env = true;
+        s->psam_sk_valid = false;
+        return 0x9000;
+    }
+    if (a->cla == 0xBF && a->ins == 0xDE) {
+        if (!s->psam_env)
+            return 0x6985;
+        if (a->lc != 24 + 8 && a->lc != 24 + 16)
+            return 0x6700;
+        uint16_t addr = (uint16_t)(a->p1 << 8 | a->p2);
+        if (addr != 0x0170 && addr != 0x0094 && addr != 0x004C && addr != 0x0090 && addr != 0x0173)
+            return 0x6A88;
+        s->psam_alg = a->lc == 32 ? ENCODER_ALG_3DES : ENCODER_ALG_SM4;
+        uint8_t key[16], next[16], in[16];
+        memcpy(key, s->master, 16);
+        int r = 0;
+        for (size_t level = 0; level < 3 && r == 0; level++) {
+            for (size_t i = 0; i < 8; i++) {
+                in[i] = a->data[8 * level + i];
+                in[8 + i] = (uint8_t)~a->data[8 * level + i];
+            }
+            r = encoder_block_encrypt(s->psam_alg, key, in, 16, next);
+            memcpy(key, next, 16);
+        }
+        size_t bs = encoder_alg_block(s->psam_alg);
+        if (r == 0)
+            r = encoder_block_encrypt(s->psam_alg, key, a->data + 24, bs, s->psam_sk);
+        if (r == 0 && bs == 8)
+            memcpy(s->psam_sk + 8, s->psam_sk, 8);
+        OPENSSL_cleanse(key, sizeof key);
+        OPENSSL_cleanse(next, sizeof next);
+        s->psam_sk_valid = r == 0;
+        return r == 0 ? 0x9000 : 0x6F00;
+    }
+    if (a->cla == 0x80 && a->ins == 0xFA) {
+        size_t bs = encoder_alg_block(s->psam_alg);
+        if (!s->psam_sk_valid)
+            return 0x6985;
+        if (a->lc == 0 || a->lc % bs != 0 || a->lc > 240)
+            return 0x6700;
+        uint8_t outb[240];
+        if (a->p1 == 0x00) {
+            if (encoder_block_encrypt(s->psam_alg, s->psam_sk, a->data, a->lc, outb) < 0)
+                return 0x6F00;
+            return sim_pending(s, outb, a->lc);
+        }
+        if (a->p1 == 0x05) {
+            uint8_t x[16] = {0}, blk[16];
+            for (size_t off = 0; off < a->lc; off += bs) {
+                for (size_t i = 0; i < bs; i++)
+                    blk[i] = x[i] ^ a->data[off + i];
+                if (encoder_block_encrypt(s->psam_alg, s->psam_sk, blk, bs, x) < 0)
+                    return 0x6F00;
+            }
+            return sim_pending(s, x, bs);
+        }
+        return 0x6A86;
+    }
+    return 0x6D00;
 }
 
 static uint16_t sim_get_response(struct encoder_sim_card *s, const struct encoder_apdu *a,
@@ -419,12 +596,21 @@ static uint16_t sim_dispatch(struct encoder_sim_card *s, const uint8_t *apdu, si
         return 0x6700;
     if (a.ins != 0xC0)
         s->pending_len = 0; /* response data survives only until the next command */
-    if (s->kind == ENCODER_SIM_CARD_PSAM && a.cla == ENCODER_PSAM_CLA && a.ins == ENCODER_PSAM_INS_CRYPTO)
-        return psam_cryptogram(s, &a);
-    if (a.cla != 0x00)
-        return 0x6E00;
+    if (s->kind == ENCODER_SIM_CARD_PSAM && a.cla != 0x00)
+        return psam_command(s, &a);
     if (s->kind == ENCODER_SIM_CARD_SSC && s->foreign && a.ins != 0xA4)
         return 0x6D00; /* the bank application of a foreign card is not simulated */
+    if (s->kind == ENCODER_SIM_CARD_SSC && a.cla == 0x84) {
+        if (s->df != SIM_DF_SSSE)
+            return 0x6985;
+        if (a.ins == 0x24)
+            return sim_pin_unblock(s, &a, apdu, apdu_len);
+        if (a.ins == 0x1E)
+            return sim_application_block(s, &a, apdu, apdu_len);
+        return 0x6D00;
+    }
+    if (a.cla != 0x00)
+        return 0x6E00;
 
     switch (a.ins) {
     case 0xA4:
@@ -445,10 +631,10 @@ static uint16_t sim_dispatch(struct encoder_sim_card *s, const uint8_t *apdu, si
         return sim_get_challenge(s, &a, out);
     case 0x82:
         return sim_external_authenticate(s, &a);
+    case 0x88:
+        return sim_internal_authenticate(s, &a);
     case 0x20:
         return sim_verify(s, &a);
-    case 0x2C:
-        return sim_reset_retry_counter(s, &a);
     default:
         return 0x6D00;
     }
@@ -469,6 +655,7 @@ int encoder_sim_card_apdu(struct encoder_sim_card *s, const uint8_t *apdu, size_
     resp[out.len] = (uint8_t)(sw >> 8);
     resp[out.len + 1] = (uint8_t)(sw & 0xFF);
     *ret_resp_len = out.len + 2;
+    OPENSSL_cleanse(&out, sizeof out);
     return 0;
 }
 
@@ -503,7 +690,7 @@ static void sim_spend(struct sim *s, unsigned permille)
 static int sim_reset(void *ctx, uint8_t *atr, size_t atr_max, size_t *ret_atr_len)
 {
     struct sim *s = ctx;
-    if (!s || !atr || !ret_atr_len || atr_max < sizeof sim_atr)
+    if (!s || !atr || !ret_atr_len || atr_max < ENCODER_ATR_MAX)
         return ENCODER_ERROR_INVALID;
 
     /* The line puts a new blank in the station for every personalisation. */

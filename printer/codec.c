@@ -6,39 +6,62 @@
 #include <string.h>
 #include <strings.h>
 
-/* Evolis NACKs: "ERROR <words>". A keyword matches the start of any word; the first row that matches
- * wins, the empty keyword last. Causes are what operators read (README, "What the errors mean"). */
+/* The only Evolis reply texts the Programming Guide (A5013 Rev E) gives a meaning to, besides "OK" and the
+ * `Rlr;p` answers: p. 34, `Rlr;r` "Returns ERR NEED CLEANING ... if the cleaning counter is out". Any
+ * other text is a failure quoted as is: no "ERROR <word>" family exists in the guide. */
 static const struct printer_fault evolis_faults[] = {
-    {"FEEDER", "feeder empty", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"RIBBON", "ribbon out", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"COVER", "cover open", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"JAM", "card jam", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"MECHANICAL", "card jam", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"TIMEOUT", "card jam", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"REJECT", "reject box full", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"HOPPER", "output hopper full", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"MAG", "magnetic stripe error", PRINTER_DISPOSITION_REJECT_CARD},
-    {"HEAD", "print head fault", PRINTER_DISPOSITION_REJECT_CARD},
-    {"CDE", "printer refused a command", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"COMMAND", "printer refused a command", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"PAR", "printer refused a parameter", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"", "printer error", PRINTER_DISPOSITION_PAUSE_LINE},
+    {"ERR NEED CLEANING", "cleaning due", PRINTER_DISPOSITION_PAUSE_LINE},
 };
 
-/* Magicard status phrases (the fields of a status reply); the first row that matches wins. */
-static const struct printer_fault magicard_faults[] = {
-    {"NO CARDS", "feeder empty", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"HOPPER EMPTY", "feeder empty", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"RIBBON OUT", "ribbon out", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"NO RIBBON", "ribbon out", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"LID OPEN", "cover open", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"CARD JAM", "card jam", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"REJECT FULL", "reject box full", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"HOPPER FULL", "output hopper full", PRINTER_DISPOSITION_PAUSE_LINE},
-    {"MAG ERROR", "magnetic stripe error", PRINTER_DISPOSITION_REJECT_CARD},
-    {"HEAD ERROR", "print head fault", PRINTER_DISPOSITION_REJECT_CARD},
-    {"ERROR", "printer error", PRINTER_DISPOSITION_PAUSE_LINE},
+/* UltraDriver error_codes.h: STA$$ major/minor error codes (fields 19/20) and what the line does. */
+static const struct magicard_error magicard_errors[] = {
+    {1024, "feature unavailable", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1025, "feeder empty", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1026, "card jam", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1027, "card jam (flipper)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1028, "printer refused a job option", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1029, "heated roller fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1030, "heated roller fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1031, "print roller cam fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1032, "ribbon fault (dye panel timeout)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1033, "ribbon fault (dye panel not on this film)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1034, "ribbon fault (transfer panel timeout)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1035, "magnetic stripe error", PRINTER_DISPOSITION_REJECT_CARD},
+    {1036, "magnetic stripe error", PRINTER_DISPOSITION_REJECT_CARD},
+    {1037, "magnetic stripe error (verify failed)", PRINTER_DISPOSITION_REJECT_CARD},
+    {1038, "cover open", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1041, "ribbon out (transfer film expired)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1042, "ribbon out (dye film expired)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1043, "ribbon out (both films expired)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1044, "LED calibration fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1045, "LED calibration fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1046, "ribbon out (dye film not found)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1047, "ribbon out (transfer film not found)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1048, "wrong film fitted", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1049, "ribbon out (no film)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1050, "print head temperature timeout", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1051, "printer memory card fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1052, "printer memory card fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1053, "printer memory card fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1055, "partner code fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1056, "partner code fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {1057, "printer file read fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {2048, "cleaning due", PRINTER_DISPOSITION_PAUSE_LINE},
+    {2049, "calibration required", PRINTER_DISPOSITION_PAUSE_LINE},
+    {2050, "cleaning cycle fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {2051, "cleaning cycle fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {2052, "cleaning cycle fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {2053, "cleaning cycle fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {2054, "cleaning cycle fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {2055, "cleaning cycle fault", PRINTER_DISPOSITION_PAUSE_LINE},
+    {8191, "printer error (miscellaneous)", PRINTER_DISPOSITION_PAUSE_LINE},
+    {9000, "printer over temperature", PRINTER_DISPOSITION_PAUSE_LINE},
+    {9001, "printer over temperature", PRINTER_DISPOSITION_PAUSE_LINE},
+    {9002, "printer sensor disconnected", PRINTER_DISPOSITION_PAUSE_LINE},
+    {9003, "printer sensor disconnected", PRINTER_DISPOSITION_PAUSE_LINE},
 };
+static const struct magicard_error magicard_error_unknown = {0, "printer error",
+                                                             PRINTER_DISPOSITION_PAUSE_LINE};
 
 static bool printable(uint8_t c)
 {
@@ -160,23 +183,6 @@ static int reply_text(const uint8_t *buf, size_t len, struct printer_reply *ret)
     return 0;
 }
 
-static bool word_starts_with(const char *text, const char *key)
-{
-    size_t klen = strlen(key);
-
-    for (const char *w = text; *w;) {
-        while (*w == ' ' || *w == ',' || *w == ';' || *w == ':')
-            w++;
-        if (!*w)
-            break;
-        if (strncmp(w, key, klen) == 0)
-            return true;
-        while (*w && *w != ' ' && *w != ',' && *w != ';' && *w != ':')
-            w++;
-    }
-    return false;
-}
-
 int evolis_parse_reply(const uint8_t *buf, size_t len, struct printer_reply *ret)
 {
     struct printer_reply r = {0};
@@ -187,69 +193,53 @@ int evolis_parse_reply(const uint8_t *buf, size_t len, struct printer_reply *ret
     err = reply_text(buf, len, &r);
     if (err < 0)
         return err;
-    if (strcmp(r.text, "OK") == 0) {
-        r.kind = PRINTER_REPLY_OK;
-    } else if (strncmp(r.text, "ERROR", 5) == 0 && (r.text[5] == '\0' || r.text[5] == ' ')) {
-        r.kind = PRINTER_REPLY_ERROR;
-        for (size_t i = 0; i < sizeof(evolis_faults) / sizeof(evolis_faults[0]); i++) {
-            if (!evolis_faults[i].match[0] || word_starts_with(r.text + 5, evolis_faults[i].match)) {
-                r.fault = &evolis_faults[i];
-                break;
-            }
-        }
-    } else {
-        r.kind = PRINTER_REPLY_VALUE;
-    }
+    r.kind = strcmp(r.text, "OK") == 0 ? PRINTER_REPLY_OK : PRINTER_REPLY_VALUE;
     *ret = r;
     return 0;
+}
+
+const struct printer_fault *evolis_reply_fault(const char *text)
+{
+    for (size_t i = 0; text && i < sizeof(evolis_faults) / sizeof(evolis_faults[0]); i++)
+        if (strcmp(text, evolis_faults[i].match) == 0)
+            return &evolis_faults[i];
+    return NULL;
 }
 
 int evolis_parse_position(const char *text, enum printer_card_position *ret)
 {
     if (!text || !ret)
         return PRINTER_ERROR_INVALID;
-    if (strcmp(text, "OK") == 0)
+    if (strcmp(text, "NO CARD") == 0)
         *ret = PRINTER_CARD_NONE;
-    else if (strstr(text, "CONTACTLESS"))
-        *ret = PRINTER_CARD_CONTACTLESS;
-    else if (strstr(text, "SMART"))
-        *ret = PRINTER_CARD_CONTACT;
-    else if (strstr(text, "CARD"))
-        *ret = PRINTER_CARD_PRINT;
+    else if (strcmp(text, "ERR CARD") == 0)
+        *ret = PRINTER_CARD_UNKNOWN;
     else
         return PRINTER_ERROR_PROTOCOL;
     return 0;
 }
 
-int evolis_parse_feeder(const char *text, int *ret)
+/* A decimal number of at most 9 digits, nothing else. */
+static int parse_decimal(const char *s, size_t len, long *ret)
 {
-    unsigned whole = 0, frac = 0, digits = 0;
-    const char *p = text;
+    long v = 0;
 
+    if (len == 0 || len > 9)
+        return PRINTER_ERROR_PROTOCOL;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return PRINTER_ERROR_PROTOCOL;
+        v = v * 10 + (s[i] - '0');
+    }
+    *ret = v;
+    return 0;
+}
+
+int evolis_parse_counter(const char *text, long *ret)
+{
     if (!text || !ret)
         return PRINTER_ERROR_INVALID;
-    /* "5,00 Volts": the sensor sees cards at about 5 V and none at 0 V; 2.5 V splits the two */
-    if (*p < '0' || *p > '9')
-        return PRINTER_ERROR_PROTOCOL;
-    while (*p >= '0' && *p <= '9' && whole < 1000)
-        whole = whole * 10 + (unsigned)(*p++ - '0');
-    if (*p == ',' || *p == '.') {
-        p++;
-        while (*p >= '0' && *p <= '9') {
-            if (digits < 2)
-                frac = frac * 10 + (unsigned)(*p - '0');
-            digits++;
-            p++;
-        }
-    }
-    while (digits < 2) {
-        frac *= 10;
-        digits++;
-    }
-    if (strcmp(p, " Volts") != 0 && strcmp(p, " V") != 0 && strcmp(p, "V") != 0)
-        return PRINTER_ERROR_PROTOCOL;
-    *ret = whole * 100 + frac >= 250;
-    return 0;
+    return parse_decimal(text, strlen(text), ret);
 }
 
 /* --- Magicard
@@ -272,29 +262,79 @@ int magicard_encode(const char *cmd, uint8_t *out, size_t size)
     return (int)(MAGICARD_CMD_GUARDS + 3 + len);
 }
 
-/* The job settings (printers.md): YMCKO ribbon (LC1), B/G/R colour planes plus K, one copy, overlay on,
- * the printer rejects cards it spoils, no duplex. */
-static int magicard_job_header(char *out, size_t size)
+unsigned magicard_margin(unsigned head_position)
 {
-    return snprintf(out, size,
-                    ",IMFBGRK,SZB%zu,SZG%zu,SZR%zu,SZK%zu,LC1,DPXOFF,OVRON,REJON,HGT%u,WID%u,ESS1,",
-                    PRINTER_MAGICARD_DYE_SIZE, PRINTER_MAGICARD_DYE_SIZE, PRINTER_MAGICARD_DYE_SIZE,
-                    PRINTER_MAGICARD_K_SIZE, PRINTER_PANEL_LINES, PRINTER_MAGICARD_WIDTH);
+    unsigned pos = head_position ? head_position : MAGICARD_HEAD_POSITION_DEFAULT;
+
+    if (pos < MAGICARD_HEAD_POSITION_MIN)
+        pos = MAGICARD_HEAD_POSITION_MIN;
+    if (pos > MAGICARD_HEAD_POSITION_MAX)
+        pos = MAGICARD_HEAD_POSITION_MAX;
+    return MAGICARD_HEAD_POSITION_MAX - pos;
 }
 
-size_t magicard_job_size(void)
+size_t magicard_row_bytes(enum magicard_layout layout)
 {
-    char header[256];
-    int n = magicard_job_header(header, sizeof(header));
-
-    /* guards, SOH, header, FS, then per plane FS + letter + ':' + data, then ETX */
-    return MAGICARD_JOB_GUARDS + 1 + (size_t)n + 1 + 3 * (3 + PRINTER_MAGICARD_DYE_SIZE) +
-           (3 + PRINTER_MAGICARD_K_SIZE) + 1;
+    return layout == MAGICARD_LAYOUT_KEE ? PRINTER_MAGICARD_KEE_ROW : PRINTER_MAGICARD_KGE_ROW;
 }
 
-int magicard_encode_job(const struct printer_panels *panels, uint8_t *out, size_t size)
+/* The header fields in the order rastertoultra.c OutputHeaderCommand writes them for a simplex YMCK front
+ * (golden: ",NOC1,VER1.16-F1.0,LANENG,TDT...,KGE2,SLWON,...,SZK97536"); no comma before the 0x1C. */
+static int magicard_job_header(const struct magicard_job_params *jp, char *out, size_t size)
 {
-    char header[256];
+    size_t dye = PRINTER_MAGICARD_BITS * PRINTER_PANEL_LINES * magicard_row_bytes(jp->layout),
+           k = PRINTER_PANEL_LINES * magicard_row_bytes(jp->layout);
+    char hole[48] = "";
+    int n;
+
+    if (jp->hole)
+        snprintf(hole, sizeof(hole), ",NCT%u,%u,%u,%u", jp->hole->left, jp->hole->bottom, jp->hole->right,
+                 jp->hole->top);
+    n = snprintf(
+        out, size,
+        ",NOC1,VER1.16%s%s,LANENG,TDT%08X,%s%s,SLWON,DPXOFF,PAG1,IMFBGRK,XCO0,YCO0,WID%u,HGT%u,OVRON,"
+        "NNNOFF,USFOFF,PCT0,0,%u,%u%s,ICC0,DDD50,SZB%zu,SZG%zu,SZR%zu,SZK%zu",
+        jp->firmware && jp->firmware[0] ? "-" : "", jp->firmware ? jp->firmware : "", (unsigned)jp->tdt,
+        jp->head_id, jp->rio ? ",RT2" : "", PRINTER_PANEL_LINES, PRINTER_MAGICARD_WIDTH,
+        jp->rio ? 1025u : PRINTER_PANEL_LINES - 1, PRINTER_MAGICARD_WIDTH - 1, hole, dye, dye, dye, k);
+    if (n < 0 || (size_t)n >= size)
+        return PRINTER_ERROR_INVALID;
+    return n;
+}
+
+static bool job_params_valid(const struct magicard_job_params *jp)
+{
+    if (!jp || !jp->head_id || !valid_command(jp->head_id, 8) || strchr(jp->head_id, ','))
+        return false;
+    if (jp->layout != MAGICARD_LAYOUT_KEE && jp->layout != MAGICARD_LAYOUT_KGE)
+        return false;
+    if (jp->firmware && (strlen(jp->firmware) > 15 || strchr(jp->firmware, ',') ||
+                         (jp->firmware[0] && !valid_command(jp->firmware, 15))))
+        return false;
+    return true;
+}
+
+size_t magicard_job_size(const struct magicard_job_params *jp)
+{
+    char header[512];
+    size_t row;
+    int n;
+
+    if (!job_params_valid(jp))
+        return 0;
+    n = magicard_job_header(jp, header, sizeof(header));
+    if (n < 0)
+        return 0;
+    row = magicard_row_bytes(jp->layout);
+    /* guards, SOH, header, FS, then per plane its data and FS + letter + ':', then ETX */
+    return MAGICARD_JOB_GUARDS + 1 + (size_t)n + 1 +
+           3 * (PRINTER_MAGICARD_BITS * PRINTER_PANEL_LINES * row + 3) + (PRINTER_PANEL_LINES * row + 3) + 1;
+}
+
+int magicard_encode_job(const struct magicard_job_params *jp, const struct printer_panels *panels,
+                        uint8_t *out, size_t size)
+{
+    char header[512];
     const struct {
         char letter;
         const uint8_t *samples;
@@ -302,12 +342,14 @@ int magicard_encode_job(const struct printer_panels *panels, uint8_t *out, size_
                   {'G', panels ? panels->m : NULL},
                   {'R', panels ? panels->c : NULL},
                   {'K', panels ? panels->k : NULL}};
-    size_t total = magicard_job_size(), o = 0;
+    size_t total = magicard_job_size(jp), o;
+    unsigned margin;
     int n;
 
-    if (!panels || !out || size < total || total > INT32_MAX)
+    if (!panels || !out || total == 0 || size < total || total > INT32_MAX)
         return PRINTER_ERROR_INVALID;
-    n = magicard_job_header(header, sizeof(header));
+    n = magicard_job_header(jp, header, sizeof(header));
+    margin = magicard_margin(jp->head_position);
     memset(out, MAGICARD_GUARD, MAGICARD_JOB_GUARDS);
     o = MAGICARD_JOB_GUARDS;
     out[o++] = MAGICARD_SOH;
@@ -315,19 +357,27 @@ int magicard_encode_job(const struct printer_panels *panels, uint8_t *out, size_
     o += (size_t)n;
     out[o++] = MAGICARD_FS;
     for (size_t i = 0; i < sizeof(planes) / sizeof(planes[0]); i++) {
+        if (planes[i].letter == 'K')
+            o += printer_pack_magicard_k(planes[i].samples, jp->layout == MAGICARD_LAYOUT_KGE, margin,
+                                         out + o);
+        else
+            o += printer_pack_magicard_dye(planes[i].samples, jp->layout == MAGICARD_LAYOUT_KGE, margin,
+                                           out + o);
+        /* command.h: the plane terminator comes after its data */
         out[o++] = MAGICARD_FS;
         out[o++] = (uint8_t)planes[i].letter;
         out[o++] = ':';
-        if (planes[i].letter == 'K') {
-            printer_pack_magicard_k(planes[i].samples, out + o);
-            o += PRINTER_MAGICARD_K_SIZE;
-        } else {
-            printer_pack_magicard_dye(planes[i].samples, out + o);
-            o += PRINTER_MAGICARD_DYE_SIZE;
-        }
     }
     out[o++] = MAGICARD_ETX;
     return (int)o;
+}
+
+const struct magicard_error *magicard_error_lookup(unsigned code)
+{
+    for (size_t i = 0; i < sizeof(magicard_errors) / sizeof(magicard_errors[0]); i++)
+        if (magicard_errors[i].code == code)
+            return &magicard_errors[i];
+    return &magicard_error_unknown;
 }
 
 int magicard_parse_reply(const uint8_t *buf, size_t len, struct printer_reply *ret)
@@ -338,7 +388,7 @@ int magicard_parse_reply(const uint8_t *buf, size_t len, struct printer_reply *r
 
     if (!buf || !ret)
         return PRINTER_ERROR_INVALID;
-    /* 0x01, text, then 0x1C 0x03 (or 0x2C 0x03, or a bare 0x03) */
+    /* 0x01, text, then 0x2C 0x03 (selphy_print), 0x1C 0x03, or a bare 0x03 */
     if (len < 2 || buf[0] != MAGICARD_SOH || buf[len - 1] != MAGICARD_ETX)
         return PRINTER_ERROR_PROTOCOL;
     end = len - 1;
@@ -352,49 +402,69 @@ int magicard_parse_reply(const uint8_t *buf, size_t len, struct printer_reply *r
     return 0;
 }
 
-/* Whether phrase is one of the comma-separated fields of text. */
-static bool has_field(const char *text, const char *phrase)
+/* Copies field f (len bytes) as a string into out (size bytes), cut to fit. */
+static void field_copy(const char *f, size_t len, char *out, size_t size)
 {
-    size_t plen = strlen(phrase);
-
-    for (const char *f = text; f && *f; f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL)
-        if (strncmp(f, phrase, plen) == 0 && (f[plen] == ',' || f[plen] == '\0'))
-            return true;
-    return false;
+    if (len >= size)
+        len = size - 1;
+    memcpy(out, f, len);
+    out[len] = '\0';
 }
 
-int magicard_parse_status(const char *text, struct magicard_status *ret)
+int magicard_parse_inf(const char *text, struct magicard_info *ret)
 {
-    struct magicard_status s = {.fault = NULL, .busy = false, .card = PRINTER_CARD_NONE, .feeder = -1};
-    bool known = false;
+    struct magicard_info in = {.model_number = -1,
+                               .head_type = -1,
+                               .cards_printed = -1,
+                               .cleans = -1,
+                               .cards_since_clean = -1,
+                               .cards_between_clean = -1,
+                               .head_position = -1,
+                               .major = -1,
+                               .minor = -1,
+                               .film_shots = -1,
+                               .film_used = -1};
+    long *const numbers[] = {[0] = &in.model_number,
+                             [2] = &in.head_type,
+                             [9] = &in.cards_printed,
+                             [12] = &in.cleans,
+                             [14] = &in.cards_since_clean,
+                             [15] = &in.cards_between_clean,
+                             [16] = &in.head_position,
+                             [19] = &in.major,
+                             [20] = &in.minor,
+                             [22] = &in.film_shots,
+                             [23] = &in.film_used};
+    const char *f;
+    unsigned idx = 0;
 
     if (!text || !ret)
         return PRINTER_ERROR_INVALID;
-    /* replies echo the request ("STA,MSR,...") before the state */
-    if (strncmp(text, "STA,", 4) != 0)
+    if (strncmp(text, "STA$$", 5) != 0)
         return PRINTER_ERROR_PROTOCOL;
-    for (size_t i = 0; i < sizeof(magicard_faults) / sizeof(magicard_faults[0]); i++) {
-        if (has_field(text, magicard_faults[i].match)) {
-            s.fault = &magicard_faults[i];
-            known = true;
-            break;
+    f = text + 5;
+    for (;;) {
+        size_t len = strcspn(f, ",:");
+
+        if (idx < sizeof(numbers) / sizeof(numbers[0]) && numbers[idx]) {
+            /* a number field that is not a number is left unknown; the status fields must be numbers */
+            if (parse_decimal(f, len, numbers[idx]) < 0 && (idx == 19 || idx == 20 || idx == 9))
+                return PRINTER_ERROR_PROTOCOL;
+        } else if (idx == 1) {
+            field_copy(f, len, in.model, sizeof(in.model));
+        } else if (idx == 3) {
+            field_copy(f, len, in.serial, sizeof(in.serial));
+        } else if (idx == 6) {
+            field_copy(f, len, in.firmware, sizeof(in.firmware));
         }
+        idx++;
+        if (!f[len])
+            break;
+        f += len + 1;
     }
-    if (has_field(text, "READY"))
-        known = true;
-    if (has_field(text, "BUSY"))
-        known = s.busy = true;
-    if (has_field(text, "CARD PRINT"))
-        s.card = PRINTER_CARD_PRINT;
-    else if (has_field(text, "CARD CHIP"))
-        s.card = PRINTER_CARD_CONTACT;
-    if (has_field(text, "NO CARDS") || has_field(text, "HOPPER EMPTY"))
-        s.feeder = 0;
-    else if (has_field(text, "CARDS"))
-        s.feeder = 1;
-    if (!known)
+    if (idx < 21)
         return PRINTER_ERROR_PROTOCOL;
-    *ret = s;
+    *ret = in;
     return 0;
 }
 

@@ -21,6 +21,7 @@ struct emu_config {
     enum printer_emulator_kind kind;
     const struct printer_sim_config *sim;    /* may be NULL */
     const struct printer_timeouts *timeouts; /* may be NULL */
+    const char *file;                        /* print to file: every byte sent goes there too; NULL none */
 };
 
 struct emu {
@@ -100,7 +101,7 @@ static int emu_open(const void *config, void **ret_ctx)
     printer_emulator_keep_received(e->emu, false);
     if (e->output_dir[0] && printer_emulator_capture_faces(e->emu, true) < 0)
         goto fail;
-    r = printer_transport_emu_new(e->emu, &t);
+    r = printer_transport_emu_file_new(e->emu, cfg->file, &t);
     if (r < 0)
         goto fail;
     link.transport = t;
@@ -251,6 +252,24 @@ int printer_open_emu(const char *driver, const struct printer_sim_config *sim,
     struct emu_config cfg = {.sim = sim, .timeouts = timeouts};
 
     if (!driver || !ret)
+        return PRINTER_ERROR_INVALID;
+    if (strcmp(driver, printer_driver_evolis.name) == 0) {
+        cfg.kind = PRINTER_EMULATOR_EVOLIS;
+        return printer_new(&printer_driver_emu_evolis, &cfg, ret);
+    }
+    if (strcmp(driver, printer_driver_magicard.name) == 0) {
+        cfg.kind = PRINTER_EMULATOR_MAGICARD;
+        return printer_new(&printer_driver_emu_magicard, &cfg, ret);
+    }
+    return PRINTER_ERROR_INVALID;
+}
+
+int printer_open_file(const char *driver, const char *path, const struct printer_sim_config *sim,
+                      const struct printer_timeouts *timeouts, struct printer **ret)
+{
+    struct emu_config cfg = {.sim = sim, .timeouts = timeouts, .file = path};
+
+    if (!driver || !path || !*path || !ret)
         return PRINTER_ERROR_INVALID;
     if (strcmp(driver, printer_driver_evolis.name) == 0) {
         cfg.kind = PRINTER_EMULATOR_EVOLIS;

@@ -22,13 +22,14 @@ static const struct evolis_model {
     {"", 6},
 };
 
-/* Sent once at open; each must answer OK. */
+/* Sent once at open; must answer OK. Rev E p. 20: errors are managed by the host computer (not saved without
+ * ";s", so it is sent on every open). Pneab/Pcrm/Pcem do not exist in Rev E or D2 and are not sent. */
 static const char *const evolis_setup[] = {
-    "Pem;2",   /* errors are handled by the host: the printer answers ERROR ... instead of waiting */
-    "Pneab;E", /* no eject at the end of a job: the card goes on to the chip station */
-    "Pcrm;D",  /* rejected cards go to the reject box */
+    "Pem;2",
 };
 
+/* Rev E §21 (p. 69): ribbon, then Ss (begin sequence), Sr (front side: before the downloads), one Db per
+ * panel (each Db after the first prints the previous panel), Se (prints the last panel, ends, ejects). */
 #define EVOLIS_RIBBON "Pr;ymcko"
 
 struct evolis {
@@ -38,6 +39,8 @@ struct evolis {
     char serial[PRINTER_IDENT_SIZE];
     uint8_t *frame; /* one panel download; sized for the deepest panel */
     size_t frame_size;
+    bool at_contact;       /* the card inside came in with Sis and sits at the contact station */
+    bool ejected_by_print; /* Se of the last print ejected the card */
 };
 
 static const struct printer_usb_id evolis_ids[] = {
@@ -45,14 +48,15 @@ static const struct printer_usb_id evolis_ids[] = {
     {0, 0},
 };
 
-/* Sends cmd and checks the answer: OK (or a value, into ret_text when not NULL) or a NACK mapped to its
- * fault. */
-static int evolis_command(struct evolis *e, const char *cmd, unsigned reply_ms,
-                          enum printer_disposition on_stall, char *ret_text,
-                          enum printer_disposition *ret_disp, char *ret_cause)
+/* Sends cmd and reads its answer (the text into ret_text when not NULL). With want_ok, anything but exactly
+ * "OK" fails: a documented text with its fault, any other with the text quoted. */
+static int evolis_exchange(struct evolis *e, const char *cmd, unsigned reply_ms,
+                           enum printer_disposition on_stall, bool want_ok, char *ret_text,
+                           enum printer_disposition *ret_disp, char *ret_cause)
 {
     uint8_t frame[EVOLIS_CMD_MAX + 2], answer[LINK_REPLY_MAX];
     struct printer_reply reply;
+    const struct printer_fault *fault;
     int n;
 
     n = evolis_encode(cmd, frame, sizeof(frame));
@@ -66,16 +70,45 @@ static int evolis_command(struct evolis *e, const char *cmd, unsigned reply_ms,
     if (evolis_parse_reply(answer, (size_t)n, &reply) < 0)
         return printer_link_fail(PRINTER_ERROR_PROTOCOL, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause,
                                  "printer sent an unreadable answer to %s", cmd);
-    if (reply.kind == PRINTER_REPLY_ERROR) {
-        if (!reply.fault->match[0])
-            return printer_link_fail(PRINTER_ERROR_DEVICE, reply.fault->disposition, ret_disp, ret_cause,
-                                     "printer error: %s", reply.text);
-        return printer_link_fail(PRINTER_ERROR_DEVICE, reply.fault->disposition, ret_disp, ret_cause, "%s",
-                                 reply.fault->cause);
-    }
     if (ret_text)
         snprintf(ret_text, PRINTER_REPLY_MAX, "%s", reply.text);
+    if (want_ok && reply.kind != PRINTER_REPLY_OK) {
+        fault = evolis_reply_fault(reply.text);
+        if (fault)
+            return printer_link_fail(PRINTER_ERROR_DEVICE, fault->disposition, ret_disp, ret_cause, "%s (%s)",
+                                     fault->cause, cmd);
+        return printer_link_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause,
+                                 "printer answered '%.60s' to %s", reply.text, cmd);
+    }
     return 0;
+}
+
+static int evolis_command(struct evolis *e, const char *cmd, unsigned reply_ms,
+                          enum printer_disposition on_stall, enum printer_disposition *ret_disp,
+                          char *ret_cause)
+{
+    return evolis_exchange(e, cmd, reply_ms, on_stall, true, NULL, ret_disp, ret_cause);
+}
+
+/* After an action failed with the printer's own text, asks what the guide lets us ask: `Rlr;r` (p. 34,
+ * "ERR NEED CLEANING") and `Rcr` (p. 32, "OK" unless on the ribbon's end mark), and puts the answer in front
+ * of the cause. Transport failures of the diagnosis leave the first cause alone. */
+static void evolis_diagnose(struct evolis *e, char *cause)
+{
+    enum printer_disposition d;
+    char text[PRINTER_REPLY_MAX], tmp[PRINTER_CAUSE_SIZE], first[PRINTER_CAUSE_SIZE];
+
+    snprintf(first, sizeof(first), "%s", cause);
+    if (evolis_exchange(e, "Rlr;r", e->link.to.command_ms, PRINTER_DISPOSITION_PAUSE_LINE, false, text, &d,
+                        tmp) == 0 &&
+        evolis_reply_fault(text)) {
+        snprintf(cause, PRINTER_CAUSE_SIZE, "%s: %.100s", evolis_reply_fault(text)->cause, first);
+        return;
+    }
+    if (evolis_exchange(e, "Rcr", e->link.to.command_ms, PRINTER_DISPOSITION_PAUSE_LINE, false, text, &d,
+                        tmp) == 0 &&
+        strcmp(text, "OK") != 0)
+        snprintf(cause, PRINTER_CAUSE_SIZE, "ribbon out: %.100s", first);
 }
 
 static void evolis_close(void *ctx)
@@ -128,7 +161,7 @@ static int evolis_open(const void *config, void **ret_ctx)
     }
     for (size_t i = 0; i < sizeof(evolis_setup) / sizeof(evolis_setup[0]); i++) {
         int r = evolis_command(e, evolis_setup[i], e->link.to.command_ms, PRINTER_DISPOSITION_PAUSE_LINE,
-                               NULL, &disp, cause);
+                               &disp, cause);
 
         if (r < 0) {
             /* the caller still owns the transport */
@@ -153,14 +186,33 @@ static int evolis_position(struct evolis *e, enum printer_card_position *ret,
                            enum printer_disposition *ret_disp, char *ret_cause)
 {
     char text[PRINTER_REPLY_MAX];
-    int r = evolis_command(e, "Rlr;p", e->link.to.command_ms, PRINTER_DISPOSITION_RETRY, text, ret_disp,
-                           ret_cause);
+    int r = evolis_exchange(e, "Rlr;p", e->link.to.command_ms, PRINTER_DISPOSITION_RETRY, false, text,
+                            ret_disp, ret_cause);
 
     if (r < 0)
         return r;
     if (evolis_parse_position(text, ret) < 0)
         return printer_link_fail(PRINTER_ERROR_PROTOCOL, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause,
-                                 "printer gave an unknown card position '%s'", text);
+                                 "printer answered '%.60s' to Rlr;p", text);
+    if (*ret == PRINTER_CARD_UNKNOWN && e->at_contact)
+        *ret = PRINTER_CARD_CONTACT;
+    if (*ret == PRINTER_CARD_NONE)
+        e->at_contact = false;
+    return 0;
+}
+
+/* A counter query (Rev E p. 31); -1 when the answer is not a number. */
+static int evolis_counter(struct evolis *e, const char *cmd, long *ret, enum printer_disposition *ret_disp,
+                          char *ret_cause)
+{
+    char text[PRINTER_REPLY_MAX];
+    int r = evolis_exchange(e, cmd, e->link.to.command_ms, PRINTER_DISPOSITION_RETRY, false, text, ret_disp,
+                            ret_cause);
+
+    if (r < 0)
+        return r;
+    if (evolis_parse_counter(text, ret) < 0)
+        *ret = -1;
     return 0;
 }
 
@@ -168,19 +220,24 @@ static int evolis_status(void *ctx, struct printer_status *ret, enum printer_dis
                          char *ret_cause)
 {
     struct evolis *e = ctx;
-    struct printer_status s = {.card = PRINTER_CARD_UNKNOWN, .feeder = -1};
+    struct printer_status s = *ret;
     char text[PRINTER_REPLY_MAX];
     int r;
 
+    s.card = PRINTER_CARD_UNKNOWN;
+    s.feeder = -1; /* Rev E has no feeder sensor reading for the internal feeder (Rse: c m o p r only) */
     r = evolis_position(e, &s.card, ret_disp, ret_cause);
+    /* Rco;l: cards the ribbon still prints ("not accurate", p. 31); Rco;c: cards inserted */
+    if (r == 0)
+        r = evolis_counter(e, "Rco;l", &s.ribbon_left, ret_disp, ret_cause);
+    if (r == 0)
+        r = evolis_counter(e, "Rco;c", &s.cards_printed, ret_disp, ret_cause);
+    if (r == 0)
+        r = evolis_exchange(e, "Rlr;r", e->link.to.command_ms, PRINTER_DISPOSITION_RETRY, false, text,
+                            ret_disp, ret_cause);
     if (r < 0)
         return r;
-    r = evolis_command(e, "Rse;f", e->link.to.command_ms, PRINTER_DISPOSITION_RETRY, text, ret_disp,
-                       ret_cause);
-    if (r < 0)
-        return r;
-    if (evolis_parse_feeder(text, &s.feeder) < 0)
-        s.feeder = -1;
+    s.cleaning_due = evolis_reply_fault(text) != NULL;
     *ret = s;
     return 0;
 }
@@ -194,14 +251,19 @@ static int evolis_purge(void *ctx, enum printer_disposition *ret_disp, char *ret
     r = evolis_position(e, &pos, ret_disp, ret_cause);
     if (r < 0 || pos == PRINTER_CARD_NONE)
         return r;
-    return evolis_command(e, "Ser", e->link.to.move_ms, PRINTER_DISPOSITION_PAUSE_LINE, NULL, ret_disp,
-                          ret_cause);
+    /* p. 42: Ser ejects the card into the reject box */
+    r = evolis_command(e, "Ser", e->link.to.move_ms, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause);
+    if (r == 0)
+        e->at_contact = false;
+    return r;
 }
 
+/* Chip first: Sis (p. 59) inserts a blank from the feeder and stops it at the smart card contact station. */
 static int evolis_feed(void *ctx, enum printer_disposition *ret_disp, char *ret_cause)
 {
     struct evolis *e = ctx;
     enum printer_card_position pos;
+    char text[PRINTER_REPLY_MAX];
     int r;
 
     r = evolis_position(e, &pos, ret_disp, ret_cause);
@@ -210,8 +272,30 @@ static int evolis_feed(void *ctx, enum printer_disposition *ret_disp, char *ret_
     if (pos != PRINTER_CARD_NONE)
         return printer_link_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause,
                                  "a card is already in the printer");
+    /* p. 34: Rlr;r says ERR NEED CLEANING once the cleaning counter is out: stop before a card goes in */
+    r = evolis_exchange(e, "Rlr;r", e->link.to.command_ms, PRINTER_DISPOSITION_RETRY, false, text, ret_disp,
+                        ret_cause);
+    if (r < 0)
+        return r;
+    if (evolis_reply_fault(text))
+        return printer_link_fail(PRINTER_ERROR_DEVICE, evolis_reply_fault(text)->disposition, ret_disp,
+                                 ret_cause, "%s", evolis_reply_fault(text)->cause);
+    e->ejected_by_print = false;
     /* a stall here moved nothing that we know of: the line may try again */
-    return evolis_command(e, "Si", e->link.to.move_ms, PRINTER_DISPOSITION_RETRY, NULL, ret_disp, ret_cause);
+    r = evolis_command(e, "Sis", e->link.to.move_ms, PRINTER_DISPOSITION_RETRY, ret_disp, ret_cause);
+    if (r == PRINTER_ERROR_DEVICE) {
+        enum printer_disposition d;
+        char first[PRINTER_CAUSE_SIZE], tmp[PRINTER_CAUSE_SIZE];
+
+        /* no card came in: the feeder is empty (or the card did not come); the guide gives no reply text */
+        snprintf(first, sizeof(first), "%s", ret_cause);
+        if (evolis_position(e, &pos, &d, tmp) == 0 && pos == PRINTER_CARD_NONE)
+            snprintf(ret_cause, PRINTER_CAUSE_SIZE, "feeder empty: %.100s", first);
+        return r;
+    }
+    if (r == 0)
+        e->at_contact = true;
+    return r;
 }
 
 static int evolis_print(void *ctx, const struct printer_raster *r, const char *label,
@@ -227,10 +311,13 @@ static int evolis_print(void *ctx, const struct printer_raster *r, const char *l
     if (err < 0)
         return printer_link_fail(err, PRINTER_DISPOSITION_REJECT_CARD, ret_disp, ret_cause,
                                  "cannot split the face into panels: %s", printer_strerror(err));
-    err = evolis_command(e, EVOLIS_RIBBON, e->link.to.command_ms, PRINTER_DISPOSITION_REJECT_CARD, NULL,
-                         ret_disp, ret_cause);
+    err = evolis_command(e, EVOLIS_RIBBON, e->link.to.command_ms, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
+                         ret_cause);
     if (err == 0)
-        err = evolis_command(e, "Ss", e->link.to.command_ms, PRINTER_DISPOSITION_REJECT_CARD, NULL, ret_disp,
+        err = evolis_command(e, "Ss", e->link.to.command_ms, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
+                             ret_cause);
+    if (err == 0)
+        err = evolis_command(e, "Sr", e->link.to.command_ms, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
                              ret_cause);
     {
         const struct {
@@ -256,49 +343,68 @@ static int evolis_print(void *ctx, const struct printer_raster *r, const char *l
                                         "cannot encode panel %c", order[i].name);
                 break;
             }
-            n = printer_link_exchange(&e->link, e->frame, (size_t)n, e->link.to.command_ms, what,
+            /* every Db after the first prints the panel before it (§21): a panel's print time */
+            n = printer_link_exchange(&e->link, e->frame, (size_t)n,
+                                      i ? e->link.to.print_ms : e->link.to.command_ms, what,
                                       PRINTER_DISPOSITION_REJECT_CARD, answer, ret_disp, ret_cause);
-            if (n < 0) {
+            if (n < 0)
                 err = n;
-            } else if (evolis_parse_reply(answer, (size_t)n, &reply) < 0 ||
-                       reply.kind == PRINTER_REPLY_VALUE) {
+            else if (evolis_parse_reply(answer, (size_t)n, &reply) < 0)
                 err = printer_link_fail(PRINTER_ERROR_PROTOCOL, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp,
                                         ret_cause, "printer sent an unreadable answer to %s", what);
-            } else if (reply.kind == PRINTER_REPLY_ERROR) {
-                err = printer_link_fail(PRINTER_ERROR_DEVICE, reply.fault->disposition, ret_disp, ret_cause,
-                                        "%s", reply.fault->match[0] ? reply.fault->cause : reply.text);
-            }
+            else if (reply.kind != PRINTER_REPLY_OK)
+                err = printer_link_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp,
+                                        ret_cause, "printer answered '%.60s' to %s", reply.text, what);
         }
     }
     printer_panels_free(panels);
+    /* Se prints the overlay and ejects the card (p. 42, §21) */
     if (err == 0)
-        err = evolis_command(e, "Sr", e->link.to.print_ms, PRINTER_DISPOSITION_REJECT_CARD, NULL, ret_disp,
+        err = evolis_command(e, "Se", e->link.to.print_ms, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
                              ret_cause);
+    if (err == 0) {
+        e->at_contact = false;
+        e->ejected_by_print = true;
+    } else if (err == PRINTER_ERROR_DEVICE) {
+        evolis_diagnose(e, ret_cause);
+    }
     return err;
 }
 
+/* The card came in with Sis and is at the contact station already; anything else is not documented. */
 static int evolis_to_encoder(void *ctx, enum printer_disposition *ret_disp, char *ret_cause)
 {
     struct evolis *e = ctx;
 
-    return evolis_command(e, "Sis", e->link.to.move_ms, PRINTER_DISPOSITION_REJECT_CARD, NULL, ret_disp,
-                          ret_cause);
+    if (e->at_contact)
+        return 0;
+    return printer_link_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_REJECT_CARD, ret_disp, ret_cause,
+                             "no card at the contact station (Rev E has no move back to it)");
 }
 
+/* Se at the end of the print already ejected the card (p. 42); there is no eject outside a sequence. */
 static int evolis_eject(void *ctx, enum printer_disposition *ret_disp, char *ret_cause)
 {
     struct evolis *e = ctx;
 
-    return evolis_command(e, "Se", e->link.to.move_ms, PRINTER_DISPOSITION_REJECT_CARD, NULL, ret_disp,
-                          ret_cause);
+    if (e->ejected_by_print) {
+        e->ejected_by_print = false;
+        return 0;
+    }
+    return printer_link_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_REJECT_CARD, ret_disp, ret_cause,
+                             "no printed card to eject");
 }
 
 static int evolis_reject(void *ctx, enum printer_disposition *ret_disp, char *ret_cause)
 {
     struct evolis *e = ctx;
+    int r = evolis_command(e, "Ser", e->link.to.move_ms, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause);
 
-    return evolis_command(e, "Ser", e->link.to.move_ms, PRINTER_DISPOSITION_PAUSE_LINE, NULL, ret_disp,
-                          ret_cause);
+    if (r == 0)
+        e->at_contact = false;
+    else if (r == PRINTER_ERROR_DEVICE)
+        evolis_diagnose(e, ret_cause);
+    return r;
 }
 
 const struct printer_driver printer_driver_evolis = {

@@ -136,9 +136,6 @@ static int sim_print(void *ctx, const struct printer_raster *r, const char *labe
     if (s->position == SIM_CARD_NONE)
         return sim_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE, "no card at the print position",
                         ret_disp, ret_cause);
-    if (s->position != SIM_CARD_PRINT)
-        return sim_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
-                        "card is at the contact station", ret_disp, ret_cause);
     if (s->printed)
         return sim_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_REJECT_CARD, "card is already printed",
                         ret_disp, ret_cause);
@@ -148,6 +145,8 @@ static int sim_print(void *ctx, const struct printer_raster *r, const char *labe
 
     if (s->card_ms)
         printer_sleep_ms(s->card_ms);
+    /* chip first: a card personalised at the contact station comes back under the head */
+    s->position = SIM_CARD_PRINT;
     s->printed = true;
     if (sim_chance(s, s->fault_permille)) {
         s->counters.faults++;

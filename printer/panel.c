@@ -431,29 +431,75 @@ void printer_pack_levels(const uint8_t *levels, size_t n, unsigned bits, uint8_t
         out[o] = (uint8_t)(acc << (8 - have));
 }
 
-/* First panel dot of a Magicard row: the narrower print width sits in the middle of the face. */
-#define MAGICARD_FIRST_DOT ((PRINTER_PANEL_DOTS - PRINTER_MAGICARD_WIDTH) / 2)
+/* Where image pixel p of a Magicard row goes: byte and mask in a plane row. */
+struct magicard_dot {
+    uint16_t byte;
+    uint8_t mask;
+};
 
-void printer_pack_magicard_dye(const uint8_t *levels, uint8_t *out)
+static void magicard_dots(bool kge, unsigned margin, struct magicard_dot *dots)
 {
-    const size_t row_size = (size_t)PRINTER_MAGICARD_ROW_BYTES * PRINTER_MAGICARD_BITS;
+    for (unsigned p = 0; p < PRINTER_MAGICARD_WIDTH; p++) {
+        if (kge) {
+            unsigned a = margin + p, word, bit;
 
-    /* bit-plane p of a row holds bit p of the top PRINTER_MAGICARD_BITS bits of each level */
-    memset(out, 0, PRINTER_MAGICARD_DYE_SIZE);
-    for (unsigned line = 0; line < PRINTER_PANEL_LINES; line++) {
-        const uint8_t *src = levels + (size_t)line * PRINTER_PANEL_DOTS + MAGICARD_FIRST_DOT;
-        uint8_t *row = out + (size_t)line * row_size;
+            if (a < 288) {
+                word = 6 + a / 16;
+                bit = 2 * (a % 16);
+            } else {
+                word = (a - 288) / 16;
+                bit = 2 * ((a - 288) % 16) + 1;
+            }
+            dots[p].byte = (uint16_t)(4 * word + bit / 8);
+            dots[p].mask = (uint8_t)(0x80u >> (bit % 8));
+        } else {
+            unsigned n = margin + 1 + p;
 
-        for (unsigned plane = 0; plane < PRINTER_MAGICARD_BITS; plane++)
-            pack_bits(src, PRINTER_MAGICARD_WIDTH, (uint8_t)(1u << (plane + 8 - PRINTER_MAGICARD_BITS)),
-                      row + (size_t)plane * PRINTER_MAGICARD_ROW_BYTES);
+            /* past the last head dot (margin 30): the vendor's test drops it */
+            dots[p].byte = (uint16_t)(n < PRINTER_MAGICARD_HEAD_DOTS ? n / 8 : 0);
+            dots[p].mask = (uint8_t)(n < PRINTER_MAGICARD_HEAD_DOTS ? 0x80u >> (n % 8) : 0);
+        }
     }
 }
 
-void printer_pack_magicard_k(const uint8_t *flags, uint8_t *out)
+size_t printer_pack_magicard_dye(const uint8_t *levels, bool kge, unsigned margin, uint8_t *out)
 {
-    memset(out, 0, PRINTER_MAGICARD_K_SIZE);
-    for (unsigned line = 0; line < PRINTER_PANEL_LINES; line++)
-        pack_bits(flags + (size_t)line * PRINTER_PANEL_DOTS + MAGICARD_FIRST_DOT, PRINTER_MAGICARD_WIDTH,
-                  0xff, out + (size_t)line * PRINTER_MAGICARD_ROW_BYTES);
+    const size_t row = kge ? PRINTER_MAGICARD_KGE_ROW : PRINTER_MAGICARD_KEE_ROW,
+                 row_size = row * PRINTER_MAGICARD_BITS, total = row_size * PRINTER_PANEL_LINES;
+    struct magicard_dot dots[PRINTER_MAGICARD_WIDTH];
+
+    magicard_dots(kge, margin, dots);
+    memset(out, 0, total);
+    for (unsigned line = 0; line < PRINTER_PANEL_LINES; line++) {
+        const uint8_t *src = levels + (size_t)line * PRINTER_PANEL_DOTS + PRINTER_MAGICARD_FIRST_DOT;
+        uint8_t *dst = out + (size_t)line * row_size;
+
+        for (unsigned p = 0; p < PRINTER_MAGICARD_WIDTH; p++) {
+            unsigned v = src[p] >> (8 - PRINTER_MAGICARD_BITS);
+
+            for (unsigned plane = 0; v && plane < PRINTER_MAGICARD_BITS; plane++, v >>= 1)
+                if (v & 1)
+                    dst[plane * row + dots[p].byte] |= dots[p].mask;
+        }
+    }
+    return total;
+}
+
+size_t printer_pack_magicard_k(const uint8_t *flags, bool kge, unsigned margin, uint8_t *out)
+{
+    const size_t row = kge ? PRINTER_MAGICARD_KGE_ROW : PRINTER_MAGICARD_KEE_ROW,
+                 total = row * PRINTER_PANEL_LINES;
+    struct magicard_dot dots[PRINTER_MAGICARD_WIDTH];
+
+    magicard_dots(kge, margin, dots);
+    memset(out, 0, total);
+    for (unsigned line = 0; line < PRINTER_PANEL_LINES; line++) {
+        const uint8_t *src = flags + (size_t)line * PRINTER_PANEL_DOTS + PRINTER_MAGICARD_FIRST_DOT;
+        uint8_t *dst = out + (size_t)line * row;
+
+        for (unsigned p = 0; p < PRINTER_MAGICARD_WIDTH; p++)
+            if (src[p])
+                dst[dots[p].byte] |= dots[p].mask;
+    }
+    return total;
 }

@@ -3,6 +3,7 @@
 
 #include "printer.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,19 +49,23 @@ void printer_pack_1bpp(const uint8_t *flags, size_t n, uint8_t *out);
 /* Packs the top `bits` (1..8) bits of n 8-bit levels MSB first without padding into out. */
 void printer_pack_levels(const uint8_t *levels, size_t n, unsigned bits, uint8_t *out);
 
-/* Magicard rows: PRINTER_MAGICARD_WIDTH dots of a panel line (centred), padded to a row of
- * PRINTER_MAGICARD_ROW_DOTS; a colour row is PRINTER_MAGICARD_BITS bit-planes of row bytes each, lowest
- * bit first. */
-#define PRINTER_MAGICARD_WIDTH     642
-#define PRINTER_MAGICARD_ROW_DOTS  672
-#define PRINTER_MAGICARD_ROW_BYTES (PRINTER_MAGICARD_ROW_DOTS / 8)
-#define PRINTER_MAGICARD_BITS      6
-#define PRINTER_MAGICARD_DYE_SIZE                                                                            \
-    ((size_t)PRINTER_PANEL_LINES * PRINTER_MAGICARD_ROW_BYTES * PRINTER_MAGICARD_BITS)
-#define PRINTER_MAGICARD_K_SIZE ((size_t)PRINTER_PANEL_LINES * PRINTER_MAGICARD_ROW_BYTES)
+/* Magicard rows (rastertoultra.c 6152-6681): the print head has 672 dots, a full-bleed image 642 of them,
+ * taken from panel dots 3..644 (image pixel p = panel dot p + 3). A colour row is PRINTER_MAGICARD_BITS
+ * bit-planes (bit j of the 6-bit level in plane j, lowest first), each one K-sized row. */
+#define PRINTER_MAGICARD_WIDTH         642
+#define PRINTER_MAGICARD_FIRST_DOT     ((PRINTER_PANEL_DOTS - PRINTER_MAGICARD_WIDTH) / 2)
+#define PRINTER_MAGICARD_HEAD_DOTS     672
+#define PRINTER_MAGICARD_KEE_ROW       84 /* Rio/Tango/XXL: 21 32-bit words */
+#define PRINTER_MAGICARD_KGE_ROW       96 /* Rio Pro/Enduro: 24 32-bit words, 288-dot interleave */
+#define PRINTER_MAGICARD_BITS          6
+#define MAGICARD_HEAD_POSITION_DEFAULT 50
+#define MAGICARD_HEAD_POSITION_MIN     35
+#define MAGICARD_HEAD_POSITION_MAX     65
 
-/* Packs one dye panel (PRINTER_PANEL_PIXELS levels) as Magicard bit-planes into out
- * (PRINTER_MAGICARD_DYE_SIZE bytes). */
-void printer_pack_magicard_dye(const uint8_t *levels, uint8_t *out);
-/* Packs one 1-bit panel (PRINTER_PANEL_PIXELS flags) as Magicard rows into out (PRINTER_MAGICARD_K_SIZE). */
-void printer_pack_magicard_k(const uint8_t *flags, uint8_t *out);
+/* Packs one dye panel (PRINTER_PANEL_PIXELS levels, the top 6 bits used) as Magicard bit-plane rows into out:
+ * KEE (kge false: 84-byte rows, image pixel p at head dot margin + 1 + p, MSB first) or KGE (96-byte rows,
+ * head dot a = margin + p, a < 288 at even bits of words 6.., the rest at odd bits of words 0.., MSB first
+ * after the vendor's bit reversal). Returns the bytes written: 1016 * 6 * row bytes. */
+size_t printer_pack_magicard_dye(const uint8_t *levels, bool kge, unsigned margin, uint8_t *out);
+/* The same for one 1-bit panel (nonzero = set): 1016 * row bytes. */
+size_t printer_pack_magicard_k(const uint8_t *flags, bool kge, unsigned margin, uint8_t *out);

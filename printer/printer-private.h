@@ -37,8 +37,9 @@ struct printer_driver {
      * *ret_ctx is untouched on failure. Must not move a card. Required. */
     int (*open)(const void *config, void **ret_ctx);
 
-    /* Where the card is and whether the feeder has blanks, into *ret (untouched on failure). Moves no
-     * card. Required. */
+    /* Where the card is, whether the feeder has blanks, ribbon left, cards printed and cleaning due, into
+     * *ret: the generic layer pre-fills every field with "not reported" (UNKNOWN / -1) and the driver sets
+     * what its printer reports; *ret is not used on failure. Moves no card. Required. */
     int (*status)(void *ctx, struct printer_status *ret, enum printer_disposition *ret_disp, char *ret_cause);
 
     /* Copies the model and serial number (each at most PRINTER_IDENT_SIZE bytes, NUL included; "" when
@@ -49,24 +50,31 @@ struct printer_driver {
      * when there was no card. Required. */
     int (*purge)(void *ctx, enum printer_disposition *ret_disp, char *ret_cause);
 
-    /* Take one blank from the feeder to the print position. Fails with PRINTER_ERROR_DEVICE and
-     * PAUSE_LINE when the feeder is empty or a card is already inside. Required. */
+    /* Chip first: take one blank from the feeder into the printer — to the contact station where the printer
+     * can (Evolis Sis), or only check that it can when the printer takes the card itself with the next move
+     * (Magicard: CHP or the job). Fails with PRINTER_ERROR_DEVICE and PAUSE_LINE when the feeder is empty, a
+     * cleaning is due or a card is already inside. Required. */
     int (*feed)(void *ctx, enum printer_disposition *ret_disp, char *ret_cause);
 
     /* Print the face r (PRINTER_FACE_WIDTH x PRINTER_FACE_HEIGHT, already checked by the generic layer)
-     * on the card at the print position; label is the card number, for drivers that name output after
-     * it. The card stays at the print position, also on failure. A failure that spoils the card answers
-     * REJECT_CARD. Required. */
+     * on the card inside (a personalised card at the contact station goes back under the head, or the
+     * printer feeds one); label is the card number, for drivers that name output after it. Printers whose
+     * print sequence ends by ejecting (Evolis Se, a Magicard job) leave the card in the output stacker;
+     * otherwise it stays at the print position. On failure the card stays inside; a failure that spoils
+     * it answers REJECT_CARD. Required. */
     int (*print)(void *ctx, const struct printer_raster *r, const char *label,
                  enum printer_disposition *ret_disp, char *ret_cause);
 
-    /* Move the card inside to the contact (chip) station; 0 if it is already there. Required. */
+    /* Make sure the card is at the contact (chip) station; 0 if it is already there (chip first: before
+     * print). Required. */
     int (*to_encoder)(void *ctx, enum printer_disposition *ret_disp, char *ret_cause);
 
-    /* Put the card inside into the output stacker. Fails when there is no card. Required. */
+    /* Put the printed card into the output stacker; 0 when the print already did. Fails when there is no
+     * card. Required. */
     int (*eject)(void *ctx, enum printer_disposition *ret_disp, char *ret_cause);
 
-    /* Put the card inside into the reject box. Fails when there is no card. Required. */
+    /* Put the card inside into the reject box (a printer without one, such as the Magicard, ejects it and
+     * the line records it spoiled). Required. */
     int (*reject)(void *ctx, enum printer_disposition *ret_disp, char *ret_cause);
 
     /* Disconnect and free ctx. Never fails, never moves a card. Required. */
@@ -121,6 +129,10 @@ struct printer_emulator;
  * emulator answers while it takes a command, so waiting could not help). emu stays the caller's and must
  * outlive the transport. Returns 0, INVALID or NOMEM; *ret untouched on failure. */
 int printer_transport_emu_new(struct printer_emulator *emu, struct printer_transport **ret);
+/* The same, and every byte written also goes to the file at path (created or truncated): what a USB printer
+ * would receive, byte for byte. Returns 0, INVALID, NOMEM or IO (the file cannot be created). */
+int printer_transport_emu_file_new(struct printer_emulator *emu, const char *path,
+                                   struct printer_transport **ret);
 
 /* Opens a fresh emulated printer (the "emu:" specs) for driver "evolis" or "magicard": the real driver
  * over printer_transport_emu_new(), the emulator owned by the printer and freed by printer_close(). sim
@@ -130,6 +142,12 @@ int printer_transport_emu_new(struct printer_emulator *emu, struct printer_trans
  * driver, bad sim settings), IO (output_dir is not a directory), NOMEM; *ret untouched on failure. */
 int printer_open_emu(const char *driver, const struct printer_sim_config *sim,
                      const struct printer_timeouts *timeouts, struct printer **ret);
+/* Print to file (the "evolis:file:PATH" and "magicard:file:PATH" specs): printer_open_emu() whose transport
+ * also writes every byte the driver sends to path, exactly what a USB printer would receive; the emulator
+ * answers, so the driver runs its whole protocol. Returns as printer_open_emu(), or IO when path cannot be
+ * created. */
+int printer_open_file(const char *driver, const char *path, const struct printer_sim_config *sim,
+                      const struct printer_timeouts *timeouts, struct printer **ret);
 /* The emulator inside a printer that printer_open_emu() opened, NULL for any other printer; for tests,
  * which may read and change its state between operations. */
 struct printer_emulator *printer_emu_emulator(const struct printer *p);

@@ -154,12 +154,17 @@ int printer_get_status(struct printer *p, struct printer_status *ret, enum print
 {
     enum printer_disposition disp = PRINTER_DISPOSITION_OK;
     char cause[PRINTER_CAUSE_SIZE] = "";
-    struct printer_status s;
+    struct printer_status s = {.card = PRINTER_CARD_UNKNOWN,
+                               .feeder = -1,
+                               .ribbon_left = -1,
+                               .cards_printed = -1,
+                               .cleaning_due = -1};
     int r;
 
     if (!p || !ret)
         return finish(PRINTER_ERROR_INVALID, PRINTER_DISPOSITION_PAUSE_LINE, "no printer", ret_disp,
                       ret_cause);
+    /* drivers fill what they know; the rest stays "not reported" */
     r = p->drv->status(p->ctx, &s, &disp, cause);
     cause[PRINTER_CAUSE_SIZE - 1] = '\0';
     if (r >= 0)
@@ -193,6 +198,13 @@ int printer_open_spec_timeouts(const char *spec, const struct printer_sim_config
         return sim ? printer_open_sim(sim, ret) : PRINTER_ERROR_INVALID;
     if (strncmp(spec, "emu:", 4) == 0)
         return printer_open_emu(spec + 4, sim, timeouts, ret);
+    /* print to file: "<driver>:file:PATH" */
+    for (size_t d = 0; printer_usb_drivers[d]; d++) {
+        size_t n = strlen(printer_usb_drivers[d]->name);
+
+        if (strncmp(spec, printer_usb_drivers[d]->name, n) == 0 && strncmp(spec + n, ":file:", 6) == 0)
+            return printer_open_file(printer_usb_drivers[d]->name, spec + n + 6, sim, timeouts, ret);
+    }
     if (strcmp(spec, "usb") != 0 && strncmp(spec, "usb:", 4) != 0)
         return PRINTER_ERROR_INVALID;
     snprintf(buf, sizeof(buf), "%s", spec);

@@ -115,9 +115,13 @@ int printer_open_sim(const struct printer_sim_config *cfg, struct printer **ret)
  *                    is written as <output_dir>/<label>.png, decoded from the panels the emulated printer
  *                    received (K as black, Y/M/C composed back into RGB). Not attached hardware: never
  *                    listed by printer_list_usb().
+ *   "evolis:file:PATH" print to file: the Evolis driver writes to PATH exactly the bytes a USB printer would
+ *                    receive (an emulated printer answers it); "magicard:file:PATH" likewise. sim as for
+ *                    "emu:". IO when PATH cannot be created.
  * Returns 0 or PRINTER_ERROR_INVALID (bad spec), GONE (no such printer attached), ACCESS (no permission:
  * see the README's udev rule), IO, TIMEOUT, PROTOCOL or NOMEM; *ret untouched on failure. The USB drivers
- * set the printer up (errors handled by the host, no eject at job end, reject box) but move no card. */
+ * set the printer up (Evolis: errors handled by the host; Magicard: model and head position read) but move
+ * no card. */
 int printer_open_spec(const char *spec, const struct printer_sim_config *sim, struct printer **ret);
 
 const char *printer_name(const struct printer *p); /* e.g. "sim", "evolis", "magicard" */
@@ -149,13 +153,16 @@ enum printer_card_position {
     PRINTER_CARD_PRINT,    /* at the print position */
     PRINTER_CARD_CONTACT,  /* at the contact (chip) station */
     PRINTER_CARD_CONTACTLESS,
-    PRINTER_CARD_UNKNOWN, /* inside, position not reported */
+    PRINTER_CARD_UNKNOWN, /* inside or not known: position not reported (Evolis ERR CARD, Magicard) */
 };
 
 /* What a printer says about itself. */
 struct printer_status {
     enum printer_card_position card;
-    int feeder; /* 1 blanks present, 0 feeder empty, -1 not reported */
+    int feeder;       /* 1 blanks present, 0 feeder empty, -1 not reported */
+    long ribbon_left; /* cards (Evolis Rco;l) or film shots (Magicard STA$$ 22 - 23) left; -1 not reported */
+    long cards_printed; /* the printer's own card counter; -1 not reported */
+    int cleaning_due;   /* 1 the printer asks for a cleaning, 0 not, -1 not reported */
 };
 
 /* Asks the printer where the card is and whether blanks are left; never moves a card. */
@@ -163,12 +170,15 @@ int printer_get_status(struct printer *p, struct printer_status *ret, enum print
                        char *ret_cause);
 /* Throw out whatever card is inside (start-up after a crash). */
 int printer_purge(struct printer *p, enum printer_disposition *ret_disp, char *ret_cause);
-/* Pull one blank from the hopper to the print position. */
+/* Chip first: take one blank from the hopper into the printer (to the contact station where the printer can).
+ */
 int printer_feed(struct printer *p, enum printer_disposition *ret_disp, char *ret_cause);
-/* Print the face on the card at the print position; label (card number) names the output file. */
+/* Print the face on the card inside; label (card number) names the output file. Printers whose print ends
+ * by ejecting (Evolis, Magicard) leave the card in the output stacker; printer_eject() then has nothing to
+ * do. */
 int printer_print(struct printer *p, const struct printer_raster *r, const char *label,
                   enum printer_disposition *ret_disp, char *ret_cause);
-/* Move the card to the contact (chip) station. */
+/* Have the card at the contact (chip) station, to personalise it before it is printed. */
 int printer_to_encoder(struct printer *p, enum printer_disposition *ret_disp, char *ret_cause);
 /* Eject to the output stacker (good card) or to the reject box (spoiled). */
 int printer_eject(struct printer *p, enum printer_disposition *ret_disp, char *ret_cause);

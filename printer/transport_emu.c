@@ -1,5 +1,5 @@
 /* transport_emu.c — the byte pipe to an in-process emulated printer (emulator.h), so the real Evolis and
- * Magicard drivers run without USB */
+ * Magicard drivers run without USB; optionally a copy of every byte to a file (print to file) */
 #include "emulator.h"
 #include "printer-private.h"
 #include "transport.h"
@@ -21,13 +21,24 @@ static int emu_error(int r)
     }
 }
 
+struct emu_link {
+    struct printer_emulator *emu;
+    FILE *file; /* NULL, or where every byte written goes too */
+};
+
 static int emu_write(void *ctx, const uint8_t *data, size_t len, unsigned timeout_ms)
 {
+    struct emu_link *l = ctx;
+
     (void)timeout_ms; /* the emulator takes every transfer at once */
     for (size_t off = 0; off < len; off += PRINTER_USB_CHUNK) {
         size_t n = len - off < PRINTER_USB_CHUNK ? len - off : PRINTER_USB_CHUNK;
-        int r = printer_emulator_write(ctx, data + off, n);
+        int r;
 
+        /* the file gets exactly what the printer's bulk OUT endpoint would */
+        if (l->file && (fwrite(data + off, 1, n, l->file) != n || fflush(l->file) != 0))
+            return PRINTER_ERROR_IO;
+        r = printer_emulator_write(l->emu, data + off, n);
         if (r < 0)
             return emu_error(r);
     }
@@ -36,7 +47,7 @@ static int emu_write(void *ctx, const uint8_t *data, size_t len, unsigned timeou
 
 static int emu_read(void *ctx, uint8_t *buf, size_t cap, unsigned timeout_ms)
 {
-    int r = printer_emulator_read(ctx, buf, cap);
+    int r = printer_emulator_read(((struct emu_link *)ctx)->emu, buf, cap);
 
     /* the emulator answers while it takes the command: nothing pending now means nothing will come, so
      * waiting out timeout_ms would only slow the line down */
@@ -50,16 +61,23 @@ static int emu_device_id(void *ctx, char *buf, size_t size, unsigned timeout_ms)
 {
     int n;
 
+    struct printer_emulator *emu = ((struct emu_link *)ctx)->emu;
+
     (void)timeout_ms;
-    if (printer_emulator_unplugged(ctx))
+    if (printer_emulator_unplugged(emu))
         return PRINTER_ERROR_GONE;
-    n = snprintf(buf, size, "%s", printer_emulator_device_id(ctx));
+    n = snprintf(buf, size, "%s", printer_emulator_device_id(emu));
     return n < 0 || (size_t)n >= size ? PRINTER_ERROR_IO : 0;
 }
 
 static void emu_close(void *ctx)
 {
-    (void)ctx; /* the emulator stays its owner's */
+    struct emu_link *l = ctx;
+
+    /* the emulator stays its owner's */
+    if (l->file)
+        fclose(l->file);
+    free(l);
 }
 
 static const struct printer_transport_ops emu_ops = {
@@ -69,17 +87,37 @@ static const struct printer_transport_ops emu_ops = {
     .close = emu_close,
 };
 
-int printer_transport_emu_new(struct printer_emulator *emu, struct printer_transport **ret)
+int printer_transport_emu_file_new(struct printer_emulator *emu, const char *path,
+                                   struct printer_transport **ret)
 {
     struct printer_transport *t;
+    struct emu_link *l;
 
     if (!emu || !ret)
         return PRINTER_ERROR_INVALID;
     t = calloc(1, sizeof(*t));
-    if (!t)
+    l = calloc(1, sizeof(*l));
+    if (!t || !l) {
+        free(t);
+        free(l);
         return PRINTER_ERROR_NOMEM;
+    }
+    l->emu = emu;
+    if (path) {
+        l->file = fopen(path, "wbe");
+        if (!l->file) {
+            free(t);
+            free(l);
+            return PRINTER_ERROR_IO;
+        }
+    }
     t->ops = &emu_ops;
-    t->ctx = emu;
+    t->ctx = l;
     *ret = t;
     return 0;
+}
+
+int printer_transport_emu_new(struct printer_emulator *emu, struct printer_transport **ret)
+{
+    return printer_transport_emu_file_new(emu, NULL, ret);
 }

@@ -5,6 +5,7 @@
 #include "db.h"
 #include "gen_portrait.h"
 #include "log.h"
+#include "migrations.h"
 #include "photo.h"
 #include "producer.h"
 
@@ -64,6 +65,7 @@ static void usage(FILE *out)
           "  --db CONNINFO     use this PostgreSQL server (libpq conninfo or URI); PG* variables work too\n"
           "  -v, --verbose     more log output;  -q, --quiet  errors only\n"
           "  -h, --help        this help;  COMMAND --help for a command's options\n"
+          "  --version         the version of cardline\n"
           "\n"
           "Environment:\n"
           "  CARDLINE_NOW      pin the bureau's clock (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]) for tests\n"
@@ -172,6 +174,18 @@ static int cmd_db(struct globals *g, int argc, char **argv)
                g->cfg.embedded ? "private cluster" : "external server");
         if (g->cfg.embedded)
             printf("cluster:  %s\nsocket:   %s\n", g->cfg.cluster_dir, g->cfg.socket_dir);
+        if (r == 1 && (conn = producer_db_connect(&g->cfg))) {
+            /* the schema this database has, against the newest this program knows */
+            PGresult *res = db_exec(conn, "SELECT coalesce(max(version), 0) FROM schema_migration", 0, NULL);
+            int have = db_ok(res) ? atoi(PQgetvalue(res, 0, 0)) : 0,
+                want = producer_migrations[producer_migration_count - 1].version;
+            printf("schema:   %d (%s)\n", have,
+                   have == want ? "current"
+                   : have < want ? "older than this program: cardline db migrate"
+                                 : "newer than this program: upgrade cardline");
+            PQclear(res);
+            PQfinish(conn);
+        }
         return r == 1 ? 0 : 1;
     }
     fprintf(stderr, "cardline db: unknown subcommand '%s'\n", sub);
@@ -284,7 +298,9 @@ static int cmd_run(struct globals *g, int argc, char **argv)
                 "  --seed S             seed for the simulated faults (default 1)\n"
                 "  --max-cards N        stop after N good cards (default: no limit)\n"
                 "  --printer SPEC       every line's printer: sim (default), usb, usb:evolis, usb:magicard,\n"
-                "                       usb:<serial>, usb:<bus>:<address> (see cardline devices)\n"
+                "                       usb:<serial>, usb:<bus>:<address> (see cardline devices);\n"
+                "                       emu:evolis, emu:magicard (emulated printers); evolis:file:PATH,\n"
+                "                       magicard:file:PATH (print to file: the bytes a USB printer would get)\n"
                 "  --encoder SPEC       every line's chip encoder: sim (default) or pcsc:<reader name>\n"
                 "  --key-service SPEC   issuer keys: soft:<key file> or psam:<reader name>\n"
                 "                       (default: a key made for this run, which only simulated cards know)\n"
@@ -562,6 +578,11 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
         fprintf(stderr, "cardline outlet add: CODE, --name, --kind and --county are required\n");
         return EXIT_USAGE;
     }
+    if (strcmp(sub, "add") == 0 && strcmp(kind, "hrss") != 0 && strcmp(kind, "bank") != 0) {
+        fprintf(stderr, "cardline outlet add: --kind '%s' is not hrss (an HR&SS window) or bank (a bank branch)\n",
+                kind);
+        return EXIT_USAGE;
+    }
     conn = cli_open_db(g);
     if (!conn)
         return 1;
@@ -666,7 +687,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, 'D'}, {"db", required_argument, NULL, 'B'},
         {"verbose", no_argument, NULL, 'v'},        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
     struct globals g;
     int c;
 
@@ -688,6 +710,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("cardline %s\n", CARDLINE_VERSION);
             return 0;
         default:
             usage(stderr);

@@ -15,24 +15,32 @@
 #define CHIP "chip"
 
 static const char *const chip_usage =
-    "Usage: cardline chip read [--reader R] [--json] [--unmasked] [--atr-allow LIST]\n"
+    "Usage: cardline chip read [--reader R] [--json] [--unmasked] [--atr-allow LIST] [--key-service SPEC]\n"
     "       cardline chip personalize --reader R --application ID [--card NUMBER]\n"
     "                                 [--key-service SPEC | --config FILE] [--atr-allow LIST]\n"
     "       cardline chip readers\n"
+    "       cardline chip unlock-pin --reader R --document NUMBER [--new-pin-stdin]\n"
+    "                                [--key-service SPEC | --config FILE] [--atr-allow LIST]\n"
     "'read' prints what the card's social security application holds (EF05/EF06); the holder's number, name "
     "and\n"
     "birth date are masked unless --unmasked. Without --reader the one reader holding a card is used.\n"
-    "'personalize' writes the application's data to the card in reader R at a counter: external "
-    "authentication\n"
-    "through the key service, the records, the initial PIN, then a byte-for-byte read-back. It allocates "
-    "nothing:\n"
+    "A third-generation (3.00) card shows its holder's data (EF06) only under the issuer's read key: give\n"
+    "--key-service SPEC.\n"
+    "'personalize' writes the application's data to the card in reader R at a counter: the maker's data and\n"
+    "internal authentication checked, external authentication through the key service, the records, a\n"
+    "byte-for-byte read-back and the maker's initial PIN verified. It allocates nothing:\n"
     "the card number is the one the application already has (--card to name it), a finished card ('good') or "
     "one\n"
     "allocated and not being produced by a line right now. ID is the application number or its upstream id.\n"
     "SPEC is soft:<key file> (tests, demo) or psam:<reader name>; --config takes key_service and atr_allow "
     "from\n"
     "the configuration file. LIST is the ATR allow-list (hex ATRs, optional /mask, separated by commas).\n"
-    "'readers' lists the PC/SC readers and whether a card is in each.\n";
+    "'readers' lists the PC/SC readers and whether a card is in each.\n"
+    "'unlock-pin' unblocks the holder's locked social security PIN at a window: the card must be\n"
+    "genuine and its social security number must be the NUMBER of the document the holder showed;\n"
+    "then the issuer's PUK authentication and PIN UNBLOCK (84 24) reset the try counter.\n"
+    "--new-pin-stdin also replaces the PIN with the digits read from standard input (never from the\n"
+    "command line).\n";
 
 static int usage_error(bool help)
 {
@@ -162,11 +170,14 @@ static void print_card(const char *reader, const struct encoder_card_info *ci, b
 
 static int chip_read(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"reader", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
-        {"unmasked", no_argument, NULL, 'u'},     {"atr-allow", required_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *reader = NULL, *atr_allow = NULL;
+    static const struct option opts[] = {{"reader", required_argument, NULL, 'r'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"unmasked", no_argument, NULL, 'u'},
+                                         {"atr-allow", required_argument, NULL, 'a'},
+                                         {"key-service", required_argument, NULL, 'k'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *reader = NULL, *atr_allow = NULL, *ks_spec = NULL;
     bool json = false, unmasked = false;
     int c;
 
@@ -185,6 +196,9 @@ static int chip_read(int argc, char **argv)
         case 'a':
             atr_allow = optarg;
             break;
+        case 'k':
+            ks_spec = optarg;
+            break;
         case 'h':
             return usage_error(true);
         default:
@@ -197,12 +211,22 @@ static int chip_read(int argc, char **argv)
     char name[ENCODER_READER_NAME_MAX];
     if (pick_reader(reader, name, sizeof(name)) < 0)
         return 1;
-    struct encoder_transport *t = NULL;
-    if (open_station(name, atr_allow, &t) < 0)
+    /* third-generation cards show the holder's data only after RKSSSE authentication */
+    struct encoder_key_service *ks = NULL;
+    int r = ks_spec ? encoder_key_service_open_spec(ks_spec, &ks) : 0;
+    if (r < 0) {
+        log_error(CHIP, "key service '%s': %s", ks_spec, encoder_strerror(r));
         return 1;
+    }
+    struct encoder_transport *t = NULL;
+    if (open_station(name, atr_allow, &t) < 0) {
+        encoder_key_service_free(ks);
+        return 1;
+    }
     struct encoder_card_info ci;
-    int r = encoder_read_card(t, &ci);
+    r = encoder_read_card_keys(t, ks, &ci);
     encoder_transport_close(t);
+    encoder_key_service_free(ks);
     if (r < 0) {
         log_error(CHIP, "reader %s: %s", name, ci.cause[0] ? ci.cause : encoder_strerror(r));
         return 1;
@@ -436,6 +460,108 @@ out:
     return status;
 }
 
+/* `cardline chip unlock-pin`: the counter unblocks a holder's PIN after checking the document against the
+ * card. */
+static int chip_unlock_pin(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"reader", required_argument, NULL, 'r'},  {"document", required_argument, NULL, 'd'},
+        {"new-pin-stdin", no_argument, NULL, 'n'}, {"key-service", required_argument, NULL, 'k'},
+        {"config", required_argument, NULL, 'C'},  {"atr-allow", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *reader = NULL, *document = NULL, *ks_spec = NULL, *config = NULL, *atr_opt = NULL;
+    char atr_allow[CONFIG_MAX_ATRS * 68] = "", ks_buf[512] = "", pin[16] = "", masked[32];
+    bool new_pin = false;
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            reader = optarg;
+            break;
+        case 'd':
+            document = optarg;
+            break;
+        case 'n':
+            new_pin = true;
+            break;
+        case 'k':
+            ks_spec = optarg;
+            break;
+        case 'C':
+            config = optarg;
+            break;
+        case 'a':
+            atr_opt = optarg;
+            break;
+        case 'h':
+            return usage_error(true);
+        default:
+            return usage_error(false);
+        }
+    }
+    if (optind != argc || !reader || !document || strlen(document) != 18)
+        return usage_error(false);
+    if (config) {
+        struct producer_config *cfg = NULL;
+        char err[256];
+        if (producer_config_load(config, &cfg, err, sizeof(err)) < 0) {
+            log_error(CHIP, "%s", err);
+            return 1;
+        }
+        snprintf(ks_buf, sizeof(ks_buf), "%s", cfg->key_service);
+        for (int i = 0; i < cfg->natr; i++) {
+            size_t used = strlen(atr_allow);
+            snprintf(atr_allow + used, sizeof(atr_allow) - used, "%s%s", i ? "," : "", cfg->atr_allow[i]);
+        }
+        producer_config_free(cfg);
+    }
+    if (ks_spec)
+        snprintf(ks_buf, sizeof(ks_buf), "%s", ks_spec);
+    if (atr_opt)
+        snprintf(atr_allow, sizeof(atr_allow), "%s", atr_opt);
+    if (!ks_buf[0]) {
+        log_error(CHIP,
+                  "no key service: give --key-service soft:<key file> | psam:<reader>, or --config FILE");
+        return EXIT_USAGE;
+    }
+    if (new_pin) {
+        if (!fgets(pin, sizeof(pin), stdin)) {
+            log_error(CHIP, "--new-pin-stdin: no PIN on standard input");
+            return EXIT_USAGE;
+        }
+        pin[strcspn(pin, "\r\n")] = '\0';
+    }
+    snprintf(masked, sizeof(masked), "%.4s**********%.4s", document, document + 14);
+
+    struct encoder_key_service *ks = NULL;
+    struct encoder_transport *t = NULL;
+    struct encoder_result res;
+    int status = 1;
+    int r = encoder_key_service_open_spec(ks_buf, &ks);
+    if (r < 0) {
+        log_error(CHIP, "key service '%s': %s", ks_buf, encoder_strerror(r));
+        goto out;
+    }
+    if (open_station(reader, atr_allow, &t) < 0)
+        goto out;
+    r = encoder_unblock_pin(t, ks, document, new_pin ? pin : NULL, &res);
+    if (r < 0) {
+        log_error(CHIP, "holder %s: PIN not unblocked: %s", masked,
+                  res.cause[0] ? res.cause : encoder_strerror(r));
+        goto out;
+    }
+    printf("holder %s: PIN %s (chip %s)\n", masked, new_pin ? "reset to the new PIN" : "unblocked",
+           res.card_id_hex);
+    status = 0;
+out:
+    memset(pin, 0, sizeof(pin));
+    encoder_transport_close(t);
+    encoder_key_service_free(ks);
+    return status;
+}
+
 int cmd_chip(struct globals *g, int argc, char **argv)
 {
     if (argc < 2)
@@ -446,5 +572,7 @@ int cmd_chip(struct globals *g, int argc, char **argv)
         return chip_personalize(g, argc - 1, argv + 1);
     if (strcmp(argv[1], "readers") == 0)
         return argc == 2 ? chip_readers() : usage_error(false);
+    if (strcmp(argv[1], "unlock-pin") == 0)
+        return chip_unlock_pin(argc - 1, argv + 1);
     return usage_error(cli_want_help(argc, argv));
 }

@@ -43,6 +43,27 @@ static json_object *printer_json(const struct printer_device_info *d)
     return o;
 }
 
+/* What the printer itself says about its ribbon, counters and cleaning (opening it moves no card); false when
+ * it cannot be opened or asked (in use by a running line, say). */
+static bool printer_counters(const struct printer_device_info *d, struct printer_status *ret)
+{
+    enum printer_disposition disp;
+    char cause[128];
+    struct printer *p = NULL;
+    int r;
+
+    if (!d->driver[0] || d->open_error || printer_open_spec(d->spec, NULL, &p) < 0)
+        return false;
+    r = printer_get_status(p, ret, &disp, cause);
+    printer_close(p);
+    return r == 0;
+}
+
+static json_object *json_count(long v)
+{
+    return v >= 0 ? json_object_new_int64(v) : NULL;
+}
+
 int cmd_devices(struct globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -81,8 +102,20 @@ int cmd_devices(struct globals *g, int argc, char **argv)
         json_object *root = json_object_new_object(), *pa = json_object_new_array(),
                     *ra = json_object_new_array();
 
-        for (size_t i = 0; pr == 0 && i < n_printers; i++)
-            json_object_array_add(pa, printer_json(&printers[i]));
+        for (size_t i = 0; pr == 0 && i < n_printers; i++) {
+            json_object *o = printer_json(&printers[i]);
+            struct printer_status st;
+
+            /* ribbon left, cards printed and cleaning due as the printer reports them; null when not */
+            if (printer_counters(&printers[i], &st)) {
+                json_object_object_add(o, "ribbon_left", json_count(st.ribbon_left));
+                json_object_object_add(o, "cards_printed", json_count(st.cards_printed));
+                json_object_object_add(o, "cleaning_due",
+                                       st.cleaning_due >= 0 ? json_object_new_boolean(st.cleaning_due)
+                                                            : NULL);
+            }
+            json_object_array_add(pa, o);
+        }
         for (size_t i = 0; i < n_readers; i++) {
             json_object *o = json_object_new_object();
 
@@ -114,6 +147,20 @@ int cmd_devices(struct globals *g, int argc, char **argv)
                    d->model[0] ? d->model : "?", d->serial[0] ? d->serial : "?", d->vendor_id, d->product_id,
                    d->open_error ? "; cannot open: " : "",
                    d->open_error ? printer_strerror(d->open_error) : "");
+            {
+                struct printer_status st;
+
+                char ribbon[24] = "?", printed[24] = "?";
+
+                if (printer_counters(d, &st)) {
+                    if (st.ribbon_left >= 0)
+                        snprintf(ribbon, sizeof(ribbon), "%ld", st.ribbon_left);
+                    if (st.cards_printed >= 0)
+                        snprintf(printed, sizeof(printed), "%ld", st.cards_printed);
+                    printf("  %-12s ribbon left %s, cards printed %s%s\n", "", ribbon, printed,
+                           st.cleaning_due == 1 ? ", CLEANING DUE" : "");
+                }
+            }
         }
         printf("PC/SC readers:\n");
         if (rr < 0)

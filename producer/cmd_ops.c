@@ -23,7 +23,7 @@ static int usage_error(const char *text, bool help)
 /* --- application ---------------------------------------------------------------------------------------- */
 
 static const char *const application_usage =
-    "Usage: cardline application list [--status S] [--limit N]\n"
+    "Usage: cardline application list [--status pending|in_production|produced|held|cancelled] [--limit N]\n"
     "       cardline application show ID\n"
     "       cardline application cancel ID --reason TEXT\n"
     "       cardline application release ID\n"
@@ -171,6 +171,13 @@ int cmd_application(struct globals *g, int argc, char **argv)
     }
     if (strcmp(sub, "list") != 0 && optind != argc - 1)
         return usage_error(application_usage, false);
+    if (status && strcmp(status, "pending") && strcmp(status, "in_production") && strcmp(status, "produced") &&
+        strcmp(status, "held") && strcmp(status, "cancelled")) {
+        fprintf(stderr, "cardline application list: --status '%s' is not one of pending, in_production, "
+                        "produced, held, cancelled\n",
+                status);
+        return EXIT_USAGE;
+    }
     if (strcmp(sub, "cancel") == 0 && (!reason || !*reason || strlen(reason) > 500)) {
         fprintf(stderr, "cardline application cancel: --reason is required (at most 500 characters)\n");
         return EXIT_USAGE;
@@ -222,7 +229,7 @@ int cmd_card(struct globals *g, int argc, char **argv)
     PGresult *res;
     int r = 1;
 
-    if (argc != 3 || strcmp(argv[1], "report-lost") != 0)
+    if (cli_want_help(argc, argv) || argc != 3 || strcmp(argv[1], "report-lost") != 0)
         return usage_error(text, cli_want_help(argc, argv));
     params[0] = argv[2];
     conn = cli_open_db(g);
@@ -279,6 +286,13 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
     if (!((strcmp(sub, "import") == 0 && argc == 3) || (strcmp(sub, "deadline") == 0 && argc == 3) ||
           (strcmp(sub, "workdays") == 0 && argc == 4) || (strcmp(sub, "years") == 0 && argc == 2)))
         return usage_error(text, false);
+    for (int i = 2; (strcmp(sub, "deadline") == 0 || strcmp(sub, "workdays") == 0) && i < argc; i++) {
+        if (!producer_date_parse(argv[i], NULL, NULL, NULL)) {
+            fprintf(stderr, "cardline calendar %s: '%s' is not a date (YYYY-MM-DD, a day that exists)\n", sub,
+                    argv[i]);
+            return EXIT_USAGE;
+        }
+    }
     conn = cli_open_db(g);
     if (!conn)
         return 1;
@@ -319,17 +333,21 @@ int cmd_stock(struct globals *g, int argc, char **argv)
     static const struct option opts[] = {
         {"line", required_argument, NULL, 'l'}, {"from", required_argument, NULL, 'f'},
         {"to", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+        {"new-line", no_argument, NULL, 'n'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     static const char *const text =
-        "Usage: cardline stock issue|return|sample --line L N\n"
+        "Usage: cardline stock issue --line L N [--new-line]\n"
+        "       cardline stock return|sample --line L N\n"
         "       cardline stock report [--line L] [--from T --to T] [--json]\n"
         "issue: N blanks handed to line L's hopper; return: N unused blanks back to the store; sample: N "
         "blanks\n"
         "taken for quality samples. report: per line issued, used (good + spoiled + in the machine), "
         "returned,\n"
-        "samples and what should be on hand; exits 1 and says DIFFERENCE when the books do not balance.\n";
+        "samples and what should be on hand; exits 1 and says DIFFERENCE when the books do not balance.\n"
+        "A line's books open with its first issue and --new-line (a run or 'config apply' opens them too); a\n"
+        "return or sample never takes more than the line has on hand.\n";
     const char *sub = argc > 1 ? argv[1] : "", *line = NULL, *from = NULL, *to = NULL;
-    bool json = false;
+    bool json = false, new_line = false;
     long n = 0;
     PGconn *conn;
     int c, r;
@@ -351,6 +369,9 @@ int cmd_stock(struct globals *g, int argc, char **argv)
             break;
         case 'j':
             json = true;
+            break;
+        case 'n':
+            new_line = true;
             break;
         case 'h':
             return usage_error(text, true);
@@ -376,7 +397,7 @@ int cmd_stock(struct globals *g, int argc, char **argv)
         const char *kind = strcmp(sub, "issue") == 0    ? "issued"
                            : strcmp(sub, "return") == 0 ? "returned"
                                                         : "sample";
-        r = producer_stock_move(conn, line, kind, (int)n, OPERATOR) < 0;
+        r = producer_stock_move(conn, line, kind, (int)n, new_line, OPERATOR) < 0;
         if (!r)
             printf("%s %ld blank(s) %s line %s\n", kind, n, strcmp(kind, "issued") == 0 ? "to" : "from",
                    line);

@@ -85,7 +85,10 @@ static int get_string(struct ctx *c, json_object *obj, const char *key, const ch
 static bool valid_printer_spec(const char *s)
 {
     return strcmp(s, "sim") == 0 || strcmp(s, "usb") == 0 || (strncmp(s, "usb:", 4) == 0 && s[4] != '\0') ||
-           strcmp(s, "emu:evolis") == 0 || strcmp(s, "emu:magicard") == 0;
+           strcmp(s, "emu:evolis") == 0 || strcmp(s, "emu:magicard") == 0 ||
+           /* print to file: the exact bytes a USB printer would receive */
+           (strncmp(s, "evolis:file:", 12) == 0 && s[12] != '\0') ||
+           (strncmp(s, "magicard:file:", 14) == 0 && s[14] != '\0');
 }
 
 static bool valid_encoder_spec(const char *s)
@@ -121,7 +124,7 @@ static int parse_lines(struct ctx *c, json_object *arr, struct producer_config *
             return bad(
                 c, where,
                 "printer '%s' is not one of sim, emu:evolis, emu:magicard, usb, usb:evolis, usb:magicard, "
-                "usb:<serial number>",
+                "usb:<serial number>, evolis:file:<path>, magicard:file:<path>",
                 l->printer);
         if (!valid_encoder_spec(l->encoder))
             return bad(c, where, "encoder '%s' is not sim or pcsc:<reader name>", l->encoder);
@@ -358,6 +361,14 @@ int producer_config_apply(PGconn *conn, const struct producer_config *cfg)
                 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name = $2, kind = $3, "
                 "  county = $4, delivery_weekdays = $5, transit_days = $6",
                 6, params) < 0) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+            return PRODUCER_ERROR_DB;
+        }
+    }
+    /* the configured lines are in the books from now on: blanks can be issued to them before they first run */
+    for (int i = 0; i < cfg->nlines; i++) {
+        const char *params[1] = {cfg->lines[i].id};
+        if (db_command(conn, "line", "INSERT INTO line (id) VALUES ($1) ON CONFLICT DO NOTHING", 1, params) < 0) {
             PQclear(PQexec(conn, "ROLLBACK"));
             return PRODUCER_ERROR_DB;
         }

@@ -74,6 +74,12 @@ struct line {
     int64_t first_work_ns; /* ... over the time from its first claim to the end of its last card: utilisation */
     int64_t last_work_ns;
     struct producer_claimer claimer;
+    /* the line's face renderer: one thread for the line's life, so its font caches stay warm */
+    pthread_mutex_t render_lock;
+    pthread_cond_t render_cond;
+    pthread_t render_thread;
+    bool render_started, render_quit;
+    struct render_task *render_pending; /* handed to the renderer, not yet taken; NULL when none */
 };
 
 static int64_t mono_ns(void)
@@ -700,12 +706,129 @@ static void pause_line(struct line *l, const char *cause)
     log_error(l->id, "line paused: %s", cause);
 }
 
+/* Every this many good cards the line asks the printer for its ribbon and cleaning state, and warns while
+ * fewer than RIBBON_LOW_CARDS prints are left (the printer's own counters: Evolis Rco;l, Magicard STA$$). */
+#define RIBBON_CHECK_CARDS 25
+#define RIBBON_LOW_CARDS   50
+
+static void ribbon_check(struct line *l)
+{
+    enum printer_disposition disp;
+    struct printer_status st;
+    char cause[160];
+
+    if (printer_get_status(l->printer, &st, &disp, cause) < 0)
+        return;
+    if (st.ribbon_left >= 0 && st.ribbon_left < RIBBON_LOW_CARDS)
+        log_warn(l->id, "ribbon low: the printer reports %ld prints left", st.ribbon_left);
+    if (st.cleaning_due == 1)
+        log_warn(l->id, "the printer asks for a cleaning");
+}
+
+/* The card's face is rendered on its own thread while the chip is personalised, so that the printer never
+ * waits for the renderer (DESIGN: the face is ready while the card is in the printer). */
+struct render_task {
+    struct printer_face face;
+    struct printer_raster *raster;
+    int r;
+    bool running; /* handed to the line's renderer and not yet joined */
+    bool done;    /* the renderer has finished it (under render_lock) */
+};
+
+static void render_now(struct render_task *t)
+{
+    char bad[8] = "";
+
+    t->r = printer_render_face(&t->face, &t->raster, bad);
+}
+
+/* The line's renderer: takes one task at a time until told to quit. */
+static void *render_worker(void *arg)
+{
+    struct line *l = arg;
+
+    pthread_mutex_lock(&l->render_lock);
+    for (;;) {
+        struct render_task *t;
+
+        while (!l->render_quit && !l->render_pending)
+            pthread_cond_wait(&l->render_cond, &l->render_lock);
+        if (!l->render_pending)
+            break;
+        t = l->render_pending;
+        l->render_pending = NULL;
+        pthread_mutex_unlock(&l->render_lock);
+        render_now(t);
+        pthread_mutex_lock(&l->render_lock);
+        t->done = true;
+        pthread_cond_broadcast(&l->render_cond);
+    }
+    pthread_mutex_unlock(&l->render_lock);
+    return NULL;
+}
+
+/* Starts the line's renderer (false: none could be started; faces are then rendered in the line's thread). */
+static void render_worker_start(struct line *l)
+{
+    pthread_mutex_init(&l->render_lock, NULL);
+    pthread_cond_init(&l->render_cond, NULL);
+    l->render_quit = false;
+    l->render_pending = NULL;
+    l->render_started = pthread_create(&l->render_thread, NULL, render_worker, l) == 0;
+}
+
+static void render_worker_stop(struct line *l)
+{
+    if (l->render_started) {
+        pthread_mutex_lock(&l->render_lock);
+        l->render_quit = true;
+        pthread_cond_broadcast(&l->render_cond);
+        pthread_mutex_unlock(&l->render_lock);
+        pthread_join(l->render_thread, NULL);
+        l->render_started = false;
+    }
+    pthread_cond_destroy(&l->render_cond);
+    pthread_mutex_destroy(&l->render_lock);
+}
+
+static void render_start(struct line *l, struct render_task *t)
+{
+    t->done = false;
+    t->running = l->render_started;
+    if (!t->running) {
+        render_now(t); /* no renderer: render here, the card just waits a little longer */
+        return;
+    }
+    pthread_mutex_lock(&l->render_lock);
+    l->render_pending = t;
+    pthread_cond_broadcast(&l->render_cond);
+    pthread_mutex_unlock(&l->render_lock);
+}
+
+/* Waits for the face; hands the raster over (NULL when rendering failed, see t->r). Idempotent. */
+static struct printer_raster *render_join(struct line *l, struct render_task *t)
+{
+    struct printer_raster *r;
+
+    if (t->running) {
+        pthread_mutex_lock(&l->render_lock);
+        while (!t->done)
+            pthread_cond_wait(&l->render_cond, &l->render_lock);
+        pthread_mutex_unlock(&l->render_lock);
+        t->running = false;
+    }
+    r = t->raster;
+    t->raster = NULL;
+    return r;
+}
+
 /* Returns 0 to go on, 1 when the line must stop. */
 static int produce(struct line *l, struct job *job)
 {
     char reason[RULES_REASON_MAX], cause[160] = "";
     enum printer_disposition disp = PRINTER_DISPOSITION_OK;
     struct printer_raster *raster = NULL;
+    struct render_task render = {.running = false};
     struct encoder_card_data chip;
     struct encoder_result enc;
     struct printer_face face;
@@ -752,21 +875,13 @@ static int produce(struct line *l, struct job *job)
     face.photo_width = job->photo->width;
     face.photo_height = job->photo->height;
     face.layout = l->ctl->layout;
-    {
-        char bad[8] = "";
-        r = printer_render_face(&face, &raster, bad);
-    }
-    if (r < 0) {
-        snprintf(reason, sizeof(reason), "face rendering failed: %s", printer_strerror(r));
-        goto reject;
-    }
+    /* the face renders while the chip is personalised */
+    memset(&render, 0, sizeof(render));
+    render.face = face;
+    render_start(l, &render);
 
-    if (card_step(l, job, "printing") < 0)
-        goto lost;
-    if (DEVICE(l, printer_print(l->printer, raster, job->card_number, &disp, cause)) < 0) {
-        snprintf(reason, sizeof(reason), "print failed: %s", cause);
-        goto reject;
-    }
+    /* Chip first (issue 11): the blank is personalised at the contact station before any ribbon is spent, so
+     * a card whose chip fails costs no ribbon. */
     if (card_step(l, job, "encoding") < 0)
         goto lost;
     if (DEVICE(l, printer_to_encoder(l->printer, &disp, cause)) < 0) {
@@ -781,7 +896,7 @@ static int produce(struct line *l, struct job *job)
         snprintf(reason, sizeof(reason), "chip data cannot be encoded: %s", enc.cause);
         spoil(l, job, reason, true);
         printer_reject(l->printer, NULL, NULL);
-        printer_raster_free(raster);
+        printer_raster_free(render_join(l, &render));
         return 0;
     }
     if (r < 0) {
@@ -796,6 +911,17 @@ static int produce(struct line *l, struct job *job)
         }
         goto reject;
     }
+    raster = render_join(l, &render);
+    if (!raster) {
+        snprintf(reason, sizeof(reason), "face rendering failed: %s", printer_strerror(render.r));
+        goto reject;
+    }
+    if (card_step(l, job, "printing") < 0)
+        goto lost;
+    if (DEVICE(l, printer_print(l->printer, raster, job->card_number, &disp, cause)) < 0) {
+        snprintf(reason, sizeof(reason), "print failed: %s", cause);
+        goto reject;
+    }
     if (card_step(l, job, "ejecting") < 0)
         goto lost;
     if (DEVICE(l, printer_eject(l->printer, &disp, cause)) < 0) {
@@ -806,10 +932,13 @@ static int produce(struct line *l, struct job *job)
     if (finish(l, job, &enc) < 0)
         log_error(l->id, "card %s was ejected but could not be recorded good; the rescuer will spoil it",
                   job->card_number);
+    else if (l->good % RIBBON_CHECK_CARDS == 0)
+        ribbon_check(l);
     return 0;
 
 reject:
     printer_raster_free(raster);
+    printer_raster_free(render_join(l, &render));
     spoil(l, job, reason, false);
     {
         enum printer_disposition rdisp = PRINTER_DISPOSITION_OK;
@@ -828,6 +957,7 @@ lost:
      * database is unreachable. The card goes to the reject box; record it spoiled when we still can —
      * otherwise the rescuer does once the lease runs out. */
     printer_raster_free(raster);
+    printer_raster_free(render_join(l, &render));
     log_error(l->id, "lost application %s while producing card %s; rejecting the card", job->c.id_text,
               job->card_number);
     printer_reject(l->printer, NULL, NULL);
@@ -879,6 +1009,7 @@ static void *line_main(void *arg)
     struct job job;
     int backoff_ms = 100;
 
+    render_worker_start(l);
     /* after a crash a card may still be inside: it goes to the reject box before anything else */
     if (printer_purge(l->printer, &disp, cause) < 0)
         log_warn(l->id, "purge at start-up: %s", cause);
@@ -932,6 +1063,7 @@ static void *line_main(void *arg)
                    "UPDATE line SET state = 'stopped', controller = NULL WHERE id = $1 AND state = 'running'",
                    1, params);
     }
+    render_worker_stop(l);
     pthread_mutex_lock(&ctl->lock);
     ctl->lines_running--;
     pthread_cond_broadcast(&ctl->cond);

@@ -280,12 +280,27 @@ int producer_outlet_add(PGconn *conn, const char *code, const char *name, const 
     char transit[8], arr[64];
     const char *params[6] = {code, name, kind, county, arr, transit};
 
+    PGresult *res;
+    int r = 0;
+
     snprintf(transit, sizeof(transit), "%d", transit_days);
     snprintf(arr, sizeof(arr), "{%s}", weekdays);
-    return db_command(conn, "add outlet",
-                      "INSERT INTO outlet (code, name, kind, county, delivery_weekdays, transit_days) "
-                      "VALUES ($1, $2, $3, $4, $5, $6)",
-                      6, params);
+    res = db_exec(conn,
+                  "INSERT INTO outlet (code, name, kind, county, delivery_weekdays, transit_days) "
+                  "VALUES ($1, $2, $3, $4, $5, $6)",
+                  6, params);
+    if (!db_ok(res)) {
+        /* say what is wrong in the operator's terms, not PostgreSQL's */
+        if (strcmp(db_sqlstate(res), "23505") == 0)
+            log_error("outlet", "outlet %s already exists (cardline outlet list)", code);
+        else if (strcmp(db_sqlstate(res), "23514") == 0 || strcmp(db_sqlstate(res), "22P02") == 0)
+            log_error("outlet", "outlet %s: a field is out of range (code, kind hrss|bank, weekdays 1..7)", code);
+        else
+            log_error("outlet", "add outlet %s: %s", code, PQresultErrorMessage(res));
+        r = PRODUCER_ERROR_DB;
+    }
+    PQclear(res);
+    return r;
 }
 
 int producer_outlet_list(PGconn *conn)

@@ -11,10 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-int producer_stock_move(PGconn *conn, const char *line, const char *kind, int quantity, const char *actor)
+/* Blanks a line should have on hand: issued, less fed (and not given back), returned and sampled. */
+static const char *const on_hand_sql =
+    "SELECT coalesce(sum(CASE kind WHEN 'issued' THEN quantity WHEN 'fed' THEN -quantity "
+    "  WHEN 'unfed' THEN quantity WHEN 'returned' THEN -quantity WHEN 'sample' THEN -quantity END), 0) "
+    "FROM stock_move WHERE line_id = $1";
+
+int producer_stock_move(PGconn *conn, const char *line, const char *kind, int quantity, bool new_line,
+                        const char *actor)
 {
     char qty[16], detail[96];
     const char *params[3] = {line, kind, qty};
+    PGresult *res;
     int r;
 
     if (quantity < 1 || quantity > 100000 ||
@@ -24,8 +32,31 @@ int producer_stock_move(PGconn *conn, const char *line, const char *kind, int qu
     snprintf(detail, sizeof(detail), "%s %d blank(s), line %s", kind, quantity, line);
     if (db_command(conn, "begin", "BEGIN", 0, NULL) < 0)
         return PRODUCER_ERROR_DB;
-    /* a line appears in the stock books before it first runs */
-    r = db_command(conn, "line", "INSERT INTO line (id) VALUES ($1) ON CONFLICT DO NOTHING", 1, params);
+    /* the line's row serialises its stock moves: two operators returning at once cannot both take the last */
+    res = db_exec(conn, "SELECT 1 FROM line WHERE id = $1 FOR UPDATE", 1, params);
+    r = db_ok(res) ? 0 : PRODUCER_ERROR_DB;
+    if (r == 0 && PQntuples(res) == 0) {
+        if (strcmp(kind, "issued") != 0 || !new_line) {
+            log_error("stock", "line %s is not in the stock books; check the name (cardline stock report lists "
+                      "the lines), or open a new line's books with its first issue and --new-line", line);
+            r = PRODUCER_ERROR_INPUT;
+        } else {
+            r = db_command(conn, "line", "INSERT INTO line (id) VALUES ($1)", 1, params);
+        }
+    }
+    PQclear(res);
+    if (r == 0 && strcmp(kind, "issued") != 0) {
+        res = db_exec(conn, on_hand_sql, 1, params);
+        if (!db_ok(res)) {
+            r = PRODUCER_ERROR_DB;
+        } else if (atoll(PQgetvalue(res, 0, 0)) < quantity) {
+            log_error("stock", "line %s has %s blank(s) on hand; %s %d would take more than is there", line,
+                      PQgetvalue(res, 0, 0), strcmp(kind, "returned") == 0 ? "returning" : "sampling",
+                      quantity);
+            r = PRODUCER_ERROR_INPUT;
+        }
+        PQclear(res);
+    }
     if (r == 0)
         r = db_command(conn, "stock move",
                        "INSERT INTO stock_move (line_id, kind, quantity) VALUES ($1, $2, $3)", 3, params);

@@ -1,7 +1,7 @@
 /* fuzz_encoder_parse.c — fuzz target over everything the encoder parses from outside: card responses (status
- * words, 61xx/6Cxx chaining, TLV records, cn/an/GBK fields) through a replaying transport, command APDUs as
- * the virtual card parses them, and ATR allow-lists. libFuzzer entry point; built without libFuzzer it is a
- * deterministic smoke run (FUZZ_STANDALONE). */
+ * words, 61xx/6Cxx chaining, the SSSE FCI, TLV records, cn/an/GBK fields) through a replaying transport,
+ * command APDUs as the simulated card parses them, ATR historical bytes and ATR allow-lists. libFuzzer entry
+ * point; built without libFuzzer it is a deterministic smoke run (FUZZ_STANDALONE). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +20,9 @@ struct replay {
 static int replay_reset(void *ctx, uint8_t *atr, size_t atr_max, size_t *ret_atr_len)
 {
     (void)ctx;
-    static const uint8_t a[] = {0x3B, 0x6C, 0x00, 0x00, 0x80, 0x64, 0x11, 0x65,
-                                0x01, 0x90, 0x73, 0x00, 0x00, 0x00, 0x81, 0x07};
+    /* 13 historical bytes, so that the personaliser gets past the key-dispersal check */
+    static const uint8_t a[] = {0x3B, 0x6D, 0x00, 0x00, 0x80, 0x64, 0x11, 0x65, 0x01,
+                                0x90, 0x73, 0x44, 0x01, 0x00, 0x00, 0x00, 0x2A};
     if (atr_max < sizeof a)
         return ENCODER_ERROR_INVALID;
     memcpy(atr, a, sizeof a);
@@ -82,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t mode = data[0] % 5;
+    uint8_t mode = data[0] % 6;
     data++;
     size--;
     switch (mode) {
@@ -125,7 +126,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct replay r = {.p = data, .left = size};
         struct encoder_transport t = {.ops = &replay_ops, .ctx = &r};
         struct encoder_card_info info;
-        encoder_read_card(&t, &info);
+        struct encoder_key_service *ks = NULL;
+        if (size % 2 && encoder_key_service_soft_new(fuzz_master, &ks) < 0)
+            abort();
+        encoder_read_card_keys(&t, ks, &info); /* with a key service the RKSSSE path is taken on 3.00 cards */
+        encoder_key_service_free(ks);
         if (strnlen(info.name, sizeof info.name) == sizeof info.name ||
             strnlen(info.cause, sizeof info.cause) == sizeof info.cause)
             abort();
@@ -166,6 +171,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (encoder_transport_set_atr_allowlist(&t, list, cause, sizeof cause) == 0)
             (void)encoder_atr_allowed(&t, data, size < ENCODER_ATR_MAX ? size : ENCODER_ATR_MAX);
         encoder_atr_allowlist_free(t.atr_allow);
+        break;
+    }
+    case 5: {
+        /* the SSSE FCI (algorithm flag) and an ATR's historical bytes (the dispersal factor) */
+        uint8_t alg = 0xEE, hist[8];
+        int r = encoder_ssse_fci_parse(data, size, &alg);
+        if ((r == 0) != (alg != 0xEE))
+            abort(); /* *ret_alg written exactly on success */
+        (void)encoder_atr_hist_factor(data, size, hist);
+        /* a record as read_fixed checks it: one simple TLV */
+        uint8_t tag;
+        const uint8_t *v;
+        size_t vlen, used;
+        if (encoder_tlv_parse(data, size, &tag, &v, &vlen, &used) == 0 &&
+            (used > size || v + vlen > data + size))
+            abort();
         break;
     }
     default:

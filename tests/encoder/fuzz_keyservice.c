@@ -111,10 +111,13 @@ static int reference_parse(const uint8_t *text, size_t len, uint8_t key[16])
 
 static void key_text(const uint8_t *data, size_t size)
 {
-    static const uint8_t card_id[ENCODER_CARD_ID_LEN] = {0x44, 0x01, 0x00, 1, 2,  3,  4,  5,
-                                                         6,    7,    8,    9, 10, 11, 12, 13};
-    static const uint8_t challenge[ENCODER_CHALLENGE_LEN] = {8, 7, 6, 5, 4, 3, 2, 1};
-    uint8_t key[16], want[16], c1[ENCODER_CRYPTOGRAM_LEN], c2[ENCODER_CRYPTOGRAM_LEN];
+    static const struct encoder_card_ref card = {
+        .region = "440100",
+        .atr_hist = {0x90, 0x73, 0x44, 0x01, 1, 2, 3, 4},
+        .alg = ENCODER_ALG_SM4,
+        .card_id = {0x44, 0x01, 0x00, 0xD1, 0x56, 0, 0, 5, 1, 2, 3, 4}};
+    static const uint8_t process[8] = {8, 7, 6, 5, 4, 3, 2, 1}, original[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t key[16], want[16], card_key[16], c1[ENCODER_AUTH_LEN], c2[ENCODER_AUTH_LEN];
     char spec[128];
     struct encoder_key_service *ks = NULL;
     int r, ref;
@@ -135,8 +138,9 @@ static void key_text(const uint8_t *data, size_t size)
     r = encoder_key_service_open_spec(spec, &ks);
     CHECK((r == 0) == (ref == 0 && size <= 256));
     if (r == 0) {
-        CHECK(encoder_key_service_cryptogram(ks, card_id, challenge, c1) == 0);
-        CHECK(encoder_ssse_cryptogram(want, card_id, challenge, c2) == 0);
+        CHECK(encoder_key_service_auth(ks, &card, ENCODER_KEY_UKSSSE, process, original, c1) == 0);
+        CHECK(encoder_ssse_card_key(want, &card, card_key) == 0);
+        CHECK(encoder_ssse_auth(ENCODER_ALG_SM4, card_key, process, original, c2) == 0);
         CHECK(memcmp(c1, c2, sizeof(c1)) == 0);
     }
     encoder_key_service_free(ks);

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # line_pcsc.sh — a production line whose configuration names a PC/SC reader personalises through real pcscd + vpcd
-# and the virtual card (key from a soft key file made for this run, ATR allow-list from the configuration); the
+# and the independent virtual card (tools/ssc-card) (key from a soft key file made for this run, ATR allow-list from the configuration); the
 # last card reads back with `cardline chip read`. Runs inside pcsc-env.sh with the PostgreSQL fixture.
 source "$(dirname "$0")/../integration/lib.sh"
 require_postgres
-: "${VCARD:?VCARD must point at cardline-vcard}"
+: "${VCARD:?VCARD must point at the virtual card (tools/ssc-card/ssc_card.py)}"
 new_db
 
 reader="Virtual PCD 00 00"
@@ -15,14 +15,14 @@ echo >>"$key"
 cat >"$WORK/cardline.json" <<JSON
 { "lines": [ {"id": "P1", "printer": "sim", "encoder": "pcsc:$reader"} ],
   "key_service": "soft:$key",
-  "atr_allow": ["3B6C0000806411650190730000008107"] }
+  "atr_allow": ["3B6D000000814A4446866044010000002A"] }
 JSON
 
-"$VCARD" --key-file "$key" --seed 21 --lifetime 240 &
+"$VCARD" --key-file "$key" --seed 21 --serial 0000002A --lifetime 240 &
 vcard=$!
 trap 'kill $vcard 2>/dev/null || true; wait $vcard 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
-    cl chip readers | grep -q "^$reader .*3B6C" && break
+    cl chip readers | grep -q "^$reader .*3B6D" && break
     sleep 0.1
 done
 
@@ -31,7 +31,7 @@ cl run --config "$WORK/cardline.json" --until-empty
 expect_eq "good cards" "$(sql "SELECT count(*) FROM card WHERE status = 'good'")" "5"
 expect_eq "cards encoded through the reader" "$(sql "SELECT count(*) FROM card WHERE status = 'good' AND encoder = 'pcsc:$reader' AND chip_id LIKE '440100%'")" "5"
 last=$(sql "SELECT card_number FROM card WHERE status = 'good' ORDER BY finished_at DESC LIMIT 1")
-cl chip read --reader "$reader" --json >"$WORK/read.json"
+cl chip read --reader "$reader" --key-service "soft:$key" --json >"$WORK/read.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["card_number"]==sys.argv[2], d' "$WORK/read.json" "$last"
 echo "ok: the line personalised through PC/SC; the last card ($last) reads back"
 

@@ -25,6 +25,17 @@ if [ "${PCSC_ENV_INSIDE:-}" != "1" ]; then
     [ -e "$VPCD_DRIVER" ] || skip "vpcd driver not installed (apt-get install vsmartcard-vpcd)"
     command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
     command -v ip >/dev/null || skip "ip (iproute2) not installed"
+    # the independent virtual card (tools/ssc-card) runs on python3-virtualsmartcard and python3-cryptography
+    case "${VCARD:-}${1:-}${2:-}" in
+    *.py*)
+        [ -d /usr/lib/python3/site-packages/virtualsmartcard/virtualsmartcard ] ||
+            skip "python3-virtualsmartcard not installed (apt-get install python3-virtualsmartcard)"
+        /usr/bin/python3 -c 'import cryptography.hazmat.primitives.ciphers.algorithms as a; a.SM4' 2>/dev/null ||
+            skip "python3-cryptography with SM4 not installed (apt-get install python3-cryptography)"
+        /usr/bin/python3 -c 'import Cryptodome' 2>/dev/null || /usr/bin/python3 -c 'import Crypto' 2>/dev/null ||
+            skip "python3-pycryptodome not installed (python3-virtualsmartcard imports it)"
+        ;;
+    esac
     unshare --mount --net --pid --fork --kill-child --mount-proc true 2>/dev/null ||
         skip "cannot create private namespaces here"
     export PCSC_ENV_INSIDE=1

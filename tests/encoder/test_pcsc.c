@@ -1,6 +1,7 @@
-/* test_pcsc.c — the encoder through real pcscd + vpcd against the virtual card (tools/vcard): personalise and
- * read back, access conditions, every injected fault, a non-SSC card, wrong ATR, the PSAM key service. Run
- * inside tests/encoder/pcsc-env.sh: usage test_pcsc VCARD [SCENARIO...] */
+/* test_pcsc.c — the encoder through real pcscd + vpcd against the independent virtual card (tools/ssc-card):
+ * personalise and read back, access conditions, every injected fault, a non-SSC card, wrong ATR, the PSAM key
+ * service, 3DES cards, the block of a spoiled card, PIN unblock, and the old (wrong) byte sequences refused.
+ * Run inside tests/encoder/pcsc-env.sh: usage test_pcsc VCARD [SCENARIO...] */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -24,7 +25,9 @@
 #define READER1 "Virtual PCD 00 01"
 #define PORT0   "35963"
 #define PORT1   "35964"
-#define SIM_ATR "3B6C0000806411650190730000008107"
+/* the independent card's ATR: 13 historical bytes, T10..T13 the card serial (hence the mask) */
+#define CARD_ATR_PREFIX "3B6D000000814A444686604401"
+#define SIM_ATR         CARD_ATR_PREFIX "00000000/FFFFFFFFFFFFFFFFFFFFFFFFFF00000000"
 
 static const char *vcard_path;
 static char key_path[512], other_key_path[512];
@@ -154,7 +157,7 @@ static struct encoder_card_data sample(void)
         .ethnicity = 5,
         .birth_place = "440106",
         .birth_date = "19900307",
-        .initial_pin = "654321",
+        .initial_pin = "",
     };
     return d;
 }
@@ -224,6 +227,10 @@ static void teardown(struct fixture *f)
         fprintf(stderr, "warning [%s]: the card did not leave %s\n", scenario, READER0);
 }
 
+static bool open_card(struct fixture *f, struct encoder_card_ref *ref);
+static uint16_t auth_key(struct fixture *f, const struct encoder_card_ref *ref, enum encoder_key_role role,
+                         uint8_t kid);
+
 /* ---- scenarios ---- */
 
 static void personalize_and_read_back(void)
@@ -240,12 +247,12 @@ static void personalize_and_read_back(void)
     if (r != 0)
         fprintf(stderr, "cause: %s\n", res.cause);
     CHECK(r == 0, "personalize: %s", encoder_strerror(r));
-    CHECK(strcmp(res.atr_hex, SIM_ATR) == 0, "ATR %s", res.atr_hex);
+    CHECK(strncmp(res.atr_hex, CARD_ATR_PREFIX, strlen(CARD_ATR_PREFIX)) == 0, "ATR %s", res.atr_hex);
     CHECK(strncmp(res.card_id_hex, "440100", 6) == 0, "card id %s", res.card_id_hex);
 
     /* A second power cycle: the card kept what was written. */
     struct encoder_card_info info;
-    r = encoder_read_card(f.t, &info);
+    r = encoder_read_card_keys(f.t, f.ks, &info);
     CHECK(r == 0, "read: %s (%s)", encoder_strerror(r), info.cause);
     CHECK(strcmp(info.card_id_hex, res.card_id_hex) == 0, "same card");
     CHECK(strcmp(info.card_number, "A00000017") == 0, "card number %s", info.card_number);
@@ -256,22 +263,36 @@ static void personalize_and_read_back(void)
     CHECK(strcmp(info.sex, "2") == 0 && strcmp(info.ethnicity, "05") == 0, "sex %s ethnicity %s", info.sex,
           info.ethnicity);
     CHECK(strcmp(info.card_type, "3") == 0 && strcmp(info.spec_version, "3.00") == 0, "type/version");
-    CHECK(strcmp(info.issuer, "440100") == 0, "issuer %s", info.issuer);
+    CHECK(strcmp(info.issuer, "915600000244010044010001") == 0, "initialising organisation %s", info.issuer);
 
-    /* The PIN the personaliser set is the holder's, with a full retry counter; the blank's 123456 is gone. */
+    /* The maker's PIN verifies (production verified it, leaving the counter full). */
     uint8_t atr[ENCODER_ATR_MAX];
     size_t atr_len;
     CHECK(f.t->ops->reset(f.t->ctx, atr, sizeof atr, &atr_len) == 0, "reset");
     struct encoder_card card = {.t = f.t, .ops = encoder_ssse_ops()};
-    CHECK(card.ops->select_aid(&card, encoder_ssse_aid, sizeof encoder_ssse_aid) == 0, "select");
+    CHECK(card.ops->select_aid(&card, encoder_ssse_aid, sizeof encoder_ssse_aid, NULL, 0, NULL) == 0,
+          "select");
     int tries = -1;
-    CHECK(card.ops->verify_pin(&card, "123456", &tries) == ENCODER_ERROR_AUTH && tries == 2, "old PIN");
-    CHECK(card.ops->verify_pin(&card, "654321", &tries) == 0, "new PIN");
+    CHECK(card.ops->verify_pin(&card, "654321", &tries) == ENCODER_ERROR_AUTH && tries == 2, "wrong PIN");
+    CHECK(card.ops->verify_pin(&card, "123456", &tries) == 0, "maker's PIN");
+
+    /* Both addressing modes read the same record: number 2 (P2 04) and identifier 09 (P2 00), under RKSSSE.
+     */
+    struct encoder_card_ref ref;
+    CHECK(open_card(&f, &ref), "open");
+    CHECK(auth_key(&f, &ref, ENCODER_KEY_RKSSSE, ENCODER_KID_RKSSSE) == 0x9000, "RKSSSE authentication");
+    CHECK(card.ops->select_ef(&card, ENCODER_FID_EF06) == 0, "select EF06");
+    uint8_t by_number[32], by_id[32];
+    size_t n1 = 0, n2 = 0;
+    CHECK(card.ops->read_record(&card, 2, ENCODER_REC_BY_NUMBER, by_number, sizeof by_number, &n1) == 0 &&
+              card.ops->read_record(&card, 0x09, ENCODER_REC_BY_ID, by_id, sizeof by_id, &n2) == 0 &&
+              n1 == 32 && n2 == 32 && memcmp(by_number, by_id, 32) == 0 && by_number[0] == 0x09,
+          "record 2 / identifier 09 (%zu, %zu)", n1, n2);
 
     /* Access conditions through pcscd: no write without external authentication. */
-    CHECK(card.ops->select_ef(&card, ENCODER_FID_EF06) == 0, "select EF06");
     const uint8_t tlv[] = {0x0A, 0x01, '1'};
-    CHECK(card.ops->update_record(&card, 0x0A, tlv, sizeof tlv) == ENCODER_ERROR_AUTH && card.sw == 0x6982,
+    CHECK(card.ops->update_record(&card, 4, ENCODER_REC_BY_NUMBER, tlv, sizeof tlv) == ENCODER_ERROR_AUTH &&
+              card.sw == 0x6982,
           "unauthenticated write answered %04X", card.sw);
     f.t->ops->power_off(f.t->ctx);
     teardown(&f);
@@ -288,8 +309,9 @@ static void wrong_key_refused(void)
     struct encoder_card_data d = sample();
     struct encoder_result res;
     int r = encoder_personalize(f.t, f.ks, &d, &res);
-    CHECK(r == ENCODER_ERROR_AUTH, "got %s (%s)", encoder_strerror(r), res.cause);
-    CHECK(strstr(res.cause, "6300") != NULL, "cause %s", res.cause);
+    /* The card is checked first (INTERNAL AUTHENTICATE): keys of another issuer never get to write. */
+    CHECK(r == ENCODER_ERROR_NOT_GENUINE, "got %s (%s)", encoder_strerror(r), res.cause);
+    CHECK(strstr(res.cause, "not a genuine card") != NULL && !res.data_written, "cause %s", res.cause);
     teardown(&f);
 }
 
@@ -307,6 +329,12 @@ static void memory_failure(void)
     CHECK(r == ENCODER_ERROR_WRITE, "got %s (%s)", encoder_strerror(r), res.cause);
     CHECK(strstr(res.cause, "status 6581 (memory failure)") != NULL, "cause %s", res.cause);
     CHECK(strlen(res.card_id_hex) == 32, "card id known for the spoiled card");
+    /* data reached the card: it was blocked before leaving the station, and reads back blocked */
+    CHECK(res.data_written && res.blocked && strstr(res.cause, "card blocked"), "block: %s", res.cause);
+    struct encoder_card_info info;
+    r = encoder_read_card_keys(f.t, f.ks, &info);
+    CHECK(r == ENCODER_ERROR_BLOCKED && strstr(info.cause, "9303"), "read: %s (%s)", encoder_strerror(r),
+          info.cause);
     teardown(&f);
 }
 
@@ -388,14 +416,17 @@ static void wrong_atr(void)
     CHECK(r == ENCODER_ERROR_ATR, "got %s (%s)", encoder_strerror(r), res.cause);
     CHECK(strstr(res.cause, "3B6500002063CBA000") != NULL, "cause %s", res.cause);
     CHECK(res.card_id_hex[0] == '\0', "nothing was done to the card");
-    /* With a mask that admits it, the same card goes through. */
+    /* With a mask that admits it, the card is still refused: its ATR has no historical bytes T6..T13, which
+     * the card keys are dispersed with ([P9] §7.3.3), so no key could match it. */
     char cause[128];
     CHECK(encoder_transport_set_atr_allowlist(
               f.t, SIM_ATR "; 3B:65:00:00:20:63:CB:00:00/FF:FF:FF:FF:FF:FF:FF:00:00", cause, sizeof cause) ==
               0,
           "allow-list: %s", cause);
     r = encoder_personalize(f.t, f.ks, &d, &res);
-    CHECK(r == 0, "got %s (%s)", encoder_strerror(r), res.cause);
+    CHECK(r == ENCODER_ERROR_ATR && strstr(res.cause, "T6..T13"), "got %s (%s)", encoder_strerror(r),
+          res.cause);
+    CHECK(res.card_id_hex[0] == '\0', "nothing was done to the card");
     teardown(&f);
 }
 
@@ -413,7 +444,7 @@ static void not_ssc(void)
     CHECK(r == ENCODER_ERROR_NOT_SSC, "got %s (%s)", encoder_strerror(r), res.cause);
     CHECK(strstr(res.cause, "not a social security card") != NULL, "cause %s", res.cause);
     struct encoder_card_info info;
-    r = encoder_read_card(f.t, &info);
+    r = encoder_read_card_keys(f.t, f.ks, &info);
     CHECK(r == ENCODER_ERROR_NOT_SSC, "read: %s", encoder_strerror(r));
     teardown(&f);
 }
@@ -471,7 +502,7 @@ static void psam_key_service(void)
         struct encoder_reader_info readers[4];
         size_t n = 0;
         if (r == 0 && (encoder_pcsc_list_readers(readers, 4, &n) != 0 || n != 2 || !readers[1].card_present ||
-                       strcmp(readers[1].atr_hex, "3B660000434C5053414D") != 0)) {
+                       strcmp(readers[1].atr_hex, "3B66000053535053414D") != 0)) {
             fprintf(stderr, "FAIL [%s]: reader list does not show the PSAM\n", scenario);
             r = -1;
         }
@@ -495,7 +526,7 @@ static void psam_key_service(void)
         struct encoder_card_data d = sample();
         struct encoder_result res;
         r = encoder_personalize(f.t, ks, &d, &res);
-        if (r != ENCODER_ERROR_AUTH) {
+        if (r != ENCODER_ERROR_NOT_GENUINE) {
             fprintf(stderr, "FAIL [%s]: wrong PSAM: %s (%s)\n", scenario, encoder_strerror(r), res.cause);
             failures++;
         }
@@ -506,6 +537,181 @@ static void psam_key_service(void)
     teardown(&f);
     stop_vcard(psam);
     wait_card(READER1, false, 10000);
+}
+
+/* One raw command (hex, no spaces) through the transport; returns the final status word, or 0 on failure. */
+static uint16_t raw_sw(struct encoder_transport *t, const char *hex, uint8_t *out, size_t *ret_len)
+{
+    uint8_t apdu[ENCODER_APDU_MAX], resp[ENCODER_RESP_MAX];
+    size_t resp_len = 0;
+    int n = encoder_hex_parse(hex, strlen(hex), apdu, sizeof apdu);
+    if (n < 4 || encoder_transport_transmit(t, apdu, (size_t)n, resp, sizeof resp, &resp_len) < 0 ||
+        resp_len < 2)
+        return 0;
+    if (out && ret_len) {
+        memcpy(out, resp, resp_len - 2);
+        *ret_len = resp_len - 2;
+    }
+    return (uint16_t)(resp[resp_len - 2] << 8 | resp[resp_len - 1]);
+}
+
+/* Reset, select SSSE (FCI), read the card identifier: what the key service needs to know about the card. */
+static bool open_card(struct fixture *f, struct encoder_card_ref *ref)
+{
+    uint8_t atr[ENCODER_ATR_MAX], buf[ENCODER_RESP_MAX];
+    size_t atr_len = 0, n = 0;
+    memset(ref, 0, sizeof *ref);
+    if (f->t->ops->reset(f->t->ctx, atr, sizeof atr, &atr_len) < 0 ||
+        encoder_atr_hist_factor(atr, atr_len, ref->atr_hist) < 0)
+        return false;
+    if (raw_sw(f->t, "00A404000F7378312E73682EC9E7BBE1B1A3D5CF00", buf, &n) != 0x9000 ||
+        encoder_ssse_fci_parse(buf, n, &ref->alg) < 0)
+        return false;
+    if (raw_sw(f->t, "00A4020002EF05", NULL, NULL) != 0x9000 ||
+        raw_sw(f->t, "00B2010412", buf, &n) != 0x9000 || n != 18)
+        return false;
+    memcpy(ref->card_id, buf + 2, 16);
+    char hex[33];
+    encoder_hex(buf + 2, 16, hex, sizeof hex);
+    memcpy(ref->region, hex, 6);
+    return true;
+}
+
+/* EXTERNAL AUTHENTICATE as the standard has it: auth data 8 ‖ original 8, key id kid (04 UKSSSE, 0A RKSSSE).
+ */
+static uint16_t auth_key(struct fixture *f, const struct encoder_card_ref *ref, enum encoder_key_role role,
+                         uint8_t kid)
+{
+    uint8_t process[8], data[16];
+    size_t n = 0;
+    if (raw_sw(f->t, "0084000008", process, &n) != 0x9000 || n != 8)
+        return 0;
+    memset(data + 8, 0x5A, 8);
+    if (encoder_key_service_auth(f->ks, ref, role, process, data + 8, data) < 0)
+        return 0;
+    char hex[80];
+    snprintf(hex, sizeof hex, "008200%02X10", kid);
+    encoder_hex(data, 16, hex + 10, sizeof hex - 10);
+    return raw_sw(f->t, hex, NULL, NULL);
+}
+
+#define EXPECT_SW(hex, want)                                                                                 \
+    do {                                                                                                     \
+        uint16_t got_ = raw_sw(f.t, hex, NULL, NULL);                                                        \
+        CHECK(got_ == (want), "%s answered %04X, want %04X", hex, got_, (unsigned)(want));                   \
+    } while (0)
+
+/* The byte sequences cardline sent before issue #12 are refused by a card that follows the standard. */
+static void old_sequences_refused(void)
+{
+    struct fixture f;
+    struct encoder_card_ref ref;
+    if (!setup(&f, 5000, key_path, NULL) || !open_card(&f, &ref)) {
+        failures++;
+        teardown(&f);
+        return;
+    }
+    CHECK(ref.alg == ENCODER_ALG_SM4, "algorithm from the FCI: %02X", ref.alg);
+    /* the old EXTERNAL AUTHENTICATE: key id 01 and a 16-byte cryptogram */
+    EXPECT_SW("0084000008", 0x9000);
+    EXPECT_SW("0082000110000102030405060708090A0B0C0D0E0F", 0x6A88);
+    CHECK(auth_key(&f, &ref, ENCODER_KEY_UKSSSE, ENCODER_KID_UKSSSE) == 0x9000, "UKSSSE authentication");
+    /* EF05 01-04 are the maker's: rewriting them (as cardline did with 02-04) is refused */
+    EXPECT_SW("00DC020403020133", 0x6982);
+    EXPECT_SW("00DC0304060304332E3030", 0x6982);
+    EXPECT_SW("00DC04040E040C343430313030000000000000", 0x6982);
+    EXPECT_SW("00A4020002EF06", 0x9000);
+    /* P1 = tag with P2 = 04 (record number): record 08 of EF06 does not exist */
+    EXPECT_SW("00B2080414", 0x6A83);
+    EXPECT_SW("00DC0804140812343430313036313939303033303731323358", 0x6A83);
+    EXPECT_SW("00DC4E04044E024142", 0x6A83);
+    /* short records: the name with its actual length, a 4E of 2 bytes by identifier */
+    EXPECT_SW("00DC020405090341424300", 0x6700);
+    EXPECT_SW("00DC4E00044E024142", 0x6700);
+    /* the right forms of the same: record number 4 (sex) and identifier 0A */
+    EXPECT_SW("00DC0404030A0131", 0x9000);
+    EXPECT_SW("00DC0A00030A0132", 0x9000);
+    /* a 3.00 card reads EF06 only under RKSSSE (key 0A) */
+    EXPECT_SW("00B20A0003", 0x6982);
+    CHECK(auth_key(&f, &ref, ENCODER_KEY_RKSSSE, ENCODER_KID_RKSSSE) == 0x9000, "RKSSSE authentication");
+    EXPECT_SW("00B20A0003", 0x9000);
+    /* the old initial-PIN command (ISO RESET RETRY COUNTER) and PBOC's RELOAD PIN are not SSC commands */
+    EXPECT_SW("002C020003123456", 0x6D00);
+    EXPECT_SW("805E000007123456AABBCCDD", 0x6A86);
+    teardown(&f);
+}
+
+/* A locked PIN is unblocked at a counter (PUK, 84 24 00 00 with the MAC), and reset to a new PIN (84 24 00
+ * 01). */
+static void unlock_pin(void)
+{
+    struct fixture f;
+    if (!setup(&f, 5000, key_path, NULL)) {
+        failures++;
+        teardown(&f);
+        return;
+    }
+    struct encoder_card_data d = sample();
+    struct encoder_result res;
+    int r = encoder_personalize(f.t, f.ks, &d, &res);
+    CHECK(r == 0, "personalize: %s (%s)", encoder_strerror(r), res.cause);
+    struct encoder_card_ref ref;
+    CHECK(open_card(&f, &ref), "open");
+    EXPECT_SW("0020000003999999", 0x63C2);
+    EXPECT_SW("0020000003999999", 0x63C1);
+    EXPECT_SW("0020000003999999", 0x63C0);
+    EXPECT_SW("0020000003123456", 0x6983);
+    r = encoder_unblock_pin(f.t, f.ks, "440106199003071234", NULL, &res);
+    CHECK(r == ENCODER_ERROR_INVALID && strstr(res.cause, "not the holder's"), "other holder: %s", res.cause);
+    r = encoder_unblock_pin(f.t, f.ks, d.ssn, NULL, &res);
+    CHECK(r == 0, "unblock: %s (%s)", encoder_strerror(r), res.cause);
+    CHECK(open_card(&f, &ref), "open");
+    EXPECT_SW("0020000003123456", 0x9000);
+    r = encoder_unblock_pin(f.t, f.ks, d.ssn, "2468", &res);
+    CHECK(r == 0, "reset to a new PIN: %s (%s)", encoder_strerror(r), res.cause);
+    CHECK(open_card(&f, &ref), "open");
+    EXPECT_SW("00200000022468", 0x9000);
+    teardown(&f);
+}
+
+/* A 3DES card (FCI flag 01): the same personalisation with the other algorithm; then blocked on request. */
+static void des_card(void)
+{
+    struct fixture f;
+    if (!setup(&f, 5000, key_path, "--alg", "3des", NULL)) {
+        failures++;
+        teardown(&f);
+        return;
+    }
+    struct encoder_card_data d = sample();
+    struct encoder_result res;
+    int r = encoder_personalize(f.t, f.ks, &d, &res);
+    CHECK(r == 0, "personalize: %s (%s)", encoder_strerror(r), res.cause);
+    struct encoder_card_info info;
+    r = encoder_read_card_keys(f.t, f.ks, &info);
+    CHECK(r == 0 && strcmp(info.name, d.name) == 0, "read: %s (%s)", encoder_strerror(r), info.cause);
+    r = encoder_block_card(f.t, f.ks, &res);
+    CHECK(r == 0 && res.blocked, "block: %s (%s)", encoder_strerror(r), res.cause);
+    r = encoder_personalize(f.t, f.ks, &d, &res);
+    CHECK(r == ENCODER_ERROR_BLOCKED, "a blocked card: %s (%s)", encoder_strerror(r), res.cause);
+    teardown(&f);
+}
+
+/* A blank of another spec version than the bureau buys is refused before anything is written. */
+static void wrong_blank(void)
+{
+    struct fixture f;
+    if (!setup(&f, 5000, key_path, "--spec-version", "2.00", NULL)) {
+        failures++;
+        teardown(&f);
+        return;
+    }
+    struct encoder_card_data d = sample();
+    struct encoder_result res;
+    int r = encoder_personalize(f.t, f.ks, &d, &res);
+    CHECK(r == ENCODER_ERROR_BLANK && !res.data_written, "got %s (%s)", encoder_strerror(r), res.cause);
+    CHECK(strstr(res.cause, "version '2.00'") != NULL, "cause %s", res.cause);
+    teardown(&f);
 }
 
 static const struct {
@@ -522,6 +728,10 @@ static const struct {
     {"not-ssc", not_ssc},
     {"no-card", no_card_no_reader},
     {"psam", psam_key_service},
+    {"old-sequences", old_sequences_refused},
+    {"unlock-pin", unlock_pin},
+    {"3des", des_card},
+    {"wrong-blank", wrong_blank},
 };
 
 int main(int argc, char **argv)

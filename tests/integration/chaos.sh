@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 cl_ gen applications "$apps" --seed 31337 >/dev/null
-for l in A1 A2 B1 B2; do cl_ stock issue --line "$l" $((apps * 2)) >/dev/null; done
+for l in A1 A2 B1 B2; do cl_ stock issue --line "$l" --new-line $((apps * 2)) >/dev/null; done
 DB=$(cl_ db conninfo)
 mkdir -p "$dir/logs"
 

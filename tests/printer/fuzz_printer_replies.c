@@ -33,23 +33,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0:
         if (evolis_parse_reply(data + 1, size - 1, &reply) == 0) {
             enum printer_card_position pos;
-            int feeder;
+            const struct printer_fault *f;
+            long v;
 
             if (strlen(reply.text) >= sizeof(reply.text) ||
-                (reply.kind == PRINTER_REPLY_ERROR && !reply.fault))
+                (reply.kind == PRINTER_REPLY_OK) != !strcmp(reply.text, "OK"))
                 abort();
-            evolis_parse_position(reply.text, &pos);
-            evolis_parse_feeder(reply.text, &feeder);
+            f = evolis_reply_fault(reply.text);
+            if (f && (!f->cause || strcmp(f->match, reply.text) != 0))
+                abort();
+            if (evolis_parse_position(reply.text, &pos) == 0 && pos != PRINTER_CARD_NONE &&
+                pos != PRINTER_CARD_UNKNOWN)
+                abort();
+            if (evolis_parse_counter(reply.text, &v) == 0 && (v < 0 || v > 999999999))
+                abort();
         }
         break;
     case 1:
         if (magicard_parse_reply(data + 1, size - 1, &reply) == 0) {
-            struct magicard_status st;
+            struct magicard_info in;
 
             if (strlen(reply.text) >= sizeof(reply.text))
                 abort();
-            if (magicard_parse_status(reply.text, &st) == 0 && st.fault && !st.fault->cause)
-                abort();
+            /* the positional STA$$ parser: strings bounded, error codes looked up in the vendor table */
+            if (magicard_parse_inf(reply.text, &in) == 0) {
+                if (strlen(in.model) >= sizeof(in.model) || strlen(in.serial) >= sizeof(in.serial) ||
+                    strlen(in.firmware) >= sizeof(in.firmware) || in.major < -1 || in.minor < -1)
+                    abort();
+                if (in.major > 0 && !magicard_error_lookup((unsigned)in.major)->cause)
+                    abort();
+            }
         }
         break;
     case 2:

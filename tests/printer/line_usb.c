@@ -106,6 +106,57 @@ int main(int argc, char **argv)
     EXPECT(count(conn, "SELECT count(*) FROM card WHERE status IN ('allocated','printing','encoding','ejecting')") == 0,
            "a card was left in a physical step");
 
+    /* chip first: with failing chips, every failed card is rejected before it is printed — the ribbon pays only
+     * for the cards that were printed, and every printed card is good */
+    {
+        struct printer_emulator_state before;
+        struct producer_gen_config gen = {.count = 12, .seed = 78};
+        long chip_spoiled;
+
+        ev.feeder = 100;
+        printer_emulator_set_state(evolis, &ev);
+        printer_emulator_get_state(evolis, &before);
+        run.chip_fault_permille = 400;
+        EXPECT(producer_gen_applications(conn, &gen) == 12, "could not generate more applications");
+        EXPECT(producer_run(&db, &run) == 0, "third run failed");
+        printer_emulator_get_state(evolis, &ev);
+        chip_spoiled = count(conn, "SELECT count(*) FROM card WHERE line_id = 'EV' AND status = 'spoiled' "
+                                   "AND spoil_reason LIKE 'chip%'");
+        printf("with failing chips: %u printed, %u rejected, %ld spoiled by the chip, ribbon %u -> %u\n",
+               ev.printed - before.printed, ev.rejected - before.rejected, chip_spoiled, before.ribbon, ev.ribbon);
+        EXPECT(chip_spoiled > 0, "no chip failed: the test proves nothing");
+        EXPECT(before.ribbon - ev.ribbon == ev.printed - before.printed, "ribbon used %u for %u printed cards",
+               before.ribbon - ev.ribbon, ev.printed - before.printed);
+        EXPECT(ev.printed - before.printed == ev.ejected - before.ejected, "a printed card was not good");
+        EXPECT((long)(ev.rejected - before.rejected) >= chip_spoiled, "a chip-failed card was not rejected");
+        EXPECT(ev.refused == 0, "the emulated Evolis refused %u commands", ev.refused);
+    }
+    /* the same on the Magicard line: CHP takes the blank to the encoder, a failed one is ejected unprinted */
+    {
+        struct printer_emulator_state before;
+        struct producer_gen_config gen = {.count = 12, .seed = 79};
+        long chip_spoiled, good_before = count(conn, "SELECT count(*) FROM card WHERE line_id = 'MG' AND status = 'good'");
+
+        printer_emulator_get_state(magicard, &before);
+        snprintf(config.lines[0].id, sizeof(config.lines[0].id), "MG");
+        snprintf(config.lines[0].printer, sizeof(config.lines[0].printer), "usb:magicard");
+        EXPECT(producer_gen_applications(conn, &gen) == 12, "could not generate more applications");
+        EXPECT(producer_run(&db, &run) == 0, "fourth run failed");
+        printer_emulator_get_state(magicard, &mg);
+        chip_spoiled = count(conn, "SELECT count(*) FROM card WHERE line_id = 'MG' AND status = 'spoiled' "
+                                   "AND spoil_reason LIKE 'chip%'");
+        printf("magicard with failing chips: %u printed, %u ejected, %ld spoiled by the chip, film %u -> %u\n",
+               mg.printed - before.printed, mg.ejected - before.ejected, chip_spoiled, before.ribbon, mg.ribbon);
+        EXPECT(chip_spoiled > 0, "no chip failed on the Magicard line: the test proves nothing");
+        EXPECT(before.ribbon - mg.ribbon == mg.printed - before.printed, "film used %u for %u printed cards",
+               before.ribbon - mg.ribbon, mg.printed - before.printed);
+        EXPECT((long)(mg.printed - before.printed) ==
+                   count(conn, "SELECT count(*) FROM card WHERE line_id = 'MG' AND status = 'good'") - good_before,
+               "a printed card was not good");
+        EXPECT(mg.refused == 0, "the emulated Magicard refused %u commands or jobs", mg.refused);
+        EXPECT(mg.position == PRINTER_EMULATOR_CARD_NONE, "a card was left in the Magicard");
+    }
+
     PQfinish(conn);
     usbprinter_testbed_free(tb);
     printer_emulator_free(evolis);

@@ -36,8 +36,15 @@ static void test_panel_sizes(void **state)
                                                         "Db;y;128;") +
                                                      576072 + 1);
     assert_int_equal(evolis_panel_frame_size(8), 0);
-    assert_int_equal(PRINTER_MAGICARD_DYE_SIZE, 1016 * 84 * 6);
-    assert_int_equal(PRINTER_MAGICARD_K_SIZE, 1016 * 84);
+    /* rastertoultra.c: KEE rows 21 words, KGE rows 24 words */
+    assert_int_equal(magicard_row_bytes(MAGICARD_LAYOUT_KEE), 84);
+    assert_int_equal(magicard_row_bytes(MAGICARD_LAYOUT_KGE), 96);
+    /* margin = 65 - clamp(head position, 35, 65); 0 = the default 50 */
+    assert_int_equal(magicard_margin(0), 15);
+    assert_int_equal(magicard_margin(50), 15);
+    assert_int_equal(magicard_margin(40), 25);
+    assert_int_equal(magicard_margin(10), 30);
+    assert_int_equal(magicard_margin(99), 0);
 }
 
 static void test_pack_1bpp(void **state)
@@ -195,144 +202,198 @@ static void test_evolis_replies(void **state)
 {
     struct printer_reply r;
     enum printer_card_position pos;
-    int feeder = -1;
-    static const struct {
-        const char *text;
-        const char *cause;
-        enum printer_disposition disp;
-    } nacks[] = {
-        {"ERROR FEEDER EMPTY", "feeder empty", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR RIBBON ENDED", "ribbon out", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR NO RIBBON", "ribbon out", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR COVER OPEN", "cover open", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR MECHANICAL", "card jam", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR TIMEOUT", "card jam", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR REJECT BOX FULL", "reject box full", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR MAGNETIC", "magnetic stripe error", PRINTER_DISPOSITION_REJECT_CARD},
-        {"ERROR CDE", "printer refused a command", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR PAR", "printer refused a parameter", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR SOMETHING NEW", "printer error", PRINTER_DISPOSITION_PAUSE_LINE},
-        {"ERROR", "printer error", PRINTER_DISPOSITION_PAUSE_LINE},
-    };
+    long v;
 
     (void)state;
     assert_int_equal(evolis_parse_reply((const uint8_t *)"OK\r\n", 4, &r), 0);
     assert_int_equal(r.kind, PRINTER_REPLY_OK);
-    assert_int_equal(evolis_parse_reply((const uint8_t *)"5,00 Volts", 10, &r), 0);
+    assert_int_equal(evolis_parse_reply((const uint8_t *)"OK\0", 3, &r), 0); /* Parallel.pm: ends with NUL */
+    assert_int_equal(r.kind, PRINTER_REPLY_OK);
+    /* only exactly OK is success: nothing else has a meaning the guide gives, except the ones below */
+    assert_int_equal(evolis_parse_reply((const uint8_t *)"OKAY", 4, &r), 0);
     assert_int_equal(r.kind, PRINTER_REPLY_VALUE);
-    assert_string_equal(r.text, "5,00 Volts");
-    for (size_t i = 0; i < sizeof(nacks) / sizeof(nacks[0]); i++) {
-        assert_int_equal(evolis_parse_reply((const uint8_t *)nacks[i].text, strlen(nacks[i].text), &r), 0);
-        assert_int_equal(r.kind, PRINTER_REPLY_ERROR);
-        assert_string_equal(r.fault->cause, nacks[i].cause);
-        assert_int_equal(r.fault->disposition, nacks[i].disp);
-    }
-    /* ERRORS is a value, not a NACK; empty and binary answers are protocol errors */
-    assert_int_equal(evolis_parse_reply((const uint8_t *)"ERRORS", 6, &r), 0);
-    assert_int_equal(r.kind, PRINTER_REPLY_VALUE);
+    assert_null(evolis_reply_fault("OKAY"));
+    assert_null(evolis_reply_fault("ERROR FEEDER EMPTY")); /* not in Rev E: quoted, never interpreted */
+    /* Rev E p. 34: Rlr;r answers ERR NEED CLEANING when the cleaning counter is out */
+    assert_non_null(evolis_reply_fault("ERR NEED CLEANING"));
+    assert_string_equal(evolis_reply_fault("ERR NEED CLEANING")->cause, "cleaning due");
+    assert_int_equal(evolis_reply_fault("ERR NEED CLEANING")->disposition, PRINTER_DISPOSITION_PAUSE_LINE);
     assert_int_equal(evolis_parse_reply((const uint8_t *)"\r\n", 2, &r), PRINTER_ERROR_PROTOCOL);
     assert_int_equal(evolis_parse_reply((const uint8_t *)"O\x01K", 3, &r), PRINTER_ERROR_PROTOCOL);
 
-    assert_int_equal(evolis_parse_position("OK", &pos), 0);
+    /* Rev E p. 34: Rlr;p returns NO CARD, or ERR CARD when a card is inside (the old parser took NO CARD for
+     * a card at the print position) */
+    assert_int_equal(evolis_parse_position("NO CARD", &pos), 0);
     assert_int_equal(pos, PRINTER_CARD_NONE);
-    assert_int_equal(evolis_parse_position("CARD", &pos), 0);
-    assert_int_equal(pos, PRINTER_CARD_PRINT);
-    assert_int_equal(evolis_parse_position("CARD SMART", &pos), 0);
-    assert_int_equal(pos, PRINTER_CARD_CONTACT);
-    assert_int_equal(evolis_parse_position("CARD CONTACTLESS", &pos), 0);
-    assert_int_equal(pos, PRINTER_CARD_CONTACTLESS);
-    assert_int_equal(evolis_parse_position("WHAT", &pos), PRINTER_ERROR_PROTOCOL);
+    assert_int_equal(evolis_parse_position("ERR CARD", &pos), 0);
+    assert_int_equal(pos, PRINTER_CARD_UNKNOWN);
+    assert_int_equal(evolis_parse_position("OK", &pos), PRINTER_ERROR_PROTOCOL);
+    assert_int_equal(evolis_parse_position("CARD", &pos), PRINTER_ERROR_PROTOCOL);
+    assert_int_equal(evolis_parse_position("CARD SMART", &pos), PRINTER_ERROR_PROTOCOL);
 
-    assert_int_equal(evolis_parse_feeder("5,00 Volts", &feeder), 0);
-    assert_int_equal(feeder, 1);
-    assert_int_equal(evolis_parse_feeder("0,00 Volts", &feeder), 0);
-    assert_int_equal(feeder, 0);
-    assert_int_equal(evolis_parse_feeder("2.49 Volts", &feeder), 0);
-    assert_int_equal(feeder, 0);
-    assert_int_equal(evolis_parse_feeder("2,5 Volts", &feeder), 0);
-    assert_int_equal(feeder, 1);
-    assert_int_equal(evolis_parse_feeder("Volts", &feeder), PRINTER_ERROR_PROTOCOL);
-    assert_int_equal(evolis_parse_feeder("5,00 Amps", &feeder), PRINTER_ERROR_PROTOCOL);
+    assert_int_equal(evolis_parse_counter("1234", &v), 0);
+    assert_int_equal(v, 1234);
+    assert_int_equal(evolis_parse_counter("12a", &v), PRINTER_ERROR_PROTOCOL);
+    assert_int_equal(evolis_parse_counter("", &v), PRINTER_ERROR_PROTOCOL);
 }
+
+/* The KGE (Rio Pro) job header rastertoultra.c writes for a YMCK front with the "chip normal" overcoat hole
+ * (golden run of the vendor filter, tests/printer/golden/README.md), TDT pinned to 0. */
+static const char golden_kge_header[] =
+    ",NOC1,VER1.16-F1.0,LANENG,TDT00000000,KGE2,SLWON,DPXOFF,PAG1,IMFBGRK,XCO0,YCO0,WID1016,HGT642,OVRON,"
+    "NNNOFF,"
+    "USFOFF,PCT0,0,1015,641,NCT90,295,260,450,ICC0,DDD50,SZB585216,SZG585216,SZR585216,SZK97536";
+/* The KEE (XXL) header of the same run, no hole. */
+static const char golden_kee_header[] =
+    ",NOC1,VER1.16,LANENG,TDT00000000,KEE,RT2,SLWON,DPXOFF,PAG1,IMFBGRK,XCO0,YCO0,WID1016,HGT642,OVRON,"
+    "NNNOFF,"
+    "USFOFF,PCT0,0,1025,641,ICC0,DDD50,SZB512064,SZG512064,SZR512064,SZK85344";
 
 static void test_magicard_frames(void **state)
 {
     static const uint8_t want[] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 1, 'E', 'J', 'T', ',', 0x1c, 0x03};
-    static const uint8_t reply[] = {1,   'S', 'T', 'A', ',', 'M', 'S', 'R', ',', 'R', 'E', 'A',  'D',
-                                    'Y', ',', 'C', 'A', 'R', 'D', ' ', 'C', 'H', 'I', 'P', 0x1c, 0x03};
+    static const struct magicard_hole chip_normal = {90, 295, 260, 450}; /* command.h */
+    struct magicard_job_params kge = {.layout = MAGICARD_LAYOUT_KGE,
+                                      .head_id = "KGE2",
+                                      .firmware = "F1.0",
+                                      .head_position = 50,
+                                      .tdt = 0,
+                                      .hole = &chip_normal},
+                               kee = {.layout = MAGICARD_LAYOUT_KEE, .head_id = "KEE", .rio = true};
     struct printer_raster *r = blank_raster();
     struct printer_panels *p = NULL;
-    struct printer_reply rep;
-    struct magicard_status s;
-    uint8_t out[64], *job = malloc(magicard_job_size());
-    const char *hdr =
-        ",IMFBGRK,SZB512064,SZG512064,SZR512064,SZK85344,LC1,DPXOFF,OVRON,REJON,HGT1016,WID642,ESS1,";
-    size_t h = strlen(hdr), o;
+    uint8_t out[64], *job;
+    size_t h, o, size;
 
     (void)state;
     assert_int_equal(magicard_encode("EJT,", out, sizeof(out)), (int)sizeof(want));
     assert_memory_equal(out, want, sizeof(want));
     assert_int_equal(magicard_encode("EJT,", out, 10), PRINTER_ERROR_INVALID);
 
-    /* a resin pixel at face (3, 647): line 3, dot 0 -> Magicard row 3, dot 0 - 3 (centred 642 of 648) is cut;
-     * put it at dot 3 instead: face row 644 */
+    /* image pixel 0 = face row 644, pixel 641 = face row 3: resin at both ends of line 3, full yellow at both
+     * ends of line 0 */
     r->kmask[(size_t)644 * PRINTER_FACE_WIDTH + 3] = 1;
-    /* full yellow (blue channel 0) at face (0, 644): level 255 -> 63: all six bit-planes set at dot 0 */
+    r->kmask[(size_t)3 * PRINTER_FACE_WIDTH + 3] = 1;
     r->rgb[((size_t)644 * PRINTER_FACE_WIDTH) * 3 + 2] = 0;
     assert_int_equal(printer_panels_split(r, NULL, &p), 0);
-    assert_int_equal(magicard_encode_job(p, job, magicard_job_size()), (int)magicard_job_size());
+
+    size = magicard_job_size(&kge);
+    job = malloc(size);
+    assert_int_equal(magicard_encode_job(&kge, p, job, size), (int)size);
     for (int i = 0; i < 64; i++)
         assert_int_equal(job[i], 5);
     assert_int_equal(job[64], 1);
-    assert_memory_equal(job + 65, hdr, h);
+    h = strlen(golden_kge_header);
+    assert_memory_equal(job + 65, golden_kge_header, h);
     o = 65 + h;
-    assert_int_equal(job[o], 0x1c);
-    assert_memory_equal(job + o + 1,
+    assert_int_equal(job[o++], 0x1c); /* no comma before it, nothing between it and the first plane */
+    /* KGE, head position 50 (margin 15): pixel 0 at byte 27 mask 0x02, pixel 641 at byte 92 mask 0x40 */
+    for (int plane = 0; plane < 6; plane++)
+        assert_int_equal(job[o + (size_t)plane * 96 + 27], 0x02);
+    assert_int_equal(job[o + 6 * 96 + 27], 0x00); /* line 1 */
+    o += 1016 * 576;
+    assert_memory_equal(job + o,
                         "\x1c"
                         "B:",
-                        3);
-    o += 4;
-    for (int plane = 0; plane < 6; plane++)
-        assert_int_equal(job[o + (size_t)plane * 84], 0x80); /* row 0, each plane's first byte */
-    assert_int_equal(job[o + 6 * 84], 0x00);                 /* row 1 */
-    o += PRINTER_MAGICARD_DYE_SIZE;
+                        3); /* the terminator FOLLOWS the plane */
+    o += 3 + 1016 * 576;
     assert_memory_equal(job + o,
                         "\x1c"
                         "G:",
                         3);
-    o += 3 + PRINTER_MAGICARD_DYE_SIZE;
+    o += 3 + 1016 * 576;
     assert_memory_equal(job + o,
                         "\x1c"
                         "R:",
                         3);
-    o += 3 + PRINTER_MAGICARD_DYE_SIZE;
+    o += 3;
+    assert_int_equal(job[o + 3 * 96 + 27], 0x02);
+    assert_int_equal(job[o + 3 * 96 + 92], 0x40);
+    assert_int_equal(job[o], 0x00);
+    o += 1016 * 96;
     assert_memory_equal(job + o,
                         "\x1c"
                         "K:",
                         3);
-    o += 3;
-    assert_int_equal(job[o + 3 * 84], 0x80); /* row 3, dot 0 */
-    assert_int_equal(job[o], 0x00);
-    assert_int_equal(job[magicard_job_size() - 1], 0x03);
+    assert_int_equal(job[o + 3], 0x03);
+    assert_int_equal(o + 4, size);
+    free(job);
 
-    assert_int_equal(magicard_parse_reply(reply, sizeof(reply), &rep), 0);
-    assert_string_equal(rep.text, "STA,MSR,READY,CARD CHIP");
-    assert_int_equal(magicard_parse_status(rep.text, &s), 0);
-    assert_null(s.fault);
-    assert_int_equal(s.card, PRINTER_CARD_CONTACT);
-    assert_int_equal(magicard_parse_status("STA,MSR,RIBBON OUT,CARD PRINT", &s), 0);
-    assert_string_equal(s.fault->cause, "ribbon out");
-    assert_int_equal(s.card, PRINTER_CARD_PRINT);
-    assert_int_equal(magicard_parse_status("STA,MSR,LID OPEN", &s), 0);
-    assert_string_equal(s.fault->cause, "cover open");
-    assert_int_equal(magicard_parse_status("STA,MSR,BUSY", &s), 0);
-    assert_true(s.busy);
-    assert_int_equal(magicard_parse_status("STA,MSR,WHAT", &s), PRINTER_ERROR_PROTOCOL);
-    assert_int_equal(magicard_parse_status("READY", &s), PRINTER_ERROR_PROTOCOL);
-    assert_int_equal(magicard_parse_reply(reply, sizeof(reply) - 1, &rep), PRINTER_ERROR_PROTOCOL);
+    /* head position 40 (margin 25): byte 30 mask 0x20, byte 94 mask 0x04 */
+    kge.head_position = 40;
+    job = malloc(magicard_job_size(&kge));
+    assert_true(magicard_encode_job(&kge, p, job, magicard_job_size(&kge)) > 0);
+    o = magicard_job_size(&kge) - 4 - 1016 * 96;
+    assert_int_equal(job[o + 3 * 96 + 30], 0x20);
+    assert_int_equal(job[o + 3 * 96 + 94], 0x04);
+    free(job);
+
+    /* KEE (XXL), position 50: pixel 0 at byte 2 mask 0x80, pixel 641 at byte 82 mask 0x40 */
+    size = magicard_job_size(&kee);
+    job = malloc(size);
+    assert_int_equal(magicard_encode_job(&kee, p, job, size), (int)size);
+    h = strlen(golden_kee_header);
+    kee.tdt = 0;
+    assert_memory_equal(job + 65, golden_kee_header, h);
+    o = size - 4 - 1016 * 84;
+    assert_int_equal(job[o + 3 * 84 + 2], 0x80);
+    assert_int_equal(job[o + 3 * 84 + 82], 0x40);
+    assert_memory_equal(job + size - 4,
+                        "\x1c"
+                        "K:\x03",
+                        4);
+    free(job);
+
+    /* invalid parameters */
+    kee.head_id = "KE,E";
+    assert_int_equal(magicard_job_size(&kee), 0);
+    assert_int_equal(magicard_encode_job(&kee, p, out, sizeof(out)), PRINTER_ERROR_INVALID);
     printer_panels_free(p);
     printer_raster_free(r);
-    free(job);
+}
+
+static void test_magicard_status(void **state)
+{
+    /* shaped as ParseEnduroStatus reads it (rastertoultra.c 8531-8733): field 16 head position, 19/20 errors
+     */
+    static const char sta[] =
+        "STA$$3,Rio Pro,0,SN123,PH1,PCB1,F1.0,0,0,10,10,40,1,40,10,1000,40,50,50,1042,0,TAG,"
+        "1000,10,LC1,0,0,0,0,0,0,0,0,0,0";
+    static const uint8_t frame[] = {1, 'S', 'T', 'A', '$', '$', '1', ',', 'X', ',', 0x03};
+    struct magicard_info in;
+    struct printer_reply rep;
+
+    (void)state;
+    assert_int_equal(magicard_parse_inf(sta, &in), 0);
+    assert_int_equal(in.model_number, 3);
+    assert_string_equal(in.model, "Rio Pro");
+    assert_int_equal(in.head_type, 0);
+    assert_string_equal(in.serial, "SN123");
+    assert_string_equal(in.firmware, "F1.0");
+    assert_int_equal(in.cards_printed, 10);
+    assert_int_equal(in.cards_since_clean, 10);
+    assert_int_equal(in.cards_between_clean, 1000);
+    assert_int_equal(in.head_position, 40);
+    assert_int_equal(in.major, 1042);
+    assert_int_equal(in.minor, 0);
+    assert_int_equal(in.film_shots, 1000);
+    assert_int_equal(in.film_used, 10);
+    assert_string_equal(magicard_error_lookup(1042)->cause, "ribbon out (dye film expired)");
+    assert_string_equal(magicard_error_lookup(1025)->cause, "feeder empty");
+    assert_string_equal(magicard_error_lookup(1038)->cause, "cover open");
+    assert_string_equal(magicard_error_lookup(1026)->cause, "card jam");
+    assert_string_equal(magicard_error_lookup(2048)->cause, "cleaning due");
+    assert_int_equal(magicard_error_lookup(1037)->disposition, PRINTER_DISPOSITION_REJECT_CARD);
+    assert_string_equal(magicard_error_lookup(4242)->cause, "printer error");
+    /* the old status words are not a status; MSR is the serial number */
+    assert_int_equal(magicard_parse_inf("STA,MSR,READY", &in), PRINTER_ERROR_PROTOCOL);
+    assert_int_equal(magicard_parse_inf("STA$$1,2,3", &in), PRINTER_ERROR_PROTOCOL);
+    assert_int_equal(
+        magicard_parse_inf("STA$$3,Rio Pro,0,SN123,PH1,PCB1,F1.0,0,0,X,10,40,1,40,10,1000,40,50,50,0,0", &in),
+        PRINTER_ERROR_PROTOCOL);
+    assert_int_equal(magicard_parse_reply(frame, sizeof(frame), &rep), 0);
+    assert_string_equal(rep.text, "STA$$1,X");
+    assert_int_equal(magicard_parse_reply(frame, sizeof(frame) - 1, &rep), PRINTER_ERROR_PROTOCOL);
 }
 
 static void test_device_id(void **state)
@@ -431,11 +492,17 @@ static void test_layout_errors_name_the_place(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_panel_sizes),     cmocka_unit_test(test_pack_1bpp),
-        cmocka_unit_test(test_pack_levels),     cmocka_unit_test(test_split),
-        cmocka_unit_test(test_evolis_frames),   cmocka_unit_test(test_evolis_replies),
-        cmocka_unit_test(test_magicard_frames), cmocka_unit_test(test_device_id),
-        cmocka_unit_test(test_layout_file),     cmocka_unit_test(test_layout_errors_name_the_place),
+        cmocka_unit_test(test_panel_sizes),
+        cmocka_unit_test(test_pack_1bpp),
+        cmocka_unit_test(test_pack_levels),
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_evolis_frames),
+        cmocka_unit_test(test_evolis_replies),
+        cmocka_unit_test(test_magicard_frames),
+        cmocka_unit_test(test_magicard_status),
+        cmocka_unit_test(test_device_id),
+        cmocka_unit_test(test_layout_file),
+        cmocka_unit_test(test_layout_errors_name_the_place),
     };
 
     return cmocka_run_group_tests_name("printer_codec", tests, NULL, NULL);

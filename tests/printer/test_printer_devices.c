@@ -1,9 +1,9 @@
-/* test_printer_devices.c — the Evolis and Magicard drivers against the emulated printer: a whole job
- * byte-exact, the face the printer decodes, and every fault to its disposition, either in-process (--emu,
- * the library's emu transport, and the "emu:" printer specs) or through real libusb under umockdev (--usb) */
-#include "codec.h"
+/* test_printer_devices.c — the Evolis and Magicard drivers against the strict emulated printers: a whole job
+ * checked against the vendors' framing (literal bytes from the guide and UltraDriver, never from our
+ * encoders), the face the printer decodes, what the emulators refuse, chip first, and every fault to its
+ * disposition, either in-process (--emu, the library's emu transport, the "emu:" and "file:" printer specs)
+ * or through real libusb under umockdev (--usb) */
 #include "emulator.h"
-#include "panel.h"
 #include "printer-private.h"
 #include "printer.h"
 #include "transport.h"
@@ -178,73 +178,108 @@ static double now_ms(void)
             fail_msg("%s: %d %s '%s'", #call, r_, printer_disposition_name(d_), c_);                         \
     } while (0)
 
-/* --- the expected byte stream
- * ---------------------------------------------------------------------------------- */
+/* --- the expected byte stream, from the vendors' documents ------------------------------------------------
+ */
 
-struct bytes {
+/* Walks a received stream: each want_* checks the next bytes. */
+struct walk {
     uint8_t *data;
-    size_t len, cap;
+    size_t len, at;
 };
 
-static void put(struct bytes *b, const uint8_t *data, size_t len)
+static struct walk take_received(struct fixture *fx)
 {
-    if (b->len + len > b->cap) {
-        b->cap = (b->len + len) * 2;
-        b->data = realloc(b->data, b->cap);
-        assert_non_null(b->data);
+    struct walk w = {0};
+
+    w.data = printer_emulator_take_received(fx->emu, &w.len);
+    return w;
+}
+
+static void want_bytes(struct walk *w, const void *bytes, size_t n, const char *what)
+{
+    if (w->at + n > w->len || memcmp(w->data + w->at, bytes, n) != 0)
+        fail_msg("%s: not at byte %zu of %zu", what, w->at, w->len);
+    w->at += n;
+}
+
+/* Evolis Rev E p. 4: ESC, command, CR. */
+static void want_evolis(struct walk *w, const char *cmd)
+{
+    uint8_t f[80];
+    size_t n = strlen(cmd);
+
+    f[0] = 0x1b;
+    memcpy(f + 1, cmd, n);
+    f[n + 1] = 0x0d;
+    want_bytes(w, f, n + 2, cmd);
+}
+
+/* Rev E p. 14: ESC "Db;<panel>;<code>;" then 648 x 1016 x bits / 8 bytes, then CR. */
+static void want_evolis_db(struct walk *w, char panel, unsigned code, size_t payload)
+{
+    char head[32];
+
+    snprintf(head, sizeof(head),
+             "\x1b"
+             "Db;%c;%u;",
+             panel, code);
+    want_bytes(w, head, strlen(head), head + 1);
+    if (w->at + payload + 1 > w->len)
+        fail_msg("Db;%c: payload cut short", panel);
+    w->at += payload;
+    want_bytes(w, "\r", 1, "CR after the payload");
+}
+
+/* selphy_print magicard_build_cmd: 9 x 0x05, 0x01, text, 0x1C, 0x03. */
+static void want_magicard(struct walk *w, const char *cmd)
+{
+    uint8_t f[80];
+    size_t n = strlen(cmd);
+
+    memset(f, 0x05, 9);
+    f[9] = 0x01;
+    memcpy(f + 10, cmd, n);
+    f[10 + n] = 0x1c;
+    f[11 + n] = 0x03;
+    want_bytes(w, f, n + 12, cmd);
+}
+
+/* UltraDriver: 64 x 0x05, 0x01, the header (the golden header with TDT's 8 hex digits free), 0x1C, then each
+ * plane's bytes followed by 0x1C <letter> ':', then 0x03. Returns where the K plane starts. */
+static size_t want_magicard_job(struct walk *w, const char *header, const char *letters, const size_t *sizes)
+{
+    uint8_t guards[65];
+    const char *tdt = strstr(header, "TDT");
+    size_t pre, k = 0;
+
+    memset(guards, 0x05, 64);
+    guards[64] = 0x01;
+    want_bytes(w, guards, 65, "job guards and SOH");
+    assert_non_null(tdt);
+    pre = (size_t)(tdt - header) + 3;
+    want_bytes(w, header, pre, "job header up to TDT");
+    for (int i = 0; i < 8; i++, w->at++)
+        if (w->at >= w->len || !strchr("0123456789ABCDEF", w->data[w->at]))
+            fail_msg("TDT: not 8 hex digits");
+    want_bytes(w, header + pre + 8, strlen(header) - pre - 8, "job header after TDT");
+    want_bytes(w, "\x1c", 1, "0x1C ending the header, no comma before it");
+    for (size_t i = 0; letters[i]; i++) {
+        char term[3] = {0x1c, letters[i], ':'};
+
+        if (letters[i] == 'K')
+            k = w->at;
+        w->at += sizes[i];
+        want_bytes(w, term, 3, "plane terminator after the plane's data");
     }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
+    want_bytes(w, "\x03", 1, "ETX ending the job");
+    return k;
 }
 
-static void put_evolis(struct bytes *b, const char *cmd)
+static void want_end(struct walk *w)
 {
-    uint8_t f[EVOLIS_CMD_MAX + 2];
-    int n = evolis_encode(cmd, f, sizeof(f));
-
-    assert_true(n > 0);
-    put(b, f, (size_t)n);
-}
-
-static void put_evolis_panel(struct bytes *b, char panel, unsigned bits, const uint8_t *samples)
-{
-    size_t size = evolis_panel_frame_size(bits);
-    uint8_t *f = malloc(size);
-    int n = evolis_encode_panel(panel, bits, samples, f, size);
-
-    assert_int_equal(n, (int)size);
-    put(b, f, size);
-    free(f);
-}
-
-static void put_magicard(struct bytes *b, const char *cmd)
-{
-    uint8_t f[MAGICARD_CMD_MAX + 16];
-    int n = magicard_encode(cmd, f, sizeof(f));
-
-    assert_true(n > 0);
-    put(b, f, (size_t)n);
-}
-
-static struct printer_panels *split(const struct printer_raster *r)
-{
-    const struct printer_keepout chip = {r->chip_x, r->chip_y, r->chip_w, r->chip_h};
-    struct printer_panels *p = NULL;
-
-    assert_int_equal(printer_panels_split(r, &chip, &p), 0);
-    return p;
-}
-
-static void assert_received(struct fixture *fx, const struct bytes *want)
-{
-    size_t len;
-    uint8_t *got = printer_emulator_take_received(fx->emu, &len);
-
-    assert_int_equal(len, want->len);
-    for (size_t i = 0; i < len; i++)
-        if (got[i] != want->data[i])
-            fail_msg("byte %zu: got 0x%02x, want 0x%02x", i, got[i], want->data[i]);
-    free(got);
+    if (w->at != w->len)
+        fail_msg("%zu bytes more than expected at byte %zu", w->len - w->at, w->at);
+    free(w->data);
 }
 
 /* What the printer decoded from the panels it got is the face that was sent: resin black where the K mask
@@ -274,55 +309,76 @@ static void assert_face(const uint8_t *got, const struct printer_raster *r, unsi
 static void test_evolis_full_job(void **state)
 {
     struct fixture *fx = *state;
-    struct printer_panels *panels = split(fx->face);
     struct printer_status st;
     struct printer_emulator_state s;
-    struct bytes want = {0};
+    struct walk w;
     uint8_t *face;
 
     assert_int_equal(printer_emulator_capture_faces(fx->emu, true), 0);
+    /* chip first: the blank goes to the contact station, then the face is printed */
     OK(printer_purge(fx->p, &d_, c_));
     OK(printer_feed(fx->p, &d_, c_));
-    OK(printer_get_status(fx->p, &st, &d_, c_));
-    assert_int_equal(st.card, PRINTER_CARD_PRINT);
-    assert_int_equal(st.feeder, 1);
-    OK(printer_print(fx->p, fx->face, "A12345678", &d_, c_));
     OK(printer_to_encoder(fx->p, &d_, c_));
+    OK(printer_get_status(fx->p, &st, &d_, c_));
+    assert_int_equal(st.card, PRINTER_CARD_CONTACT);
+    assert_int_equal(st.feeder, -1); /* Rev E reads no feeder level */
+    assert_int_equal(st.ribbon_left, 200);
+    assert_int_equal(st.cleaning_due, 0);
+    assert_int_equal(emu_state(fx).position, PRINTER_EMULATOR_CARD_CONTACT);
+    OK(printer_print(fx->p, fx->face, "A12345678", &d_, c_));
     OK(printer_eject(fx->p, &d_, c_));
     s = emu_state(fx);
     assert_int_equal(s.printed, 1);
     assert_int_equal(s.ejected, 1);
     assert_int_equal(s.feeder, 99);
+    assert_int_equal(s.ribbon, 199);
+    assert_int_equal(s.refused, 0);
     assert_int_equal(s.position, PRINTER_EMULATOR_CARD_NONE);
     assert_string_equal(printer_name(fx->p), "evolis");
     assert_string_equal(printer_model(fx->p), "Primacy");
     assert_string_equal(printer_serial(fx->p), "EV0001");
 
-    put_evolis(&want, "Pem;2");
-    put_evolis(&want, "Pneab;E");
-    put_evolis(&want, "Pcrm;D");
-    put_evolis(&want, "Rlr;p"); /* purge: no card */
-    put_evolis(&want, "Rlr;p"); /* feed */
-    put_evolis(&want, "Si");
-    put_evolis(&want, "Rlr;p"); /* status */
-    put_evolis(&want, "Rse;f");
-    put_evolis(&want, "Pr;ymcko");
-    put_evolis(&want, "Ss");
-    put_evolis_panel(&want, 'y', 6, panels->y);
-    put_evolis_panel(&want, 'm', 6, panels->m);
-    put_evolis_panel(&want, 'c', 6, panels->c);
-    put_evolis_panel(&want, 'k', 1, panels->k);
-    put_evolis_panel(&want, 'o', 1, panels->o);
-    put_evolis(&want, "Sr");
-    put_evolis(&want, "Sis");
-    put_evolis(&want, "Se");
-    assert_received(fx, &want);
-    free(want.data);
-    printer_panels_free(panels);
+    w = take_received(fx);
+    want_evolis(&w, "Pem;2"); /* p. 20: errors managed by the host */
+    want_evolis(&w, "Rlr;p"); /* purge: p. 34 */
+    want_evolis(&w, "Rlr;p"); /* feed */
+    want_evolis(&w, "Rlr;r"); /* cleaning due? */
+    want_evolis(&w, "Sis");   /* p. 59: a blank to the contact station */
+    want_evolis(&w, "Rlr;p"); /* status */
+    want_evolis(&w, "Rco;l"); /* p. 31 */
+    want_evolis(&w, "Rco;c");
+    want_evolis(&w, "Rlr;r");
+    want_evolis(&w, "Pr;ymcko"); /* §21, p. 69 */
+    want_evolis(&w, "Ss");
+    want_evolis(&w, "Sr"); /* before the downloads */
+    want_evolis_db(&w, 'y', 64, 648 * 1016 * 6 / 8);
+    want_evolis_db(&w, 'm', 64, 648 * 1016 * 6 / 8);
+    want_evolis_db(&w, 'c', 64, 648 * 1016 * 6 / 8);
+    want_evolis_db(&w, 'k', 2, 648 * 1016 / 8);
+    want_evolis_db(&w, 'o', 2, 648 * 1016 / 8);
+    want_evolis(&w, "Se"); /* prints the overlay and ejects */
+    want_end(&w);
     face = printer_emulator_take_face(fx->emu);
     assert_face(face, fx->face, 0);
     free(face);
     assert_null(printer_emulator_take_face(fx->emu)); /* one face per print */
+}
+
+/* A card whose chip fails is rejected before anything is printed: the ribbon is untouched. */
+static void test_evolis_chip_failure_costs_no_ribbon(void **state)
+{
+    struct fixture *fx = *state;
+    struct printer_emulator_state s;
+
+    OK(printer_feed(fx->p, &d_, c_));
+    OK(printer_to_encoder(fx->p, &d_, c_));
+    /* ... the encoder fails the chip here ... */
+    OK(printer_reject(fx->p, &d_, c_));
+    s = emu_state(fx);
+    assert_int_equal(s.ribbon, 200);
+    assert_int_equal(s.printed, 0);
+    assert_int_equal(s.rejected, 1);
+    assert_int_equal(s.refused, 0);
 }
 
 static void test_evolis_feeder_empty(void **state)
@@ -332,8 +388,9 @@ static void test_evolis_feeder_empty(void **state)
 
     s.feeder = 0;
     printer_emulator_set_state(fx->emu, &s);
+    /* Sis fails and no card came in (Rlr;p: NO CARD): the printer's own text is quoted */
     EXPECT_FAIL(printer_feed(fx->p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
-                "feeder empty");
+                "feeder empty: printer answered 'ERR FEEDER' to Sis");
     assert_int_equal(emu_state(fx).position, PRINTER_EMULATOR_CARD_NONE);
 }
 
@@ -345,9 +402,10 @@ static void test_evolis_ribbon_out(void **state)
     s.ribbon = 0;
     printer_emulator_set_state(fx->emu, &s);
     OK(printer_feed(fx->p, &d_, c_));
-    /* the blank is spoiled and an operator must change the ribbon: the line rejects it, then pauses */
+    /* the blank is spoiled and an operator must change the ribbon: the line rejects it, then pauses; Rcr
+     * (p. 32: OK unless on the end mark) names the cause */
     EXPECT_FAIL(printer_print(fx->p, fx->face, "A1", &d_, c_), PRINTER_ERROR_DEVICE,
-                PRINTER_DISPOSITION_PAUSE_LINE, "ribbon out");
+                PRINTER_DISPOSITION_PAUSE_LINE, "ribbon out: printer answered 'ERR RIBBON' to Db;m");
     OK(printer_reject(fx->p, &d_, c_));
     assert_int_equal(emu_state(fx).rejected, 1);
 }
@@ -361,10 +419,11 @@ static void test_evolis_cover_open(void **state)
     s = emu_state(fx);
     s.cover_open = true;
     printer_emulator_set_state(fx->emu, &s);
+    /* Rev E documents no reply for an open cover: the text is quoted, the line pauses */
     EXPECT_FAIL(printer_print(fx->p, fx->face, "A1", &d_, c_), PRINTER_ERROR_DEVICE,
-                PRINTER_DISPOSITION_PAUSE_LINE, "cover open");
+                PRINTER_DISPOSITION_PAUSE_LINE, "printer answered 'ERR COVER' to Db;y");
     EXPECT_FAIL(printer_reject(fx->p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
-                "cover open");
+                "printer answered 'ERR COVER' to Ser");
     s = emu_state(fx);
     s.cover_open = false;
     printer_emulator_set_state(fx->emu, &s);
@@ -383,9 +442,25 @@ static void test_evolis_jam(void **state)
     s.jam_next_print = true;
     printer_emulator_set_state(fx->emu, &s);
     EXPECT_FAIL(printer_print(fx->p, fx->face, "A1", &d_, c_), PRINTER_ERROR_DEVICE,
-                PRINTER_DISPOSITION_PAUSE_LINE, "card jam");
+                PRINTER_DISPOSITION_PAUSE_LINE, "printer answered 'ERR MECHANICAL' to Se");
     EXPECT_FAIL(printer_reject(fx->p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
-                "card jam");
+                "printer answered 'ERR MECHANICAL' to Ser");
+}
+
+/* Rev E p. 34: Rlr;r says ERR NEED CLEANING: no card goes in, the line pauses with the cause. */
+static void test_evolis_cleaning_due(void **state)
+{
+    struct fixture *fx = *state;
+    struct printer_emulator_state s = emu_state(fx);
+    struct printer_status st;
+
+    s.cleaning_due = true;
+    printer_emulator_set_state(fx->emu, &s);
+    OK(printer_get_status(fx->p, &st, &d_, c_));
+    assert_int_equal(st.cleaning_due, 1);
+    EXPECT_FAIL(printer_feed(fx->p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
+                "cleaning due");
+    assert_int_equal(emu_state(fx).feeder, 100);
 }
 
 static void test_evolis_reject_box_full(void **state)
@@ -397,9 +472,10 @@ static void test_evolis_reject_box_full(void **state)
     s = emu_state(fx);
     s.reject_full = true;
     printer_emulator_set_state(fx->emu, &s);
+    /* Rev E has no reject-box sensor or reply: the printer's own text is quoted and the line pauses */
     EXPECT_FAIL(printer_reject(fx->p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
-                "reject box full");
-    assert_int_equal(emu_state(fx).position, PRINTER_EMULATOR_CARD_PRINT);
+                "printer answered 'ERR REJECT BOX' to Ser");
+    assert_int_equal(emu_state(fx).position, PRINTER_EMULATOR_CARD_CONTACT);
 }
 
 static void test_evolis_unplug_mid_job(void **state)
@@ -462,44 +538,70 @@ static void test_evolis_purge_and_busy(void **state)
 /* --- Magicard
  * -------------------------------------------------------------------------------------------------- */
 
+/* The Rio Pro (KGE) header rastertoultra.c writes (golden run, tests/printer/golden/README.md), with the
+ * overcoat hole our layout's chip window gives: left 98, bottom 644 - 373, right 255, top 644 - 206. */
+static const char riopro_header[] =
+    ",NOC1,VER1.16-F1.0,LANENG,TDT00000000,KGE2,SLWON,DPXOFF,PAG1,IMFBGRK,XCO0,YCO0,"
+    "WID1016,HGT642,OVRON,NNNOFF,USFOFF,PCT0,0,1015,641,NCT98,271,255,438,ICC0,"
+    "DDD50,SZB585216,SZG585216,SZR585216,SZK97536";
+
 static void test_magicard_full_job(void **state)
 {
+    static const size_t sizes[] = {585216, 585216, 585216, 97536}; /* 1016 rows of 6 x 96, 96 bytes */
     struct fixture *fx = *state;
-    struct printer_panels *panels = split(fx->face);
     struct printer_emulator_state s;
-    struct bytes want = {0};
-    uint8_t *job = malloc(magicard_job_size()), *face;
-    int n;
+    struct printer_status st;
+    struct walk w;
+    uint8_t *face;
 
     assert_int_equal(printer_emulator_capture_faces(fx->emu, true), 0);
     OK(printer_feed(fx->p, &d_, c_));
-    OK(printer_print(fx->p, fx->face, "A12345678", &d_, c_));
     OK(printer_to_encoder(fx->p, &d_, c_));
+    assert_int_equal(emu_state(fx).position, PRINTER_EMULATOR_CARD_CONTACT);
+    OK(printer_print(fx->p, fx->face, "A12345678", &d_, c_));
     OK(printer_eject(fx->p, &d_, c_));
+    OK(printer_get_status(fx->p, &st, &d_, c_));
+    assert_int_equal(st.cards_printed, 1);
+    assert_int_equal(st.ribbon_left, 199);
+    assert_int_equal(st.cleaning_due, 0);
     s = emu_state(fx);
     assert_int_equal(s.printed, 1);
     assert_int_equal(s.ejected, 1);
+    assert_int_equal(s.feeder, 99);
+    assert_int_equal(s.refused, 0);
     assert_string_equal(printer_name(fx->p), "magicard");
     assert_string_equal(printer_model(fx->p), "Rio Pro");
     assert_string_equal(printer_serial(fx->p), "MC0001");
 
-    put_magicard(&want, MAGICARD_STATUS_QUERY); /* open */
-    put_magicard(&want, MAGICARD_STATUS_QUERY); /* feed */
-    n = magicard_encode_job(panels, job, magicard_job_size());
-    assert_int_equal(n, (int)magicard_job_size());
-    put(&want, job, (size_t)n);
-    put_magicard(&want, MAGICARD_STATUS_QUERY);
-    put_magicard(&want, "CHP,");
-    put_magicard(&want, MAGICARD_STATUS_QUERY);
-    put_magicard(&want, "EJT,");
-    put_magicard(&want, MAGICARD_STATUS_QUERY);
-    assert_received(fx, &want);
-    free(want.data);
-    free(job);
-    printer_panels_free(panels);
+    w = take_received(fx);
+    want_magicard(&w, "REQ,INF,"); /* open: model, head type and position */
+    want_magicard(&w, "REQ,INF,"); /* feed */
+    want_magicard(&w, "CHPDOWN,");
+    want_magicard(&w, "REQ,INF,");
+    want_magicard(&w, "REQ,INF,"); /* print: the card counter before */
+    want_magicard_job(&w, riopro_header, "BGRK", sizes);
+    want_magicard(&w, "REQ,INF,"); /* until STA$$ field 9 goes up */
+    want_magicard(&w, "REQ,INF,"); /* status */
+    want_end(&w);
     face = printer_emulator_take_face(fx->emu);
-    assert_face(face, fx->face, (PRINTER_PANEL_DOTS - PRINTER_MAGICARD_WIDTH) / 2);
+    assert_face(face, fx->face, 3);
     free(face);
+}
+
+/* A card whose chip fails costs no film: CHP takes it, EJT puts it out, nothing printed. */
+static void test_magicard_chip_failure_costs_no_ribbon(void **state)
+{
+    struct fixture *fx = *state;
+    struct printer_emulator_state s;
+
+    OK(printer_feed(fx->p, &d_, c_));
+    OK(printer_to_encoder(fx->p, &d_, c_));
+    OK(printer_reject(fx->p, &d_, c_));
+    s = emu_state(fx);
+    assert_int_equal(s.ribbon, 200);
+    assert_int_equal(s.printed, 0);
+    assert_int_equal(s.ejected, 1); /* the vendor documents no reject box */
+    assert_int_equal(s.refused, 0);
 }
 
 static void test_magicard_faults(void **state)
@@ -507,18 +609,22 @@ static void test_magicard_faults(void **state)
     struct fixture *fx = *state;
     struct printer_emulator_state s = emu_state(fx);
 
+    /* error codes from STA$$ field 19, mapped by UltraDriver error_codes.h */
     s.ribbon = 0;
     printer_emulator_set_state(fx->emu, &s);
     OK(printer_feed(fx->p, &d_, c_));
+    OK(printer_to_encoder(fx->p, &d_, c_));
     EXPECT_FAIL(printer_print(fx->p, fx->face, "A1", &d_, c_), PRINTER_ERROR_DEVICE,
-                PRINTER_DISPOSITION_PAUSE_LINE, "ribbon out");
+                PRINTER_DISPOSITION_PAUSE_LINE, "ribbon out (dye film expired) (error 1042)");
     OK(printer_reject(fx->p, &d_, c_));
-    assert_int_equal(emu_state(fx).rejected, 1);
+    assert_int_equal(emu_state(fx).ejected, 1);
 
     s = emu_state(fx);
     s.ribbon = 10;
     s.feeder = 0;
     printer_emulator_set_state(fx->emu, &s);
+    EXPECT_FAIL(printer_to_encoder(fx->p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
+                "feeder empty (error 1025)");
     EXPECT_FAIL(printer_print(fx->p, fx->face, "A1", &d_, c_), PRINTER_ERROR_DEVICE,
                 PRINTER_DISPOSITION_PAUSE_LINE, "feeder empty");
 
@@ -527,15 +633,23 @@ static void test_magicard_faults(void **state)
     s.cover_open = true;
     printer_emulator_set_state(fx->emu, &s);
     EXPECT_FAIL(printer_feed(fx->p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
-                "cover open");
+                "cover open (error 1038)");
 
     s = emu_state(fx);
     s.cover_open = false;
+    s.cleaning_due = true;
+    printer_emulator_set_state(fx->emu, &s);
+    EXPECT_FAIL(printer_feed(fx->p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
+                "cleaning due (error 2048)");
+
+    s = emu_state(fx);
+    s.cleaning_due = false;
     s.jam_next_print = true;
     printer_emulator_set_state(fx->emu, &s);
     OK(printer_feed(fx->p, &d_, c_));
     EXPECT_FAIL(printer_print(fx->p, fx->face, "A1", &d_, c_), PRINTER_ERROR_DEVICE,
-                PRINTER_DISPOSITION_PAUSE_LINE, "card jam");
+                PRINTER_DISPOSITION_PAUSE_LINE, "card jam (error 1026)");
+    assert_int_equal(emu_state(fx).refused, 0);
 
     printer_emulator_set_fault(fx->emu, PRINTER_EMULATOR_FAULT_UNPLUG, 10);
     EXPECT_FAIL(printer_reject(fx->p, &d_, c_), PRINTER_ERROR_GONE, PRINTER_DISPOSITION_DEVICE_GONE,
@@ -578,12 +692,13 @@ static void spec_job(const char *spec, const char *driver, const char *serial_pr
 
     OK(printer_purge(p, &d_, c_));
     OK(printer_feed(p, &d_, c_));
+    OK(printer_to_encoder(p, &d_, c_));
+    OK(printer_get_status(p, &st, &d_, c_));
+    /* an Evolis knows the card came in with Sis; STA$$ has no card position */
+    assert_int_equal(st.card, strcmp(driver, "evolis") == 0 ? PRINTER_CARD_CONTACT : PRINTER_CARD_UNKNOWN);
     t0 = now_ms();
     OK(printer_print(p, face, "A12345678", &d_, c_));
     assert_true(now_ms() - t0 >= 30); /* card_ms: the simulated mechanical time */
-    OK(printer_to_encoder(p, &d_, c_));
-    OK(printer_get_status(p, &st, &d_, c_));
-    assert_int_equal(st.card, PRINTER_CARD_CONTACT);
     OK(printer_eject(p, &d_, c_));
     printer_emulator_get_state(printer_emu_emulator(p), &s);
     assert_int_equal(s.printed, 1);
@@ -608,7 +723,7 @@ static void spec_job(const char *spec, const char *driver, const char *serial_pr
     OK(printer_feed(p, &d_, c_));
     EXPECT_FAIL(printer_print(p, face, "../x", &d_, c_), PRINTER_ERROR_INVALID,
                 PRINTER_DISPOSITION_REJECT_CARD, "card label");
-    OK(printer_purge(p, &d_, c_)); /* a Magicard has taken no blank yet: nothing to throw out */
+    OK(printer_purge(p, &d_, c_)); /* the Evolis blank at the contact station goes to the reject box */
 
     printer_close(p); /* frees the emulator too (ASan/LSan check) */
     assert_int_equal(remove(path), 0);
@@ -639,6 +754,7 @@ static void test_spec_emu_feeder_empty(void **state)
     (void)state;
     assert_int_equal(printer_open_spec("emu:evolis", &cfg, &p), 0);
     OK(printer_feed(p, &d_, c_));
+    OK(printer_to_encoder(p, &d_, c_));
     OK(printer_print(p, face, "A1", &d_, c_));
     OK(printer_eject(p, &d_, c_));
     EXPECT_FAIL(printer_feed(p, &d_, c_), PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE,
@@ -681,6 +797,337 @@ static void test_spec_emu_errors(void **state)
     }
     printer_close(p);
     assert_null(printer_emu_emulator(NULL));
+}
+
+/* --- the emulators refuse what a real printer would -------------------------------------------------------
+ */
+
+struct stream {
+    uint8_t *data;
+    size_t len;
+};
+
+static void add(struct stream *b, const void *data, size_t len)
+{
+    b->data = realloc(b->data, b->len + len);
+    assert_non_null(b->data);
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+static void add_evolis(struct stream *b, const char *cmd)
+{
+    add(b, "\x1b", 1);
+    add(b, cmd, strlen(cmd));
+    add(b, "\r", 1);
+}
+
+/* ESC "Db;p;code;" + n zero bytes + CR */
+static void add_evolis_db(struct stream *b, char panel, unsigned code, size_t n)
+{
+    char head[32];
+    uint8_t *zero = calloc(1, n);
+
+    snprintf(head, sizeof(head),
+             "\x1b"
+             "Db;%c;%u;",
+             panel, code);
+    add(b, head, strlen(head));
+    add(b, zero, n);
+    add(b, "\r", 1);
+    free(zero);
+}
+
+static void add_magicard(struct stream *b, const char *cmd)
+{
+    static const uint8_t guards[10] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 1};
+
+    add(b, guards, sizeof(guards));
+    add(b, cmd, strlen(cmd));
+    add(b, "\x1c\x03", 2);
+}
+
+/* 64 guards, SOH, header, FS, planes (zeros) each followed by terminator unless cut, ETX */
+static void add_magicard_job(struct stream *b, const char *header, const char *letters, size_t dye, size_t k,
+                             bool terminators_first)
+{
+    uint8_t g[65];
+
+    memset(g, 5, 64);
+    g[64] = 1;
+    add(b, g, 65);
+    add(b, header, strlen(header));
+    add(b, "\x1c", 1);
+    for (size_t i = 0; letters[i]; i++) {
+        char term[3] = {0x1c, letters[i], ':'};
+        size_t n = letters[i] == 'K' ? k : dye;
+        uint8_t *zero = calloc(1, n);
+
+        if (terminators_first)
+            add(b, term, 3);
+        add(b, zero, n);
+        if (!terminators_first)
+            add(b, term, 3);
+        free(zero);
+    }
+    add(b, "\x03", 1);
+}
+
+/* Feeds a stream to a fresh emulator; returns how many things it refused, and whether it printed. */
+static unsigned feed_stream(struct printer_emulator *e, struct stream *b, char *why, size_t why_size)
+{
+    struct printer_emulator_state s;
+
+    assert_int_equal(printer_emulator_write(e, b->data, b->len), 0);
+    printer_emulator_get_state(e, &s);
+    printer_emulator_last_refusal(e, why, why_size);
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    assert_int_equal(s.printed, 0);
+    return s.refused;
+}
+
+static void test_emulators_refuse_old_streams(void **state)
+{
+    struct printer_emulator *ev = printer_emulator_new(PRINTER_EMULATOR_EVOLIS, "EV1"),
+                            *mc = printer_emulator_new(PRINTER_EMULATOR_MAGICARD, "MC1");
+    struct stream b = {0};
+    char why[160];
+
+    (void)state;
+    /* what cardline sent before issue 11: settings that are not in Rev E, the downloads before Sr, and Sr as
+     * the print command */
+    add_evolis(&b, "Pem;2");
+    add_evolis(&b, "Pneab;E");
+    add_evolis(&b, "Pcrm;D");
+    add_evolis(&b, "Rlr;p");
+    add_evolis(&b, "Si");
+    add_evolis(&b, "Rse;f");
+    add_evolis(&b, "Pr;ymcko");
+    add_evolis(&b, "Ss");
+    add_evolis_db(&b, 'y', 64, 493776);
+    add_evolis_db(&b, 'm', 64, 493776);
+    add_evolis_db(&b, 'c', 64, 493776);
+    add_evolis_db(&b, 'k', 2, 82296);
+    add_evolis_db(&b, 'o', 2, 82296);
+    add_evolis(&b, "Sr");
+    add_evolis(&b, "Sis");
+    add_evolis(&b, "Se");
+    /* Pneab, Pcrm, Rse;f, five Db before Sr, Sr after them (the sequence was ended) */
+    assert_int_equal(feed_stream(ev, &b, why, sizeof(why)), 9);
+
+    /* the old Magicard job: fields out of the vendor's order, HGT1016/WID642, a comma before 0x1C, Tango-only
+     * ESS/REJ, and each plane's terminator before its data */
+    add_magicard(&b, "REQ,STA,MSR,");
+    add_magicard_job(
+        &b, ",IMFBGRK,SZB512064,SZG512064,SZR512064,SZK85344,LC1,DPXOFF,OVRON,REJON,HGT1016,WID642,ESS1,",
+        "BGRK", 512064, 85344, true);
+    add_magicard(&b, "EJT,REJ,");
+    assert_int_equal(feed_stream(mc, &b, why, sizeof(why)), 2);
+    assert_string_equal(why, "unknown command 'EJT,REJ,'");
+    printer_emulator_free(ev);
+    printer_emulator_free(mc);
+}
+
+static void test_evolis_emulator_is_strict(void **state)
+{
+    struct printer_emulator *ev = printer_emulator_new(PRINTER_EMULATOR_EVOLIS, "EV1");
+    struct printer_emulator_state s;
+    struct stream b = {0};
+    char why[160];
+
+    (void)state;
+    add_evolis(&b, "Pr;ymcko");
+    add_evolis(&b, "Ss");
+    add_evolis_db(&b, 'y', 64, 493776);
+    assert_int_equal(feed_stream(ev, &b, why, sizeof(why)), 1);
+    assert_string_equal(why, "Db before Sr: the side must be set first (Rev E p. 43)");
+
+    add_evolis(&b, "Ss");
+    add_evolis(&b, "Sr");
+    add_evolis_db(&b, 'm', 64, 493776);
+    assert_int_equal(feed_stream(ev, &b, why, sizeof(why)), 2);
+    assert_string_equal(why, "Db: panel out of the ribbon's order");
+
+    add_evolis(&b, "Ss");
+    add_evolis(&b, "Sr");
+    add_evolis_db(&b, 'y', 64, 493775); /* one byte short: the CR is taken as data, then no CR */
+    add_evolis(&b, "Rlr;p");
+    assert_int_equal(feed_stream(ev, &b, why, sizeof(why)), 3);
+    assert_string_equal(why, "Db: payload longer than the panel (648 x 1016 dots)");
+
+    add_evolis(&b, "Ss");
+    add_evolis(&b, "Sr");
+    add_evolis_db(&b, 'y', 64, 493776);
+    add_evolis(&b, "Se"); /* before every panel */
+    assert_int_equal(feed_stream(ev, &b, why, sizeof(why)), 4);
+    assert_string_equal(why, "Se before every panel of the ribbon was downloaded");
+
+    add_evolis(&b, "Ss");
+    add_evolis(&b, "Sr");
+    add_evolis_db(&b, 'y', 2, 82296); /* 1 bit is for K and O */
+    assert_int_equal(feed_stream(ev, &b, why, sizeof(why)), 5);
+    assert_string_equal(why, "Db: resolution not allowed for this panel");
+
+    /* the sequence of §21, K-only ribbon: printed */
+    add_evolis(&b, "Pr;k");
+    add_evolis(&b, "Ss");
+    add_evolis(&b, "Sr");
+    add_evolis_db(&b, 'k', 2, 82296);
+    add_evolis(&b, "Se");
+    assert_int_equal(printer_emulator_write(ev, b.data, b.len), 0);
+    free(b.data);
+    printer_emulator_get_state(ev, &s);
+    assert_int_equal(s.refused, 5);
+    assert_int_equal(s.printed, 1);
+    printer_emulator_free(ev);
+}
+
+static void test_magicard_emulator_is_strict(void **state)
+{
+    /* the vendor's own header for this model (golden), then one thing wrong at a time */
+    static const char good[] =
+        ",NOC1,VER1.16-F1.0,LANENG,TDT00000000,KGE2,SLWON,DPXOFF,PAG1,IMFK,XCO0,YCO0,WID1016,"
+        "HGT642,OVRON,NNNOFF,USFOFF,PCT0,0,1015,641,ICC0,DDD50,SZK97536";
+    static const struct {
+        const char *header;
+        size_t k;
+        bool terminators_first;
+        const char *why;
+    } bad[] = {
+        {",NOC1,VER1.16-F1.0,LANENG,TDT00000000,KGE2,SLWON,DPXOFF,PAG1,IMFK,XCO0,YCO0,WID1016,HGT642,OVRON,"
+         "NNNOFF,"
+         "USFOFF,PCT0,0,1015,641,ICC0,DDD50,SZK97536,",
+         97536, false, "comma right before 0x1C (command.h: the firmware faults)"},
+        {",NOC1,VER1.16-F1.0,LANENG,TDT00000000,KGE2,SLWON,DPXOFF,PAG1,IMFK,XCO0,YCO0,HGT642,WID1016,OVRON,"
+         "NNNOFF,"
+         "USFOFF,PCT0,0,1015,641,ICC0,DDD50,SZK97536",
+         97536, false, "HGT642 must follow WID1016"},
+        {",NOC1,VER1.16,LANENG,TDT00000000,KEE,RT2,SLWON,DPXOFF,PAG1,IMFK,XCO0,YCO0,WID1016,HGT642,OVRON,"
+         "NNNOFF,"
+         "USFOFF,PCT0,0,1025,641,ICC0,DDD50,SZK85344",
+         85344, false, "print-head identifier not this model's"},
+        {",NOC1,VER1.16-F1.0,LANENG,TDT00000000,KGE2,SLWON,DPXOFF,PAG1,IMFK,XCO0,YCO0,WID1016,HGT642,OVRON,"
+         "NNNOFF,"
+         "USFOFF,PCT0,0,1015,641,ICC0,DDD50,SZK85344",
+         85344, false, "plane size not this model's layout"},
+        {good, 97536, true, "plane data not followed by its 0x1C <letter> ':' terminator"},
+        {",NOC1,VER1.16-F1.0,LANENG,TDT00000000,KGE2,ESS1,SLWON,DPXOFF,PAG1,IMFK,XCO0,YCO0,WID1016,HGT642,"
+         "OVRON,"
+         "NNNOFF,USFOFF,PCT0,0,1015,641,ICC0,DDD50,SZK97536",
+         97536, false, "unknown field in the job header"},
+    };
+    struct printer_emulator *mc = printer_emulator_new(PRINTER_EMULATOR_MAGICARD, "MC1"),
+                            *xxl =
+                                printer_emulator_new_model(PRINTER_EMULATOR_MAGICARD, "Rio Pro XXL", "MC2");
+    struct printer_emulator_state s;
+    struct stream b = {0};
+    char why[160];
+
+    (void)state;
+    assert_null(printer_emulator_new_model(PRINTER_EMULATOR_MAGICARD, "Enduro", "X"));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        add_magicard_job(&b, bad[i].header, "K", 0, bad[i].k, bad[i].terminators_first);
+        assert_int_equal(feed_stream(mc, &b, why, sizeof(why)), i + 1);
+        if (strcmp(why, bad[i].why) != 0)
+            fail_msg("case %zu: refused for '%s', want '%s'", i, why, bad[i].why);
+    }
+    add_magicard(&b, "FLIP,");
+    assert_int_equal(feed_stream(mc, &b, why, sizeof(why)), sizeof(bad) / sizeof(bad[0]) + 1);
+    assert_string_equal(why, "unknown command 'FLIP,'");
+    /* the KGE job the XXL (KEE) does not take, and the vendor's KEE job it does */
+    add_magicard_job(&b, good, "K", 0, 97536, false);
+    assert_int_equal(feed_stream(xxl, &b, why, sizeof(why)), 1);
+    add_magicard_job(&b, bad[2].header, "K", 0, 85344, false);
+    assert_int_equal(printer_emulator_write(xxl, b.data, b.len), 0);
+    free(b.data);
+    printer_emulator_get_state(xxl, &s);
+    assert_int_equal(s.printed, 1);
+    assert_int_equal(s.refused, 1);
+    printer_emulator_free(mc);
+    printer_emulator_free(xxl);
+}
+
+/* --- print to file
+ * -------------------------------------------------------------------------------------------- */
+
+static uint8_t *read_file(const char *path, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *data;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    data = malloc((size_t)n + 1);
+    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *ret_len = (size_t)n;
+    return data;
+}
+
+static void test_print_to_file(void **state)
+{
+    static const char *const specs[] = {"evolis:file:", "magicard:file:"};
+    struct printer_raster *face = render();
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        char path[] = "/tmp/test_printer_file_XXXXXX", spec[64];
+        struct printer *p = NULL;
+        struct walk w = {0};
+        int fd = mkstemp(path);
+
+        assert_true(fd >= 0);
+        close(fd);
+        snprintf(spec, sizeof(spec), "%s%s", specs[i], path);
+        assert_int_equal(printer_open_spec(spec, NULL, &p), 0);
+        assert_string_equal(printer_name(p), i ? "magicard" : "evolis");
+        OK(printer_feed(p, &d_, c_));
+        OK(printer_to_encoder(p, &d_, c_));
+        OK(printer_print(p, face, "A1", &d_, c_));
+        OK(printer_eject(p, &d_, c_));
+        printer_close(p);
+        w.data = read_file(path, &w.len);
+        if (i == 0) {
+            want_evolis(&w, "Pem;2");
+            want_evolis(&w, "Rlr;p");
+            want_evolis(&w, "Rlr;r");
+            want_evolis(&w, "Sis");
+            want_evolis(&w, "Pr;ymcko");
+            want_evolis(&w, "Ss");
+            want_evolis(&w, "Sr");
+            want_evolis_db(&w, 'y', 64, 493776);
+            want_evolis_db(&w, 'm', 64, 493776);
+            want_evolis_db(&w, 'c', 64, 493776);
+            want_evolis_db(&w, 'k', 2, 82296);
+            want_evolis_db(&w, 'o', 2, 82296);
+            want_evolis(&w, "Se");
+        } else {
+            static const size_t sizes[] = {585216, 585216, 585216, 97536};
+
+            want_magicard(&w, "REQ,INF,");
+            want_magicard(&w, "REQ,INF,");
+            want_magicard(&w, "CHPDOWN,");
+            want_magicard(&w, "REQ,INF,");
+            want_magicard(&w, "REQ,INF,");
+            want_magicard_job(&w, riopro_header, "BGRK", sizes);
+            want_magicard(&w, "REQ,INF,");
+        }
+        want_end(&w);
+        assert_int_equal(remove(path), 0);
+    }
+    {
+        struct printer *p = NULL;
+
+        assert_int_equal(printer_open_spec("evolis:file:/nonexistent/dir/x.bin", NULL, &p), PRINTER_ERROR_IO);
+        assert_int_equal(printer_open_spec("evolis:file:", NULL, &p), PRINTER_ERROR_INVALID);
+        assert_int_equal(printer_open_spec("sim:file:/tmp/x", NULL, &p), PRINTER_ERROR_INVALID);
+    }
+    printer_raster_free(face);
 }
 
 /* --- enumeration (real libusb only)
@@ -748,6 +1195,8 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_evolis_full_job, setup_evolis, teardown),
+        cmocka_unit_test_setup_teardown(test_evolis_chip_failure_costs_no_ribbon, setup_evolis, teardown),
+        cmocka_unit_test_setup_teardown(test_evolis_cleaning_due, setup_evolis, teardown),
         cmocka_unit_test_setup_teardown(test_evolis_feeder_empty, setup_evolis, teardown),
         cmocka_unit_test_setup_teardown(test_evolis_ribbon_out, setup_evolis, teardown),
         cmocka_unit_test_setup_teardown(test_evolis_cover_open, setup_evolis, teardown),
@@ -758,6 +1207,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_evolis_no_answer, setup_evolis, teardown),
         cmocka_unit_test_setup_teardown(test_evolis_purge_and_busy, setup_evolis, teardown),
         cmocka_unit_test_setup_teardown(test_magicard_full_job, setup_magicard, teardown),
+        cmocka_unit_test_setup_teardown(test_magicard_chip_failure_costs_no_ribbon, setup_magicard, teardown),
         cmocka_unit_test_setup_teardown(test_magicard_faults, setup_magicard, teardown),
         cmocka_unit_test_setup_teardown(test_magicard_no_answer, setup_magicard, teardown),
     };
@@ -769,6 +1219,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_spec_emu_magicard),
         cmocka_unit_test(test_spec_emu_feeder_empty),
         cmocka_unit_test(test_spec_emu_errors),
+        cmocka_unit_test(test_emulators_refuse_old_streams),
+        cmocka_unit_test(test_evolis_emulator_is_strict),
+        cmocka_unit_test(test_magicard_emulator_is_strict),
+        cmocka_unit_test(test_print_to_file),
     };
     const char *ci = getenv("CI");
     int failed;

@@ -347,7 +347,7 @@ static void test_sim_happy_path(void **state)
     assert_int_equal(printer_print(p, ras, "A12345678", &d, cause), 0);
     assert_int_equal(printer_to_encoder(p, &d, cause), 0);
     assert_int_equal(printer_to_encoder(p, &d, cause), 0);
-    assert_int_equal(printer_print(p, ras, "A12345678", &d, cause), PRINTER_ERROR_DEVICE); /* not at head */
+    assert_int_equal(printer_print(p, ras, "A12345678", &d, cause), PRINTER_ERROR_DEVICE); /* printed already */
     d = PRINTER_DISPOSITION_RETRY;
     strcpy(cause, "untouched");
     assert_int_equal(printer_eject(p, &d, cause), 0);

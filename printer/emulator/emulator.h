@@ -1,6 +1,7 @@
-/* emulator.h — an emulated Evolis or Magicard card printer: parses what the host sends, keeps the machine's
- * state, answers like the real thing; sits behind the in-process transport (printer_transport_emu_new, the
- * "emu:" printer specs) or umockdev's usbdevfs ioctl handler (tools/usbprinter) */
+/* emulator.h — strict emulated Evolis and Magicard card printers, written from the vendors' documents (Evolis
+ * A5013 Rev E; Magicard UltraDriver and selphy_print) and sharing no code or constants with printer/'s
+ * drivers: they refuse what a real printer would refuse; behind the in-process transport (the "emu:" and
+ * "file:" specs) or umockdev's usbdevfs ioctl handler (tools/usbprinter) */
 #pragma once
 
 #include <stdbool.h>
@@ -25,8 +26,10 @@ enum printer_emulator_position {
 
 /* The machine. Tests read it and change it between operations. */
 struct printer_emulator_state {
-    unsigned feeder; /* blanks in the feeder */
-    unsigned ribbon; /* YMCKO panel sets (cards) left on the ribbon */
+    unsigned feeder;        /* blanks in the feeder */
+    unsigned ribbon;        /* YMCKO panel sets (cards) left on the ribbon / film */
+    bool cleaning_due;      /* Evolis: Rlr;r answers ERR NEED CLEANING; Magicard: minor error 2048 */
+    unsigned head_position; /* Magicard STA$$ field 16 (drives the row margin); 0 = 50 */
     bool cover_open;
     bool jam_next_print; /* the next print jams the card inside */
     bool jammed;         /* a card is stuck: every move fails until cleared */
@@ -35,6 +38,7 @@ struct printer_emulator_state {
     unsigned printed;  /* cards printed */
     unsigned ejected;  /* cards in the output stacker */
     unsigned rejected; /* cards in the reject box */
+    unsigned refused;  /* commands and jobs refused as a real printer would (wrong order, size, framing...) */
 };
 
 /* Link faults, injected between operations. */
@@ -47,8 +51,15 @@ enum printer_emulator_fault {
 
 struct printer_emulator;
 
-/* A new printer with a full feeder and ribbon. serial goes into the device ID. NULL on out of memory. */
+/* A new printer with a full feeder and ribbon. serial goes into the device ID. NULL on out of memory. The
+ * Evolis is a Primacy, the Magicard a Rio Pro (KGE rows, head type 0 = KGE2). */
 struct printer_emulator *printer_emulator_new(enum printer_emulator_kind kind, const char *serial);
+/* The same with a Magicard model: "Rio Pro" (KGE, 96-byte rows) or "Rio Pro XXL" (KEE, 84-byte rows); the
+ * printer accepts only jobs laid out for its model. NULL for another model or kind, or out of memory. */
+struct printer_emulator *printer_emulator_new_model(enum printer_emulator_kind kind, const char *model,
+                                                    const char *serial);
+/* Why the printer last refused something ("" if never), copied into out (size bytes). */
+void printer_emulator_last_refusal(struct printer_emulator *p, char *out, size_t size);
 void printer_emulator_free(struct printer_emulator *p);
 
 void printer_emulator_get_state(struct printer_emulator *p, struct printer_emulator_state *ret);
@@ -85,6 +96,7 @@ void printer_emulator_keep_received(struct printer_emulator *p, bool keep);
 int printer_emulator_capture_faces(struct printer_emulator *p, bool on);
 /* The face of the last successful print since the previous call, as PRINTER_FACE_WIDTH x
  * PRINTER_FACE_HEIGHT packed 8-bit RGB rows; the caller frees. NULL when capture is off, nothing was printed
- * since, or the panels were not in the format the decoder knows (Evolis YMC 5-7 bits + 1-bit K; Magicard
- * 6 bit-planes + K rows). */
+ * since. The face is read back with the emulator's own decoding: Evolis line l = face column l, dot d = face
+ * row 647 - d (Printer-EVOLIS evolis-driver.pl); Magicard line l = face column l, image pixel p = face row
+ * 644 - p (the 642 printable rows), rows as the model's layout puts them. */
 uint8_t *printer_emulator_take_face(struct printer_emulator *p);
