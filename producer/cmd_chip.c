@@ -331,7 +331,7 @@ static int chip_personalize(struct globals *g, int argc, char **argv)
         {"config", required_argument, NULL, 'C'}, {"atr-allow", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *reader = NULL, *app = NULL, *card = NULL, *ks_spec = NULL, *config = NULL, *atr_opt = NULL;
-    char atr_allow[CONFIG_MAX_ATRS * 68] = "", ks_buf[512] = "", why[256] = "";
+    char atr_allow[CONFIG_MAX_ATRS * (CONFIG_ATR_TEXT_MAX + 1)] = "", ks_buf[512] = "", why[256] = "";
     int c;
 
     optind = 1;
@@ -470,7 +470,7 @@ static int chip_unlock_pin(int argc, char **argv)
         {"config", required_argument, NULL, 'C'},  {"atr-allow", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *reader = NULL, *document = NULL, *ks_spec = NULL, *config = NULL, *atr_opt = NULL;
-    char atr_allow[CONFIG_MAX_ATRS * 68] = "", ks_buf[512] = "", pin[16] = "", masked[32];
+    char atr_allow[CONFIG_MAX_ATRS * (CONFIG_ATR_TEXT_MAX + 1)] = "", ks_buf[512] = "", pin[16] = "", masked[32];
     bool new_pin = false;
     int c;
 

@@ -214,10 +214,16 @@ static int parse_atrs(struct ctx *c, json_object *arr, struct producer_config *c
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         json_object *v = json_object_array_get_idx(arr, i);
         const char *s = json_object_get_string(v);
-        size_t len = s ? strlen(s) : 0;
-        if (!json_object_is_type(v, json_type_string) || len < 4 || len > 66 || len % 2 ||
-            strspn(s, "0123456789ABCDEFabcdef") != len)
-            return bad(c, "atr_allow", "entry %zu must be an ATR as 2 to 33 hex bytes", i);
+        size_t len = s ? strlen(s) : 0, atr_len = s ? strspn(s, "0123456789ABCDEFabcdef") : 0;
+        /* real cards carry their serial number in the historical bytes: an entry may mask those out */
+        bool masked = atr_len < len && s[atr_len] == '/' &&
+                      strspn(s + atr_len + 1, "0123456789ABCDEFabcdef") == len - atr_len - 1 &&
+                      len - atr_len - 1 == atr_len;
+        if (!json_object_is_type(v, json_type_string) || atr_len < 4 || atr_len > 66 || atr_len % 2 ||
+            (atr_len != len && !masked))
+            return bad(c, "atr_allow", "entry %zu must be an ATR as 2 to 33 hex bytes, optionally /MASK of the "
+                                       "same length",
+                       i);
         for (size_t k = 0; k <= len; k++)
             cfg->atr_allow[i][k] = (char)toupper((unsigned char)s[k]);
         cfg->natr++;

@@ -9,6 +9,8 @@
 #define CONFIG_MAX_LINES 64
 #define CONFIG_MAX_OUTLETS 2000
 #define CONFIG_MAX_ATRS 32
+/* an allowed ATR as hex, optionally with /MASK (hex, as long as the ATR): 66 + 1 + 66 characters */
+#define CONFIG_ATR_TEXT_MAX 134
 
 struct producer_line_config {
     char id[65];
@@ -31,7 +33,7 @@ struct producer_config {
     int nlines;
     char key_service[512];  /* soft:<key file> | psam:<reader name>; "" = per-run soft key (simulation only) */
     char photo_profile[65]; /* "" = the default profile */
-    char atr_allow[CONFIG_MAX_ATRS][67];
+    char atr_allow[CONFIG_MAX_ATRS][CONFIG_ATR_TEXT_MAX];
     int natr;
     struct producer_outlet_config *outlets;
     int noutlets;

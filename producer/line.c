@@ -49,7 +49,8 @@ struct controller {
     struct encoder_key_service *keys; /* one per controller, shared by its lines (a PSAM has one owner) */
     struct photo_checker *photo_checker;  /* face and eye models, loaded once, read-only for the lines */
     struct photo_profile photo_profile;   /* the bureau's photo rules */
-    char atr_allow[CONFIG_MAX_ATRS * 68]; /* the card types the stations accept, comma-separated */
+    /* the card types the stations accept, comma-separated */
+    char atr_allow[CONFIG_MAX_ATRS * (CONFIG_ATR_TEXT_MAX + 1)];
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int lines_running;

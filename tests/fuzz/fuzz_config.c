@@ -33,9 +33,13 @@ static void check_config(const struct producer_config *cfg)
             CHECK(strcmp(cfg->lines[k].id, l->id) != 0);
     }
     for (int i = 0; i < cfg->natr; i++) {
+        /* hex, or hex/MASK with a mask of the same length */
         size_t len = strnlen(cfg->atr_allow[i], sizeof(cfg->atr_allow[i]));
-        CHECK(len >= 4 && len <= 66 && len % 2 == 0);
-        CHECK(strspn(cfg->atr_allow[i], "0123456789ABCDEF") == len);
+        size_t atr = strspn(cfg->atr_allow[i], "0123456789ABCDEF");
+        CHECK(len < sizeof(cfg->atr_allow[i]));
+        CHECK(atr >= 4 && atr <= 66 && atr % 2 == 0);
+        CHECK(atr == len || (cfg->atr_allow[i][atr] == '/' && len == 2 * atr + 1 &&
+                             strspn(cfg->atr_allow[i] + atr + 1, "0123456789ABCDEF") == atr));
     }
     for (int i = 0; i < cfg->noutlets; i++) {
         const struct producer_outlet_config *o = &cfg->outlets[i];

@@ -61,3 +61,13 @@ echo "ok: --help starts no database"
 cl db status >"$WORK/status.txt"
 grep -Eq "^schema: +[0-9]+ \(current\)" "$WORK/status.txt" || fail "db status: $(cat "$WORK/status.txt")"
 echo "ok: version and schema shown"
+
+# an ATR allow-list entry may mask the card's serial number out of the historical bytes; a mask of another
+# length is refused with the entry named
+cat >"$WORK/atr.json" <<'JSON'
+{ "lines": [ {"id": "L1", "printer": "sim", "encoder": "sim"} ],
+  "atr_allow": ["3B6D000080318065B0894001F28300009000/FFFFFFFFFFFFFFFFFFFFFFFFFFFF00009000"] }
+JSON
+cl config check "$WORK/atr.json" >/dev/null || fail "a masked ATR entry was refused"
+sed -i 's|/FFFF|/FF|' "$WORK/atr.json"
+expect_refused "a mask of another length" 1 "entry 0 must be an ATR" cl config check "$WORK/atr.json"
