@@ -4,10 +4,22 @@
 
 #include "log.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* the slow hashes running in this process (ACCOUNT_HASH_MAX at most) */
+static pthread_mutex_t hash_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hash_freed = PTHREAD_COND_INITIALIZER;
+static int hash_running;
+static int hash_max; /* ACCOUNT_HASH_MAX, but one core left for the rest; set on the first hash_enter */
+/* verified against when the name is unknown, so that both answers take the same time */
+static char dummy_hash[crypto_pwhash_STRBYTES];
 
 const char *account_strerror(int err)
 {
@@ -20,6 +32,8 @@ const char *account_strerror(int err)
         return "an account of that name exists";
     case ACCOUNT_ERROR_CRYPTO:
         return "password hashing failed (out of memory?)";
+    case ACCOUNT_ERROR_BUSY:
+        return "too many sign-ins at once; try again in a moment";
     default:
         return producer_strerror(err);
     }
@@ -28,6 +42,45 @@ const char *account_strerror(int err)
 int producer_account_init(void)
 {
     return sodium_init() < 0 ? ACCOUNT_ERROR_CRYPTO : 0;
+}
+
+/* Take a hash slot, waiting at most wait_ms; false when none came free. */
+static bool hash_enter(int wait_ms)
+{
+    struct timespec until;
+    bool ok = true;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&hash_lock);
+    if (!hash_max) {
+        cpu_set_t set;
+        int cores = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+        hash_max = cores - 1 < 1 ? 1 : cores - 1 > ACCOUNT_HASH_MAX ? ACCOUNT_HASH_MAX : cores - 1;
+    }
+    while (hash_running >= hash_max) {
+        if (wait_ms <= 0 || pthread_cond_timedwait(&hash_freed, &hash_lock, &until) == ETIMEDOUT) {
+            ok = hash_running < hash_max;
+            break;
+        }
+    }
+    if (ok)
+        hash_running++;
+    pthread_mutex_unlock(&hash_lock);
+    return ok;
+}
+
+static void hash_leave(void)
+{
+    pthread_mutex_lock(&hash_lock);
+    hash_running--;
+    pthread_cond_signal(&hash_freed);
+    pthread_mutex_unlock(&hash_lock);
 }
 
 bool producer_account_valid_name(const char *name)
@@ -232,8 +285,6 @@ int producer_account_login(PGconn *conn, const char *name, const char *password,
                            struct account_identity *ret, char ret_session[ACCOUNT_SECRET_HEX],
                            char ret_csrf[ACCOUNT_SECRET_HEX])
 {
-    /* verified against when the name is unknown, so that both answers take the same time */
-    static char dummy[crypto_pwhash_STRBYTES];
     char session[ACCOUNT_SECRET_HEX], session_hash[65], csrf[ACCOUNT_SECRET_HEX], id[24];
     const char *p[1] = {name};
     struct account_identity who;
@@ -243,24 +294,33 @@ int producer_account_login(PGconn *conn, const char *name, const char *password,
 
     if (!name || !password || strlen(password) > ACCOUNT_PASSWORD_MAX || strlen(name) > 32)
         return ACCOUNT_ERROR_DENIED;
-    if (!dummy[0] && slow_hash("cardline-dummy-password", dummy) < 0)
-        return ACCOUNT_ERROR_CRYPTO;
+    if (!hash_enter(0))
+        return ACCOUNT_ERROR_BUSY;
+    pthread_mutex_lock(&hash_lock);
+    r = dummy_hash[0] || slow_hash("cardline-dummy-password", dummy_hash) == 0 ? 0 : ACCOUNT_ERROR_CRYPTO;
+    pthread_mutex_unlock(&hash_lock);
+    if (r < 0) {
+        hash_leave();
+        return r;
+    }
     res = db_exec(conn,
                   "SELECT password_hash, id, name, role, coalesce(studio, '') FROM account "
                   "WHERE name = $1 AND disabled_at IS NULL",
                   1, p);
     if (!db_ok(res)) {
         PQclear(res);
+        hash_leave();
         return PRODUCER_ERROR_DB;
     }
     if (PQntuples(res) == 1) {
         ok = crypto_pwhash_str_verify(PQgetvalue(res, 0, 0), password, strlen(password)) == 0;
         fill_identity(res, 1, &who);
     } else {
-        if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0)
+        if (crypto_pwhash_str_verify(dummy_hash, password, strlen(password)) == 0)
             log_debug("account", "the dummy password was guessed");
     }
     PQclear(res);
+    hash_leave();
     if (!ok)
         return ACCOUNT_ERROR_DENIED;
 
@@ -350,12 +410,18 @@ int producer_account_token(PGconn *conn, const char *token, struct account_ident
                   "SELECT token_hash, id, name, role, coalesce(studio, '') FROM account "
                   "WHERE token_id = $1 AND disabled_at IS NULL",
                   1, p);
-    if (!db_ok(res))
+    if (!db_ok(res)) {
         r = PRODUCER_ERROR_DB;
-    else if (PQntuples(res) == 1 &&
-             crypto_pwhash_str_verify(PQgetvalue(res, 0, 0), token, strlen(token)) == 0) {
-        fill_identity(res, 1, ret);
-        r = 0;
+    } else if (PQntuples(res) == 1) {
+        if (!hash_enter(ACCOUNT_TOKEN_WAIT_MS)) {
+            r = ACCOUNT_ERROR_BUSY;
+        } else {
+            if (crypto_pwhash_str_verify(PQgetvalue(res, 0, 0), token, strlen(token)) == 0) {
+                fill_identity(res, 1, ret);
+                r = 0;
+            }
+            hash_leave();
+        }
     }
     PQclear(res);
     return r;

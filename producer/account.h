@@ -12,6 +12,7 @@ enum account_error {
     ACCOUNT_ERROR_WEAK = -31,   /* password too short or too long */
     ACCOUNT_ERROR_EXISTS = -32, /* the name is taken */
     ACCOUNT_ERROR_CRYPTO = -33, /* libsodium failed (out of memory for the hash) */
+    ACCOUNT_ERROR_BUSY = -34,   /* ACCOUNT_HASH_MAX slow hashes already run in this process: try again */
 };
 
 const char *account_strerror(int err);
@@ -20,6 +21,11 @@ const char *account_strerror(int err);
 #define ACCOUNT_PASSWORD_MAX 128
 #define ACCOUNT_SECRET_HEX   65 /* 32 random bytes as hex + NUL: session cookies, CSRF tokens */
 #define ACCOUNT_TOKEN_LEN    82 /* "<16 hex>.<64 hex>" + NUL */
+/* Argon2id hashes running at once in one process: each takes 64 MiB and a core for a tenth of a second, so a
+ * burst of sign-ins must not take every request thread, core and the memory (the rest wait or are told to).
+ * Fewer on a small machine: one core is always left for the other pages. */
+#define ACCOUNT_HASH_MAX      2
+#define ACCOUNT_TOKEN_WAIT_MS 2000 /* an API token check waits this long for a free hash slot */
 
 struct account_identity {
     int64_t id;
@@ -44,7 +50,10 @@ int producer_account_new_token(PGconn *conn, const char *name, char ret_token[AC
 int producer_account_list_json(PGconn *conn, json_object **ret);
 
 /* Check a password (always spends one slow hash, also for unknown names) and open a session for `hours`.
- * Returns 0 with the identity, the session cookie value and its CSRF token, or ACCOUNT_ERROR_DENIED. */
+ * Returns 0 with the identity, the session cookie value and its CSRF token, ACCOUNT_ERROR_DENIED, or
+ * ACCOUNT_ERROR_BUSY at once when ACCOUNT_HASH_MAX hashes (fewer on a machine with fewer than 3 cores) already
+ * run: waiting here would hold a database connection the other pages need; the client tries again after
+ * Retry-After. */
 int producer_account_login(PGconn *conn, const char *name, const char *password, const char *client,
                            struct account_identity *ret, char ret_session[ACCOUNT_SECRET_HEX],
                            char ret_csrf[ACCOUNT_SECRET_HEX]);
@@ -52,7 +61,8 @@ int producer_account_login(PGconn *conn, const char *name, const char *password,
 int producer_account_session(PGconn *conn, const char *session, struct account_identity *ret,
                              char ret_csrf[ACCOUNT_SECRET_HEX]);
 int producer_account_logout(PGconn *conn, const char *session);
-/* An API token "<id>.<secret>" (slow hash check). */
+/* An API token "<id>.<secret>" (slow hash check; ACCOUNT_ERROR_BUSY after ACCOUNT_TOKEN_WAIT_MS without a
+ * free hash slot). */
 int producer_account_token(PGconn *conn, const char *token, struct account_identity *ret);
 /* Random bytes as lowercase hex (2 * n + 1 bytes of out). */
 void producer_account_random_hex(char *out, size_t n);

@@ -323,6 +323,37 @@ static int load_job(PGconn *conn, const char *app, const char *card, struct coun
     return r;
 }
 
+/* The key service and the ATR allow-list of a counter command: from the configuration file, overridden by the
+ * command's own options. Returns 0, 1 (the configuration is bad) or EXIT_USAGE (no key service at all). */
+static int counter_keys(const char *config, const char *ks_spec, const char *atr_opt, char *ks_buf, size_t ks_size,
+                        char *atr_allow, size_t atr_size)
+{
+    if (config) {
+        struct producer_config *cfg = NULL;
+        char err[256];
+        if (producer_config_load(config, &cfg, err, sizeof(err)) < 0) {
+            log_error(CHIP, "%s", err);
+            return 1;
+        }
+        snprintf(ks_buf, ks_size, "%s", cfg->key_service);
+        for (int i = 0; i < cfg->natr; i++) {
+            size_t used = strlen(atr_allow);
+            snprintf(atr_allow + used, atr_size - used, "%s%s", i ? "," : "", cfg->atr_allow[i]);
+        }
+        producer_config_free(cfg);
+    }
+    if (ks_spec)
+        snprintf(ks_buf, ks_size, "%s", ks_spec);
+    if (atr_opt)
+        snprintf(atr_allow, atr_size, "%s", atr_opt);
+    if (!ks_buf[0]) {
+        log_error(CHIP,
+                  "no key service: give --key-service soft:<key file> | psam:<reader>, or --config FILE");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int chip_personalize(struct globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -363,29 +394,9 @@ static int chip_personalize(struct globals *g, int argc, char **argv)
     }
     if (optind != argc || !reader || !app)
         return usage_error(false);
-    if (config) {
-        struct producer_config *cfg = NULL;
-        char err[256];
-        if (producer_config_load(config, &cfg, err, sizeof(err)) < 0) {
-            log_error(CHIP, "%s", err);
-            return 1;
-        }
-        snprintf(ks_buf, sizeof(ks_buf), "%s", cfg->key_service);
-        for (int i = 0; i < cfg->natr; i++) {
-            size_t used = strlen(atr_allow);
-            snprintf(atr_allow + used, sizeof(atr_allow) - used, "%s%s", i ? "," : "", cfg->atr_allow[i]);
-        }
-        producer_config_free(cfg);
-    }
-    if (ks_spec)
-        snprintf(ks_buf, sizeof(ks_buf), "%s", ks_spec);
-    if (atr_opt)
-        snprintf(atr_allow, sizeof(atr_allow), "%s", atr_opt);
-    if (!ks_buf[0]) {
-        log_error(CHIP,
-                  "no key service: give --key-service soft:<key file> | psam:<reader>, or --config FILE");
-        return EXIT_USAGE;
-    }
+    int keys_r = counter_keys(config, ks_spec, atr_opt, ks_buf, sizeof(ks_buf), atr_allow, sizeof(atr_allow));
+    if (keys_r != 0)
+        return keys_r;
 
     PGconn *conn = cli_open_db(g);
     if (!conn)
@@ -503,29 +514,9 @@ static int chip_unlock_pin(int argc, char **argv)
     }
     if (optind != argc || !reader || !document || strlen(document) != 18)
         return usage_error(false);
-    if (config) {
-        struct producer_config *cfg = NULL;
-        char err[256];
-        if (producer_config_load(config, &cfg, err, sizeof(err)) < 0) {
-            log_error(CHIP, "%s", err);
-            return 1;
-        }
-        snprintf(ks_buf, sizeof(ks_buf), "%s", cfg->key_service);
-        for (int i = 0; i < cfg->natr; i++) {
-            size_t used = strlen(atr_allow);
-            snprintf(atr_allow + used, sizeof(atr_allow) - used, "%s%s", i ? "," : "", cfg->atr_allow[i]);
-        }
-        producer_config_free(cfg);
-    }
-    if (ks_spec)
-        snprintf(ks_buf, sizeof(ks_buf), "%s", ks_spec);
-    if (atr_opt)
-        snprintf(atr_allow, sizeof(atr_allow), "%s", atr_opt);
-    if (!ks_buf[0]) {
-        log_error(CHIP,
-                  "no key service: give --key-service soft:<key file> | psam:<reader>, or --config FILE");
-        return EXIT_USAGE;
-    }
+    int keys_r = counter_keys(config, ks_spec, atr_opt, ks_buf, sizeof(ks_buf), atr_allow, sizeof(atr_allow));
+    if (keys_r != 0)
+        return keys_r;
     if (new_pin) {
         if (!fgets(pin, sizeof(pin), stdin)) {
             log_error(CHIP, "--new-pin-stdin: no PIN on standard input");

@@ -382,7 +382,7 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
             json_object_put(j);
         }
     } else if (strcmp(sub, "track") == 0) {
-        r = producer_dispatch_track_json(conn, args[0], NULL, &j);
+        r = producer_dispatch_track_json(conn, args[0], NULL, false, &j);
         if (r == PRODUCER_ERROR_NOT_FOUND)
             snprintf(ctx.message, sizeof(ctx.message), "no application %.64s", args[0]);
         if (r == 0 && o.json)

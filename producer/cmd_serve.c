@@ -8,24 +8,32 @@
 
 static const char serve_usage[] =
     "Usage: cardline serve [--listen HOST:PORT] [--threads N] [--web-dir DIR] [--secure-cookies]\n"
+    "                      [--trusted-proxy ADDRESS]\n"
     "Serve the dashboard (pages for operators, studios, dispatch, auditors, admins; a public tracking page) "
     "and\n"
     "the JSON API under /api/v1, and /metrics for Prometheus, until Ctrl-C.\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks a free port). "
     "Anything\n"
     "                      but loopback belongs behind a TLS proxy: then also give --secure-cookies\n"
-    "  --threads N         request threads, each with a database connection (default 4)\n"
+    "  --threads N         database connections for the requests (default 4); every client connection is\n"
+    "                      served by a thread of its own, so a slow request holds up no other\n"
     "  --web-dir DIR       serve the pages from DIR (producer/web of a checkout) instead of the built-in "
     "copies\n"
     "  --secure-cookies    mark the session cookie Secure (HTTPS only)\n"
+    "  --trusted-proxy ADDRESS\n"
+    "                      the TLS proxy's IP address: from it alone, the client address in Forwarded or\n"
+    "                      X-Forwarded-For counts (sign-in and tracking limits, logs); others are ignored\n"
     "Accounts: cardline account add NAME --role ROLE.\n";
 
 int cmd_serve(struct globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},  {"threads", required_argument, NULL, 't'},
-        {"web-dir", required_argument, NULL, 'w'}, {"secure-cookies", no_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"web-dir", required_argument, NULL, 'w'},
+                                         {"secure-cookies", no_argument, NULL, 's'},
+                                         {"trusted-proxy", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct http_config cfg = {.listen = "127.0.0.1:8080", .threads = 4};
     PGconn *conn;
     long v;
@@ -46,6 +54,9 @@ int cmd_serve(struct globals *g, int argc, char **argv)
             break;
         case 's':
             cfg.secure_cookies = true;
+            break;
+        case 'p':
+            cfg.trusted_proxy = optarg;
             break;
         case 'h':
             fputs(serve_usage, stdout);

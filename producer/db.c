@@ -437,7 +437,10 @@ static int write_server_config(const char *pgdata, const char *socket_dir)
             "unix_socket_permissions = 0700\n"
             "max_connections = 200\n"
             "log_line_prefix = '%%m [%%p] %%q%%u@%%d '\n"
-            "log_min_messages = warning\n",
+            "log_min_messages = warning\n"
+            "# no personal data in this log (also given to pg_ctl start, for clusters made before)\n"
+            "log_error_verbosity = terse\n"
+            "log_min_error_statement = panic\n",
             socket_dir);
     if (fclose(f) != 0)
         return PRODUCER_ERROR_IO;
@@ -593,7 +596,11 @@ static int start_locked(const struct db_config *cfg)
     }
 
     {
-        char *argv[] = {prog, "-D", pgdata, "-l", log_path, "-w", "-t", "120", "start", NULL};
+        /* No personal data in the server log: terse drops an error's DETAIL (a unique-key violation's detail
+         * holds the key: a document number), HINT and CONTEXT; panic drops the STATEMENT that failed. Given
+         * on every start, so clusters created by older versions get them too. */
+        char opts[] = "-c log_error_verbosity=terse -c log_min_error_statement=panic";
+        char *argv[] = {prog, "-D", pgdata, "-l", log_path, "-w", "-t", "120", "-o", opts, "start", NULL};
         snprintf(prog, sizeof(prog), "%s/pg_ctl", bindir);
         log_info("db", "starting private PostgreSQL server (socket in %s)", cfg->socket_dir);
         r = run_program(pw, argv, ctl_log);
@@ -722,6 +729,9 @@ PGconn *producer_db_connect(const struct db_config *cfg)
         return NULL;
     }
     PQsetNoticeProcessor(conn, notice_to_log, NULL);
+    /* error messages without DETAIL: a unique-key violation's detail holds the key, a person's document
+     * number, and error messages reach our logs */
+    PQsetErrorVerbosity(conn, PQERRORS_TERSE);
     return conn;
 }
 

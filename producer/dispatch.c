@@ -364,6 +364,16 @@ static void norm_doc(const char *in, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* Case-insensitive comparison of n bytes in time independent of where they differ. */
+static bool same_doc(const char *a, const char *b, size_t n)
+{
+    unsigned diff = 0;
+
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned)(toupper((unsigned char)a[i]) ^ toupper((unsigned char)b[i]));
+    return diff == 0;
+}
+
 static const char *const agent_doc_types[] = {"resident_id",     "household_register", "passport",
                                               "hk_macau_permit", "taiwan_permit",      "foreign_permanent"};
 
@@ -759,7 +769,8 @@ int producer_dispatch_uncollected_json(PGconn *conn, bool due_only, json_object 
     return 0;
 }
 
-int producer_dispatch_track_json(PGconn *conn, const char *application, const char *last4, json_object **ret)
+int producer_dispatch_track_json(PGconn *conn, const char *application, const char *doc_check, bool whole_doc,
+                                 json_object **ret)
 {
     const char *p[1] = {application};
     PGresult *app, *ev = NULL;
@@ -788,12 +799,15 @@ int producer_dispatch_track_json(PGconn *conn, const char *application, const ch
         PQclear(app);
         return PRODUCER_ERROR_NOT_FOUND;
     }
-    if (last4) {
+    if (doc_check) {
         const char *d = PQgetvalue(app, 0, 4);
-        size_t n = strlen(d);
-        char want[8];
-        norm_doc(last4, want, sizeof(want));
-        if (strlen(want) != 4 || n < 4 || strcasecmp(d + n - 4, want) != 0) {
+        size_t n = strlen(d), m;
+        char want[48];
+        norm_doc(doc_check, want, sizeof(want));
+        m = strlen(want);
+        /* the whole number (the public), or its last 4 characters (a studio, signed in) */
+        if (whole_doc ? m < 5 || m != n || !same_doc(d, want, n)
+                      : m != 4 || n < 4 || strcasecmp(d + n - 4, want) != 0) {
             PQclear(app);
             return PRODUCER_ERROR_NOT_FOUND; /* the same answer as an unknown number: nothing to probe */
         }

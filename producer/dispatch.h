@@ -77,6 +77,7 @@ int producer_dispatch_shipment_json(PGconn *conn, const char *shipment_id, json_
 int producer_dispatch_overdue_json(PGconn *conn, json_object **ret);
 /* cards waiting at outlets, oldest first, with whether they are due to go back */
 int producer_dispatch_uncollected_json(PGconn *conn, bool due_only, json_object **ret);
-/* an application's way from acceptance to collection, masked; last4 (may be NULL) must match the end of the
- * holder's document number when given */
-int producer_dispatch_track_json(PGconn *conn, const char *application, const char *last4, json_object **ret);
+/* an application's way from acceptance to collection, masked; doc_check (may be NULL) must match the holder's
+ * document number when given: all of it when whole_doc (the public), else its last 4 characters (studios) */
+int producer_dispatch_track_json(PGconn *conn, const char *application, const char *doc_check, bool whole_doc,
+                                 json_object **ret);

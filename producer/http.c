@@ -1,5 +1,6 @@
-/* http.c — the HTTP side of `cardline serve`: libmicrohttpd, bounded request bodies, security headers on
- * every answer, one database connection per request thread from a small pool */
+/* http.c — the HTTP side of `cardline serve`: libmicrohttpd (a thread per connection), bounded request bodies,
+ * security headers on every answer, the client address (forwarded by a trusted proxy only), and a small pool
+ * of database connections */
 #include "http.h"
 
 #include "log.h"
@@ -31,6 +32,7 @@ struct pool {
 struct server {
     struct pool pool;
     struct web_server web;
+    char trusted_proxy[INET6_ADDRSTRLEN]; /* canonical text, "" for none */
 };
 
 /* One request's body as it arrives. */
@@ -188,6 +190,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
                       client, sizeof(client));
     }
+    /* behind the TLS proxy every peer is the proxy: the client is the one it forwards, and only from it */
+    if (srv->trusted_proxy[0] && strcmp(client, srv->trusted_proxy) == 0) {
+        char fwd[INET6_ADDRSTRLEN];
+        if (web_forwarded_client(MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Forwarded"),
+                                 MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-For"), fwd,
+                                 sizeof(fwd)))
+            memcpy(client, fwd, sizeof(client));
+    }
     memset(&req, 0, sizeof(req));
     req.method = method;
     req.path = url;
@@ -310,7 +320,9 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
     const union MHD_DaemonInfo *info;
     sigset_t stop;
     int threads = cfg->threads > 0 && cfg->threads <= POOL_MAX ? cfg->threads : 4, sig = 0;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+    /* a thread per connection: a slow request (a password hash, a photo check) holds up no other connection;
+     * the database pool of `threads` connections bounds the work that needs the database */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO;
     char host[INET6_ADDRSTRLEN] = "";
 
     if (parse_listen(cfg->listen, &addr, &addr_len) < 0) {
@@ -322,6 +334,16 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
     srv = calloc(1, sizeof(*srv));
     if (!srv)
         return PRODUCER_ERROR_NOMEM;
+    if (cfg->trusted_proxy && *cfg->trusted_proxy) {
+        unsigned char bin[sizeof(struct in6_addr)];
+        int af = strchr(cfg->trusted_proxy, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(af, cfg->trusted_proxy, bin) != 1 ||
+            !inet_ntop(af, bin, srv->trusted_proxy, sizeof(srv->trusted_proxy))) {
+            log_error("http", "--trusted-proxy '%s' is not an IP address", cfg->trusted_proxy);
+            free(srv);
+            return PRODUCER_ERROR_INPUT;
+        }
+    }
     web_server_init(&srv->web);
     srv->web.web_dir = cfg->web_dir;
     srv->web.secure_cookies = cfg->secure_cookies;
@@ -348,7 +370,7 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     d = MHD_start_daemon(flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT, 512u,
+                         MHD_OPTION_CONNECTION_LIMIT, 512u,
                          MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
                          completed, srv, MHD_OPTION_END);

@@ -5,6 +5,7 @@
 
 #include "dispatch.h"
 #include "intake.h"
+#include "limit.h"
 #include "log.h"
 #include "photo.h"
 #include "photo_receipt.h"
@@ -290,85 +291,38 @@ static json_object *identity_json(const struct call *c)
     return o;
 }
 
-static long now_s(void)
+static const struct producer_limit login_limit = {
+    .kind = "login",
+    .window_s = WEB_LOGIN_WINDOW_S,
+    .per_address = WEB_LOGIN_FAILURES_PER_CLIENT,
+    .per_subject_address = WEB_LOGIN_FAILURES,
+    .per_subject = WEB_LOGIN_FAILURES_PER_ACCOUNT,
+};
+
+static const struct producer_limit track_limit = {
+    .kind = "track",
+    .window_s = WEB_TRACK_WINDOW_S,
+    .per_address = WEB_TRACK_FAILURES_PER_CLIENT,
+    .per_subject_address = WEB_TRACK_FAILURES,
+    .per_subject = WEB_TRACK_FAILURES_PER_APP,
+};
+
+/* Take a try under lim; false after answering 429 (limit reached) or 503 (no database). */
+static bool limit_take(struct call *c, const struct producer_limit *lim, const char *subject,
+                       const char *what, int64_t *ret_id)
 {
-    struct timespec ts;
+    int r = producer_limit_take(c->conn, lim, subject, c->req->client, ret_id);
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec;
-}
-
-static int limiter_slot(struct web_limiter *l, const char *key, bool create)
-{
-    unsigned h = 2166136261u;
-
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    for (int i = 0; i < 8; i++) {
-        int k = (int)((h + (unsigned)i) % 256u);
-        if (strcmp(l->slot[k].key, key) == 0)
-            return k;
-        if (create && (!l->slot[k].key[0] || now_s() - l->slot[k].window_start > WEB_LOGIN_WINDOW_S)) {
-            snprintf(l->slot[k].key, sizeof(l->slot[k].key), "%s", key);
-            l->slot[k].failures = 0;
-            l->slot[k].window_start = now_s();
-            return k;
-        }
+    if (r > 0) {
+        snprintf(c->resp->retry_after, sizeof(c->resp->retry_after), "%d", r);
+        reply_error(c, 429, "too many failed %s; try again in %d seconds", what, r);
+        return false;
     }
-    /* the table is full of live entries: the first candidate is reused (an attacker can only reset others) */
-    if (create) {
-        int k = (int)(h % 256u);
-        snprintf(l->slot[k].key, sizeof(l->slot[k].key), "%s", key);
-        l->slot[k].failures = 0;
-        l->slot[k].window_start = now_s();
-        return k;
+    if (r < 0) {
+        reply_error(c, 503, "not possible right now; try again later");
+        return false;
     }
-    return -1;
-}
-
-/* seconds to wait before the next try for this key, 0 when it may try */
-static long limiter_wait(struct web_limiter *l, const char *key)
-{
-    int limit = strncmp(key, "ip:", 3) == 0 ? WEB_LOGIN_FAILURES_PER_CLIENT : WEB_LOGIN_FAILURES;
-    long wait = 0;
-    int k;
-
-    pthread_mutex_lock(&l->lock);
-    k = limiter_slot(l, key, false);
-    if (k >= 0 && l->slot[k].failures >= limit) {
-        wait = l->slot[k].window_start + WEB_LOGIN_WINDOW_S - now_s();
-        if (wait <= 0) {
-            l->slot[k].key[0] = '\0';
-            wait = 0;
-        }
-    }
-    pthread_mutex_unlock(&l->lock);
-    return wait;
-}
-
-static void limiter_fail(struct web_limiter *l, const char *key)
-{
-    int k;
-
-    pthread_mutex_lock(&l->lock);
-    k = limiter_slot(l, key, true);
-    if (now_s() - l->slot[k].window_start > WEB_LOGIN_WINDOW_S) {
-        l->slot[k].window_start = now_s();
-        l->slot[k].failures = 0;
-    }
-    l->slot[k].failures++;
-    pthread_mutex_unlock(&l->lock);
-}
-
-static void limiter_clear(struct web_limiter *l, const char *key)
-{
-    int k;
-
-    pthread_mutex_lock(&l->lock);
-    k = limiter_slot(l, key, false);
-    if (k >= 0)
-        l->slot[k].key[0] = '\0';
-    pthread_mutex_unlock(&l->lock);
+    return true;
 }
 
 /* A browser's cross-site POST carries an Origin that is not ours. */
@@ -392,9 +346,9 @@ static bool same_origin(const struct web_request *req)
 static void api_login(struct call *c)
 {
     const char *name, *password;
-    char key_ip[64], key_name[64], session[ACCOUNT_SECRET_HEX];
+    char session[ACCOUNT_SECRET_HEX], masked[64];
     json_object *body;
-    long wait;
+    int64_t attempt = 0;
     int r;
 
     if (!same_origin(c->req)) {
@@ -408,27 +362,25 @@ static void api_login(struct call *c)
         json_object_put(body);
         return;
     }
-    snprintf(key_ip, sizeof(key_ip), "ip:%.55s", c->req->client ? c->req->client : "?");
-    snprintf(key_name, sizeof(key_name), "name:%.55s", name);
-    wait = limiter_wait(&c->s->limiter, key_ip);
-    if (wait == 0)
-        wait = limiter_wait(&c->s->limiter, key_name);
-    if (wait > 0) {
-        snprintf(c->resp->retry_after, sizeof(c->resp->retry_after), "%ld", wait);
-        reply_error(c, 429, "too many failed sign-ins; try again in %ld seconds", wait);
+    if (!limit_take(c, &login_limit, name, "sign-ins", &attempt)) {
         json_object_put(body);
         return;
     }
     r = producer_account_login(c->conn, name, password, c->req->client, &c->who, session, c->csrf);
     if (r == ACCOUNT_ERROR_DENIED) {
-        limiter_fail(&c->s->limiter, key_ip);
-        limiter_fail(&c->s->limiter, key_name);
-        log_info("web", "failed sign-in for '%.32s' from %s", name, c->req->client ? c->req->client : "?");
+        /* the name someone typed may be anything, a person's name too: masked like personal data */
+        producer_mask_name(name, masked, sizeof(masked));
+        log_info("web", "failed sign-in for '%s' from %s", masked, c->req->client ? c->req->client : "?");
         reply_error(c, 401, "wrong name or password");
+    } else if (r == ACCOUNT_ERROR_BUSY) {
+        producer_limit_forgive(c->conn, attempt);
+        snprintf(c->resp->retry_after, sizeof(c->resp->retry_after), "1");
+        reply_error(c, 503, "%s", account_strerror(r));
     } else if (r < 0) {
+        producer_limit_forgive(c->conn, attempt);
         reply_error(c, 503, "sign-in is not possible right now");
     } else {
-        limiter_clear(&c->s->limiter, key_name);
+        producer_limit_forgive(c->conn, attempt);
         snprintf(c->resp->set_cookie, sizeof(c->resp->set_cookie),
                  "cardline_session=%s; Path=/; HttpOnly; SameSite=Strict%s", session,
                  c->s->secure_cookies ? "; Secure" : "");
@@ -835,29 +787,47 @@ static void api_document(struct call *c)
 
 static void api_track(struct call *c)
 {
-    const char *app = query(c, "application"), *last4 = query(c, "last4");
+    const char *app = query(c, "application"), *document = query(c, "document"), *last4 = query(c, "last4");
+    bool staff = c->signed_in && strcmp(c->who.role, "studio") != 0;
+    int64_t attempt = 0;
     json_object *o = NULL;
     int r;
 
-    if (!app || strlen(app) > 64) {
+    if (!app || !*app || strlen(app) > 64) {
         reply_error(c, 400, "give the application number (application=...)");
         return;
     }
-    /* without an account, the last four characters of the holder's document must match too */
-    if (!c->signed_in && (!last4 || strlen(last4) != 4)) {
-        reply_error(c, 400, "give the last four characters of the holder's document (last4=...)");
+    /* Without an account, the holder's whole document number must match too: application numbers are
+     * sequential and 4 characters are soon guessed. A studio (signed in) may give the last 4. */
+    if (!c->signed_in && (!document || strlen(document) < 5 || strlen(document) > 32)) {
+        reply_error(c, 400, "give the holder's whole document number (document=...)");
         return;
     }
-    if (c->signed_in && strcmp(c->who.role, "studio") == 0 && !last4) {
-        reply_error(c, 400, "give the last four characters of the holder's document (last4=...)");
+    if (c->signed_in && !staff && !document && !last4) {
+        reply_error(c, 400,
+                    "give the holder's document number (document=...) or its last 4 characters (last4=...)");
         return;
     }
+    if (document && strlen(document) > 32) {
+        reply_error(c, 400, "a document number has at most 32 characters");
+        return;
+    }
+    /* failed look-ups are limited for everyone but staff; an unknown application and a wrong document count
+     * alike and are answered alike */
+    if (!staff && !limit_take(c, &track_limit, app, "look-ups", &attempt))
+        return;
     r = producer_dispatch_track_json(c->conn, app,
-                                     c->signed_in && strcmp(c->who.role, "studio") ? NULL : last4, &o);
-    if (r == PRODUCER_ERROR_NOT_FOUND || r == PRODUCER_ERROR_INPUT)
-        reply_error(c, 404, "no application with that number (and document ending)");
-    else
-        reply_dispatch(c, r, o);
+                                     staff      ? NULL
+                                     : document ? document
+                                                : last4,
+                                     document != NULL, &o);
+    if (r == PRODUCER_ERROR_NOT_FOUND || r == PRODUCER_ERROR_INPUT) {
+        reply_error(c, 404, "no application with that number and document");
+        return;
+    }
+    if (attempt)
+        producer_limit_forgive(c->conn, attempt);
+    reply_dispatch(c, r, o);
 }
 
 /* --- studios -------------------------------------------------------------------------------------------- */
@@ -1300,16 +1270,17 @@ static bool match(const char *pattern, const char *path, struct call *c)
     return !*pattern && !*path;
 }
 
-/* Authenticate by session cookie or bearer token; false when neither is valid. */
-static bool authenticate(struct call *c)
+/* Authenticate by session cookie or bearer token: 0 signed in, ACCOUNT_ERROR_DENIED when neither is valid
+ * (or none is given), ACCOUNT_ERROR_BUSY or PRODUCER_ERROR_DB when it cannot be told now. */
+static int authenticate(struct call *c)
 {
     const char *auth = c->req->authorization;
 
     if (auth && strncmp(auth, "Bearer ", 7) == 0)
-        return producer_account_token(c->conn, auth + 7, &c->who) == 0;
+        return producer_account_token(c->conn, auth + 7, &c->who);
     if (web_cookie_get(c->req->cookie, "cardline_session", c->session, sizeof(c->session)))
-        return producer_account_session(c->conn, c->session, &c->who, c->csrf) == 0;
-    return false;
+        return producer_account_session(c->conn, c->session, &c->who, c->csrf);
+    return ACCOUNT_ERROR_DENIED;
 }
 
 /* --- static assets -------------------------------------------------------------------------------------- */
@@ -1374,14 +1345,12 @@ static bool serve_asset(struct call *c, const char *path)
 void web_server_init(struct web_server *s)
 {
     memset(s, 0, sizeof(*s));
-    pthread_mutex_init(&s->limiter.lock, NULL);
 }
 
 void web_server_destroy(struct web_server *s)
 {
     photo_checker_free(s->checker);
     s->checker = NULL;
-    pthread_mutex_destroy(&s->limiter.lock);
 }
 
 int web_server_load_checker(struct web_server *s, const char *model_dir)
@@ -1413,6 +1382,7 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
     struct call c;
     const struct route *route = NULL;
     bool path_known = false;
+    int r;
 
     memset(resp, 0, sizeof(*resp));
     memset(&c, 0, sizeof(c));
@@ -1472,7 +1442,14 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
         reply_error(&c, 503, "no database");
         return;
     }
-    c.signed_in = authenticate(&c);
+    r = authenticate(&c);
+    c.signed_in = r == 0;
+    if (r == ACCOUNT_ERROR_BUSY && route->roles != R_PUBLIC) {
+        /* a server fault is not a reason to sign in again */
+        snprintf(c.resp->retry_after, sizeof(c.resp->retry_after), "1");
+        reply_error(&c, 503, "%s", account_strerror(r));
+        return;
+    }
     if (route->roles != R_PUBLIC) {
         if (!c.signed_in) {
             reply_error(&c, 401, "sign in first");

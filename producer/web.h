@@ -6,16 +6,25 @@
 #include "account.h"
 #include "db.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define WEB_JSON_MAX                  (64u * 1024u)        /* bodies of API calls */
 #define WEB_UPLOAD_MAX                (4u * 1024u * 1024u) /* a photo (the photo library's own limit) */
-#define WEB_LOGIN_FAILURES            5                    /* per account name ... */
-#define WEB_LOGIN_FAILURES_PER_CLIENT 20  /* ... and per client address (a proxy or NAT shares one) ... */
-#define WEB_LOGIN_WINDOW_S            300 /* ... within this many seconds, then 429 */
+/* Failed sign-ins within WEB_LOGIN_WINDOW_S, then 429 (counted in the database, see limit.h): per account
+ * from one address (its rightful holder elsewhere still signs in), per address whatever the account, and per
+ * account from all addresses together (a brake on guessing from many addresses) */
+#define WEB_LOGIN_FAILURES             5
+#define WEB_LOGIN_FAILURES_PER_CLIENT  20
+#define WEB_LOGIN_FAILURES_PER_ACCOUNT 100
+#define WEB_LOGIN_WINDOW_S             300
+/* Failed public tracking look-ups (unknown application or wrong document) within WEB_TRACK_WINDOW_S: per
+ * address, per application from one address, and per application from all addresses; then 429 */
+#define WEB_TRACK_FAILURES_PER_CLIENT 10
+#define WEB_TRACK_FAILURES            5
+#define WEB_TRACK_FAILURES_PER_APP    20
+#define WEB_TRACK_WINDOW_S            300
 
 struct web_request {
     const char *method;
@@ -31,7 +40,7 @@ struct web_request {
     const char *content_type;
     const char *file_name;  /* X-File-Name header of an upload */
     const char *doc_number; /* X-Document-Number header of a studio's upload: the applicant's document */
-    const char *client;     /* the peer's address */
+    const char *client;     /* the client's address (the peer's, or the one a trusted proxy forwarded) */
     const uint8_t *body;
     size_t body_len;
     bool body_too_large; /* the body went past the limit and was dropped */
@@ -49,16 +58,6 @@ struct web_response {
     bool cacheable; /* static assets */
 };
 
-/* Login failures per key (client address or account name) in a small fixed table; thread-safe. */
-struct web_limiter {
-    pthread_mutex_t lock;
-    struct {
-        char key[64];
-        long window_start;
-        int failures;
-    } slot[256];
-};
-
 struct photo_checker;
 
 struct web_server {
@@ -67,7 +66,6 @@ struct web_server {
     /* the photo quality checker for studio uploads, loaded once per server process (web_server_load_checker)
      * and shared read-only by the request threads; NULL: uploads are answered 503 */
     struct photo_checker *checker;
-    struct web_limiter limiter;
 };
 
 void web_server_init(struct web_server *s);
@@ -89,6 +87,10 @@ bool web_cookie_get(const char *header, const char *name, char *out, size_t size
 bool web_query_get(const char *query, const char *key, char *out, size_t size);
 /* Parse a JSON object body (depth and size bounded); NULL with a reason when it is not one. */
 struct json_object *web_parse_json(const uint8_t *body, size_t len, char *why, size_t why_size);
+/* The client's address as a trusted proxy forwarded it: the last "for=" of a Forwarded header, else the last
+ * entry of X-Forwarded-For (either may be NULL), in canonical text; false when there is none or it is not an
+ * IP address (then the peer's address counts). */
+bool web_forwarded_client(const char *forwarded, const char *xff, char *out, size_t size);
 /* True when s is valid UTF-8 without control characters, at most max bytes. */
 bool web_text_ok(const char *s, size_t max);
 

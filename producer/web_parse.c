@@ -1,7 +1,9 @@
 /* web_parse.c — bounded parsers for what a browser sends: cookies, query strings, JSON bodies, text fields */
 #include "web.h"
 
+#include <arpa/inet.h>
 #include <json-c/json.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -156,4 +158,59 @@ struct json_object *web_parse_json(const uint8_t *body, size_t len, char *why, s
     }
     json_tokener_free(tok);
     return o;
+}
+
+/* One address of a Forwarded "for=" value or an X-Forwarded-For entry: optional quotes, "[v6]:port",
+ * "v4:port" or a bare address; into out in canonical text, false unless it is an IP address. */
+static bool forwarded_addr(const char *s, size_t n, char *out, size_t size)
+{
+    char buf[INET6_ADDRSTRLEN + 16];
+    unsigned char bin[sizeof(struct in6_addr)];
+    const char *end;
+
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
+        s++, n -= 2;
+    if (n && s[0] == '[') {
+        end = memchr(s, ']', n);
+        if (!end)
+            return false;
+        s++;
+        n = (size_t)(end - s);
+    } else if (memchr(s, ':', n) && memchr(s, '.', n)) {
+        n = (size_t)((const char *)memchr(s, ':', n) - s); /* v4:port */
+    }
+    if (n == 0 || n >= sizeof(buf))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (inet_pton(AF_INET, buf, bin) == 1)
+        return inet_ntop(AF_INET, bin, out, (socklen_t)size) != NULL;
+    if (inet_pton(AF_INET6, buf, bin) == 1)
+        return inet_ntop(AF_INET6, bin, out, (socklen_t)size) != NULL;
+    return false;
+}
+
+bool web_forwarded_client(const char *forwarded, const char *xff, char *out, size_t size)
+{
+    /* the last hop is the one our proxy added; anything before it the client may have written itself */
+    if (forwarded && *forwarded && strlen(forwarded) <= 4096) {
+        const char *last = NULL, *p = forwarded;
+        while ((p = strstr(p, "for=")) != NULL) {
+            if (p == forwarded || p[-1] == ';' || p[-1] == ',' || p[-1] == ' ')
+                last = p + 4;
+            p += 4;
+        }
+        if (last)
+            return forwarded_addr(last, strcspn(last, ";,"), out, size);
+    }
+    if (xff && *xff && strlen(xff) <= 4096) {
+        const char *comma = strrchr(xff, ',');
+        const char *s = comma ? comma + 1 : xff;
+        return forwarded_addr(s, strlen(s), out, size);
+    }
+    return false;
 }

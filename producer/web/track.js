@@ -1,4 +1,4 @@
-// track.js — where an application's card is, for holders (with the end of their document number) and staff
+// track.js — where an application's card is, for holders (with their whole document number) and staff
 'use strict';
 
 const kinds = {
@@ -12,10 +12,10 @@ const kinds = {
 document.getElementById('track').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const app = document.getElementById('application').value.trim();
-  const last4 = document.getElementById('last4').value.trim();
+  const doc = document.getElementById('document').value.trim();
   try {
     const r = await cardline.api('GET', '/api/v1/track?application=' + encodeURIComponent(app) +
-      (last4 ? '&last4=' + encodeURIComponent(last4) : ''));
+      (doc ? '&document=' + encodeURIComponent(doc) : ''));
     document.getElementById('msg').hidden = true;
     document.getElementById('summary').textContent = 'Application ' + r.application + ' (' + r.holder + '): ' +
       (r.card_status ? 'card ' + r.card_status.replace(/_/g, ' ') : r.status) + '; outlet ' + r.outlet +

@@ -98,6 +98,31 @@ static int status_of(const char *method, const char *path, bool too_large)
     return status;
 }
 
+/* the client address a trusted proxy forwards: its own (last) hop only, and only an IP address */
+static void forwarded(void **state)
+{
+    char v[64];
+
+    (void)state;
+    assert_true(web_forwarded_client(NULL, "203.0.113.7", v, sizeof(v)));
+    assert_string_equal(v, "203.0.113.7");
+    /* a client's own X-Forwarded-For comes first; the proxy appends the real one */
+    assert_true(web_forwarded_client(NULL, "10.9.9.9, 198.51.100.2", v, sizeof(v)));
+    assert_string_equal(v, "198.51.100.2");
+    assert_true(
+        web_forwarded_client("for=10.9.9.9, for=\"[2001:DB8::1]:4711\";proto=https", NULL, v, sizeof(v)));
+    assert_string_equal(v, "2001:db8::1");
+    assert_true(web_forwarded_client("proto=https;for=192.0.2.60:443", "10.1.1.1", v, sizeof(v)));
+    assert_string_equal(v, "192.0.2.60");
+    assert_true(web_forwarded_client("by=192.0.2.1", "192.0.2.61", v, sizeof(v))); /* no for=: XFF */
+    assert_string_equal(v, "192.0.2.61");
+    assert_false(web_forwarded_client(NULL, "unknown", v, sizeof(v)));
+    assert_false(web_forwarded_client("for=_hidden", NULL, v, sizeof(v)));
+    assert_false(web_forwarded_client(NULL, "1.2.3.4, ", v, sizeof(v)));
+    assert_false(web_forwarded_client(NULL, "1.2.3.4\r\nX: y", v, sizeof(v)));
+    assert_false(web_forwarded_client(NULL, NULL, v, sizeof(v)));
+}
+
 static void routing(void **state)
 {
     (void)state;
@@ -119,8 +144,9 @@ static void routing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(cookies), cmocka_unit_test(queries), cmocka_unit_test(text),
-        cmocka_unit_test(json),    cmocka_unit_test(labels),  cmocka_unit_test(routing),
+        cmocka_unit_test(cookies),   cmocka_unit_test(queries), cmocka_unit_test(text),
+        cmocka_unit_test(json),      cmocka_unit_test(labels),  cmocka_unit_test(routing),
+        cmocka_unit_test(forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

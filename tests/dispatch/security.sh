@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# security.sh — issue 15, security and privacy: sign-in limits that no request can reset and that hold across
+# server processes, public tracking that is no document-number oracle, no personal data in any log (cardline's
+# own and the private PostgreSQL's), password hashing that cannot starve the server, and forwarded client
+# addresses believed from the configured proxy only. A realistic flow with hostile input on its own private
+# cluster, then every log it wrote is searched for the applicants' document numbers, names and birth dates.
+source "$(dirname "$0")/../integration/lib.sh"
+require_postgres
+
+dir="$IT_ROOT/security-$$"
+rm -rf "$dir"
+mkdir -p "$dir/logs"
+n=0
+# every cardline command at debug level, its stdout and stderr kept as logs to search at the end
+c() {
+    n=$((n + 1))
+    "$CARDLINE" -v --data-dir "$dir" "$@" 2>>"$dir/logs/$n-$1.err" | tee -a "$dir/logs/$n-$1.out"
+}
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    "$CARDLINE" -q --data-dir "$dir" db destroy --yes >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+c gen applications 40 --seed 1517 >/dev/null
+c run --lines 2 --until-empty >/dev/null
+DB=$(c db conninfo)
+sql() { psql "$DB" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+[ "$(sql "SELECT count(*) FROM card WHERE person_key IS NOT NULL")" -ge 30 ] || fail "the line made too few cards"
+
+# hostile input 1: the same people applying again (one person, one card: the line holds them)
+sql "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date,
+         birth_place, nationality, outlet_code, bank_name, accepted_at, deadline)
+     SELECT upstream_id || '-AGAIN', kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place,
+            nationality, outlet_code, bank_name, accepted_at, deadline
+     FROM application WHERE status = 'produced' AND kind = 'new' ORDER BY id LIMIT 3" >/dev/null
+c run --lines 2 --until-empty >/dev/null
+# hostile input 2: what a race between two lines ends in, a second card for a person: the unique index refuses it
+# with a DETAIL naming the key, a document number, that must not reach the server log
+if sql "UPDATE card SET person_key = (SELECT b.person_key FROM card b WHERE b.card_number <> card.card_number
+            AND b.temporary = card.temporary AND b.status = card.status ORDER BY b.card_number LIMIT 1)
+        WHERE card_number = (SELECT min(card_number) FROM card WHERE status IN ('good', 'in_transit', 'at_outlet'))" \
+    2>"$dir/duplicate.txt"; then
+    fail "a second card for one person was accepted"
+fi
+grep -q "duplicate key" "$dir/duplicate.txt" || fail "no duplicate-key refusal: $(cat "$dir/duplicate.txt")"
+# what must not appear in any log: the applicants' document numbers, names and birth dates
+sql "SELECT doc_number FROM application UNION SELECT name FROM application
+     UNION SELECT to_char(birth_date, 'YYYY-MM-DD') FROM application" >"$dir/pii.txt"
+[ "$(wc -l <"$dir/pii.txt")" -ge 100 ] || fail "too few applicant details to search for"
+for a in "victim-b operator" "victim-p operator" "clerk dispatch" "busy operator"; do
+    set -- $a
+    echo "password-of-$1" | c account add "$1" --role "$2" --password-stdin >/dev/null
+done
+
+# two server processes on the same database: B as on a bare host, A behind a TLS proxy on 127.0.0.1
+start() { # name, extra options
+    local name=$1
+    shift
+    "$CARDLINE" -v --data-dir "$dir" serve --listen 127.0.0.1:0 --threads 4 "$@" \
+        >"$dir/logs/serve-$name.out" 2>"$dir/logs/serve-$name.err" &
+    pids+=($!)
+    for _ in $(seq 100); do
+        grep -q "^listening on" "$dir/logs/serve-$name.out" && break
+        kill -0 "${pids[-1]}" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    sed -n 's/^listening on \(http:[^ ]*\)\/$/\1/p' "$dir/logs/serve-$name.out"
+}
+url_b=$(start b) || fail "serve B did not start: $(cat "$dir/logs/serve-b.err")"
+proxy_ok=1
+if ! url_a=$(start a --trusted-proxy 127.0.0.1) || [ -z "$url_a" ]; then
+    echo "FAIL: serve --trusted-proxy 127.0.0.1 did not start: $(tail -3 "$dir/logs/serve-a.err")" >&2
+    proxy_ok=0 # carry on without it, so that every other check still reports
+    url_a=$(start a2) || fail "serve A did not start"
+fi
+[ -n "$url_a" ] && [ -n "$url_b" ] || fail "the servers did not say where they listen"
+echo "B (no proxy) at $url_b, A (behind a proxy on 127.0.0.1) at $url_a"
+
+py=0
+URL_A=$url_a URL_B=$url_b DBC="$DB" PROXY_OK=$proxy_ok python3 - <<'PY' || py=$?
+import http.client, json, os, statistics, subprocess, threading, time, urllib.parse
+
+def hp(u):
+    u = urllib.parse.urlparse(u)
+    return u.hostname, u.port
+A, B = hp(os.environ["URL_A"]), hp(os.environ["URL_B"])
+failures = []
+
+def check(what, ok, detail=""):
+    print(("ok:   " if ok else "FAIL: ") + what + ("" if ok else "  " + str(detail)[:300]), flush=True)
+    if not ok:
+        failures.append(what)
+
+def req(server, method, path, body=None, via=None, headers=None):
+    c = http.client.HTTPConnection(server[0], server[1], timeout=30)
+    h = dict(headers or {})
+    if via:
+        h["X-Forwarded-For"] = via
+    if body is not None:
+        body = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+def login(server, name, password, via=None, headers=None):
+    return req(server, "POST", "/api/v1/login", {"name": name, "password": password}, via, headers)
+
+def sql(q):
+    return subprocess.run(["psql", os.environ["DBC"], "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", q],
+                          capture_output=True, text=True).stdout.strip()
+
+apps = [l.split("|") for l in sql("SELECT upstream_id, doc_number, name, birth_date FROM application "
+                                  "WHERE upstream_id NOT LIKE '%-AGAIN' ORDER BY id").splitlines()]
+
+# --- 4. password hashing cannot starve the server (first, while this address has no failures) ------------------
+results, page_times, stop = [], [], threading.Event()
+def signer(i):
+    for _ in range(3):
+        s, h, d = login(B, "busy", "password-of-busy")
+        results.append((s, h.get("retry-after")))
+def pages():
+    while not stop.is_set():
+        t0 = time.monotonic()
+        s, h, d = req(B, "GET", "/login.html")
+        s2, h2, d2 = req(B, "GET", "/api/v1/track?application=x")
+        page_times.append((time.monotonic() - t0) / 2)
+        time.sleep(0.02)
+t = threading.Thread(target=pages)
+t.start()
+signers = [threading.Thread(target=signer, args=(i,)) for i in range(16)]
+for x in signers:
+    x.start()
+for x in signers:
+    x.join(60)
+stop.set()
+t.join(30)
+statuses = sorted(set(s for s, _ in results))
+check("16 concurrent sign-ins: each signed in or was told to retry (%s)" % statuses,
+      set(statuses) <= {200, 503} and 200 in statuses and all(ra for s, ra in results if s == 503))
+worst = max(page_times) if page_times else 99
+check("pages stay fast meanwhile (%d pages, median %.0f ms, worst %.0f ms)" %
+      (len(page_times), statistics.median(page_times) * 1e3 if page_times else -1, worst * 1e3),
+      len(page_times) >= 3 and worst < 0.4)
+s, h, d = login(B, "busy", "password-of-busy")
+check("afterwards a sign-in works at once", s == 200, s)
+
+# --- 1. the sign-in limit cannot be reset, holds across processes, and its table stays bounded --------------
+for i in range(5):
+    s, h, d = login(B, "victim-b", "guess-%d-xxxxxxx" % i)
+    check("B: wrong password %d is 401" % i, s == 401, s)
+s, h, d = login(B, "victim-b", "password-of-victim-b")
+check("B: 429 with Retry-After after 5 failures", s == 429 and int(h.get("retry-after", "0")) > 0, (s, h))
+# The old limiter was 256 slots probed from an FNV-1a hash of "name:<account>"; names chosen to probe the same
+# slots filled them and evicted the locked account. Any limiter must shrug them off.
+def fnv(key):
+    x = 2166136261
+    for b in key.encode():
+        x = ((x ^ b) * 16777619) & 0xffffffff
+    return x
+target, chosen, k = fnv("name:victim-b") % 256, [], 0
+while len(chosen) < 9:
+    k += 1
+    if fnv("name:evict%d" % k) % 256 == target:
+        chosen.append("evict%d" % k)
+for name in chosen:
+    login(B, name, "wrong-password-xx")
+s, h, d = login(B, "victim-b", "password-of-victim-b")
+check("B: failures with chosen account names do not reset a locked account", s == 429, (s, d))
+# the same limit in another server process on the same database (A takes the forwarded 127.0.0.1 from its proxy)
+s, h, d = login(A, "victim-b", "password-of-victim-b", via="127.0.0.1")
+check("A: the account locked in B is locked here too", s == 429, (s, d))
+# per address, whatever the account names: 20 failures then 429 (14 so far)
+seen = None
+for i in range(10):
+    s, h, d = login(B, "nobody-%d" % i, "wrong-password-xx")
+    if s == 429:
+        seen = 15 + i
+        break
+check("B: at most 20 failed sign-ins per address, any names", seen is not None and seen <= 21, seen)
+rows = int(sql("SELECT count(*) FROM attempt_failure WHERE kind = 'login' AND address = '127.0.0.1'") or 99)
+check("failures from one address are bounded by its limit", rows <= 20, rows)
+sql("INSERT INTO attempt_failure (kind, subject, address, at) VALUES ('login', 'stale', '192.0.2.200', "
+    "clock_now() - interval '1 hour')")
+login(A, "nobody", "wrong-password-xx", via="192.0.2.201")
+check("failures older than the window are pruned",
+      sql("SELECT count(*) FROM attempt_failure WHERE subject = 'stale'") == "0")
+
+# --- 5. the client address from the configured proxy only ------------------------------------------------------
+check("serve --trusted-proxy is accepted", os.environ["PROXY_OK"] == "1")
+for i in range(5):
+    login(A, "victim-p", "guess-%d-xxxxxxx" % i, via="203.0.113.5")
+s, h, d = login(A, "victim-p", "password-of-victim-p", via="203.0.113.5")
+check("A: the guessing address is locked out of the account", s == 429, (s, d))
+s, h, d = login(A, "victim-p", "password-of-victim-p", via="203.0.113.6")
+check("A: the account's rightful sign-in from another address behind the proxy works", s == 200, (s, d))
+for i in range(21):
+    s, h, d = login(A, "nobody-p%d" % i, "wrong-password-xx", via="203.0.113.9")
+check("A: one forwarded address is limited by itself", s == 429, s)
+s, h, d = login(A, "clerk", "password-of-clerk", via="203.0.113.10")
+check("A: the other clients behind the proxy are not locked out with it", s == 200, (s, d))
+s, h, d = login(B, "clerk", "password-of-clerk", via="203.0.113.11")
+check("B: X-Forwarded-For from a client that is not the proxy is ignored (its address stays locked)", s == 429,
+      (s, d))
+s, h, d = login(B, "clerk", "password-of-clerk", headers={"Forwarded": "for=203.0.113.12"})
+check("B: Forwarded from a client that is not the proxy is ignored", s == 429, (s, d))
+
+# --- 2. public tracking --------------------------------------------------------------------------------------
+app, doc = apps[0][0], apps[0][1]
+q = lambda a, extra: "/api/v1/track?application=%s&%s" % (urllib.parse.quote(a), extra)
+s, h, d = req(A, "GET", q(app, "last4=" + doc[-4:]), via="198.51.100.1")
+check("the last 4 characters of the document are not enough", s in (400, 404), (s, d))
+s, h, d = req(A, "GET", q(app, "document=" + urllib.parse.quote(doc)), via="198.51.100.1")
+check("the whole document number tracks the application", s == 200 and doc not in d.decode(), (s, d))
+# an existing application with a wrong document and a missing one: same status, same body, similar time
+t_exist, t_missing, bodies = [], [], set()
+for i in range(8):
+    for a, where in ((apps[1][0], t_exist), ("SQ" + "9" * 12, t_missing)):
+        t0 = time.monotonic()
+        s, h, d = req(A, "GET", q(a, "document=440000000000000000"), via="198.51.100.%d" % (10 + i))
+        where.append(time.monotonic() - t0)
+        bodies.add((s, d))
+check("an existing and a missing application are answered alike", len(bodies) == 1 and
+      list(bodies)[0][0] == 404, bodies)
+me, mm = statistics.median(t_exist), statistics.median(t_missing)
+check("... in similar time (median %.1f ms vs %.1f ms)" % (me * 1e3, mm * 1e3),
+      abs(me - mm) < max(0.02, 0.5 * max(me, mm)))
+# per address: a guesser walking the sequential application numbers is stopped
+stopped = None
+for i in range(15):
+    s, h, d = req(A, "GET", q(apps[2 + i][0], "document=440000000000000000"), via="198.51.100.50")
+    if s == 429:
+        stopped = i + 1
+        break
+check("tracking guesses from one address get 429 (after %s)" % stopped, stopped is not None and stopped <= 11)
+s, h, d = req(B, "GET", q(apps[20][0], "last4=0000"), None)
+for i in range(15):
+    s, h, d = req(B, "GET", q(apps[20 + i][0], "document=440000000000000000"))
+    if s == 429:
+        break
+check("B: tracking guesses from a bare address get 429", s == 429 and int(h.get("retry-after", "0")) > 0, s)
+# per application: guesses from many addresses
+target = apps[30]
+for i in range(25):
+    s, h, d = req(A, "GET", q(target[0], "document=44%016d" % i), via="198.51.100.%d" % (100 + i))
+    if s == 429:
+        break
+check("guesses at one application from many addresses get 429", s == 429, s)
+
+# --- hostile sign-in names: what people type may be someone's name or document number --------------------------
+for i, (a, docn, name, birth) in enumerate(apps[:4]):
+    login(A, name, "wrong-password-xx", via="192.0.2.%d" % (150 + i))
+    login(A, docn[:32], "wrong-password-xx", via="192.0.2.%d" % (160 + i))
+    req(A, "GET", q(a, "document=" + urllib.parse.quote(docn[:-1] + "0")), via="192.0.2.%d" % (170 + i))
+
+if failures:
+    print("FAILED: %d checks: %s" % (len(failures), "; ".join(failures)))
+    raise SystemExit(1)
+PY
+
+for p in "${pids[@]}"; do kill -TERM "$p"; done
+for p in "${pids[@]}"; do wait "$p" || fail "a server did not stop cleanly"; done
+pids=()
+c db stop >/dev/null
+
+# --- 3. every log the system wrote: cardline's own, and the private PostgreSQL's ---------------------------------
+cluster=$(readlink -f "$dir/pg")
+[ -d "$cluster" ] || fail "no private cluster directory at $dir/pg"
+logs=()
+while IFS= read -r -d '' f; do logs+=("$f"); done < <(
+    find "$dir" "$cluster" -path "$cluster/data" -prune -o -type f \( -name '*.log' -o -name '*.err' -o -name '*.out' \) -print0
+    find "$cluster/data" -type f \( -path '*/log/*' -o -path '*/pg_log/*' -o -name '*.log' \) -print0 2>/dev/null)
+[ "${#logs[@]}" -ge 5 ] || fail "too few logs found: ${logs[*]}"
+grep -q "duplicate key value violates unique constraint" "$cluster/server.log" ||
+    fail "the server log lacks the refused duplicate, so this search would prove nothing"
+leaks=0
+for f in "${logs[@]}"; do
+    if hits=$(grep -aFo -f "$dir/pii.txt" "$f" | sort -u | head -5) && [ -n "$hits" ]; then
+        echo "FAIL: personal data in $f:" >&2
+        grep -aF -f "$dir/pii.txt" "$f" | head -3 | sed 's/^/    /' >&2
+        leaks=1
+    fi
+done
+echo "searched ${#logs[@]} logs for $(wc -l <"$dir/pii.txt") applicant details"
+[ "$leaks" = 0 ] || fail "personal data reached a log"
+[ "$py" = 0 ] || fail "HTTP checks failed (see above)"
+echo "security: all checks passed"
