@@ -547,6 +547,17 @@ static int soft_root(struct encoder_key_service *ks, uint8_t ret_root[16])
     return encoder_key_file_read(ks->path, ret_root);
 }
 
+/* The card's own key (the root dispersed for this card) from a soft key service; the root is wiped at once. */
+static int soft_card_key(struct encoder_key_service *ks, const struct encoder_card_ref *ref, uint8_t ret_key[16])
+{
+    uint8_t root[16];
+    int r = soft_root(ks, root);
+    if (r == 0)
+        r = encoder_ssse_card_key(root, ref, ret_key);
+    OPENSSL_cleanse(root, sizeof root);
+    return r;
+}
+
 static int check_ref(const struct encoder_card_ref *ref)
 {
     uint8_t f[3][8];
@@ -571,13 +582,10 @@ int encoder_key_service_auth(struct encoder_key_service *ks, const struct encode
         return r;
     }
     /* Reads the root only, so one service may serve several line threads at once. */
-    uint8_t root[16], key[16];
-    int r = soft_root(ks, root);
-    if (r == 0)
-        r = encoder_ssse_card_key(root, ref, key);
+    uint8_t key[16];
+    int r = soft_card_key(ks, ref, key);
     if (r == 0)
         r = encoder_ssse_auth(ref->alg, key, process, original, ret_auth);
-    OPENSSL_cleanse(root, sizeof root);
     OPENSSL_cleanse(key, sizeof key);
     return r;
 }
@@ -596,13 +604,10 @@ int encoder_key_service_mac(struct encoder_key_service *ks, const struct encoder
         OPENSSL_cleanse(last, sizeof last);
         return r;
     }
-    uint8_t root[16], key[16];
-    int r = soft_root(ks, root);
-    if (r == 0)
-        r = encoder_ssse_card_key(root, ref, key);
+    uint8_t key[16];
+    int r = soft_card_key(ks, ref, key);
     if (r == 0)
         r = encoder_ssse_mac(ref->alg, key, challenge, data, len, ret_mac);
-    OPENSSL_cleanse(root, sizeof root);
     OPENSSL_cleanse(key, sizeof key);
     return r;
 }
@@ -626,13 +631,10 @@ int encoder_key_service_pin_block(struct encoder_key_service *ks, const struct e
         OPENSSL_cleanse(out, sizeof out);
         return r;
     }
-    uint8_t root[16], key[16];
-    int r = soft_root(ks, root);
-    if (r == 0)
-        r = encoder_ssse_card_key(root, ref, key);
+    uint8_t key[16];
+    int r = soft_card_key(ks, ref, key);
     if (r == 0)
         r = encoder_ssse_pin_block(ref->alg, key, challenge, pin, ret_block, ret_len);
-    OPENSSL_cleanse(root, sizeof root);
     OPENSSL_cleanse(key, sizeof key);
     return r;
 }

@@ -2,6 +2,7 @@
  * parser and through a real file opened by the "soft:" spec, which must agree), and key service specs naming
  * files with the wrong mode, links, directories and oversized keys. Input: a mode byte, then the key text or
  * spec. */
+#include "fuzz.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,15 +12,6 @@
 #include <unistd.h>
 
 #include "encoder-private.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* checked in every build type */
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond))                                                                                         \
-            abort();                                                                                         \
-    } while (0)
 
 #define FUZZ_SPEC_MAX 256
 

@@ -8,6 +8,7 @@
  * then the GET_DEVICE_ID answer as [length byte][bytes], then one entry per read: a byte c, then c answer
  * bytes when c < 0xF0; 0xF0..0xF3 make that read fail with TIMEOUT, STALL, GONE or IO. Reads past the end
  * time out. */
+#include "fuzz.h"
 #include "printer-private.h"
 #include "transport.h"
 
@@ -15,15 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* checked in every build type */
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond))                                                                                         \
-            abort();                                                                                         \
-    } while (0)
 
 struct feed {
     const uint8_t *p;
