@@ -168,7 +168,8 @@ int encoder_verify_result(struct encoder_card *card, int r, int *tries_left);
 const struct encoder_card_ops *encoder_iso7816_ops(void);
 const struct encoder_card_ops *encoder_ssse_ops(void);
 
-/* The SSSE application and its files ([P6] 表4, [V2] 表3; see /work/notes/issue12-chip.md). */
+/* The SSSE application and its files ([P6] 表4, [V2] 表3: the 社会保障（个人）卡规范 texts in the public
+ * repository gdgly/SI_3rdCard). */
 #define ENCODER_SSSE_AID_LEN 15
 extern const uint8_t encoder_ssse_aid[ENCODER_SSSE_AID_LEN];
 #define ENCODER_FID_EF05      0xEF05

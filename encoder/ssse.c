@@ -14,7 +14,8 @@
 #include "encoder-private.h"
 
 /*
- * Sources (see /work/notes/issue12-chip.md for the passages): [P5] 社会保障（个人）卡规范 part 5 (commands),
+ * Sources (texts and traces in the public repository gdgly/SI_3rdCard):
+ * [P5] 社会保障（个人）卡规范 part 5 (commands),
  * [P6]/[V2] the file structure and data items (V2.0 notice), [TR1]/[TR2] public APDU traces of real cards,
  * [Z390] a public instant-issuance writer, [SC] the Sichuan terminal interface spec (after
  * 人社信息函[2016]38号).

@@ -3,7 +3,7 @@
 pcscd's vpcd reader driver, on Debian's python3-virtualsmartcard.
 
 Written only from the card specification (社会保障（个人）卡规范 parts 4, 5, 6, 9; the V2.0 file-structure notice)
-and public APDU traces, as summarised in /work/notes/issue12-chip.md; it shares no code or tables with
+and public APDU traces, as published in the public repository gdgly/SI_3rdCard; it shares no code or tables with
 cardline's encoder/, so a mistake the encoder makes is a mistake this card refuses. What it models:
 
 * SSSE (DF name "sx1.sh.社会保障" in GBK) with EF05/EF06 as fixed-length TLV records that exist from
