@@ -246,6 +246,21 @@ static const struct printer_driver printer_driver_emu_magicard = {
     .close = emu_close,
 };
 
+/* The emulated printer of the driver named (evolis, magicard) with cfg, behind that driver's real
+ * protocol. */
+static int emu_new_for(const char *driver, struct emu_config *cfg, struct printer **ret)
+{
+    if (strcmp(driver, printer_driver_evolis.name) == 0) {
+        cfg->kind = PRINTER_EMULATOR_EVOLIS;
+        return printer_new(&printer_driver_emu_evolis, cfg, ret);
+    }
+    if (strcmp(driver, printer_driver_magicard.name) == 0) {
+        cfg->kind = PRINTER_EMULATOR_MAGICARD;
+        return printer_new(&printer_driver_emu_magicard, cfg, ret);
+    }
+    return PRINTER_ERROR_INVALID;
+}
+
 int printer_open_emu(const char *driver, const struct printer_sim_config *sim,
                      const struct printer_timeouts *timeouts, struct printer **ret)
 {
@@ -253,15 +268,7 @@ int printer_open_emu(const char *driver, const struct printer_sim_config *sim,
 
     if (!driver || !ret)
         return PRINTER_ERROR_INVALID;
-    if (strcmp(driver, printer_driver_evolis.name) == 0) {
-        cfg.kind = PRINTER_EMULATOR_EVOLIS;
-        return printer_new(&printer_driver_emu_evolis, &cfg, ret);
-    }
-    if (strcmp(driver, printer_driver_magicard.name) == 0) {
-        cfg.kind = PRINTER_EMULATOR_MAGICARD;
-        return printer_new(&printer_driver_emu_magicard, &cfg, ret);
-    }
-    return PRINTER_ERROR_INVALID;
+    return emu_new_for(driver, &cfg, ret);
 }
 
 int printer_open_file(const char *driver, const char *path, const struct printer_sim_config *sim,
@@ -271,15 +278,7 @@ int printer_open_file(const char *driver, const char *path, const struct printer
 
     if (!driver || !path || !*path || !ret)
         return PRINTER_ERROR_INVALID;
-    if (strcmp(driver, printer_driver_evolis.name) == 0) {
-        cfg.kind = PRINTER_EMULATOR_EVOLIS;
-        return printer_new(&printer_driver_emu_evolis, &cfg, ret);
-    }
-    if (strcmp(driver, printer_driver_magicard.name) == 0) {
-        cfg.kind = PRINTER_EMULATOR_MAGICARD;
-        return printer_new(&printer_driver_emu_magicard, &cfg, ret);
-    }
-    return PRINTER_ERROR_INVALID;
+    return emu_new_for(driver, &cfg, ret);
 }
 
 struct printer_emulator *printer_emu_emulator(const struct printer *p)
