@@ -1,8 +1,8 @@
 /* producer.h — the controller's entry points: production run, intake, generator, reports */
 #pragma once
 
-#include "db.h"
-#include "rules.h"
+#include "store/db.h"
+#include "intake/rules.h"
 
 struct producer_config;
 

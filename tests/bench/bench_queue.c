@@ -1,9 +1,9 @@
 /* bench_queue.c — claims per second through cardline's claim-and-complete path against a minimal FOR UPDATE
  * SKIP LOCKED loop over the same table in the same run, and claim latency with 10k and with 1M queued
  * applications */
-#include "db.h"
+#include "store/db.h"
 #include "producer.h"
-#include "schedule.h"
+#include "schedule/schedule.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>

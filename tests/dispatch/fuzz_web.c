@@ -10,11 +10,11 @@
  * that holds CARDLINE_FUZZ_TEMPLATE (default cardline_template), a migrated database. Without it, handlers
  * that need the database answer 503 after every check that comes before it. FUZZ_WEB_TRACE=1 prints the
  * status of every request. */
-#include "account.h"
-#include "dispatch.h"
-#include "log.h"
+#include "account/account.h"
+#include "dispatch/dispatch.h"
+#include "base/log.h"
 #include "producer.h"
-#include "web.h"
+#include "web/web.h"
 
 #include <json-c/json.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* pack.c — test driver: packs the named good cards with producer_dispatch_pack, each in its own transaction,
  * as a line's finish() does; prints the shipment of each. Usage: pack CONNINFO CARD OUTLET [CARD OUTLET ...]
  */
-#include "dispatch.h"
+#include "dispatch/dispatch.h"
 
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 /* test_web.c — the dashboard's parsers and routing without a database: cookies, queries, UTF-8, JSON limits,
  * scanned labels, static files and path tricks */
-#include "dispatch.h"
-#include "web.h"
+#include "dispatch/dispatch.h"
+#include "web/web.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

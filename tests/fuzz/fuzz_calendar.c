@@ -2,8 +2,8 @@
  * rows through producer_calendar_row_parse, in file order, as the importer checks them before writing a day
  */
 #include "fuzz.h"
-#include "csv.h"
-#include "schedule.h"
+#include "base/csv.h"
+#include "schedule/schedule.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* fuzz_config.c — fuzz target for the bureau's JSON configuration file (lines, devices, key service, ATR
  * allow-list, outlets): whatever the parser accepts must hold the limits the rest of cardline relies on */
 #include "fuzz.h"
-#include "config.h"
+#include "base/config.h"
 
 #include <ctype.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* fuzz_csv.c — fuzz target for the CSV reader that application and calendar imports use */
 #include "fuzz.h"
-#include "csv.h"
+#include "base/csv.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,10 +2,10 @@
  * database: the CSV header, then every row through the intake parsing and the validation rules (GB 11643
  * document numbers, dates, sex, kinds, document types) */
 #include "fuzz.h"
-#include "csv.h"
-#include "intake.h"
-#include "log.h"
-#include "rules.h"
+#include "base/csv.h"
+#include "intake/intake.h"
+#include "base/log.h"
+#include "intake/rules.h"
 
 #include <stdint.h>
 #include <stdlib.h>

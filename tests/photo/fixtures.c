@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gen_portrait.h"
+#include "intake/gen_portrait.h"
 
 #define FX_MAX_FILE (8u * 1024u * 1024u)
 

@@ -21,7 +21,7 @@ struct fx_img {
 uint8_t *fx_read(const char *path, size_t *ret_len);
 /* Decode a skimage sample; false when the package is not installed. */
 bool fx_load_sample(const char *name, struct fx_img *ret);
-/* A passing ID photo for seed, built from astronaut.png by producer/gen_portrait.c; false when missing. */
+/* A passing ID photo for seed, built from astronaut.png by producer/intake/gen_portrait.c; false when missing. */
 bool fx_portrait(uint32_t seed, struct fx_img *ret);
 bool fx_portrait_jpeg(uint32_t seed, uint8_t **ret, size_t *ret_len);
 void fx_free(struct fx_img *img);

@@ -1,7 +1,7 @@
 /* line_usb.c — the production line driving emulated Evolis and Magicard printers through real libusb (umockdev):
  * the same driver code a bureau's printers get. Runs under umockdev-wrapper: line_usb CONNINFO DATA_DIR */
-#include "config.h"
-#include "db.h"
+#include "base/config.h"
+#include "store/db.h"
 #include "producer.h"
 #include "emulator.h"
 #include "usbprinter_testbed.h"

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gen.h"
-#include "gen_portrait.h"
+#include "intake/gen.h"
+#include "intake/gen_portrait.h"
 #include "photo.h"
-#include "rules.h"
+#include "intake/rules.h"
 
 /* Working days of 2026-10-09 .. 2026-11-27 as the State Council schedule has them (Oct 10 a makeup Saturday).
  */

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
-#include "csv.h"
-#include "log.h"
-#include "rules.h"
+#include "base/clock.h"
+#include "base/csv.h"
+#include "base/log.h"
+#include "intake/rules.h"
 
 #define TODAY 20261128
 

@@ -1,0 +1,410 @@
+/* cmd_dispatch.c — `cardline dispatch ...`: what dispatch staff and outlet clerks do with shipments and cards
+ */
+#include "cli/cli.h"
+#include "dispatch/dispatch.h"
+#include "base/log.h"
+
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char dispatch_usage[] =
+    "Usage: cardline dispatch COMMAND [ARGS]\n"
+    "  list [--status open|sealed|dispatched|received|lost] [--outlet CODE] [--json]\n"
+    "                            shipments, newest first within each status\n"
+    "  show SHIPMENT [--json]    one shipment with its cards (holder data masked)\n"
+    "  seal SHIPMENT             seal an open shipment now\n"
+    "  seal-due [--at TIME]      seal the open shipments whose delivery run's cut-off has passed today\n"
+    "                            (run it from cron every few minutes; --at pretends it is TIME)\n"
+    "  label SHIPMENT FILE.png|FILE.pdf\n"
+    "                            the shipment label: GS1-128 and QR code of the shipment id\n"
+    "  manifest SHIPMENT FILE.pdf|FILE.csv\n"
+    "                            the list of cards (masked) with counts and signature lines\n"
+    "  send SHIPMENT             hand a sealed shipment to the courier (its cards are in transit)\n"
+    "  receive [--outlet CODE] [LABEL...]\n"
+    "                            record receipt at the outlet; without LABEL, reads one scanned label per "
+    "line\n"
+    "                            from standard input (a barcode scanner types the label and Enter)\n"
+    "  collect CARD --holder-doc NUMBER [--agent-name NAME --agent-doc-type TYPE --agent-doc NUMBER]\n"
+    "          [--no-activate]   hand the card to its holder, or to an agent with a power of attorney (the\n"
+    "                            agent's document is stored masked); activates the social security function\n"
+    "  activate CARD             activate a collected card's social security function later\n"
+    "  return CARD | return --due\n"
+    "                            a card not collected within 12 months of receipt goes back to the bureau\n"
+    "  lost SHIPMENT|CARD [--reason TEXT]\n"
+    "                            a dispatched shipment (or one card in it) never arrived: the cards are\n"
+    "                            blacklisted and their applications produced again first\n"
+    "  overdue [--json]          shipments past their expected arrival; cards not at the outlet by the "
+    "deadline\n"
+    "  uncollected [--due] [--json]\n"
+    "                            cards waiting at outlets (--due: those to send back now)\n"
+    "  track APPLICATION [--json]\n"
+    "                            an application's way from acceptance to collection\n";
+
+static const char *cli_actor(char *buf, size_t size)
+{
+    struct passwd *pw = getpwuid(getuid());
+
+    snprintf(buf, size, "cli:%s", pw && pw->pw_name ? pw->pw_name : "unknown");
+    return buf;
+}
+
+static int print_json(json_object *o)
+{
+    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
+    return 0;
+}
+
+static const char *js(json_object *o, const char *key)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, key, &v) || !v)
+        return "-";
+    return json_object_get_string(v);
+}
+
+static void print_shipments(json_object *a)
+{
+    size_t n = json_object_array_length(a);
+
+    if (n == 0)
+        printf("(no shipments)\n");
+    for (size_t i = 0; i < n; i++) {
+        json_object *s = json_object_array_get_idx(a, i);
+        printf("%s  %-8s %-10s %4s card(s)  sealed %-16s dispatched %-16s received %-16s\n", js(s, "id"),
+               js(s, "outlet"), js(s, "status"), js(s, "cards"), js(s, "sealed_at"), js(s, "dispatched_at"),
+               js(s, "received_at"));
+    }
+}
+
+static void print_cards(json_object *a, const char *extra)
+{
+    size_t n = json_object_array_length(a);
+
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(a, i);
+        printf("  %s  %-12s %-20s %-12s %s\n", js(c, "card_number"), js(c, "status"), js(c, "application"),
+               js(c, "holder"), js(c, extra));
+    }
+}
+
+/* the options of the dispatch subcommands; each subcommand uses its own */
+struct dispatch_opts {
+    bool json, due, activate;
+    const char *status, *outlet, *at, *reason, *holder_doc, *agent_name, *agent_doc_type, *agent_doc;
+};
+
+static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"due", no_argument, NULL, 'd'},
+                                         {"status", required_argument, NULL, 's'},
+                                         {"outlet", required_argument, NULL, 'o'},
+                                         {"at", required_argument, NULL, 'a'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {"holder-doc", required_argument, NULL, 'H'},
+                                         {"agent-name", required_argument, NULL, 'N'},
+                                         {"agent-doc-type", required_argument, NULL, 'T'},
+                                         {"agent-doc", required_argument, NULL, 'D'},
+                                         {"no-activate", no_argument, NULL, 'n'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+
+    o->activate = true;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            o->json = true;
+            break;
+        case 'd':
+            o->due = true;
+            break;
+        case 's':
+            o->status = optarg;
+            break;
+        case 'o':
+            o->outlet = optarg;
+            break;
+        case 'a':
+            o->at = optarg;
+            break;
+        case 'r':
+            o->reason = optarg;
+            break;
+        case 'H':
+            o->holder_doc = optarg;
+            break;
+        case 'N':
+            o->agent_name = optarg;
+            break;
+        case 'T':
+            o->agent_doc_type = optarg;
+            break;
+        case 'D':
+            o->agent_doc = optarg;
+            break;
+        case 'n':
+            o->activate = false;
+            break;
+        case 'h':
+            fputs(dispatch_usage, stdout);
+            return 0;
+        default:
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+static int refused(const char *what, struct dispatch_ctx *ctx, int r)
+{
+    fprintf(stderr, "cardline dispatch %s: %s\n", what,
+            ctx->message[0] ? ctx->message : dispatch_strerror(r));
+    return r == PRODUCER_ERROR_INPUT ? EXIT_USAGE : 1;
+}
+
+/* One scanned label per line until end of input; a bad scan is reported and the next one is read. */
+static int receive_stream(struct dispatch_ctx *ctx, const char *outlet)
+{
+    char line[256], id[19];
+    int failures = 0;
+
+    while (fgets(line, sizeof(line), stdin)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            continue;
+        ctx->message[0] = '\0';
+        if (producer_dispatch_receive(ctx, line, outlet, id) == 0) {
+            printf("received %s\n", id);
+        } else {
+            fprintf(stderr, "refused: %s\n", ctx->message);
+            failures++;
+        }
+        fflush(stdout);
+    }
+    return failures ? 1 : 0;
+}
+
+int cmd_dispatch(struct globals *g, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    struct dispatch_opts o = {0};
+    struct dispatch_ctx ctx = {0};
+    char actor[96];
+    json_object *j = NULL;
+    PGconn *conn;
+    int r, nargs;
+    char **args;
+
+    if (!*sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        fputs(dispatch_usage, *sub ? stdout : stderr);
+        return *sub ? 0 : EXIT_USAGE;
+    }
+    r = parse_opts(argc - 1, argv + 1, &o);
+    if (r >= 0)
+        return r;
+    args = argv + 1 + optind;
+    nargs = argc - 1 - optind;
+#define NEED(n)                                                                                              \
+    do {                                                                                                     \
+        if (nargs != (n)) {                                                                                  \
+            fprintf(stderr,                                                                                  \
+                    "cardline dispatch %s: wrong number of arguments (see cardline dispatch --help)\n",      \
+                    sub);                                                                                    \
+            return EXIT_USAGE;                                                                               \
+        }                                                                                                    \
+    } while (0)
+    if (strcmp(sub, "list") == 0 || strcmp(sub, "seal-due") == 0 || strcmp(sub, "overdue") == 0 ||
+        strcmp(sub, "uncollected") == 0)
+        NEED(0);
+    else if (strcmp(sub, "label") == 0 || strcmp(sub, "manifest") == 0)
+        NEED(2);
+    else if (strcmp(sub, "receive") == 0) {
+        /* any number of labels, or none to read them from a scanner */
+    } else if (strcmp(sub, "return") == 0)
+        NEED(o.due ? 0 : 1);
+    else if (strcmp(sub, "show") == 0 || strcmp(sub, "seal") == 0 || strcmp(sub, "send") == 0 ||
+             strcmp(sub, "collect") == 0 || strcmp(sub, "activate") == 0 || strcmp(sub, "lost") == 0 ||
+             strcmp(sub, "track") == 0)
+        NEED(1);
+    else {
+        fprintf(stderr, "cardline dispatch: unknown command '%s'\n%s", sub, dispatch_usage);
+        return EXIT_USAGE;
+    }
+#undef NEED
+    conn = cli_open_db(g);
+    if (!conn)
+        return 1;
+    ctx.conn = conn;
+    ctx.actor = cli_actor(actor, sizeof(actor));
+    r = 0;
+
+    if (strcmp(sub, "list") == 0) {
+        r = producer_dispatch_shipments_json(conn, o.status, o.outlet, 1000, &j);
+        if (r == 0 && o.json)
+            print_json(j);
+        else if (r == 0) {
+            print_shipments(j);
+            json_object_put(j);
+        }
+    } else if (strcmp(sub, "show") == 0) {
+        r = producer_dispatch_shipment_json(conn, args[0], &j);
+        if (r == PRODUCER_ERROR_NOT_FOUND)
+            snprintf(ctx.message, sizeof(ctx.message), "no shipment %.40s", args[0]);
+        if (r == 0 && o.json)
+            print_json(j);
+        else if (r == 0) {
+            json_object *items;
+            json_object_object_get_ex(j, "items", &items);
+            printf("shipment %s for %s %s: %s, %s card(s)\n", js(j, "id"), js(j, "outlet"),
+                   js(j, "outlet_name"), js(j, "status"), js(j, "cards"));
+            print_cards(items, "ssn");
+            json_object_put(j);
+        }
+    } else if (strcmp(sub, "seal") == 0) {
+        r = producer_dispatch_seal(&ctx, args[0]);
+        if (r == 0)
+            printf("sealed %s\n", args[0]);
+    } else if (strcmp(sub, "seal-due") == 0) {
+        int n = 0;
+        r = producer_dispatch_seal_due(&ctx, o.at, &n);
+        if (r == 0)
+            printf("sealed %d shipment(s) at their delivery cut-off\n", n);
+    } else if (strcmp(sub, "label") == 0 || strcmp(sub, "manifest") == 0) {
+        const char *dot = strrchr(args[1], '.');
+        const char *fmt = dot ? dot + 1 : "";
+        r = strcmp(sub, "label") == 0 ? producer_dispatch_label(conn, args[0], fmt, args[1])
+                                      : producer_dispatch_manifest(conn, args[0], fmt, args[1]);
+        if (r == PRODUCER_ERROR_INVALID) {
+            snprintf(ctx.message, sizeof(ctx.message), "write the %s as %s", sub,
+                     strcmp(sub, "label") == 0 ? "FILE.png or FILE.pdf" : "FILE.pdf or FILE.csv");
+            r = PRODUCER_ERROR_INPUT;
+        } else if (r == PRODUCER_ERROR_NOT_FOUND) {
+            snprintf(ctx.message, sizeof(ctx.message), "no shipment %.40s", args[0]);
+        }
+        if (r == 0)
+            printf("wrote %s\n", args[1]);
+    } else if (strcmp(sub, "send") == 0) {
+        r = producer_dispatch_send(&ctx, args[0]);
+        if (r == 0)
+            printf("dispatched %s\n", args[0]);
+    } else if (strcmp(sub, "receive") == 0) {
+        if (nargs == 0) {
+            r = receive_stream(&ctx, o.outlet);
+            PQfinish(conn);
+            return r;
+        }
+        for (int i = 0; i < nargs; i++) {
+            char id[19];
+            ctx.message[0] = '\0';
+            if (producer_dispatch_receive(&ctx, args[i], o.outlet, id) == 0)
+                printf("received %s\n", id);
+            else {
+                fprintf(stderr, "cardline dispatch receive: %s\n", ctx.message);
+                r = 1;
+            }
+        }
+        PQfinish(conn);
+        return r;
+    } else if (strcmp(sub, "collect") == 0) {
+        struct dispatch_collect c = {.card_number = args[0],
+                                     .holder_doc = o.holder_doc,
+                                     .agent_name = o.agent_name,
+                                     .agent_doc_type = o.agent_doc_type,
+                                     .agent_doc = o.agent_doc,
+                                     .activate = o.activate};
+        r = producer_dispatch_collect(&ctx, &c);
+        if (r == 0)
+            printf("card %s handed out%s\n", args[0],
+                   o.activate ? "; social security function activated" : "");
+    } else if (strcmp(sub, "activate") == 0) {
+        r = producer_dispatch_activate(&ctx, args[0]);
+        if (r == 0)
+            printf("card %s: social security function activated\n", args[0]);
+    } else if (strcmp(sub, "return") == 0 && !o.due) {
+        r = producer_dispatch_return(&ctx, args[0]);
+        if (r == 0)
+            printf("card %s returned to the bureau as uncollected\n", args[0]);
+    } else if (strcmp(sub, "return") == 0) {
+        r = producer_dispatch_uncollected_json(conn, true, &j);
+        for (size_t i = 0; r == 0 && i < json_object_array_length(j); i++) {
+            const char *card = js(json_object_array_get_idx(j, i), "card_number");
+            if (producer_dispatch_return(&ctx, card) == 0)
+                printf("card %s returned to the bureau as uncollected\n", card);
+            else
+                fprintf(stderr, "cardline dispatch return: %s\n", ctx.message);
+        }
+        json_object_put(j);
+    } else if (strcmp(sub, "lost") == 0) {
+        int n = 0;
+        r = producer_dispatch_lost(&ctx, args[0], o.reason, &n);
+        if (r == 0)
+            printf("%s recorded lost in transit; %d card(s) blacklisted, %d application(s) back in the queue "
+                   "first\n",
+                   args[0], n, n);
+    } else if (strcmp(sub, "overdue") == 0) {
+        r = producer_dispatch_overdue_json(conn, &j);
+        if (r == 0 && o.json)
+            print_json(j);
+        else if (r == 0) {
+            json_object *s, *c;
+            json_object_object_get_ex(j, "shipments", &s);
+            json_object_object_get_ex(j, "late_cards", &c);
+            printf("Shipments past their expected arrival:\n");
+            print_shipments(s);
+            printf("Cards not at their outlet by the deadline:\n");
+            if (json_object_array_length(c) == 0)
+                printf("  (none)\n");
+            print_cards(c, "deadline");
+            json_object_put(j);
+        }
+    } else if (strcmp(sub, "uncollected") == 0) {
+        r = producer_dispatch_uncollected_json(conn, o.due, &j);
+        if (r == 0 && o.json)
+            print_json(j);
+        else if (r == 0) {
+            if (json_object_array_length(j) == 0)
+                printf("(no cards waiting)\n");
+            for (size_t i = 0; i < json_object_array_length(j); i++) {
+                json_object *c = json_object_array_get_idx(j, i);
+                printf("  %s  %-8s %-20s %-12s since %s%s\n", js(c, "card_number"), js(c, "outlet"),
+                       js(c, "application"), js(c, "holder"), js(c, "received_at"),
+                       json_object_get_boolean(json_object_object_get(c, "due_for_return"))
+                           ? "  DUE FOR RETURN"
+                           : "");
+            }
+            json_object_put(j);
+        }
+    } else if (strcmp(sub, "track") == 0) {
+        r = producer_dispatch_track_json(conn, args[0], NULL, false, &j);
+        if (r == PRODUCER_ERROR_NOT_FOUND)
+            snprintf(ctx.message, sizeof(ctx.message), "no application %.64s", args[0]);
+        if (r == 0 && o.json)
+            print_json(j);
+        else if (r == 0) {
+            json_object *ev;
+            json_object_object_get_ex(j, "events", &ev);
+            printf("application %s (%s, %s): %s; card %s %s; outlet %s %s; deadline %s\n",
+                   js(j, "application"), js(j, "holder"), js(j, "document"), js(j, "status"),
+                   js(j, "card_number"), js(j, "card_status"), js(j, "outlet"), js(j, "outlet_name"),
+                   js(j, "deadline"));
+            for (size_t i = 0; i < json_object_array_length(ev); i++) {
+                json_object *e = json_object_array_get_idx(ev, i);
+                printf("  %s  %-16s %s %s\n", js(e, "at"), js(e, "kind"),
+                       json_object_object_get(e, "card_number") ? js(e, "card_number") : "",
+                       json_object_object_get(e, "shipment") ? js(e, "shipment") : "");
+            }
+            json_object_put(j);
+        }
+    }
+    PQfinish(conn);
+    if (r < 0)
+        return refused(sub, &ctx, r);
+    return 0;
+}

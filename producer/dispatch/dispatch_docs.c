@@ -1,0 +1,335 @@
+/* dispatch_docs.c — the papers that travel with a shipment: the label (GS1-128 and QR of the shipment id, PNG
+ * or PDF) and the manifest (PDF with signature lines, or CSV), holder data masked */
+#include "dispatch/dispatch.h"
+
+#include "base/log.h"
+
+#include <cairo-pdf.h>
+#include <cairo.h>
+#include <errno.h>
+#include <pango/pangocairo.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zint.h>
+
+#define MM_PER_INCH 25.4
+#define LABEL_W_MM  100.0
+#define LABEL_H_MM  70.0
+#define LABEL_DPI   300.0
+#define A4_W_PT     595.276
+#define A4_H_PT     841.890
+
+/* Draw a zint symbol's rectangles into the box (x, y, w, h) in the current user units, keeping its aspect. */
+static int draw_symbol(cairo_t *cr, int symbology, const char *data, double x, double y, double w, double h)
+{
+    struct zint_symbol *sym = ZBarcode_Create();
+    double sx, sy, s;
+    int r;
+
+    if (!sym)
+        return PRODUCER_ERROR_NOMEM;
+    sym->symbology = symbology;
+    sym->show_hrt = 0;
+    sym->whitespace_width = 0;
+    if (symbology == BARCODE_GS1_128)
+        sym->input_mode = GS1_MODE;
+    else
+        sym->option_1 = 2; /* QR error correction M */
+    r = ZBarcode_Encode_and_Buffer_Vector(sym, (const unsigned char *)data, (int)strlen(data), 0);
+    if (r >= ZINT_ERROR || !sym->vector) {
+        log_debug("dispatch", "zint: %s", sym->errtxt);
+        ZBarcode_Delete(sym);
+        return DISPATCH_ERROR_RENDER;
+    }
+    sx = w / sym->vector->width;
+    sy = h / sym->vector->height;
+    /* a linear symbol stretches to the box height; a matrix symbol keeps square modules */
+    s = sx < sy ? sx : sy;
+    if (symbology == BARCODE_GS1_128)
+        s = sx;
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    if (symbology == BARCODE_GS1_128)
+        cairo_scale(cr, sx, sy);
+    else
+        cairo_scale(cr, s, s);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    for (struct zint_vector_rect *rect = sym->vector->rectangles; rect; rect = rect->next) {
+        if (rect->colour == -1 || rect->colour == 7)
+            cairo_rectangle(cr, rect->x, rect->y, rect->width, rect->height);
+    }
+    cairo_fill(cr);
+    cairo_restore(cr);
+    ZBarcode_Delete(sym);
+    return 0;
+}
+
+static void text(cairo_t *cr, const char *font, const char *s, double x, double y, double width)
+{
+    PangoLayout *layout = pango_cairo_create_layout(cr);
+    PangoFontDescription *fd = pango_font_description_from_string(font);
+
+    pango_layout_set_font_description(layout, fd);
+    if (width > 0) {
+        pango_layout_set_width(layout, (int)(width * PANGO_SCALE));
+        pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_END);
+    }
+    pango_layout_set_text(layout, s, -1);
+    cairo_move_to(cr, x, y);
+    pango_cairo_show_layout(cr, layout);
+    pango_font_description_free(fd);
+    g_object_unref(layout);
+}
+
+struct label_data {
+    char id[19];
+    char outlet[20];
+    char outlet_name[256];
+    char county[128];
+    char status[16];
+    char sealed_at[32];
+    int cards;
+};
+
+static int load_label(PGconn *conn, const char *id, struct label_data *ret)
+{
+    const char *p[1] = {id};
+    PGresult *res =
+        db_exec(conn,
+                "SELECT s.id, s.outlet_code, o.name, o.county, s.status, coalesce(to_char(s.sealed_at AT "
+                "TIME ZONE (SELECT value FROM setting WHERE key = 'bureau_timezone'), 'YYYY-MM-DD HH24:MI'), "
+                "''), (SELECT count(*) FROM shipment_item i WHERE i.shipment_id = s.id) "
+                "FROM shipment s JOIN outlet o ON o.code = s.outlet_code WHERE s.id = $1",
+                1, p);
+    int r = 0;
+
+    if (!db_ok(res))
+        r = PRODUCER_ERROR_DB;
+    else if (PQntuples(res) != 1)
+        r = PRODUCER_ERROR_NOT_FOUND;
+    else {
+        snprintf(ret->id, sizeof(ret->id), "%s", PQgetvalue(res, 0, 0));
+        snprintf(ret->outlet, sizeof(ret->outlet), "%s", PQgetvalue(res, 0, 1));
+        snprintf(ret->outlet_name, sizeof(ret->outlet_name), "%s", PQgetvalue(res, 0, 2));
+        snprintf(ret->county, sizeof(ret->county), "%s", PQgetvalue(res, 0, 3));
+        snprintf(ret->status, sizeof(ret->status), "%s", PQgetvalue(res, 0, 4));
+        snprintf(ret->sealed_at, sizeof(ret->sealed_at), "%s", PQgetvalue(res, 0, 5));
+        ret->cards = atoi(PQgetvalue(res, 0, 6));
+    }
+    PQclear(res);
+    return r;
+}
+
+/* The label in millimetres: addressee on top, the GS1-128 across, the QR and the human-readable id below. */
+static int draw_label(cairo_t *cr, const struct label_data *l)
+{
+    char gs1[32], hri[40], line[256];
+    int r;
+
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 0.4);
+    cairo_rectangle(cr, 1, 1, LABEL_W_MM - 2, LABEL_H_MM - 2);
+    cairo_stroke(cr);
+    text(cr, "Noto Sans CJK SC Bold 4.2", l->outlet_name, 4, 3, LABEL_W_MM - 8);
+    snprintf(line, sizeof(line), "%s · %s · %d card(s) · sealed %s", l->outlet, l->county, l->cards,
+             l->sealed_at[0] ? l->sealed_at : "(open)");
+    text(cr, "Noto Sans CJK SC 2.4", line, 4, 10.5, LABEL_W_MM - 8);
+    snprintf(gs1, sizeof(gs1), "[00]%s", l->id);
+    r = draw_symbol(cr, BARCODE_GS1_128, gs1, 6, 17, LABEL_W_MM - 12, 24);
+    if (r < 0)
+        return r;
+    /* GS1 human-readable interpretation: (00) extension, company prefix + serial, check digit */
+    snprintf(hri, sizeof(hri), "(00) %.1s %.16s %.1s", l->id, l->id + 1, l->id + 17);
+    text(cr, "DejaVu Sans Mono 3.2", hri, 12, 42, 0);
+    r = draw_symbol(cr, BARCODE_QRCODE, l->id, 4, 48.5, 19, 19);
+    if (r < 0)
+        return r;
+    text(cr, "Noto Sans CJK SC 2.2", "社会保障卡 发货标签 · social security cards", 26, 50, LABEL_W_MM - 30);
+    text(cr, "Noto Sans CJK SC 2.2", "Scan at the outlet to record receipt.", 26, 55, LABEL_W_MM - 30);
+    text(cr, "Noto Sans CJK SC 2.6", "到达网点后扫描本标签登记签收", 26, 60, LABEL_W_MM - 30);
+    return 0;
+}
+
+static int finish_surface(cairo_surface_t *surface, int r)
+{
+    cairo_surface_flush(surface);
+    if (r == 0 && cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS)
+        r = PRODUCER_ERROR_IO;
+    cairo_surface_finish(surface);
+    if (r == 0 && cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS)
+        r = PRODUCER_ERROR_IO;
+    cairo_surface_destroy(surface);
+    return r;
+}
+
+int producer_dispatch_label(PGconn *conn, const char *shipment_id, const char *format, const char *path)
+{
+    struct label_data l;
+    cairo_surface_t *surface;
+    cairo_t *cr;
+    bool png = format && strcmp(format, "png") == 0;
+    int r;
+
+    if (!format || (!png && strcmp(format, "pdf") != 0) || !path)
+        return PRODUCER_ERROR_INVALID;
+    r = load_label(conn, shipment_id, &l);
+    if (r < 0)
+        return r;
+    if (png)
+        surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)(LABEL_W_MM / MM_PER_INCH * LABEL_DPI),
+                                             (int)(LABEL_H_MM / MM_PER_INCH * LABEL_DPI));
+    else
+        surface =
+            cairo_pdf_surface_create(path, LABEL_W_MM / MM_PER_INCH * 72, LABEL_H_MM / MM_PER_INCH * 72);
+    cr = cairo_create(surface);
+    cairo_scale(cr, (png ? LABEL_DPI : 72) / MM_PER_INCH, (png ? LABEL_DPI : 72) / MM_PER_INCH);
+    if (png)
+        cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE); /* crisp bar edges for scanners */
+    r = draw_label(cr, &l);
+    if (r == 0 && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+        r = DISPATCH_ERROR_RENDER;
+    cairo_destroy(cr);
+    if (r == 0 && png && cairo_surface_write_to_png(surface, path) != CAIRO_STATUS_SUCCESS)
+        r = PRODUCER_ERROR_IO;
+    return finish_surface(surface, r);
+}
+
+/* --- manifest ------------------------------------------------------------------------------------------- */
+
+static int csv_field(FILE *f, const char *s, bool last)
+{
+    /* every value is quoted; a leading formula character is neutralised for spreadsheets */
+    fputc('"', f);
+    if (strchr("=+-@", s[0]) && s[0])
+        fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+    return fputc(last ? '\n' : ',', f);
+}
+
+int producer_dispatch_manifest(PGconn *conn, const char *shipment_id, const char *format, const char *path)
+{
+    const char *p[1] = {shipment_id};
+    struct label_data l;
+    PGresult *res;
+    bool csv = format && strcmp(format, "csv") == 0;
+    int r, n;
+
+    if (!format || (!csv && strcmp(format, "pdf") != 0) || !path)
+        return PRODUCER_ERROR_INVALID;
+    r = load_label(conn, shipment_id, &l);
+    if (r < 0)
+        return r;
+    res =
+        db_exec(conn,
+                "SELECT i.card_number, a.upstream_id, a.name, a.ssn, c.status FROM shipment_item i "
+                "JOIN card c ON c.card_number = i.card_number JOIN application a ON a.id = c.application_id "
+                "WHERE i.shipment_id = $1 ORDER BY i.card_number",
+                1, p);
+    if (!db_ok(res)) {
+        PQclear(res);
+        return PRODUCER_ERROR_DB;
+    }
+    n = PQntuples(res);
+    if (csv) {
+        FILE *f = fopen(path, "we");
+        if (!f) {
+            log_error("dispatch", "cannot write %s: %s", path, strerror(errno));
+            PQclear(res);
+            return PRODUCER_ERROR_IO;
+        }
+        fputs("shipment,outlet,card_number,application,holder,ssn,status\n", f);
+        for (int i = 0; i < n; i++) {
+            char name[256], ssn[48];
+            producer_mask_name(PQgetvalue(res, i, 2), name, sizeof(name));
+            producer_mask_doc(PQgetvalue(res, i, 3), ssn, sizeof(ssn));
+            csv_field(f, l.id, false);
+            csv_field(f, l.outlet, false);
+            csv_field(f, PQgetvalue(res, i, 0), false);
+            csv_field(f, PQgetvalue(res, i, 1), false);
+            csv_field(f, name, false);
+            csv_field(f, ssn, false);
+            csv_field(f, PQgetvalue(res, i, 4), true);
+        }
+        r = fclose(f) == 0 ? 0 : PRODUCER_ERROR_IO;
+        PQclear(res);
+        return r;
+    }
+
+    cairo_surface_t *surface = cairo_pdf_surface_create(path, A4_W_PT, A4_H_PT);
+    cairo_t *cr = cairo_create(surface);
+    const int rows_per_page = 40;
+    int pages = n / rows_per_page + 1;
+    char line[512];
+
+    for (int page = 0; page < pages; page++) {
+        double y = 40;
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text(cr, "Noto Sans CJK SC Bold 15", "社会保障卡发货清单 · Shipment manifest", 40, y, 0);
+        y += 26;
+        snprintf(line, sizeof(line), "Shipment %s    Outlet %s %s", l.id, l.outlet, l.outlet_name);
+        text(cr, "Noto Sans CJK SC 8.5", line, 40, y, A4_W_PT - 80);
+        y += 13;
+        snprintf(line, sizeof(line), "Cards %d    Sealed %s    Page %d of %d", l.cards,
+                 l.sealed_at[0] ? l.sealed_at : "(open)", page + 1, pages);
+        text(cr, "Noto Sans CJK SC 8.5", line, 40, y, A4_W_PT - 80);
+        y += 22;
+        text(cr, "Noto Sans CJK SC Bold 9", "#", 40, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", "Card number", 70, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", "Application", 160, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", "Holder", 300, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", "Social security number", 380, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", "✓", 535, y, 0);
+        y += 15;
+        cairo_move_to(cr, 40, y);
+        cairo_line_to(cr, A4_W_PT - 40, y);
+        cairo_set_line_width(cr, 0.6);
+        cairo_stroke(cr);
+        y += 3;
+        for (int i = page * rows_per_page; i < n && i < (page + 1) * rows_per_page; i++) {
+            char name[256], ssn[48], num[16];
+            producer_mask_name(PQgetvalue(res, i, 2), name, sizeof(name));
+            producer_mask_doc(PQgetvalue(res, i, 3), ssn, sizeof(ssn));
+            snprintf(num, sizeof(num), "%d", i + 1);
+            text(cr, "Noto Sans CJK SC 8.5", num, 40, y, 0);
+            text(cr, "DejaVu Sans Mono 8.5", PQgetvalue(res, i, 0), 70, y, 0);
+            text(cr, "DejaVu Sans Mono 8.5", PQgetvalue(res, i, 1), 160, y, 135);
+            text(cr, "Noto Sans CJK SC 8.5", name, 300, y, 75);
+            text(cr, "DejaVu Sans Mono 8.5", ssn, 380, y, 0);
+            cairo_rectangle(cr, 535, y + 2, 8, 8);
+            cairo_stroke(cr);
+            y += 15;
+        }
+        if (page == pages - 1) {
+            static const char *const sign[] = {"Packed and sealed by (bureau) 封装人", "Courier 承运人",
+                                               "Received at the outlet by 网点签收人"};
+            y += 20;
+            snprintf(line, sizeof(line), "Total: %d card(s). Holder data is masked. 持卡人信息已脱敏。", n);
+            text(cr, "Noto Sans CJK SC 9", line, 40, y, 0);
+            y += 30;
+            for (int s = 0; s < 3; s++) {
+                text(cr, "Noto Sans CJK SC 9", sign[s], 40, y, 0);
+                cairo_move_to(cr, 250, y + 13);
+                cairo_line_to(cr, 420, y + 13);
+                cairo_move_to(cr, 450, y + 13);
+                cairo_line_to(cr, A4_W_PT - 40, y + 13);
+                cairo_stroke(cr);
+                text(cr, "Noto Sans CJK SC 7", "signature 签名", 250, y + 15, 0);
+                text(cr, "Noto Sans CJK SC 7", "date and time 日期时间", 450, y + 15, 0);
+                y += 42;
+            }
+        }
+        cairo_show_page(cr);
+    }
+    r = cairo_status(cr) == CAIRO_STATUS_SUCCESS ? 0 : DISPATCH_ERROR_RENDER;
+    cairo_destroy(cr);
+    PQclear(res);
+    return finish_surface(surface, r);
+}

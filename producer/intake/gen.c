@@ -1,0 +1,500 @@
+/* gen.c — realistic approved applications for demos and tests: valid identity numbers, minors, foreigners,
+ * rare and long names, both kinds of outlet, replacements and exchanges, each with a photo */
+#include "producer.h"
+
+#include "intake/gen.h"
+#include "intake/gen_portrait.h"
+#include "intake/intake.h"
+#include "base/log.h"
+#include "photo.h"
+#include "base/rng.h"
+#include "intake/rules.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rng {
+    uint32_t s;
+};
+
+static uint32_t rng_next(struct rng *r)
+{
+    return producer_splitmix32(&r->s);
+}
+
+static int rng_below(struct rng *r, int n)
+{
+    return (int)(rng_next(r) % (uint32_t)n);
+}
+
+#define PICK(r, arr) (arr)[rng_below((r), (int)(sizeof(arr) / sizeof((arr)[0])))]
+
+static const struct {
+    const char *code, *name, *kind, *county, *weekdays;
+    int transit;
+    const char *bank; /* a bank's own window opens accounts with that bank */
+} default_outlets[] = {
+    {"HR0101", "越秀区人社局综合柜员窗口", "hrss", "越秀区", "{1,3,5}", 1, NULL},
+    {"HR0102", "天河区人社局综合柜员窗口", "hrss", "天河区", "{2,4}", 1, NULL},
+    {"HR0103", "番禺区人社局综合柜员窗口", "hrss", "番禺区", "{1,4}", 2, NULL},
+    {"HR0104", "花都区政务服务中心社保窗口", "hrss", "花都区", "{3}", 2, NULL},
+    {"BK0201", "中国工商银行广州天河支行", "bank", "天河区", "{1,2,3,4,5}", 1, "中国工商银行"},
+    {"BK0202", "中国建设银行广州海珠支行", "bank", "海珠区", "{2,5}", 1, "中国建设银行"},
+    {"BK0203", "中国农业银行广州白云支行", "bank", "白云区", "{1,3}", 1, "中国农业银行"},
+    {"BK0204", "广州农村商业银行黄埔支行", "bank", "黄埔区", "{4}", 2, "广州农村商业银行"},
+};
+
+static const char *const banks[] = {"中国工商银行", "中国建设银行", "中国农业银行", "中国银行",
+                                    "广州农村商业银行"};
+
+/* Guangzhou districts and places migrants come from (GB/T 2260 codes) */
+static const char *const local_regions[] = {"440103", "440104", "440105", "440106",
+                                            "440111", "440112", "440113", "440114"};
+static const char *const other_regions[] = {"430102", "510104", "360102", "450102", "110101",
+                                            "420106", "350203", "522601", "652101", "530102"};
+
+static const char *const surnames[] = {"王",   "李",   "张",   "刘",   "陈", "杨", "黄", "赵", "吴", "周",
+                                       "徐",   "孙",   "马",   "朱",   "胡", "郭", "何", "林", "罗", "梁",
+                                       "欧阳", "司马", "上官", "诸葛", "钟", "邓", "冯", "曾", "彭", "萧"};
+static const char *const given_common[] = {
+    "伟", "芳", "娜", "敏",   "静", "丽", "强",   "磊",   "军",   "洋",   "勇",   "艳",   "杰",   "娟",
+    "涛", "明", "超", "秀英", "华", "慧", "建国", "志强", "晓燕", "子涵", "浩然", "梓轩", "雨桐", "欣怡"};
+/* characters outside everyday use that still must print and encode (all within GBK) */
+static const char *const given_rare[] = {"堃", "喆", "犇", "淼", "彧", "玥", "珺", "燊", "昇", "翀",
+                                         "赟", "昊", "骉", "垚", "祎", "旻", "琍", "溱", "頔", "婧"};
+/* long names of Uyghur and other minorities, written with the middle dot */
+static const struct {
+    const char *name;
+    int ethnicity;
+} long_names[] = {
+    {"阿依古丽·买买提依明·阿卜杜克热木", 5},
+    {"买买提依明·阿卜杜热西提", 5},
+    {"热依拉·艾买提江", 5},
+    {"扎西次仁·洛桑丹增", 4},
+    {"阿卜杜萨拉木·吐尔逊托合提", 5},
+};
+static const struct {
+    const char *name, *nationality;
+} foreigners[] = {
+    {"SMITH JOHN WILLIAM", "USA"}, {"KIM MINJUN", "KOR"},      {"TANAKA HARUTO", "JPN"},
+    {"MUELLER ANNA", "DEU"},       {"DUPONT CAMILLE", "FRA"},  {"IVANOV DMITRY", "RUS"},
+    {"NGUYEN VAN AN", "VNM"},      {"OKAFOR CHIAMAKA", "NGA"},
+};
+/* GB 3304 ethnicity codes other than Han (01) seen in Guangdong */
+static const int minority_codes[] = {8, 3, 6, 11, 7, 9, 13, 16};
+
+struct person_gen {
+    struct rng rng;
+    int today_y;
+};
+
+static void make_resident_id(struct rng *r, const char *region, int y, int m, int d, char sex, char out[19])
+{
+    int seq = rng_below(r, 500) * 2 + (sex == '1' ? 1 : 0); /* odd = male */
+    char check;
+
+    snprintf(out, 19, "%.6s%04u%02u%02u%03u", region, (unsigned)y % 10000u, (unsigned)m % 100u,
+             (unsigned)d % 100u, (unsigned)seq % 1000u);
+    check = producer_idcard_check_char(out);
+    out[17] = check;
+    out[18] = '\0';
+}
+
+static void random_birth(struct rng *r, int today_y, int min_age, int max_age, int *y, int *m, int *d)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    *y = today_y - min_age - rng_below(r, max_age - min_age + 1);
+    *m = 1 + rng_below(r, 12);
+    *d = 1 + rng_below(r, mdays[*m - 1]);
+}
+
+static void chinese_name(struct rng *r, char *out, size_t size)
+{
+    const char *sur = PICK(r, surnames);
+    int roll = rng_below(r, 10);
+
+    if (roll < 2)
+        snprintf(out, size, "%s%s", sur, PICK(r, given_rare));
+    else if (roll < 3)
+        snprintf(out, size, "%s%s%s", sur, PICK(r, given_rare), PICK(r, given_common));
+    else if (roll < 6)
+        snprintf(out, size, "%s%s", sur, PICK(r, given_common));
+    else
+        snprintf(out, size, "%s%s%s", sur, PICK(r, given_common), PICK(r, given_common));
+}
+
+/* A person and the document they applied with. */
+static void gen_person(struct person_gen *g, struct producer_app *a)
+{
+    struct rng *r = &g->rng;
+    int roll = rng_below(r, 100), y, m, d;
+
+    a->sex = rng_below(r, 2) ? '1' : '2';
+    a->ethnicity = rng_below(r, 10) == 0 ? PICK(r, minority_codes) : 1;
+    snprintf(a->nationality, sizeof(a->nationality), "CHN");
+    if (roll < 6) {
+        /* foreigner with a passport; the bureau assigns the social security number */
+        int i = rng_below(r, (int)(sizeof(foreigners) / sizeof(foreigners[0])));
+        random_birth(r, g->today_y, 20, 60, &y, &m, &d);
+        snprintf(a->doc_type, sizeof(a->doc_type), "passport");
+        snprintf(a->doc_number, sizeof(a->doc_number), "%c%c%07u", 'E' + rng_below(r, 4),
+                 'A' + rng_below(r, 26), rng_next(r) % 10000000u);
+        snprintf(a->name, sizeof(a->name), "%s", foreigners[i].name);
+        snprintf(a->nationality, sizeof(a->nationality), "%s", foreigners[i].nationality);
+        snprintf(a->ssn, sizeof(a->ssn), "%.3s%04u%02u%02u%07u", foreigners[i].nationality,
+                 (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u, rng_next(r) % 10000000u);
+        snprintf(a->birth_place, sizeof(a->birth_place), "440100");
+        a->ethnicity = 97;
+    } else if (roll < 8) {
+        random_birth(r, g->today_y, 18, 70, &y, &m, &d);
+        snprintf(a->doc_type, sizeof(a->doc_type), "hk_macau_permit");
+        snprintf(a->doc_number, sizeof(a->doc_number), "%c%08u", rng_below(r, 2) ? 'H' : 'M',
+                 rng_next(r) % 100000000u);
+        chinese_name(r, a->name, sizeof(a->name));
+        snprintf(a->birth_place, sizeof(a->birth_place), rng_below(r, 2) ? "810000" : "820000");
+        /* Hong Kong and Macau residents living on the mainland hold an 18-digit residence permit number */
+        make_resident_id(r, a->birth_place, y, m, d, a->sex, a->ssn);
+    } else {
+        bool minor = roll < 22;
+        const char *region = rng_below(r, 3) ? PICK(r, local_regions) : PICK(r, other_regions);
+        if (minor)
+            random_birth(r, g->today_y, 1, 15, &y, &m, &d);
+        else
+            random_birth(r, g->today_y, 18, 85, &y, &m, &d);
+        snprintf(a->doc_type, sizeof(a->doc_type), minor ? "household_register" : "resident_id");
+        make_resident_id(r, region, y, m, d, a->sex, a->doc_number);
+        snprintf(a->ssn, sizeof(a->ssn), "%.18s", a->doc_number);
+        snprintf(a->birth_place, sizeof(a->birth_place), "%s", region);
+        if (rng_below(r, 25) == 0) {
+            int i = rng_below(r, (int)(sizeof(long_names) / sizeof(long_names[0])));
+            snprintf(a->name, sizeof(a->name), "%s", long_names[i].name);
+            a->ethnicity = long_names[i].ethnicity;
+        } else {
+            chinese_name(r, a->name, sizeof(a->name));
+        }
+    }
+    snprintf(a->birth_date, sizeof(a->birth_date), "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
+             (unsigned)d % 100u);
+}
+
+int producer_gen_outlets(PGconn *conn)
+{
+    PGresult *res = db_exec(conn, "SELECT count(*) FROM outlet", 0, NULL);
+    int have = db_ok(res) ? atoi(PQgetvalue(res, 0, 0)) : -1;
+
+    PQclear(res);
+    if (have < 0)
+        return PRODUCER_ERROR_DB;
+    if (have > 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(default_outlets) / sizeof(default_outlets[0]); i++) {
+        char transit[8];
+        const char *params[6] = {default_outlets[i].code,     default_outlets[i].name,
+                                 default_outlets[i].kind,     default_outlets[i].county,
+                                 default_outlets[i].weekdays, transit};
+        snprintf(transit, sizeof(transit), "%d", default_outlets[i].transit);
+        if (db_command(conn, "add outlet",
+                       "INSERT INTO outlet (code, name, kind, county, delivery_weekdays, transit_days) "
+                       "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                       6, params) < 0)
+            return PRODUCER_ERROR_DB;
+    }
+    return (int)(sizeof(default_outlets) / sizeof(default_outlets[0]));
+}
+
+/* An earlier card of the person, as issued years ago, for replacement and exchange applications. The number
+ * is drawn from the item's own generator, so a collision with an existing card draws again the same way. */
+static int insert_old_card(PGconn *conn, struct rng *r, const struct producer_app *a, const char *status,
+                           char out[10])
+{
+    char issue[11];
+    const char *params[4] = {out, a->ssn, status, issue};
+    PGresult *res;
+    int rc;
+
+    for (int tries = 0; tries < 8; tries++) {
+        snprintf(out, 10, "E%08u", rng_next(r) % 100000000u);
+        snprintf(issue, sizeof(issue), "%04u-%02u-15", 2016u + (unsigned)rng_below(r, 6),
+                 1u + (unsigned)rng_below(r, 12));
+        res = db_exec(conn,
+                      "INSERT INTO card (card_number, person_key, status, issue_date, expiry_date) "
+                      "VALUES ($1, $2, $3, $4, $4::date + interval '10 years') ON CONFLICT DO NOTHING",
+                      4, params);
+        rc = db_ok(res) ? atoi(PQcmdTuples(res)) : -1;
+        if (!db_ok(res))
+            log_error("gen", "old card: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        if (rc == 1)
+            return 0;
+        if (rc < 0)
+            return PRODUCER_ERROR_DB;
+    }
+    return PRODUCER_ERROR_DB;
+}
+
+/* The item's own random state: a function of (seed, index) alone, so that one item never depends on another,
+ * on the day, or on how many draws an earlier item needed. */
+static void item_rng(uint32_t seed, int index, struct rng *ret)
+{
+    uint32_t s = seed ^ 0x5bd1e995u;
+
+    ret->s = producer_splitmix32(&s) ^ ((uint32_t)index * 0x9e3779b9u);
+    (void)producer_splitmix32(&ret->s);
+}
+
+int producer_gen_item_make(const struct producer_gen_ctx *ctx, int index, int defect,
+                           struct producer_gen_item *ret)
+{
+    struct person_gen g;
+    struct producer_gen_item it;
+    struct rng *r = &g.rng;
+    const char *day;
+    int outlet, kind_roll, rc = PHOTO_ERROR_INVALID;
+
+    if (!ctx || !ret || index < 0 || ctx->ndays <= 0 || defect >= PRODUCER_GEN_DEFECT_COUNT)
+        return PRODUCER_ERROR_INVALID;
+    memset(&it, 0, sizeof(it));
+    g.today_y = ctx->today / 10000;
+    item_rng(ctx->seed, index, r);
+    outlet = rng_below(r, (int)(sizeof(default_outlets) / sizeof(default_outlets[0])));
+    kind_roll = rng_below(r, 100);
+    gen_person(&g, &it.app);
+    /* these defects are about the resident ID number, so the person must have one */
+    while ((defect == PRODUCER_GEN_DEFECT_CHECK_CHAR || defect == PRODUCER_GEN_DEFECT_BIRTH_MISMATCH) &&
+           strcmp(it.app.doc_type, "resident_id") != 0 && strcmp(it.app.doc_type, "household_register") != 0)
+        gen_person(&g, &it.app);
+    snprintf(it.app.upstream_id, sizeof(it.app.upstream_id), "SQ%08X-%05d", ctx->run_id, index + 1);
+    snprintf(it.app.kind, sizeof(it.app.kind), "new");
+    snprintf(it.app.outlet_code, sizeof(it.app.outlet_code), "%s", default_outlets[outlet].code);
+    /* at a bank's window the applicant opens the account with that bank */
+    snprintf(it.app.bank_name, sizeof(it.app.bank_name), "%s",
+             default_outlets[outlet].bank ? default_outlets[outlet].bank : PICK(r, banks));
+    /* accepted on one of the bureau's working days in the window, during office hours, Beijing time */
+    day = ctx->days[rng_below(r, ctx->ndays)];
+    snprintf(it.accepted, sizeof(it.accepted), "%.10s %02d:%02d:00+08", day, 9 + rng_below(r, 8),
+             rng_below(r, 60));
+    it.priority = kind_roll < 8 ? 3 : 5;
+
+    if (defect < 0 && kind_roll < 3) {
+        snprintf(it.app.kind, sizeof(it.app.kind), "replacement");
+        snprintf(it.old_card_status, sizeof(it.old_card_status), "lost");
+        it.old_card_replaced = true;
+    } else if (defect < 0 && kind_roll < 6) {
+        snprintf(it.app.kind, sizeof(it.app.kind), "exchange");
+        snprintf(it.old_card_status, sizeof(it.old_card_status), "issued");
+        it.old_card_replaced = true;
+    }
+    switch (defect) {
+    case PRODUCER_GEN_DEFECT_CHECK_CHAR:
+        it.app.doc_number[17] = it.app.doc_number[17] == '0' ? '1' : '0';
+        memcpy(it.app.ssn, it.app.doc_number, 19);
+        break;
+    case PRODUCER_GEN_DEFECT_UNKNOWN_OUTLET:
+        snprintf(it.app.outlet_code, sizeof(it.app.outlet_code), "HR0999");
+        break;
+    case PRODUCER_GEN_DEFECT_BIRTH_MISMATCH:
+        it.app.birth_date[9] = it.app.birth_date[9] == '1' ? '2' : '1';
+        break;
+    case PRODUCER_GEN_DEFECT_REPLACEMENT_NOT_LOST:
+        snprintf(it.app.kind, sizeof(it.app.kind), "replacement");
+        snprintf(it.old_card_status, sizeof(it.old_card_status), "issued");
+        it.old_card_replaced = true;
+        break;
+    case PRODUCER_GEN_DEFECT_ALREADY_HAS_CARD:
+        snprintf(it.old_card_status, sizeof(it.old_card_status), "issued");
+        break;
+    default:
+        break;
+    }
+    it.old_card_seed = rng_next(r);
+
+    if (defect == PRODUCER_GEN_DEFECT_BAD_PHOTO) {
+        /* each kind of photo fault in turn */
+        rc = producer_portrait_render(ctx->portraits, rng_next(r),
+                                      (enum producer_portrait_flaw)(1 + index % (PRODUCER_PORTRAIT_FLAW_COUNT - 1)),
+                                      &it.jpeg, &it.jpeg_len);
+    } else {
+        /* A portrait the bureau's own checker fails would hold a good applicant: draw again until it passes. */
+        for (int tries = 0; tries < PRODUCER_GEN_PORTRAIT_TRIES; tries++) {
+            struct photo_report *rep = NULL;
+            bool pass;
+            rc = producer_portrait_render(ctx->portraits, rng_next(r), PRODUCER_PORTRAIT_OK, &it.jpeg,
+                                          &it.jpeg_len);
+            if (rc < 0 || !ctx->checker)
+                break;
+            rc = photo_check(ctx->checker, it.jpeg, it.jpeg_len, ctx->profile, &rep);
+            if (rc < 0)
+                break;
+            pass = rep->verdict != PHOTO_STATUS_FAIL;
+            photo_report_free(rep);
+            if (pass)
+                break;
+            free(it.jpeg);
+            it.jpeg = NULL;
+            it.jpeg_len = 0;
+            rc = PHOTO_ERROR_INVALID;
+        }
+    }
+    if (rc < 0) {
+        free(it.jpeg);
+        return rc == PHOTO_ERROR_NOMEM ? PRODUCER_ERROR_NOMEM : PRODUCER_ERROR_IO;
+    }
+    *ret = it;
+    return 0;
+}
+
+void producer_gen_item_clear(struct producer_gen_item *it)
+{
+    if (!it)
+        return;
+    free(it->jpeg);
+    it->jpeg = NULL;
+    it->jpeg_len = 0;
+}
+
+static int gen_store(PGconn *conn, struct producer_gen_item *it)
+{
+    struct rng r = {.s = it->old_card_seed};
+    char err[256], old[10];
+    int rc;
+
+    if (it->old_card_status[0]) {
+        rc = insert_old_card(conn, &r, &it->app, it->old_card_status, old);
+        if (rc < 0)
+            return rc;
+        if (it->old_card_replaced)
+            memcpy(it->app.replaced_card, old, sizeof(old));
+    }
+    rc = producer_insert_photo(conn, it->jpeg, it->jpeg_len, "demo studio", &it->app.photo_id);
+    if (rc < 0)
+        return rc;
+    if (producer_insert_application(conn, &it->app, it->accepted, it->priority, err, sizeof(err)) < 0) {
+        log_error("gen", "application %s: %s", it->app.upstream_id, err);
+        return PRODUCER_ERROR_DB;
+    }
+    return 0;
+}
+
+/* The days applications may have been accepted on: the bureau's working days in [from, to] (Monday to Friday
+ * where a year's official calendar is not loaded), and today's date as YYYYMMDD. */
+static int gen_days(PGconn *conn, const struct producer_gen_config *cfg, struct producer_gen_ctx *ctx,
+                    char (**ret_days)[11])
+{
+    const char *params[2] = {cfg->accepted_from, cfg->accepted_to};
+    char(*days)[11];
+    PGresult *res = db_exec(
+        conn,
+        "WITH w AS (SELECT coalesce($1::date, bureau_today() - 35) AS f, "
+        "                  coalesce($2::date, bureau_today() - 1) AS t) "
+        "SELECT to_char(bureau_today(), 'YYYYMMDD'), to_char(w.f, 'YYYY-MM-DD'), to_char(w.t, 'YYYY-MM-DD'), "
+        "  to_char(d, 'YYYY-MM-DD') "
+        "FROM w LEFT JOIN LATERAL (SELECT d::date FROM generate_series(w.f, w.t, interval '1 day') AS d "
+        "  WHERE CASE WHEN extract(year FROM d)::integer IN (SELECT year FROM calendar_year) "
+        "             THEN working_day(d::date) ELSE extract(isodow FROM d) < 6 END) AS days ON true "
+        "ORDER BY d",
+        2, params);
+    int n;
+
+    if (!db_ok(res)) {
+        if (strcmp(db_sqlstate(res), "22007") == 0 || strcmp(db_sqlstate(res), "22008") == 0) {
+            log_error("gen", "accepted dates must be YYYY-MM-DD");
+            PQclear(res);
+            return PRODUCER_ERROR_INVALID;
+        }
+        log_error("gen", "accepted days: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        return PRODUCER_ERROR_DB;
+    }
+    n = PQntuples(res);
+    if (n == 0 || PQgetisnull(res, 0, 3)) {
+        log_error("gen", "no working day to accept applications on from %s to %s",
+                  n ? PQgetvalue(res, 0, 1) : "?", n ? PQgetvalue(res, 0, 2) : "?");
+        PQclear(res);
+        return PRODUCER_ERROR_INVALID;
+    }
+    days = calloc((size_t)n, sizeof(*days));
+    if (!days) {
+        PQclear(res);
+        return PRODUCER_ERROR_NOMEM;
+    }
+    for (int i = 0; i < n; i++)
+        snprintf(days[i], sizeof(days[i]), "%.10s", PQgetvalue(res, i, 3));
+    ctx->today = atoi(PQgetvalue(res, 0, 0));
+    ctx->ndays = n;
+    ctx->days = (const char(*)[11])days;
+    *ret_days = days;
+    PQclear(res);
+    return 0;
+}
+
+int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cfg)
+{
+    const char *profile_name = cfg->photo_profile && *cfg->photo_profile ? cfg->photo_profile : "ssc";
+    struct producer_gen_ctx ctx = {0};
+    struct producer_portrait_source *portraits = NULL;
+    struct photo_checker *checker = NULL;
+    struct photo_profile profile;
+    char(*days)[11] = NULL, why[256];
+    struct rng seed_rng = {.s = cfg->seed};
+    int r = 0;
+
+    if (cfg->count < 0 || cfg->count > 1000000 || cfg->defects < 0 || cfg->defects > cfg->count) {
+        log_error("gen", "count must be 0..1000000 and defects at most count");
+        return PRODUCER_ERROR_INVALID;
+    }
+    if (photo_profile_builtin(profile_name))
+        profile = *photo_profile_builtin(profile_name);
+    else if (photo_profile_load(profile_name, &profile, why, sizeof(why)) < 0) {
+        log_error("gen", "photo profile: %s", why);
+        return PRODUCER_ERROR_INPUT;
+    }
+    ctx.seed = cfg->seed;
+    ctx.run_id = rng_next(&seed_rng);
+    ctx.profile = &profile;
+    r = gen_days(conn, cfg, &ctx, &days);
+    if (r < 0)
+        return r;
+    r = producer_gen_outlets(conn);
+    if (r >= 0) {
+        r = producer_portrait_source_new(NULL, &portraits);
+        ctx.portraits = portraits;
+        if (r < 0)
+            log_error("gen", "portraits: %s", producer_portrait_strerror(r));
+    }
+    if (r >= 0) {
+        r = photo_checker_new(NULL, &checker);
+        ctx.checker = checker;
+        if (r < 0)
+            log_error("gen", "photo checker: %s", photo_strerror(r));
+    }
+    if (r >= 0)
+        r = db_command(conn, "begin", "BEGIN", 0, NULL);
+    for (int i = 0; r >= 0 && i < cfg->count; i++) {
+        struct producer_gen_item it;
+        /* spread the defects evenly through the batch */
+        int defect = -1;
+        if (cfg->defects > 0 && (i * cfg->defects) / cfg->count != ((i + 1) * cfg->defects) / cfg->count)
+            defect = ((i + 1) * cfg->defects / cfg->count - 1) % PRODUCER_GEN_DEFECT_COUNT;
+        r = producer_gen_item_make(&ctx, i, defect, &it);
+        if (r < 0) {
+            log_error("gen", "application %d: no portrait passes the photo profile '%s'", i + 1, profile_name);
+            break;
+        }
+        r = gen_store(conn, &it);
+        producer_gen_item_clear(&it);
+    }
+    if (r >= 0 && (producer_event(conn, "gen", "generated", NULL, NULL, NULL, NULL) < 0 ||
+                   db_command(conn, "commit", "COMMIT", 0, NULL) < 0))
+        r = PRODUCER_ERROR_DB;
+    if (r < 0)
+        PQclear(PQexec(conn, "ROLLBACK"));
+    photo_checker_free(checker);
+    producer_portrait_source_free(portraits);
+    free(days);
+    if (r < 0)
+        return r;
+    producer_notify_work(conn);
+    return cfg->count;
+}

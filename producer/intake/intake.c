@@ -1,0 +1,448 @@
+/* intake.c — approved applications enter the database: CSV import (all or nothing) and the shared insert path
+ */
+#include "intake/intake.h"
+
+#include "base/fileio.h"
+
+#include "base/csv.h"
+#include "store/db.h"
+#include "base/log.h"
+#include "photo.h"
+#include "producer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define IMPORT_MAX_BYTES  (64u * 1024u * 1024u)
+#define IMPORT_MAX_ERRORS 20
+
+int producer_event(PGconn *conn, const char *actor, const char *kind, const char *application_id,
+                   const char *card_number, const char *shipment_id, const char *detail)
+{
+    const char *params[6] = {actor, kind, application_id, card_number, shipment_id, detail};
+
+    return db_command(conn, "record event",
+                      "INSERT INTO event (actor, kind, application_id, card_number, shipment_id, detail) "
+                      "VALUES ($1, $2, $3, $4, $5, $6)",
+                      6, params);
+}
+
+void producer_notify_work(PGconn *conn)
+{
+    PQclear(PQexec(conn, "NOTIFY cardline_work"));
+}
+
+int producer_insert_photo(PGconn *conn, const uint8_t *bytes, size_t len, const char *studio, int64_t *ret_id)
+{
+    char sha[65];
+    const char *params[3] = {(const char *)bytes, sha, studio};
+    int lengths[3] = {(int)len, 0, 0};
+    int formats[3] = {1, 0, 0};
+    PGresult *res;
+    int r = PRODUCER_ERROR_DB;
+
+    photo_sha256_hex(bytes, len, sha);
+    res = PQexecParams(conn, "INSERT INTO photo (bytes, sha256, studio) VALUES ($1, $2, $3) RETURNING id", 3,
+                       NULL, params, lengths, formats, 0);
+    if (db_ok(res) && PQntuples(res) == 1) {
+        *ret_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        r = 0;
+    } else {
+        log_error("intake", "store photo: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return r;
+}
+
+int producer_insert_application(PGconn *conn, const struct producer_app *a, const char *accepted_at,
+                                int priority, char *err, size_t err_size)
+{
+    char eth[8], photo[24], prio[8], sex[2] = {a->sex, 0};
+    const char *params[17] = {a->upstream_id,
+                              a->kind,
+                              a->doc_type,
+                              a->doc_number,
+                              a->ssn,
+                              a->name,
+                              sex,
+                              eth,
+                              a->birth_date,
+                              a->birth_place,
+                              a->nationality[0] ? a->nationality : "CHN",
+                              a->outlet_code,
+                              a->bank_name[0] ? a->bank_name : NULL,
+                              a->photo_id ? photo : NULL,
+                              a->replaced_card[0] ? a->replaced_card : NULL,
+                              accepted_at,
+                              prio};
+    PGresult *res;
+    int r = 0;
+
+    snprintf(eth, sizeof(eth), "%d", a->ethnicity);
+    snprintf(photo, sizeof(photo), "%" PRId64, a->photo_id);
+    snprintf(prio, sizeof(prio), "%d", priority);
+    res = db_exec(
+        conn,
+        "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
+        "  birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, replaced_card_number, "
+        "  accepted_at, priority) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        17, params);
+    if (!db_ok(res)) {
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        snprintf(err, err_size, "%s",
+                 strcmp(db_sqlstate(res), "23505") == 0
+                     ? "an application with this upstream_id already exists"
+                     : (msg ? msg : "database error"));
+        r = PRODUCER_ERROR_DB;
+    }
+    PQclear(res);
+    return r;
+}
+
+/* --- CSV import ----------------------------------------------------------------------------------------- */
+
+enum column {
+    COL_UPSTREAM_ID,
+    COL_KIND,
+    COL_DOC_TYPE,
+    COL_DOC_NUMBER,
+    COL_SSN,
+    COL_NAME,
+    COL_SEX,
+    COL_ETHNICITY,
+    COL_BIRTH_DATE,
+    COL_BIRTH_PLACE,
+    COL_NATIONALITY,
+    COL_OUTLET,
+    COL_BANK,
+    COL_ACCEPTED_AT,
+    COL_PHOTO,
+    COL_REPLACED_CARD,
+    COL_PRIORITY,
+    COL_COUNT
+};
+
+_Static_assert(COL_COUNT == PRODUCER_IMPORT_COLUMNS, "intake.h names the number of import columns");
+
+static const struct {
+    const char *name;
+    bool required;
+} columns[COL_COUNT] = {
+    [COL_UPSTREAM_ID] = {"upstream_id", true},
+    [COL_KIND] = {"kind", true},
+    [COL_DOC_TYPE] = {"doc_type", true},
+    [COL_DOC_NUMBER] = {"doc_number", true},
+    [COL_SSN] = {"ssn", false},
+    [COL_NAME] = {"name", true},
+    [COL_SEX] = {"sex", true},
+    [COL_ETHNICITY] = {"ethnicity", true},
+    [COL_BIRTH_DATE] = {"birth_date", true},
+    [COL_BIRTH_PLACE] = {"birth_place", true},
+    [COL_NATIONALITY] = {"nationality", false},
+    [COL_OUTLET] = {"outlet", true},
+    [COL_BANK] = {"bank", false},
+    [COL_ACCEPTED_AT] = {"accepted_at", true},
+    [COL_PHOTO] = {"photo", true},
+    [COL_REPLACED_CARD] = {"replaced_card", false},
+    [COL_PRIORITY] = {"priority", false},
+};
+
+struct import_row {
+    struct producer_import_row r;
+    uint8_t *photo;
+    size_t photo_len;
+};
+
+#define ROW_ERROR(...)                                                                                       \
+    do {                                                                                                     \
+        snprintf(err, err_size, __VA_ARGS__);                                                                \
+        return PRODUCER_ERROR_INPUT;                                                                         \
+    } while (0)
+
+int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUCER_IMPORT_COLUMNS],
+                              int today_yyyymmdd, struct producer_import_row *row, char *err, size_t err_size)
+{
+    struct producer_app *a = &row->app;
+    const char *v[COL_COUNT];
+    char reason[RULES_REASON_MAX];
+    char *end;
+
+    memset(row, 0, sizeof(*row));
+    row->line = rec->line;
+    for (int c = 0; c < COL_COUNT; c++)
+        v[c] = map[c] >= 0 && map[c] < rec->nfields ? rec->fields[map[c]] : "";
+    for (int c = 0; c < COL_COUNT; c++) {
+        if (columns[c].required && v[c][0] == '\0')
+            ROW_ERROR("column %s is empty", columns[c].name);
+    }
+#define COPY(field, col)                                                                                     \
+    do {                                                                                                     \
+        if (strlen(v[col]) >= sizeof(a->field))                                                              \
+            ROW_ERROR("column %s is too long", columns[col].name);                                           \
+        snprintf(a->field, sizeof(a->field), "%s", v[col]);                                                  \
+    } while (0)
+    COPY(upstream_id, COL_UPSTREAM_ID);
+    COPY(kind, COL_KIND);
+    COPY(doc_type, COL_DOC_TYPE);
+    COPY(doc_number, COL_DOC_NUMBER);
+    COPY(name, COL_NAME);
+    COPY(birth_date, COL_BIRTH_DATE);
+    COPY(birth_place, COL_BIRTH_PLACE);
+    COPY(nationality, COL_NATIONALITY);
+    COPY(outlet_code, COL_OUTLET);
+    COPY(bank_name, COL_BANK);
+    COPY(replaced_card, COL_REPLACED_CARD);
+    if (v[COL_SSN][0])
+        COPY(ssn, COL_SSN);
+    else
+        snprintf(a->ssn, sizeof(a->ssn), "%.18s", a->doc_number);
+#undef COPY
+    if (strcmp(a->kind, "new") && strcmp(a->kind, "replacement") && strcmp(a->kind, "exchange") &&
+        strcmp(a->kind, "temporary"))
+        ROW_ERROR("kind '%s' is not one of new, replacement, exchange, temporary", a->kind);
+    if (strcmp(v[COL_SEX], "1") == 0 || strcmp(v[COL_SEX], "M") == 0)
+        a->sex = '1';
+    else if (strcmp(v[COL_SEX], "2") == 0 || strcmp(v[COL_SEX], "F") == 0)
+        a->sex = '2';
+    else
+        ROW_ERROR("sex '%s' must be 1 (male) or 2 (female)", v[COL_SEX]);
+    a->ethnicity = (int)strtol(v[COL_ETHNICITY], &end, 10);
+    if (*end || a->ethnicity < 1 || a->ethnicity > 98)
+        ROW_ERROR("ethnicity '%s' is not a GB 3304 code (1..98)", v[COL_ETHNICITY]);
+    if (!producer_date_parse(a->birth_date, NULL, NULL, NULL))
+        ROW_ERROR("birth_date '%s' is not YYYY-MM-DD", a->birth_date);
+    if (strlen(a->birth_place) != 6 || strspn(a->birth_place, "0123456789") != 6)
+        ROW_ERROR("birth_place '%s' is not a 6-digit region code", a->birth_place);
+    if (strlen(v[COL_ACCEPTED_AT]) >= sizeof(row->accepted_at))
+        ROW_ERROR("accepted_at is too long");
+    snprintf(row->accepted_at, sizeof(row->accepted_at), "%s", v[COL_ACCEPTED_AT]);
+    row->priority = 5;
+    if (v[COL_PRIORITY][0]) {
+        row->priority = (int)strtol(v[COL_PRIORITY], &end, 10);
+        if (*end || row->priority < 0 || row->priority > 9)
+            ROW_ERROR("priority '%s' must be 0..9", v[COL_PRIORITY]);
+    }
+    /* the same rules the line applies, so that a bad number is refused at the door */
+    a->photo_id = 1;
+    if (!producer_validate_app(a, today_yyyymmdd, reason, sizeof(reason)))
+        ROW_ERROR("%s", reason);
+    a->photo_id = 0;
+    row->photo = v[COL_PHOTO];
+    return 0;
+}
+
+/* The photo a parsed row names, relative to the CSV's directory, read and given the basic checks. */
+static int load_photo(struct import_row *row, const char *base_dir, char *err, size_t err_size)
+{
+    const char *photo = row->r.photo;
+    char reason[RULES_REASON_MAX], path[PATH_MAX];
+    int r;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s%s%s", photo[0] == '/' ? "" : base_dir,
+                         photo[0] == '/' ? "" : "/", photo) >= sizeof(path))
+        ROW_ERROR("photo path is too long");
+    r = producer_read_file(path, PHOTO_MAX_BYTES, (char **)&row->photo, &row->photo_len);
+    if (r < 0)
+        ROW_ERROR("photo %s: %s", photo, r == -EFBIG ? "file larger than 4 MiB" : strerror(-r));
+    if (photo_check_basic(row->photo, row->photo_len, reason, sizeof(reason)) < 0) {
+        free(row->photo);
+        row->photo = NULL;
+        ROW_ERROR("photo %s: %s", photo, reason);
+    }
+    return 0;
+}
+
+static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], const char *csv_path,
+                      const char *base_dir, int today, struct import_row *row)
+{
+    char err[RULES_REASON_MAX + 64];
+
+    row->photo = NULL;
+    row->photo_len = 0;
+    if (producer_import_row_parse(rec, map, today, &row->r, err, sizeof(err)) < 0 ||
+        load_photo(row, base_dir, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s:%d: %s\n", csv_path, rec->line, err);
+        return false;
+    }
+    /* the photo column points into rec, which the next record overwrites */
+    row->r.photo = NULL;
+    return true;
+}
+
+/* Appends "name:line: <before>'<what>'<after>\n" to err, as far as it goes. */
+static void header_error(char *err, size_t err_size, const char *name, int line, const char *before,
+                         const char *what, const char *after)
+{
+    size_t used = strlen(err);
+
+    if (used + 1 < err_size)
+        snprintf(err + used, err_size - used, "%s:%d: %s'%s'%s\n", name, line, before, what, after);
+}
+
+int producer_import_header(const struct csv_record *rec, const char *name,
+                           int ret_map[PRODUCER_IMPORT_COLUMNS], char *err, size_t err_size)
+{
+    int r = 0;
+
+    if (err_size)
+        err[0] = '\0';
+    for (int c = 0; c < COL_COUNT; c++)
+        ret_map[c] = -1;
+    for (int i = 0; i < rec->nfields; i++) {
+        int found = -1;
+        for (int c = 0; c < COL_COUNT; c++) {
+            if (strcmp(rec->fields[i], columns[c].name) == 0)
+                found = c;
+        }
+        if (found < 0) {
+            header_error(err, err_size, name, rec->line, "unknown column ", rec->fields[i], "");
+            r = PRODUCER_ERROR_INPUT;
+        } else if (ret_map[found] >= 0) {
+            header_error(err, err_size, name, rec->line, "column ", rec->fields[i], " appears twice");
+            r = PRODUCER_ERROR_INPUT;
+        } else {
+            ret_map[found] = i;
+        }
+    }
+    for (int c = 0; c < COL_COUNT; c++) {
+        if (columns[c].required && ret_map[c] < 0) {
+            header_error(err, err_size, name, rec->line, "required column ", columns[c].name, " is missing");
+            r = PRODUCER_ERROR_INPUT;
+        }
+    }
+    return r;
+}
+
+static int today_yyyymmdd(PGconn *conn)
+{
+    PGresult *res = db_exec(conn, "SELECT to_char(bureau_date(clock_now()), 'YYYYMMDD')", 0, NULL);
+    int today = db_ok(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+
+    PQclear(res);
+    return today;
+}
+
+static int check_outlets(PGconn *conn, struct import_row *rows, int n, const char *csv_path)
+{
+    int bad = 0;
+
+    for (int i = 0; i < n && bad < IMPORT_MAX_ERRORS; i++) {
+        const char *params[1] = {rows[i].r.app.outlet_code};
+        PGresult *res = db_exec(conn, "SELECT 1 FROM outlet WHERE code = $1", 1, params);
+        if (!db_ok(res) || PQntuples(res) != 1) {
+            fprintf(stderr, "%s:%d: unknown outlet '%s'\n", csv_path, rows[i].r.line,
+                    rows[i].r.app.outlet_code);
+            bad++;
+        }
+        PQclear(res);
+    }
+    return bad;
+}
+
+int producer_import_applications(PGconn *conn, const char *csv_path)
+{
+    struct csv_record *rec = malloc(sizeof(*rec));
+    struct import_row *rows = NULL;
+    char *data = NULL, base_dir[PATH_MAX];
+    size_t len = 0, pos = 0;
+    int map[COL_COUNT], line = 1, n = 0, cap = 0, bad = 0, r, today;
+
+    if (!rec)
+        return PRODUCER_ERROR_NOMEM;
+    r = producer_read_file(csv_path, IMPORT_MAX_BYTES, &data, &len);
+    if (r < 0) {
+        fprintf(stderr, "%s: %s\n", csv_path, r == -EFBIG ? "file larger than 64 MiB" : strerror(-r));
+        free(rec);
+        return PRODUCER_ERROR_IO;
+    }
+    snprintf(base_dir, sizeof(base_dir), "%s", csv_path);
+    {
+        char *slash = strrchr(base_dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(base_dir, sizeof(base_dir), ".");
+    }
+    today = today_yyyymmdd(conn);
+
+    r = csv_next(data, len, &pos, &line, rec);
+    if (r != CSV_RECORD) {
+        fprintf(stderr, "%s:%d: %s\n", csv_path, line, r == CSV_END ? "no header row" : csv_strerror(r));
+        r = PRODUCER_ERROR_INPUT;
+        goto out;
+    }
+    {
+        char err[2048];
+        r = producer_import_header(rec, csv_path, map, err, sizeof(err));
+        if (r < 0) {
+            fputs(err, stderr);
+            goto out;
+        }
+    }
+
+    /* parse and check everything before writing anything */
+    while ((r = csv_next(data, len, &pos, &line, rec)) == CSV_RECORD) {
+        if (n == cap) {
+            int ncap = cap ? cap * 2 : 64;
+            struct import_row *grown = realloc(rows, (size_t)ncap * sizeof(*rows));
+            if (!grown) {
+                r = PRODUCER_ERROR_NOMEM;
+                goto out;
+            }
+            rows = grown;
+            cap = ncap;
+        }
+        if (parse_row(rec, map, csv_path, base_dir, today, &rows[n]))
+            n++;
+        else if (++bad >= IMPORT_MAX_ERRORS)
+            break;
+    }
+    if (r < 0) {
+        fprintf(stderr, "%s:%d: %s\n", csv_path, line, csv_strerror(r));
+        bad++;
+    }
+    if (!bad)
+        bad = check_outlets(conn, rows, n, csv_path);
+    if (bad) {
+        fprintf(stderr, "%s: %d bad row(s); nothing was imported\n", csv_path, bad);
+        r = PRODUCER_ERROR_INPUT;
+        goto out;
+    }
+
+    if (db_command(conn, "begin import", "BEGIN", 0, NULL) < 0) {
+        r = PRODUCER_ERROR_DB;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        char err[256] = "could not store the photo";
+        if (producer_insert_photo(conn, rows[i].photo, rows[i].photo_len, NULL, &rows[i].r.app.photo_id) <
+                0 ||
+            producer_insert_application(conn, &rows[i].r.app, rows[i].r.accepted_at, rows[i].r.priority, err,
+                                        sizeof(err)) < 0) {
+            fprintf(stderr, "%s:%d: %s; nothing was imported\n", csv_path, rows[i].r.line, err);
+            PQclear(PQexec(conn, "ROLLBACK"));
+            r = PRODUCER_ERROR_INPUT;
+            goto out;
+        }
+    }
+    if (producer_event(conn, "import", "imported", NULL, NULL, NULL, csv_path) < 0 ||
+        db_command(conn, "commit import", "COMMIT", 0, NULL) < 0) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+        r = PRODUCER_ERROR_DB;
+        goto out;
+    }
+    producer_notify_work(conn);
+    r = n;
+out:
+    for (int i = 0; i < n; i++)
+        free(rows[i].photo);
+    free(rows);
+    free(data);
+    free(rec);
+    return r;
+}

@@ -1,0 +1,403 @@
+/* http.c — the HTTP side of `cardline serve`: libmicrohttpd (a thread per connection), bounded request bodies,
+ * security headers on every answer, the client address (forwarded by a trusted proxy only), and a small pool
+ * of database connections */
+#include "web/http.h"
+
+#include "base/log.h"
+#include "web/web.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POOL_MAX    32
+#define POOL_WAIT_S 10
+
+struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    const struct db_config *db;
+    PGconn *conn[POOL_MAX];
+    bool busy[POOL_MAX];
+    int size;
+};
+
+struct server {
+    struct pool pool;
+    struct web_server web;
+    char trusted_proxy[INET6_ADDRSTRLEN]; /* canonical text, "" for none */
+};
+
+/* One request's body as it arrives. */
+struct upload {
+    uint8_t *data;
+    size_t len, cap, limit;
+    bool too_large;
+};
+
+static PGconn *pool_take(struct pool *p)
+{
+    struct timespec until;
+    PGconn *conn = NULL;
+    int slot = -1;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += POOL_WAIT_S;
+    pthread_mutex_lock(&p->lock);
+    while (slot < 0) {
+        for (int i = 0; i < p->size && slot < 0; i++) {
+            if (!p->busy[i])
+                slot = i;
+        }
+        if (slot < 0 && pthread_cond_timedwait(&p->freed, &p->lock, &until) == ETIMEDOUT)
+            break;
+    }
+    if (slot >= 0)
+        p->busy[slot] = true;
+    pthread_mutex_unlock(&p->lock);
+    if (slot < 0)
+        return NULL;
+    conn = p->conn[slot];
+    /* the server may have restarted: reconnect lazily */
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        if (conn)
+            PQreset(conn);
+        else
+            conn = p->conn[slot] = producer_db_connect(p->db);
+        if (conn && PQstatus(conn) != CONNECTION_OK)
+            log_warn("http", "database connection lost: %s", PQerrorMessage(conn));
+    }
+    if (!conn) {
+        pthread_mutex_lock(&p->lock);
+        p->busy[slot] = false;
+        pthread_cond_signal(&p->freed);
+        pthread_mutex_unlock(&p->lock);
+    }
+    return conn;
+}
+
+static void pool_give(struct pool *p, PGconn *conn)
+{
+    pthread_mutex_lock(&p->lock);
+    for (int i = 0; i < p->size; i++) {
+        if (p->conn[i] == conn)
+            p->busy[i] = false;
+    }
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static const char *arg_lookup(void *ctx, const char *key)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static void add_security_headers(struct MHD_Response *r, bool cacheable)
+{
+    MHD_add_response_header(
+        r, "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+    MHD_add_response_header(r, "Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+    MHD_add_response_header(r, "Cache-Control", cacheable ? "no-cache" : "no-store");
+}
+
+static enum MHD_Result send_simple(struct MHD_Connection *mc, unsigned status, const char *json)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret;
+
+    if (!r)
+        return MHD_NO;
+    add_security_headers(r, false);
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    ret = MHD_queue_response(mc, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+    struct server *srv = cls;
+    struct upload *up = *con_cls;
+    struct web_request req;
+    struct web_response resp;
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    char client[INET6_ADDRSTRLEN] = "?";
+    const union MHD_ConnectionInfo *ci;
+    PGconn *conn;
+
+    (void)version;
+    if (!up) {
+        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        up = calloc(1, sizeof(*up));
+        if (!up)
+            return MHD_NO;
+        up->limit = strcmp(url, "/api/v1/photos") == 0 ? WEB_UPLOAD_MAX : WEB_JSON_MAX;
+        *con_cls = up;
+        /* a declared length past the limit is refused before a byte of it is read */
+        if (cl && strtoull(cl, NULL, 10) > up->limit)
+            return send_simple(
+                mc, 413,
+                "{\"error\":\"the body is too large (photos up to 4 MiB, API calls up to 64 KiB)\"}");
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        if (!up->too_large && up->len + n <= up->limit) {
+            if (up->len + n > up->cap) {
+                size_t cap = up->cap ? up->cap : 4096;
+                uint8_t *p;
+                while (cap < up->len + n)
+                    cap *= 2;
+                p = realloc(up->data, cap);
+                if (!p)
+                    return MHD_NO;
+                up->data = p;
+                up->cap = cap;
+            }
+            memcpy(up->data + up->len, upload_data, n);
+            up->len += n;
+        } else {
+            up->too_large = true;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        if (ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr, client,
+                      sizeof(client));
+        else if (ci->client_addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
+                      client, sizeof(client));
+    }
+    /* behind the TLS proxy every peer is the proxy: the client is the one it forwards, and only from it */
+    if (srv->trusted_proxy[0] && strcmp(client, srv->trusted_proxy) == 0) {
+        char fwd[INET6_ADDRSTRLEN];
+        if (web_forwarded_client(MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Forwarded"),
+                                 MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-For"), fwd,
+                                 sizeof(fwd)))
+            memcpy(client, fwd, sizeof(client));
+    }
+    memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.path = url;
+    req.arg = arg_lookup;
+    req.arg_ctx = mc;
+    req.cookie = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
+    req.authorization = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    req.csrf = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-CSRF-Token");
+    req.origin = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Origin");
+    req.host = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    req.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    req.file_name = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-File-Name");
+    req.doc_number = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Document-Number");
+    req.client = client;
+    req.body = up->data;
+    req.body_len = up->len;
+    req.body_too_large = up->too_large;
+
+    /* static files need no database; everything else takes a connection for the request */
+    conn = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0 ? pool_take(&srv->pool) : NULL;
+    if (!conn && (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0))
+        return send_simple(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":\"busy; try again\"}");
+    web_handle(&srv->web, conn, &req, &resp);
+    if (conn) {
+        /* a handler that failed mid-transaction must not leave it open for the next request */
+        if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+            PQclear(PQexec(conn, "ROLLBACK"));
+        pool_give(&srv->pool, conn);
+    }
+    r = MHD_create_response_from_buffer(resp.len, resp.body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        web_response_free(&resp);
+        return MHD_NO;
+    }
+    resp.body = NULL; /* MHD frees it */
+    add_security_headers(r, resp.cacheable);
+    if (resp.content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
+    if (resp.set_cookie[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, resp.set_cookie);
+    if (resp.disposition[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, resp.disposition);
+    if (resp.retry_after[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp.retry_after);
+    if (resp.location[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp.location);
+    log_debug("http", "%s %s %s -> %d", client, method, url, resp.status);
+    ret = MHD_queue_response(mc, (unsigned)resp.status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct upload *up = *con_cls;
+
+    (void)cls;
+    (void)mc;
+    (void)toe;
+    if (up) {
+        free(up->data);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into a socket address */
+static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len)
+{
+    char host[64];
+    const char *colon;
+    char *end;
+    long port;
+
+    if (!s)
+        return PRODUCER_ERROR_INPUT;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+            return PRODUCER_ERROR_INPUT;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof(host))
+            return PRODUCER_ERROR_INPUT;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+    }
+    port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || !colon[1])
+        return PRODUCER_ERROR_INPUT;
+    memset(ret, 0, sizeof(*ret));
+    if (strchr(host, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ret;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return PRODUCER_ERROR_INPUT;
+        *ret_len = sizeof(*a);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ret;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return PRODUCER_ERROR_INPUT;
+        *ret_len = sizeof(*a);
+    }
+    return 0;
+}
+
+int producer_http_serve(const struct db_config *db, const struct http_config *cfg)
+{
+    struct server *srv;
+    struct sockaddr_storage addr;
+    socklen_t addr_len = 0;
+    struct MHD_Daemon *d;
+    const union MHD_DaemonInfo *info;
+    sigset_t stop;
+    int threads = cfg->threads > 0 && cfg->threads <= POOL_MAX ? cfg->threads : 4, sig = 0;
+    /* a thread per connection: a slow request (a password hash, a photo check) holds up no other connection;
+     * the database pool of `threads` connections bounds the work that needs the database */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO;
+    char host[INET6_ADDRSTRLEN] = "";
+
+    if (parse_listen(cfg->listen, &addr, &addr_len) < 0) {
+        log_error("http", "--listen '%s' is not HOST:PORT (for example 127.0.0.1:8080)", cfg->listen);
+        return PRODUCER_ERROR_INPUT;
+    }
+    if (producer_account_init() < 0)
+        return PRODUCER_ERROR_NOMEM;
+    srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return PRODUCER_ERROR_NOMEM;
+    if (cfg->trusted_proxy && *cfg->trusted_proxy) {
+        unsigned char bin[sizeof(struct in6_addr)];
+        int af = strchr(cfg->trusted_proxy, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(af, cfg->trusted_proxy, bin) != 1 ||
+            !inet_ntop(af, bin, srv->trusted_proxy, sizeof(srv->trusted_proxy))) {
+            log_error("http", "--trusted-proxy '%s' is not an IP address", cfg->trusted_proxy);
+            free(srv);
+            return PRODUCER_ERROR_INPUT;
+        }
+    }
+    web_server_init(&srv->web);
+    srv->web.web_dir = cfg->web_dir;
+    srv->web.secure_cookies = cfg->secure_cookies;
+    (void)web_server_load_checker(&srv->web, NULL); /* without the models, studio uploads answer 503 */
+    pthread_mutex_init(&srv->pool.lock, NULL);
+    pthread_cond_init(&srv->pool.freed, NULL);
+    srv->pool.db = db;
+    srv->pool.size = threads;
+    for (int i = 0; i < threads; i++) {
+        srv->pool.conn[i] = producer_db_connect(db);
+        if (!srv->pool.conn[i] || PQstatus(srv->pool.conn[i]) != CONNECTION_OK) {
+            log_error("http", "cannot connect to the database");
+            for (int k = 0; k <= i; k++)
+                PQfinish(srv->pool.conn[k]);
+            free(srv);
+            return PRODUCER_ERROR_DB;
+        }
+    }
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* the request threads inherit a mask without SIGINT/SIGTERM, so that this thread gets them */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    d = MHD_start_daemon(flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_CONNECTION_LIMIT, 512u,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+                         completed, srv, MHD_OPTION_END);
+    if (!d) {
+        log_error("http", "cannot listen on %s: %s", cfg->listen, strerror(errno));
+        for (int k = 0; k < threads; k++)
+            PQfinish(srv->pool.conn[k]);
+        free(srv);
+        return PRODUCER_ERROR_IO;
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (addr.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr, host, sizeof(host));
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof(host));
+    printf(addr.ss_family == AF_INET6 ? "listening on http://[%s]:%u/\n" : "listening on http://%s:%u/\n",
+           host, info ? info->port : 0);
+    fflush(stdout);
+    while (sigwait(&stop, &sig) == 0 && sig != SIGINT && sig != SIGTERM)
+        ;
+    log_info("http", "stopping");
+    MHD_stop_daemon(d);
+    for (int k = 0; k < threads; k++)
+        PQfinish(srv->pool.conn[k]);
+    pthread_cond_destroy(&srv->pool.freed);
+    pthread_mutex_destroy(&srv->pool.lock);
+    web_server_destroy(&srv->web);
+    free(srv);
+    return 0;
+}

@@ -1,0 +1,1475 @@
+/* web.c — the dashboard's routes: who may call what (roles checked here, on every request), CSRF, input
+ * validation, and the JSON API for operators, studios, dispatch, auditors and admins; personal data leaves
+ * masked */
+#include "web/web.h"
+
+#include "dispatch/dispatch.h"
+#include "intake/intake.h"
+#include "store/limit.h"
+#include "base/log.h"
+#include "photo.h"
+#include "intake/photo_receipt.h"
+#include "producer.h"
+#include "web/web_receipt.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    R_OPERATOR = 1 << 0,
+    R_STUDIO = 1 << 1,
+    R_DISPATCH = 1 << 2,
+    R_AUDITOR = 1 << 3,
+    R_ADMIN = 1 << 4,
+    R_STAFF = R_OPERATOR | R_DISPATCH | R_AUDITOR | R_ADMIN,
+    R_ANY = R_STAFF | R_STUDIO,
+    R_PUBLIC = 0,
+};
+
+/* What one call sees: the request, its caller, and the captured path segments. */
+struct call {
+    struct web_server *s;
+    PGconn *conn;
+    const struct web_request *req;
+    struct web_response *resp;
+    struct account_identity who;
+    bool signed_in;
+    char csrf[ACCOUNT_SECRET_HEX];
+    char session[ACCOUNT_SECRET_HEX];
+    const char *seg[2]; /* the '*' segments of the route */
+    char segbuf[2][96];
+    char actor[64];
+};
+
+/* --- responses ------------------------------------------------------------------------------------------ */
+
+static void set_body(struct web_response *resp, int status, const char *type, const void *data, size_t len)
+{
+    free(resp->body);
+    resp->body = malloc(len ? len : 1);
+    resp->len = resp->body ? len : 0;
+    if (resp->body && len)
+        memcpy(resp->body, data, len);
+    resp->status = status;
+    resp->content_type = type;
+}
+
+static void reply_json(struct call *c, int status, json_object *o)
+{
+    const char *s =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+    set_body(c->resp, status, "application/json; charset=utf-8", s, strlen(s));
+    json_object_put(o);
+}
+
+static void reply_error(struct call *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct call *c, int status, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    json_object *o = json_object_new_object();
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    reply_json(c, status, o);
+}
+
+/* a producer/dispatch error as an HTTP status */
+static void reply_failure(struct call *c, int r, const char *message)
+{
+    int status = 500;
+
+    switch (r) {
+    case PRODUCER_ERROR_INPUT:
+    case PRODUCER_ERROR_INVALID:
+        status = 400;
+        break;
+    case PRODUCER_ERROR_NOT_FOUND:
+        status = 404;
+        break;
+    case DISPATCH_ERROR_STATE:
+    case DISPATCH_ERROR_OUTLET:
+    case ACCOUNT_ERROR_EXISTS:
+        status = 409;
+        break;
+    case DISPATCH_ERROR_IDENTITY:
+    case ACCOUNT_ERROR_WEAK:
+        status = 422;
+        break;
+    case PRODUCER_ERROR_DB:
+        status = 503;
+        break;
+    default:
+        break;
+    }
+    reply_error(c, status, "%s", message && *message ? message : dispatch_strerror(r));
+}
+
+static void reply_ok(struct call *c, const char *key, const char *value)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "ok", json_object_new_boolean(1));
+    if (key)
+        json_object_object_add(o, key, json_object_new_string(value));
+    reply_json(c, 200, o);
+}
+
+/* --- input ---------------------------------------------------------------------------------------------- */
+
+static bool content_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+
+    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* The request's JSON object, or NULL after replying 4xx. */
+static json_object *json_body(struct call *c)
+{
+    char why[160];
+    json_object *o;
+
+    if (!content_type_is(c->req->content_type, "application/json")) {
+        reply_error(c, 415, "send the body as application/json");
+        return NULL;
+    }
+    o = web_parse_json(c->req->body, c->req->body_len, why, sizeof(why));
+    if (!o)
+        reply_error(c, 400, "%s", why);
+    return o;
+}
+
+/* A string field: absent is NULL (ok unless required); anything else than a valid bounded string is an error.
+ */
+static bool field(struct call *c, json_object *o, const char *key, size_t max, bool required,
+                  const char **ret)
+{
+    json_object *v;
+
+    *ret = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
+        if (required)
+            reply_error(c, 400, "'%s' is required", key);
+        return !required;
+    }
+    if (!json_object_is_type(v, json_type_string) || !web_text_ok(json_object_get_string(v), max)) {
+        reply_error(c, 400, "'%s' must be text of at most %zu bytes without control characters", key, max);
+        return false;
+    }
+    *ret = json_object_get_string(v);
+    return true;
+}
+
+static const char *query(struct call *c, const char *key)
+{
+    const char *v = c->req->arg ? c->req->arg(c->req->arg_ctx, key) : NULL;
+
+    return v && *v && web_text_ok(v, 128) ? v : NULL;
+}
+
+static bool valid_card(const char *s)
+{
+    return s && strlen(s) == 9 && isupper((unsigned char)s[0]) && strspn(s + 1, "0123456789") == 8;
+}
+
+static bool valid_shipment(const char *s)
+{
+    return s && strlen(s) == 18 && strspn(s, "0123456789") == 18;
+}
+
+static bool valid_code(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n >= 1 && n <= max &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-") == n;
+}
+
+/* --- database read helpers ------------------------------------------------------------------------------ */
+
+static PGresult *q(struct call *c, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = db_exec(c->conn, sql, n, params);
+
+    if (!db_ok(res)) {
+        log_warn("web", "%s %s: %s", c->req->method, c->req->path, PQresultErrorMessage(res));
+        PQclear(res);
+        reply_error(c, 503, "the database did not answer; try again");
+        return NULL;
+    }
+    return res;
+}
+
+/* Rows as an array of objects named by the columns; columns whose name ends in "_masked_name" or
+ * "_masked_doc" are masked on the way out, numbers stay numbers when the column name starts with "n_". */
+static json_object *rows_json(PGresult *res)
+{
+    json_object *a = json_object_new_array();
+
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_object *o = json_object_new_object();
+        for (int f = 0; f < PQnfields(res); f++) {
+            const char *name = PQfname(res, f), *v = PQgetvalue(res, i, f);
+            size_t nl = strlen(name);
+            char masked[256], key[64];
+            if (PQgetisnull(res, i, f)) {
+                json_object_object_add(o, name, NULL);
+            } else if (nl > 12 && strcmp(name + nl - 12, "_masked_name") == 0) {
+                producer_mask_name(v, masked, sizeof(masked));
+                snprintf(key, sizeof(key), "%.*s", (int)(nl - 12), name);
+                json_object_object_add(o, key, json_object_new_string(masked));
+            } else if (nl > 11 && strcmp(name + nl - 11, "_masked_doc") == 0) {
+                producer_mask_doc(v, masked, sizeof(masked));
+                snprintf(key, sizeof(key), "%.*s", (int)(nl - 11), name);
+                json_object_object_add(o, key, json_object_new_string(masked));
+            } else if (strncmp(name, "n_", 2) == 0) {
+                json_object_object_add(o, name + 2, json_object_new_int64(atoll(v)));
+            } else if (strncmp(name, "b_", 2) == 0) {
+                json_object_object_add(o, name + 2, json_object_new_boolean(v[0] == 't'));
+            } else {
+                json_object_object_add(o, name, json_object_new_string(v));
+            }
+        }
+        json_object_array_add(a, o);
+    }
+    return a;
+}
+
+static void reply_rows(struct call *c, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = q(c, sql, n, params);
+
+    if (!res)
+        return;
+    reply_json(c, 200, rows_json(res));
+    PQclear(res);
+}
+
+#define LOCAL(col) "to_char(bureau_time(" col "), 'YYYY-MM-DD HH24:MI')"
+
+/* --- session -------------------------------------------------------------------------------------------- */
+
+static const char *role_home(const char *role)
+{
+    if (strcmp(role, "operator") == 0)
+        return "/operator.html";
+    if (strcmp(role, "studio") == 0)
+        return "/studio.html";
+    if (strcmp(role, "dispatch") == 0)
+        return "/dispatch.html";
+    if (strcmp(role, "auditor") == 0)
+        return "/audit.html";
+    return "/admin.html";
+}
+
+static json_object *identity_json(const struct call *c)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "name", json_object_new_string(c->who.name));
+    json_object_object_add(o, "role", json_object_new_string(c->who.role));
+    if (c->who.studio[0])
+        json_object_object_add(o, "studio", json_object_new_string(c->who.studio));
+    json_object_object_add(o, "home", json_object_new_string(role_home(c->who.role)));
+    if (c->csrf[0])
+        json_object_object_add(o, "csrf", json_object_new_string(c->csrf));
+    return o;
+}
+
+static const struct producer_limit login_limit = {
+    .kind = "login",
+    .window_s = WEB_LOGIN_WINDOW_S,
+    .per_address = WEB_LOGIN_FAILURES_PER_CLIENT,
+    .per_subject_address = WEB_LOGIN_FAILURES,
+    .per_subject = WEB_LOGIN_FAILURES_PER_ACCOUNT,
+};
+
+static const struct producer_limit track_limit = {
+    .kind = "track",
+    .window_s = WEB_TRACK_WINDOW_S,
+    .per_address = WEB_TRACK_FAILURES_PER_CLIENT,
+    .per_subject_address = WEB_TRACK_FAILURES,
+    .per_subject = WEB_TRACK_FAILURES_PER_APP,
+};
+
+/* Take a try under lim; false after answering 429 (limit reached) or 503 (no database). */
+static bool limit_take(struct call *c, const struct producer_limit *lim, const char *subject,
+                       const char *what, int64_t *ret_id)
+{
+    int r = producer_limit_take(c->conn, lim, subject, c->req->client, ret_id);
+
+    if (r > 0) {
+        snprintf(c->resp->retry_after, sizeof(c->resp->retry_after), "%d", r);
+        reply_error(c, 429, "too many failed %s; try again in %d seconds", what, r);
+        return false;
+    }
+    if (r < 0) {
+        reply_error(c, 503, "not possible right now; try again later");
+        return false;
+    }
+    return true;
+}
+
+/* A browser's cross-site POST carries an Origin that is not ours. */
+static bool same_origin(const struct web_request *req)
+{
+    const char *o = req->origin;
+
+    if (!o || !*o)
+        return true;
+    if (!req->host)
+        return false;
+    if (strncmp(o, "http://", 7) == 0)
+        o += 7;
+    else if (strncmp(o, "https://", 8) == 0)
+        o += 8;
+    else
+        return false;
+    return strcmp(o, req->host) == 0;
+}
+
+static void api_login(struct call *c)
+{
+    const char *name, *password;
+    char session[ACCOUNT_SECRET_HEX], masked[64];
+    json_object *body;
+    int64_t attempt = 0;
+    int r;
+
+    if (!same_origin(c->req)) {
+        reply_error(c, 403, "cross-site sign-in refused");
+        return;
+    }
+    if (!(body = json_body(c)))
+        return;
+    if (!field(c, body, "name", 32, true, &name) ||
+        !field(c, body, "password", ACCOUNT_PASSWORD_MAX, true, &password)) {
+        json_object_put(body);
+        return;
+    }
+    if (!limit_take(c, &login_limit, name, "sign-ins", &attempt)) {
+        json_object_put(body);
+        return;
+    }
+    r = producer_account_login(c->conn, name, password, c->req->client, &c->who, session, c->csrf);
+    if (r == ACCOUNT_ERROR_DENIED) {
+        /* the name someone typed may be anything, a person's name too: masked like personal data */
+        producer_mask_name(name, masked, sizeof(masked));
+        log_info("web", "failed sign-in for '%s' from %s", masked, c->req->client ? c->req->client : "?");
+        reply_error(c, 401, "wrong name or password");
+    } else if (r == ACCOUNT_ERROR_BUSY) {
+        producer_limit_forgive(c->conn, attempt);
+        snprintf(c->resp->retry_after, sizeof(c->resp->retry_after), "1");
+        reply_error(c, 503, "%s", account_strerror(r));
+    } else if (r < 0) {
+        producer_limit_forgive(c->conn, attempt);
+        reply_error(c, 503, "sign-in is not possible right now");
+    } else {
+        producer_limit_forgive(c->conn, attempt);
+        snprintf(c->resp->set_cookie, sizeof(c->resp->set_cookie),
+                 "cardline_session=%s; Path=/; HttpOnly; SameSite=Strict%s", session,
+                 c->s->secure_cookies ? "; Secure" : "");
+        log_info("web", "%s (%s) signed in from %s", c->who.name, c->who.role,
+                 c->req->client ? c->req->client : "?");
+        reply_json(c, 200, identity_json(c));
+    }
+    json_object_put(body);
+}
+
+static void api_logout(struct call *c)
+{
+    producer_account_logout(c->conn, c->session);
+    snprintf(c->resp->set_cookie, sizeof(c->resp->set_cookie),
+             "cardline_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
+             c->s->secure_cookies ? "; Secure" : "");
+    reply_ok(c, NULL, NULL);
+}
+
+static void api_session(struct call *c)
+{
+    reply_json(c, 200, identity_json(c));
+}
+
+/* --- operators ------------------------------------------------------------------------------------------ */
+
+static void api_status(struct call *c)
+{
+    PGresult *apps =
+        q(c, "SELECT status, count(*) FROM application GROUP BY status ORDER BY status", 0, NULL);
+    PGresult *cards = apps ? q(c,
+                               "SELECT status, count(*) FROM card WHERE application_id IS NOT NULL "
+                               "GROUP BY status ORDER BY status",
+                               0, NULL)
+                           : NULL;
+    PGresult *ships =
+        cards ? q(c, "SELECT status, count(*) FROM shipment GROUP BY status ORDER BY status", 0, NULL) : NULL;
+    json_object *o, *a, *b, *s;
+
+    if (!ships) {
+        PQclear(apps);
+        PQclear(cards);
+        return;
+    }
+    o = json_object_new_object();
+    a = json_object_new_object();
+    b = json_object_new_object();
+    s = json_object_new_object();
+    for (int i = 0; i < PQntuples(apps); i++)
+        json_object_object_add(a, PQgetvalue(apps, i, 0),
+                               json_object_new_int64(atoll(PQgetvalue(apps, i, 1))));
+    for (int i = 0; i < PQntuples(cards); i++)
+        json_object_object_add(b, PQgetvalue(cards, i, 0),
+                               json_object_new_int64(atoll(PQgetvalue(cards, i, 1))));
+    for (int i = 0; i < PQntuples(ships); i++)
+        json_object_object_add(s, PQgetvalue(ships, i, 0),
+                               json_object_new_int64(atoll(PQgetvalue(ships, i, 1))));
+    json_object_object_add(o, "applications", a);
+    json_object_object_add(o, "cards", b);
+    json_object_object_add(o, "shipments", s);
+    PQclear(apps);
+    PQclear(cards);
+    PQclear(ships);
+    reply_json(c, 200, o);
+}
+
+static void api_lines(struct call *c)
+{
+    reply_rows(
+        c,
+        "SELECT id, state, coalesce(state_reason, '') AS reason, coalesce(controller, '') AS controller, "
+        "  coalesce(printer, '') AS printer, coalesce(encoder, '') AS encoder, "
+        "  coalesce(" LOCAL("heartbeat_at") ", '') AS heartbeat, cards_good AS n_good, "
+                                            "  cards_spoiled AS n_spoiled, "
+                                            "  (SELECT count(*) FROM card k WHERE k.line_id = line.id AND "
+                                            "k.finished_at > clock_now() - interval '1 hour' "
+                                            "     AND k.status <> 'spoiled') AS n_last_hour "
+                                            "FROM line ORDER BY id",
+        0, NULL);
+}
+
+static void api_queue(struct call *c)
+{
+    reply_rows(c,
+               "SELECT upstream_id AS application, kind, name AS holder_masked_name, outlet_code AS outlet, "
+               "  priority AS n_priority, status, coalesce(deadline::text, '') AS deadline, "
+               "  coalesce(deadline_problem, '') AS deadline_problem "
+               "FROM application WHERE status IN ('pending', 'in_production') "
+               "ORDER BY priority, latest_completion NULLS FIRST, id LIMIT 100",
+               0, NULL);
+}
+
+/* at risk: open and its deadline within setting at_risk_working_days working days, or unknown */
+#define SQL_AT_RISK_WHERE                                                                                    \
+    "status IN ('pending', 'in_production', 'held') AND (deadline IS NULL OR "                               \
+    " (extract(year FROM deadline)::integer IN (SELECT year FROM calendar_year) AND "                        \
+    "  extract(year FROM clock_now())::integer IN (SELECT year FROM calendar_year) AND "                           \
+    "  working_days_between(bureau_date(clock_now()), deadline) <= "                                               \
+    "  (SELECT value::integer FROM setting WHERE key = 'at_risk_working_days')))"
+
+static void api_at_risk(struct call *c)
+{
+    reply_rows(
+        c,
+        "SELECT upstream_id AS application, status, name AS holder_masked_name, outlet_code AS outlet, "
+        "  coalesce(deadline::text, '') AS deadline, "
+        "  CASE WHEN deadline IS NOT NULL AND extract(year FROM deadline)::integer IN "
+        "    (SELECT year FROM calendar_year) AND extract(year FROM clock_now())::integer IN "
+        "    (SELECT year FROM calendar_year) THEN working_days_between(bureau_date(clock_now()), deadline) END "
+        "    AS working_days_left, "
+        "  coalesce(held_reason, deadline_problem, '') AS reason "
+        "FROM application WHERE " SQL_AT_RISK_WHERE " ORDER BY deadline NULLS FIRST, id LIMIT 200",
+        0, NULL);
+}
+
+static void api_held(struct call *c)
+{
+    reply_rows(c,
+               "SELECT upstream_id AS application, name AS holder_masked_name, outlet_code AS outlet, "
+               "  held_reason AS reason, " LOCAL(
+                   "held_since") " AS since "
+                                 "FROM application WHERE status = 'held' ORDER BY held_since, id LIMIT 200",
+               0, NULL);
+}
+
+static void api_spoiled(struct call *c)
+{
+    reply_rows(c,
+               "SELECT card_number, coalesce(line_id, '') AS line, spoil_reason AS reason, "
+               "  coalesce(" LOCAL("finished_at") ", '') AS at "
+                                                  "FROM card WHERE status = 'spoiled' ORDER BY finished_at "
+                                                  "DESC NULLS LAST LIMIT 100",
+               0, NULL);
+}
+
+static void api_stock(struct call *c)
+{
+    reply_rows(c,
+               "SELECT l.id AS line, "
+               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'issued'), 0) AS n_issued, "
+               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'fed'), 0) - "
+               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'unfed'), 0) AS n_fed, "
+               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'returned'), 0) AS n_returned, "
+               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'sample'), 0) AS n_sample, "
+               "  l.cards_good AS n_good, l.cards_spoiled AS n_spoiled "
+               "FROM line l LEFT JOIN stock_move m ON m.line_id = l.id GROUP BY l.id ORDER BY l.id",
+               0, NULL);
+}
+
+/* --- dispatch ------------------------------------------------------------------------------------------- */
+
+static void reply_dispatch(struct call *c, int r, json_object *o)
+{
+    if (r < 0)
+        reply_failure(c, r, r == PRODUCER_ERROR_NOT_FOUND ? "not found" : NULL);
+    else
+        reply_json(c, 200, o);
+}
+
+static void api_shipments(struct call *c)
+{
+    const char *status = query(c, "status"), *outlet = query(c, "outlet");
+    json_object *o = NULL;
+
+    if (status && strcmp(status, "open") && strcmp(status, "sealed") && strcmp(status, "dispatched") &&
+        strcmp(status, "received") && strcmp(status, "lost")) {
+        reply_error(c, 400, "status is one of open, sealed, dispatched, received, lost");
+        return;
+    }
+    if (outlet && !valid_code(outlet, 16)) {
+        reply_error(c, 400, "outlet is a code of letters and digits");
+        return;
+    }
+    int r = producer_dispatch_shipments_json(c->conn, status, outlet, 500, &o);
+
+    reply_dispatch(c, r, o);
+}
+
+static void api_shipment(struct call *c)
+{
+    json_object *o = NULL;
+
+    int r = producer_dispatch_shipment_json(c->conn, c->seg[0], &o);
+
+    reply_dispatch(c, r, o);
+}
+
+static void dispatch_ctx_init(struct call *c, struct dispatch_ctx *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->conn = c->conn;
+    snprintf(c->actor, sizeof(c->actor), "web:%s", c->who.name);
+    ctx->actor = c->actor;
+}
+
+static void api_shipment_action(struct call *c, const char *action)
+{
+    struct dispatch_ctx ctx;
+    int r;
+
+    dispatch_ctx_init(c, &ctx);
+    r = strcmp(action, "seal") == 0 ? producer_dispatch_seal(&ctx, c->seg[0])
+                                    : producer_dispatch_send(&ctx, c->seg[0]);
+    if (r < 0)
+        reply_failure(c, r, ctx.message);
+    else
+        reply_ok(c, "shipment", c->seg[0]);
+}
+
+static void api_seal(struct call *c)
+{
+    api_shipment_action(c, "seal");
+}
+
+static void api_send(struct call *c)
+{
+    api_shipment_action(c, "send");
+}
+
+static void api_seal_due(struct call *c)
+{
+    struct dispatch_ctx ctx;
+    json_object *o;
+    int n = 0, r;
+
+    dispatch_ctx_init(c, &ctx);
+    r = producer_dispatch_seal_due(&ctx, NULL, &n);
+    if (r < 0) {
+        reply_failure(c, r, ctx.message);
+        return;
+    }
+    o = json_object_new_object();
+    json_object_object_add(o, "sealed", json_object_new_int(n));
+    reply_json(c, 200, o);
+}
+
+static void api_receive(struct call *c)
+{
+    const char *label, *outlet;
+    struct dispatch_ctx ctx;
+    json_object *body = json_body(c);
+    char id[19];
+    int r;
+
+    if (!body)
+        return;
+    if (field(c, body, "label", 64, true, &label) && field(c, body, "outlet", 16, false, &outlet)) {
+        dispatch_ctx_init(c, &ctx);
+        r = producer_dispatch_receive(&ctx, label, outlet, id);
+        if (r < 0)
+            reply_failure(c, r, ctx.message);
+        else
+            reply_ok(c, "shipment", id);
+    }
+    json_object_put(body);
+}
+
+static void api_collect(struct call *c)
+{
+    struct dispatch_collect col = {.card_number = c->seg[0], .activate = true};
+    struct dispatch_ctx ctx;
+    json_object *body = json_body(c), *v;
+    int r;
+
+    if (!body)
+        return;
+    if (field(c, body, "holder_doc", 32, true, &col.holder_doc) &&
+        field(c, body, "agent_name", 60, false, &col.agent_name) &&
+        field(c, body, "agent_doc_type", 32, false, &col.agent_doc_type) &&
+        field(c, body, "agent_doc", 32, false, &col.agent_doc)) {
+        if (json_object_object_get_ex(body, "activate", &v))
+            col.activate = json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : true;
+        if (col.agent_name && !*col.agent_name)
+            col.agent_name = NULL;
+        if (col.agent_doc && !*col.agent_doc)
+            col.agent_doc = NULL;
+        if (col.agent_doc_type && (!*col.agent_doc_type || (!col.agent_name && !col.agent_doc)))
+            col.agent_doc_type = NULL;
+        dispatch_ctx_init(c, &ctx);
+        r = producer_dispatch_collect(&ctx, &col);
+        if (r < 0)
+            reply_failure(c, r, ctx.message);
+        else
+            reply_ok(c, "card", c->seg[0]);
+    }
+    json_object_put(body);
+}
+
+static void api_card_action(struct call *c, bool activate)
+{
+    struct dispatch_ctx ctx;
+    int r;
+
+    dispatch_ctx_init(c, &ctx);
+    r = activate ? producer_dispatch_activate(&ctx, c->seg[0]) : producer_dispatch_return(&ctx, c->seg[0]);
+    if (r < 0)
+        reply_failure(c, r, ctx.message);
+    else
+        reply_ok(c, "card", c->seg[0]);
+}
+
+static void api_activate(struct call *c)
+{
+    api_card_action(c, true);
+}
+
+static void api_return(struct call *c)
+{
+    api_card_action(c, false);
+}
+
+static void api_lost(struct call *c)
+{
+    const char *id, *reason;
+    struct dispatch_ctx ctx;
+    json_object *body = json_body(c);
+    int n = 0, r;
+
+    if (!body)
+        return;
+    if (field(c, body, "id", 20, true, &id) && field(c, body, "reason", 200, false, &reason)) {
+        dispatch_ctx_init(c, &ctx);
+        r = producer_dispatch_lost(&ctx, id, reason, &n);
+        if (r < 0)
+            reply_failure(c, r, ctx.message);
+        else {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "requeued", json_object_new_int(n));
+            reply_json(c, 200, o);
+        }
+    }
+    json_object_put(body);
+}
+
+static void api_overdue(struct call *c)
+{
+    json_object *o = NULL;
+
+    int r = producer_dispatch_overdue_json(c->conn, &o);
+
+    reply_dispatch(c, r, o);
+}
+
+static void api_uncollected(struct call *c)
+{
+    const char *due = query(c, "due");
+    json_object *o = NULL;
+
+    int r = producer_dispatch_uncollected_json(c->conn, due && strcmp(due, "1") == 0, &o);
+
+    reply_dispatch(c, r, o);
+}
+
+/* label.png, label.pdf, manifest.pdf, manifest.csv: drawn into a private temporary file, then sent */
+static void api_document(struct call *c)
+{
+    const char *doc = c->seg[1];
+    const char *dot = strchr(doc, '.');
+    char path[] = "/tmp/cardline-doc-XXXXXX";
+    bool label = strncmp(doc, "label.", 6) == 0;
+    struct stat st;
+    int fd, r;
+
+    if (!dot || !(strcmp(doc, "label.png") == 0 || strcmp(doc, "label.pdf") == 0 ||
+                  strcmp(doc, "manifest.pdf") == 0 || strcmp(doc, "manifest.csv") == 0)) {
+        reply_error(c, 404, "documents: label.png, label.pdf, manifest.pdf, manifest.csv");
+        return;
+    }
+    fd = mkstemp(path);
+    if (fd < 0) {
+        reply_error(c, 500, "cannot make a temporary file");
+        return;
+    }
+    close(fd);
+    r = label ? producer_dispatch_label(c->conn, c->seg[0], dot + 1, path)
+              : producer_dispatch_manifest(c->conn, c->seg[0], dot + 1, path);
+    if (r < 0) {
+        unlink(path);
+        reply_failure(c, r, r == PRODUCER_ERROR_NOT_FOUND ? "no such shipment" : NULL);
+        return;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    unlink(path);
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > 64 * 1024 * 1024) {
+        if (fd >= 0)
+            close(fd);
+        reply_error(c, 500, "cannot read the document back");
+        return;
+    }
+    free(c->resp->body);
+    c->resp->body = malloc((size_t)st.st_size + 1);
+    c->resp->len =
+        c->resp->body && read(fd, c->resp->body, (size_t)st.st_size) == st.st_size ? (size_t)st.st_size : 0;
+    close(fd);
+    c->resp->status = c->resp->len || st.st_size == 0 ? 200 : 500;
+    c->resp->content_type = strcmp(dot, ".png") == 0   ? "image/png"
+                            : strcmp(dot, ".pdf") == 0 ? "application/pdf"
+                                                       : "text/csv; charset=utf-8";
+    snprintf(c->resp->disposition, sizeof(c->resp->disposition), "%s; filename=\"%s-%s\"",
+             strcmp(dot, ".png") == 0 ? "inline" : "attachment", c->seg[0], doc);
+}
+
+/* --- tracking ------------------------------------------------------------------------------------------- */
+
+static void api_track(struct call *c)
+{
+    const char *app = query(c, "application"), *document = query(c, "document"), *last4 = query(c, "last4");
+    bool staff = c->signed_in && strcmp(c->who.role, "studio") != 0;
+    int64_t attempt = 0;
+    json_object *o = NULL;
+    int r;
+
+    if (!app || !*app || strlen(app) > 64) {
+        reply_error(c, 400, "give the application number (application=...)");
+        return;
+    }
+    /* Without an account, the holder's whole document number must match too: application numbers are
+     * sequential and 4 characters are soon guessed. A studio (signed in) may give the last 4. */
+    if (!c->signed_in && (!document || strlen(document) < 5 || strlen(document) > 32)) {
+        reply_error(c, 400, "give the holder's whole document number (document=...)");
+        return;
+    }
+    if (c->signed_in && !staff && !document && !last4) {
+        reply_error(c, 400,
+                    "give the holder's document number (document=...) or its last 4 characters (last4=...)");
+        return;
+    }
+    if (document && strlen(document) > 32) {
+        reply_error(c, 400, "a document number has at most 32 characters");
+        return;
+    }
+    /* failed look-ups are limited for everyone but staff; an unknown application and a wrong document count
+     * alike and are answered alike */
+    if (!staff && !limit_take(c, &track_limit, app, "look-ups", &attempt))
+        return;
+    r = producer_dispatch_track_json(c->conn, app,
+                                     staff      ? NULL
+                                     : document ? document
+                                                : last4,
+                                     document != NULL, &o);
+    if (r == PRODUCER_ERROR_NOT_FOUND || r == PRODUCER_ERROR_INPUT) {
+        reply_error(c, 404, "no application with that number and document");
+        return;
+    }
+    if (attempt)
+        producer_limit_forgive(c->conn, attempt);
+    reply_dispatch(c, r, o);
+}
+
+/* --- studios -------------------------------------------------------------------------------------------- */
+
+/* The applicant's document number a studio sends with a photo: what producer_photo_receipt_issue (and so
+ * `cardline photo check --receipt --id`) accepts, 5 to 32 bytes, and printable text for the receipt. */
+static bool valid_doc_number(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n >= 5 && n <= 32 && web_text_ok(s, 32) && s[0] != ' ' && s[n - 1] != ' ';
+}
+
+static void api_photo_upload(struct call *c)
+{
+    const struct web_request *req = c->req;
+    const struct photo_checker *ck = c->s->checker;
+    struct photo_report *rep = NULL;
+    struct photo_receipt rc;
+    char failing[300], detail[360];
+    json_object *o;
+    int r;
+
+    if (!content_type_is(req->content_type, "image/jpeg") &&
+        !content_type_is(req->content_type, "image/png")) {
+        reply_error(c, 415, "send the photo itself as image/jpeg or image/png");
+        return;
+    }
+    if (req->body_len == 0) {
+        reply_error(c, 400, "the photo is empty");
+        return;
+    }
+    if (!valid_doc_number(req->doc_number)) {
+        reply_error(c, 400,
+                    "give the applicant's document number (5 to 32 characters) in the X-Document-Number "
+                    "header");
+        return;
+    }
+    if (!ck) {
+        reply_error(c, 503,
+                    "the photo checker is not available (face detection models missing); tell the "
+                    "bureau");
+        return;
+    }
+    if (photo_check(ck, req->body, req->body_len, photo_profile_builtin("ssc"), &rep) < 0) {
+        reply_error(c, 503, "the photo could not be checked; try again");
+        return;
+    }
+    o = producer_photo_report_json(rep, NULL);
+    if (!o) {
+        photo_report_free(rep);
+        reply_error(c, 503, "the photo could not be checked; try again");
+        return;
+    }
+    json_object_object_add(o, "receipt_no", NULL);
+    if (rep->verdict == PHOTO_STATUS_FAIL) {
+        /* no receipt; the audit trail says which studio sent a failing photo and why */
+        photo_report_failing_ids(rep, failing, sizeof(failing));
+        snprintf(detail, sizeof(detail), "%s rejected: %s", c->who.studio, failing);
+        if (producer_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL,
+                           detail) < 0)
+            log_warn("web", "photo check by %s not recorded in the audit trail", c->who.studio);
+        photo_report_free(rep);
+        reply_json(c, 200, o);
+        return;
+    }
+    if (db_command(c->conn, "begin", "BEGIN", 0, NULL) < 0)
+        goto db_fail;
+    r = producer_photo_receipt_issue(c->conn, req->body, req->body_len, rep, c->who.studio, req->doc_number,
+                                     &rc);
+    if (r == PRODUCER_ERROR_INPUT) {
+        PQclear(PQexec(c->conn, "ROLLBACK"));
+        photo_report_free(rep);
+        json_object_put(o);
+        reply_error(c, 400, "the studio code or document number is malformed");
+        return;
+    }
+    /* the photo is kept so its receipt can show it; only receipted photos are stored */
+    int64_t pid;
+    snprintf(detail, sizeof(detail), "%s receipt %s", c->who.studio, rc.number);
+    if (r < 0 || producer_insert_photo(c->conn, req->body, req->body_len, c->who.studio, &pid) < 0 ||
+        producer_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL, detail) <
+            0 ||
+        db_command(c->conn, "commit", "COMMIT", 0, NULL) < 0)
+        goto db_fail;
+    photo_report_free(rep);
+    json_object_object_add(o, "receipt_no", json_object_new_string(rc.number));
+    json_object_object_add(o, "valid_until", json_object_new_string(rc.valid_until));
+    reply_json(c, 201, o);
+    return;
+db_fail:
+    PQclear(PQexec(c->conn, "ROLLBACK"));
+    photo_report_free(rep);
+    json_object_put(o);
+    reply_error(c, 503, "the receipt could not be stored; try again");
+}
+
+/* Receipts: a studio sees its own only; staff see all (outlets verify the receipts applicants bring). */
+static void api_receipts(struct call *c)
+{
+    const char *p[1] = {strcmp(c->who.role, "studio") == 0 ? c->who.studio : NULL};
+
+    reply_rows(c,
+               "SELECT number AS receipt_no, studio, verdict, warnings, profile, " LOCAL(
+                   "issued_at") " AS at, valid_until::text AS valid_until, (revoked_at IS NOT NULL) AS "
+                                "b_revoked, sha256 FROM photo_receipt WHERE $1::text IS NULL OR studio = $1 "
+                                "ORDER BY issued_at DESC, number DESC LIMIT 200",
+               1, p);
+}
+
+/* One receipt: ?format=pdf (default) or png, the document photo/receipt.c draws; json, its fields. */
+static void api_receipt(struct call *c)
+{
+    const char *format = query(c, "format");
+    enum photo_receipt_format fmt = PHOTO_RECEIPT_PDF;
+    struct photo_receipt rc;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    PGresult *res;
+    int r;
+
+    if (!format || strcmp(format, "pdf") == 0)
+        fmt = PHOTO_RECEIPT_PDF;
+    else if (strcmp(format, "png") == 0)
+        fmt = PHOTO_RECEIPT_PNG;
+    else if (strcmp(format, "json") != 0) {
+        reply_error(c, 400, "format: pdf, png or json");
+        return;
+    }
+    r = producer_photo_receipt_get(c->conn, c->seg[0], &rc);
+    if (r == PRODUCER_ERROR_INPUT || r == PRODUCER_ERROR_NOT_FOUND) {
+        reply_error(c, 404, "no such receipt");
+        return;
+    }
+    if (r < 0) {
+        reply_error(c, 503, "the database did not answer; try again");
+        return;
+    }
+    /* another studio's receipt gets the same answer as a receipt that does not exist */
+    if (strcmp(c->who.role, "studio") == 0 && strcmp(rc.studio, c->who.studio) != 0) {
+        reply_error(c, 404, "no such receipt");
+        return;
+    }
+    if (format && strcmp(format, "json") == 0) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "receipt_no", json_object_new_string(rc.number));
+        json_object_object_add(o, "sha256", json_object_new_string(rc.sha256));
+        json_object_object_add(o, "profile", json_object_new_string(rc.profile));
+        json_object_object_add(o, "profile_version", json_object_new_int64(rc.profile_version));
+        json_object_object_add(o, "studio", json_object_new_string(rc.studio));
+        json_object_object_add(o, "doc_number", json_object_new_string(rc.doc_masked));
+        json_object_object_add(o, "issued_at", json_object_new_string(rc.issued_at));
+        json_object_object_add(o, "valid_until", json_object_new_string(rc.valid_until));
+        json_object_object_add(o, "verdict", json_object_new_string(rc.verdict));
+        json_object_object_add(o, "warnings", json_object_new_string(rc.warnings));
+        reply_json(c, 200, o);
+        return;
+    }
+    /* the receipted photo, when the dashboard stored it, is drawn on the receipt */
+    {
+        const char *p[2] = {rc.sha256, rc.studio};
+        res = db_exec(c->conn,
+                      "SELECT bytes FROM photo WHERE sha256 = $1 AND studio = $2 ORDER BY id LIMIT 1", 2, p);
+        if (db_ok(res) && PQntuples(res) == 1)
+            bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &len);
+        PQclear(res);
+    }
+    r = web_receipt_render(&rc, bytes, len, fmt, &c->resp->body, &c->resp->len);
+    if (bytes)
+        PQfreemem(bytes);
+    if (r < 0) {
+        log_warn("web", "receipt %s: %s", rc.number, photo_strerror(r));
+        reply_error(c, 500, "the receipt could not be drawn");
+        return;
+    }
+    c->resp->status = 200;
+    c->resp->content_type = fmt == PHOTO_RECEIPT_PNG ? "image/png" : "application/pdf";
+    snprintf(c->resp->disposition, sizeof(c->resp->disposition), "attachment; filename=\"receipt-%s.%s\"",
+             rc.number, fmt == PHOTO_RECEIPT_PNG ? "png" : "pdf");
+}
+
+/* --- auditors and admins -------------------------------------------------------------------------------- */
+
+static void api_events(struct call *c)
+{
+    const char *before = query(c, "before"), *kind = query(c, "kind");
+    const char *p[2] = {before, kind};
+
+    if ((before && (strspn(before, "0123456789") != strlen(before) || strlen(before) > 18)) ||
+        (kind && !valid_code(kind, 32))) {
+        reply_error(c, 400, "before is an event id; kind a word");
+        return;
+    }
+    reply_rows(c,
+               "SELECT id AS n_id, " LOCAL(
+                   "at") " AS at, actor, kind, coalesce(application_id::text, '') AS "
+                         "application, coalesce(card_number, '') AS card_number, coalesce(shipment_id, '') "
+                         "AS shipment, "
+                         "coalesce(detail, '') AS detail FROM event "
+                         "WHERE ($1::bigint IS NULL OR id < $1::bigint) AND ($2::text IS NULL OR kind = $2) "
+                         "ORDER BY id DESC LIMIT 200",
+               2, p);
+}
+
+static void api_accounts(struct call *c)
+{
+    json_object *o = NULL;
+
+    int r = producer_account_list_json(c->conn, &o);
+
+    reply_dispatch(c, r, o);
+}
+
+static void api_account_add(struct call *c)
+{
+    const char *name, *role, *studio, *password;
+    json_object *body = json_body(c);
+    int r;
+
+    if (!body)
+        return;
+    if (field(c, body, "name", 32, true, &name) && field(c, body, "role", 16, true, &role) &&
+        field(c, body, "studio", 32, false, &studio) &&
+        field(c, body, "password", ACCOUNT_PASSWORD_MAX, true, &password)) {
+        if (studio && !*studio)
+            studio = NULL;
+        if (!producer_account_valid_name(name) || !producer_account_valid_role(role) ||
+            (strcmp(role, "studio") == 0) != (studio != NULL) ||
+            (studio && !producer_account_valid_studio(studio)))
+            reply_error(c, 400,
+                        "name: 2-32 of a-z 0-9 . _ -; role: operator, studio, dispatch, auditor or admin; "
+                        "a studio account needs a studio code, others none");
+        else if ((r = producer_account_add(c->conn, name, role, studio, password)) < 0)
+            reply_failure(c, r, account_strerror(r));
+        else {
+            log_info("web", "%s added account %s (%s)", c->who.name, name, role);
+            reply_ok(c, "name", name);
+        }
+    }
+    json_object_put(body);
+}
+
+static void api_account_disable(struct call *c)
+{
+    int r;
+
+    if (!producer_account_valid_name(c->seg[0])) {
+        reply_error(c, 404, "no such account");
+        return;
+    }
+    if (strcmp(c->seg[0], c->who.name) == 0) {
+        reply_error(c, 409, "you cannot disable your own account");
+        return;
+    }
+    r = producer_account_disable(c->conn, c->seg[0]);
+    if (r < 0)
+        reply_failure(c, r, r == PRODUCER_ERROR_NOT_FOUND ? "no such account" : NULL);
+    else
+        reply_ok(c, "name", c->seg[0]);
+}
+
+/* --- metrics -------------------------------------------------------------------------------------------- */
+
+static void api_metrics(struct call *c)
+{
+    PGresult *res = q(
+        c,
+        "SELECT (SELECT count(*) FROM application WHERE status = 'pending'), "
+        "  (SELECT count(*) FROM application WHERE status = 'in_production'), "
+        "  (SELECT count(*) FROM application WHERE status = 'held'), "
+        "  (SELECT count(*) FROM application WHERE " SQL_AT_RISK_WHERE "), "
+        "  (SELECT count(*) FROM card WHERE status = 'spoiled' AND finished_at > clock_now() - interval '1 day'), "
+        "  (SELECT count(*) FROM card WHERE status NOT IN ('allocated', 'printing', 'encoding', "
+        "     'ejecting', 'unused') AND application_id IS NOT NULL AND finished_at > clock_now() - interval '1 "
+        "day'), "
+        "  (SELECT count(*) FROM shipment WHERE status = 'open'), "
+        "  (SELECT count(*) FROM shipment WHERE status = 'sealed'), "
+        "  (SELECT count(*) FROM shipment WHERE status = 'dispatched'), "
+        "  (SELECT count(*) FROM card WHERE status = 'at_outlet')",
+        0, NULL);
+    PGresult *lines;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (!res)
+        return;
+    lines = q(
+        c,
+        "SELECT id, state, (SELECT count(*) FROM card k WHERE k.line_id = l.id AND k.status <> 'spoiled' "
+        "  AND k.finished_at > clock_now() - interval '1 hour'), cards_good, cards_spoiled FROM line l ORDER BY id",
+        0, NULL);
+    if (!lines) {
+        PQclear(res);
+        return;
+    }
+    f = open_memstream(&buf, &len);
+    if (!f) {
+        PQclear(res);
+        PQclear(lines);
+        reply_error(c, 500, "out of memory");
+        return;
+    }
+    fprintf(
+        f,
+        "# HELP cardline_queue_depth Applications waiting, by status.\n# TYPE cardline_queue_depth gauge\n");
+    fprintf(f, "cardline_queue_depth{status=\"pending\"} %s\n", PQgetvalue(res, 0, 0));
+    fprintf(f, "cardline_queue_depth{status=\"in_production\"} %s\n", PQgetvalue(res, 0, 1));
+    fprintf(f, "cardline_queue_depth{status=\"held\"} %s\n", PQgetvalue(res, 0, 2));
+    fprintf(f,
+            "# HELP cardline_at_risk Open applications whose deadline is within at_risk_working_days working "
+            "days, or unknown.\n# TYPE cardline_at_risk gauge\ncardline_at_risk %s\n",
+            PQgetvalue(res, 0, 3));
+    {
+        double spoiled = atof(PQgetvalue(res, 0, 4)), finished = atof(PQgetvalue(res, 0, 5));
+        fprintf(f,
+                "# HELP cardline_spoil_rate Spoiled share of the cards finished in the last 24 hours.\n"
+                "# TYPE cardline_spoil_rate gauge\ncardline_spoil_rate %.4f\n",
+                finished > 0 ? spoiled / finished : 0.0);
+    }
+    fprintf(f, "# HELP cardline_shipments Shipments by status.\n# TYPE cardline_shipments gauge\n");
+    fprintf(f, "cardline_shipments{status=\"open\"} %s\n", PQgetvalue(res, 0, 6));
+    fprintf(f, "cardline_shipments{status=\"sealed\"} %s\n", PQgetvalue(res, 0, 7));
+    fprintf(f, "cardline_shipments{status=\"dispatched\"} %s\n", PQgetvalue(res, 0, 8));
+    fprintf(f,
+            "# HELP cardline_cards_at_outlet Cards waiting for collection.\n# TYPE cardline_cards_at_outlet "
+            "gauge\n"
+            "cardline_cards_at_outlet %s\n",
+            PQgetvalue(res, 0, 9));
+    fprintf(f, "# HELP cardline_line_cards_per_hour Good cards finished by the line in the last hour.\n"
+               "# TYPE cardline_line_cards_per_hour gauge\n");
+    for (int i = 0; i < PQntuples(lines); i++)
+        fprintf(f, "cardline_line_cards_per_hour{line=\"%s\"} %s\n", PQgetvalue(lines, i, 0),
+                PQgetvalue(lines, i, 2));
+    fprintf(f,
+            "# HELP cardline_line_state 1 for the line's current state.\n# TYPE cardline_line_state gauge\n");
+    for (int i = 0; i < PQntuples(lines); i++) {
+        static const char *const states[] = {"running", "paused", "stopped"};
+        for (int s = 0; s < 3; s++)
+            fprintf(f, "cardline_line_state{line=\"%s\",state=\"%s\"} %d\n", PQgetvalue(lines, i, 0),
+                    states[s], strcmp(PQgetvalue(lines, i, 1), states[s]) == 0);
+    }
+    fprintf(f, "# HELP cardline_line_cards_total Cards finished by the line since it was set up.\n"
+               "# TYPE cardline_line_cards_total counter\n");
+    for (int i = 0; i < PQntuples(lines); i++) {
+        fprintf(f, "cardline_line_cards_total{line=\"%s\",result=\"good\"} %s\n", PQgetvalue(lines, i, 0),
+                PQgetvalue(lines, i, 3));
+        fprintf(f, "cardline_line_cards_total{line=\"%s\",result=\"spoiled\"} %s\n", PQgetvalue(lines, i, 0),
+                PQgetvalue(lines, i, 4));
+    }
+    fclose(f);
+    PQclear(res);
+    PQclear(lines);
+    free(c->resp->body);
+    c->resp->body = (uint8_t *)buf;
+    c->resp->len = len;
+    c->resp->status = 200;
+    c->resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* --- routing -------------------------------------------------------------------------------------------- */
+
+struct route {
+    const char *method;
+    const char *pattern; /* '*' matches one path segment */
+    int roles;           /* R_PUBLIC: no account needed */
+    void (*handler)(struct call *c);
+};
+
+static const struct route routes[] = {
+    {"POST", "/api/v1/login", R_PUBLIC, api_login},
+    {"POST", "/api/v1/logout", R_ANY, api_logout},
+    {"GET", "/api/v1/session", R_ANY, api_session},
+    {"GET", "/api/v1/status", R_STAFF, api_status},
+    {"GET", "/api/v1/lines", R_OPERATOR | R_AUDITOR | R_ADMIN, api_lines},
+    {"GET", "/api/v1/queue", R_OPERATOR | R_AUDITOR | R_ADMIN, api_queue},
+    {"GET", "/api/v1/at-risk", R_OPERATOR | R_AUDITOR | R_ADMIN, api_at_risk},
+    {"GET", "/api/v1/held", R_OPERATOR | R_AUDITOR | R_ADMIN, api_held},
+    {"GET", "/api/v1/spoiled", R_OPERATOR | R_AUDITOR | R_ADMIN, api_spoiled},
+    {"GET", "/api/v1/stock", R_OPERATOR | R_AUDITOR | R_ADMIN, api_stock},
+    {"GET", "/api/v1/shipments", R_STAFF, api_shipments},
+    {"GET", "/api/v1/shipments/*", R_STAFF, api_shipment},
+    {"GET", "/api/v1/shipments/*/*", R_DISPATCH | R_AUDITOR | R_ADMIN, api_document},
+    {"POST", "/api/v1/shipments/*/seal", R_DISPATCH | R_ADMIN, api_seal},
+    {"POST", "/api/v1/shipments/*/send", R_DISPATCH | R_ADMIN, api_send},
+    {"POST", "/api/v1/seal-due", R_DISPATCH | R_ADMIN, api_seal_due},
+    {"POST", "/api/v1/receive", R_DISPATCH | R_ADMIN, api_receive},
+    {"POST", "/api/v1/cards/*/collect", R_DISPATCH | R_ADMIN, api_collect},
+    {"POST", "/api/v1/cards/*/activate", R_DISPATCH | R_ADMIN, api_activate},
+    {"POST", "/api/v1/cards/*/return", R_DISPATCH | R_ADMIN, api_return},
+    {"POST", "/api/v1/lost", R_DISPATCH | R_ADMIN, api_lost},
+    {"GET", "/api/v1/overdue", R_DISPATCH | R_OPERATOR | R_AUDITOR | R_ADMIN, api_overdue},
+    {"GET", "/api/v1/uncollected", R_DISPATCH | R_AUDITOR | R_ADMIN, api_uncollected},
+    {"GET", "/api/v1/track", R_PUBLIC, api_track},
+    {"POST", "/api/v1/photos", R_STUDIO, api_photo_upload},
+    {"GET", "/api/v1/receipts", R_ANY, api_receipts},
+    {"GET", "/api/v1/receipts/*", R_ANY, api_receipt},
+    {"GET", "/api/v1/events", R_AUDITOR | R_ADMIN, api_events},
+    {"GET", "/api/v1/accounts", R_ADMIN, api_accounts},
+    {"POST", "/api/v1/accounts", R_ADMIN, api_account_add},
+    {"POST", "/api/v1/accounts/*/disable", R_ADMIN, api_account_disable},
+    {"GET", "/metrics", R_PUBLIC, api_metrics},
+};
+
+static int role_bit(const char *role)
+{
+    if (strcmp(role, "operator") == 0)
+        return R_OPERATOR;
+    if (strcmp(role, "studio") == 0)
+        return R_STUDIO;
+    if (strcmp(role, "dispatch") == 0)
+        return R_DISPATCH;
+    if (strcmp(role, "auditor") == 0)
+        return R_AUDITOR;
+    if (strcmp(role, "admin") == 0)
+        return R_ADMIN;
+    return 0;
+}
+
+/* Match path against pattern; captured segments go to c->seg. */
+static bool match(const char *pattern, const char *path, struct call *c)
+{
+    int n = 0;
+
+    while (*pattern && *path) {
+        if (*pattern == '*') {
+            size_t len = strcspn(path, "/");
+            if (len == 0 || len >= sizeof(c->segbuf[0]) || n >= 2)
+                return false;
+            memcpy(c->segbuf[n], path, len);
+            c->segbuf[n][len] = '\0';
+            c->seg[n] = c->segbuf[n];
+            n++;
+            path += len;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
+    }
+    return !*pattern && !*path;
+}
+
+/* Authenticate by session cookie or bearer token: 0 signed in, ACCOUNT_ERROR_DENIED when neither is valid
+ * (or none is given), ACCOUNT_ERROR_BUSY or PRODUCER_ERROR_DB when it cannot be told now. */
+static int authenticate(struct call *c)
+{
+    const char *auth = c->req->authorization;
+
+    if (auth && strncmp(auth, "Bearer ", 7) == 0)
+        return producer_account_token(c->conn, auth + 7, &c->who);
+    if (web_cookie_get(c->req->cookie, "cardline_session", c->session, sizeof(c->session)))
+        return producer_account_session(c->conn, c->session, &c->who, c->csrf);
+    return ACCOUNT_ERROR_DENIED;
+}
+
+/* --- static assets -------------------------------------------------------------------------------------- */
+
+static const char *asset_type(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    if (!dot)
+        return "application/octet-stream";
+    if (strcmp(dot, ".html") == 0)
+        return "text/html; charset=utf-8";
+    if (strcmp(dot, ".css") == 0)
+        return "text/css; charset=utf-8";
+    if (strcmp(dot, ".js") == 0)
+        return "text/javascript; charset=utf-8";
+    if (strcmp(dot, ".svg") == 0)
+        return "image/svg+xml";
+    if (strcmp(dot, ".png") == 0)
+        return "image/png";
+    return "application/octet-stream";
+}
+
+static bool serve_asset(struct call *c, const char *path)
+{
+    for (size_t i = 0; i < web_asset_count; i++) {
+        if (strcmp(web_assets[i].path, path) != 0)
+            continue;
+        /* development: the same file from the source tree, so that pages change without a rebuild */
+        if (c->s->web_dir) {
+            char file[4096];
+            FILE *f;
+            snprintf(file, sizeof(file), "%s%s", c->s->web_dir, path);
+            f = fopen(file, "rbe");
+            if (f) {
+                char *buf = NULL;
+                size_t len = 0;
+                FILE *m = open_memstream(&buf, &len);
+                char chunk[8192];
+                size_t n;
+                while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+                    fwrite(chunk, 1, n, m);
+                fclose(f);
+                if (m) {
+                    fclose(m);
+                    free(c->resp->body);
+                    c->resp->body = (uint8_t *)buf;
+                    c->resp->len = len;
+                    c->resp->status = 200;
+                    c->resp->content_type = asset_type(path);
+                    return true;
+                }
+            }
+        }
+        set_body(c->resp, 200, asset_type(path), web_assets[i].data, web_assets[i].len);
+        c->resp->cacheable = true;
+        return true;
+    }
+    return false;
+}
+
+void web_server_init(struct web_server *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void web_server_destroy(struct web_server *s)
+{
+    photo_checker_free(s->checker);
+    s->checker = NULL;
+}
+
+int web_server_load_checker(struct web_server *s, const char *model_dir)
+{
+    int r;
+
+    if (!model_dir || !*model_dir)
+        model_dir = getenv("CARDLINE_PHOTO_MODELS");
+    r = photo_checker_new(model_dir && *model_dir ? model_dir : NULL, &s->checker);
+    if (r < 0) {
+        s->checker = NULL;
+        log_warn(
+            "web",
+            "face detection models not found or unreadable in %s (install the Debian package opencv-data): "
+            "studio photo uploads are refused",
+            model_dir && *model_dir ? model_dir : PHOTO_DEFAULT_MODEL_DIR);
+    }
+    return r;
+}
+
+void web_response_free(struct web_response *resp)
+{
+    free(resp->body);
+    resp->body = NULL;
+}
+
+void web_handle(struct web_server *s, PGconn *conn, const struct web_request *req, struct web_response *resp)
+{
+    struct call c;
+    const struct route *route = NULL;
+    bool path_known = false;
+    int r;
+
+    memset(resp, 0, sizeof(*resp));
+    memset(&c, 0, sizeof(c));
+    c.s = s;
+    c.conn = conn;
+    c.req = req;
+    c.resp = resp;
+
+    if (!req->method || !req->path || req->path[0] != '/' || strlen(req->path) > 256 ||
+        !web_text_ok(req->path, 256)) {
+        reply_error(&c, 400, "bad request path");
+        return;
+    }
+    if (req->body_too_large) {
+        reply_error(&c, 413, "the body is too large (photos up to %u bytes, API calls up to %u)",
+                    WEB_UPLOAD_MAX, WEB_JSON_MAX);
+        return;
+    }
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
+        if (strcmp(req->path, "/") == 0) {
+            snprintf(resp->location, sizeof(resp->location), "/login.html");
+            reply_error(&c, 302, "see /login.html");
+            return;
+        }
+        if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/metrics") != 0) {
+            if (!serve_asset(&c, req->path))
+                reply_error(&c, 404, "not found");
+            return;
+        }
+    }
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        struct call probe;
+        memset(&probe, 0, sizeof(probe));
+        if (!match(routes[i].pattern, req->path, &probe))
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, req->method) == 0 ||
+            (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+            route = &routes[i];
+            memcpy(c.segbuf, probe.segbuf, sizeof(c.segbuf));
+            for (int k = 0; k < 2; k++)
+                c.seg[k] = probe.seg[k] ? c.segbuf[k] : NULL;
+            break;
+        }
+    }
+    if (!route) {
+        reply_error(&c, path_known ? 405 : 404, path_known ? "method not allowed" : "not found");
+        return;
+    }
+    /* path segments that name things are checked before any database work */
+    if ((strncmp(route->pattern, "/api/v1/shipments/*", 19) == 0 && !valid_shipment(c.seg[0])) ||
+        (strncmp(route->pattern, "/api/v1/cards/*", 15) == 0 && !valid_card(c.seg[0]))) {
+        reply_error(&c, 404, "no such shipment or card");
+        return;
+    }
+    if (!conn) {
+        reply_error(&c, 503, "no database");
+        return;
+    }
+    r = authenticate(&c);
+    c.signed_in = r == 0;
+    if (r == ACCOUNT_ERROR_BUSY && route->roles != R_PUBLIC) {
+        /* a server fault is not a reason to sign in again */
+        snprintf(c.resp->retry_after, sizeof(c.resp->retry_after), "1");
+        reply_error(&c, 503, "%s", account_strerror(r));
+        return;
+    }
+    if (route->roles != R_PUBLIC) {
+        if (!c.signed_in) {
+            reply_error(&c, 401, "sign in first");
+            return;
+        }
+        if (!(route->roles & role_bit(c.who.role))) {
+            reply_error(&c, 403, "your role (%s) may not do this", c.who.role);
+            return;
+        }
+    }
+    /* a browser session must show the token it was given for every change; bearer tokens are not sent by
+     * browsers on their own, so they need none */
+    if (strcmp(req->method, "POST") == 0 && route->handler != api_login && c.session[0] &&
+        !(req->authorization && strncmp(req->authorization, "Bearer ", 7) == 0)) {
+        if (!req->csrf || !c.csrf[0] || !producer_account_secret_eq(req->csrf, c.csrf) || !same_origin(req)) {
+            reply_error(&c, 403, "missing or wrong CSRF token; reload the page");
+            return;
+        }
+    }
+    if (c.signed_in)
+        snprintf(c.actor, sizeof(c.actor), "web:%s", c.who.name);
+    route->handler(&c);
+}
