@@ -84,6 +84,3 @@ int producer_outlet_add(PGconn *conn, const char *code, const char *name, const 
                         const char *weekdays, int transit_days);
 int producer_outlet_list(PGconn *conn);
 
-/* Append one audit event within the caller's transaction. NULL fields are stored as NULL. */
-int producer_event(PGconn *conn, const char *actor, const char *kind, const char *application_id,
-                   const char *card_number, const char *shipment_id, const char *detail);

@@ -1,6 +1,7 @@
 /* config.c — reading the bureau's JSON configuration with json-c and refusing anything that is not exactly
  * right, naming the file, line and field */
 #include "base/config.h"
+#include "store/store.h"
 
 #include "store/db.h"
 #include "base/fileio.h"
@@ -379,7 +380,7 @@ int producer_config_apply(PGconn *conn, const struct producer_config *cfg)
             return PRODUCER_ERROR_DB;
         }
     }
-    if (producer_event(conn, "config", "config_applied", NULL, NULL, NULL, NULL) < 0 ||
+    if (store_event(conn, "config", "config_applied", NULL, NULL, NULL, NULL) < 0 ||
         db_command(conn, "commit", "COMMIT", 0, NULL) < 0) {
         PQclear(PQexec(conn, "ROLLBACK"));
         return PRODUCER_ERROR_DB;

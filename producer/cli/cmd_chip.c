@@ -1,6 +1,7 @@
 /* cmd_chip.c — `cardline chip`: read a card's social security chip in a PC/SC reader (masked unless asked),
  * and personalise one card at a counter from its application */
 #include "cli/cli.h"
+#include "store/store.h"
 #include "base/config.h"
 #include "encoder.h"
 #include "base/log.h"
@@ -444,7 +445,7 @@ static int chip_personalize(struct globals *g, int argc, char **argv)
         producer_mask_name(job.name, masked, sizeof(masked));
         snprintf(detail, sizeof(detail), "chip personalisation failed: %s; ATR %s, chip %s", res.cause,
                  res.atr_hex[0] ? res.atr_hex : "-", res.card_id_hex[0] ? res.card_id_hex : "-");
-        producer_event(conn, actor, "chip_failed", job.app_id, job.card_number, NULL, detail);
+        store_event(conn, actor, "chip_failed", job.app_id, job.card_number, NULL, detail);
         log_error(CHIP, "card %s (%s): %s. Do not hand this card out: its chip may be half-written",
                   job.card_number, masked, res.cause);
         goto out;
@@ -456,7 +457,7 @@ static int chip_personalize(struct globals *g, int argc, char **argv)
         if (db_command(conn, "record chip",
                        "UPDATE card SET atr = $2, chip_id = $3, encoder = $4 WHERE card_number = $1", 4,
                        params) < 0 ||
-            producer_event(conn, actor, "chip_personalized", job.app_id, job.card_number, NULL, detail) < 0) {
+            store_event(conn, actor, "chip_personalized", job.app_id, job.card_number, NULL, detail) < 0) {
             log_error(CHIP, "card %s was personalised but could not be recorded", job.card_number);
             goto out;
         }

@@ -1,6 +1,7 @@
 /* cmd_ops.c — operator commands: applications (list, show, cancel, release), formal loss reports, the
  * working-day calendar, blank stock and the at-risk forecast */
 #include "cli/cli.h"
+#include "store/store.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "producer.h"
@@ -123,7 +124,7 @@ static int app_change(PGconn *conn, const char *sql, int nparams, const char *co
         PQclear(PQexec(conn, "ROLLBACK"));
         return 1;
     }
-    if (producer_event(conn, OPERATOR, kind, PQgetvalue(res, 0, 0), NULL, NULL, detail) < 0 ||
+    if (store_event(conn, OPERATOR, kind, PQgetvalue(res, 0, 0), NULL, NULL, detail) < 0 ||
         db_command(conn, "commit", "COMMIT", 0, NULL) < 0) {
         PQclear(res);
         PQclear(PQexec(conn, "ROLLBACK"));
@@ -131,7 +132,7 @@ static int app_change(PGconn *conn, const char *sql, int nparams, const char *co
     }
     printf("application %s %s\n", PQgetvalue(res, 0, 0), kind);
     PQclear(res);
-    PQclear(PQexec(conn, "NOTIFY cardline_work"));
+    store_work_notify(conn);
     return 0;
 }
 
@@ -241,7 +242,7 @@ int cmd_card(struct globals *g, int argc, char **argv)
                       "RETURNING card_number",
                       1, params);
         if (db_ok(res) && PQntuples(res) == 1 &&
-            producer_event(conn, OPERATOR, "reported_lost", NULL, argv[2], NULL, "formal loss report") == 0 &&
+            store_event(conn, OPERATOR, "reported_lost", NULL, argv[2], NULL, "formal loss report") == 0 &&
             db_command(conn, "commit", "COMMIT", 0, NULL) == 0) {
             printf("card %s reported lost\n", argv[2]);
             r = 0;

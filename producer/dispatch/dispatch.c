@@ -2,6 +2,7 @@
  * activation, return of uncollected cards, loss in transit; the custody events themselves are written by the
  * database's triggers (migration 0005), this file only moves states inside transactions */
 #include "dispatch/dispatch.h"
+#include "store/store.h"
 
 #include "intake/intake.h"
 #include "base/log.h"
@@ -433,7 +434,7 @@ int producer_dispatch_collect(struct dispatch_ctx *ctx, const struct dispatch_co
         r = run(ctx, "UPDATE card SET status = 'returned' WHERE card_number = $1 AND status = 'issued'", 1,
                 p_old, NULL);
         if (r == 1)
-            r = producer_event(ctx->conn, ctx->actor, "handed_in", PQgetvalue(res, 0, 4), p_old[0], NULL,
+            r = store_event(ctx->conn, ctx->actor, "handed_in", PQgetvalue(res, 0, 4), p_old[0], NULL,
                                "old card returned at exchange");
         else if (r >= 0)
             r = 1; /* the old card was already reported lost or returned */
@@ -543,7 +544,7 @@ int producer_dispatch_lost(struct dispatch_ctx *ctx, const char *id, const char 
                 "  updated_at = clock_now() WHERE id = $1 AND status = 'produced'",
                 1, p_app, NULL);
             if (r >= 0)
-                r = producer_event(ctx->conn, ctx->actor, "requeued", p_app[0], NULL, NULL,
+                r = store_event(ctx->conn, ctx->actor, "requeued", p_app[0], NULL, NULL,
                                    "card lost in transit; a new card is produced first");
         }
         if (r >= 0 && ret_requeued)
@@ -552,7 +553,7 @@ int producer_dispatch_lost(struct dispatch_ctx *ctx, const char *id, const char 
     PQclear(res);
     r = commit(ctx, r < 0 ? r : 0);
     if (r == 0)
-        producer_notify_work(ctx->conn);
+        store_work_notify(ctx->conn);
     return r;
 }
 

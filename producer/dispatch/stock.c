@@ -1,6 +1,7 @@
 /* stock.c — every blank card accounted for: issued to a line, fed (good, spoiled or still in the machine),
  * not fed, returned, taken as samples; the report balances exactly or says loudly where it does not */
 #include "dispatch/stock.h"
+#include "store/store.h"
 
 #include "store/db.h"
 #include "base/log.h"
@@ -61,7 +62,7 @@ int producer_stock_move(PGconn *conn, const char *line, const char *kind, int qu
         r = db_command(conn, "stock move",
                        "INSERT INTO stock_move (line_id, kind, quantity) VALUES ($1, $2, $3)", 3, params);
     if (r == 0)
-        r = producer_event(conn, actor, "stock", NULL, NULL, NULL, detail);
+        r = store_event(conn, actor, "stock", NULL, NULL, NULL, detail);
     if (r == 0)
         r = db_command(conn, "commit", "COMMIT", 0, NULL);
     if (r < 0)

@@ -1,6 +1,7 @@
 /* gen.c — realistic approved applications for demos and tests: valid identity numbers, minors, foreigners,
  * rare and long names, both kinds of outlet, replacements and exchanges, each with a photo */
 #include "producer.h"
+#include "store/store.h"
 
 #include "intake/gen.h"
 #include "intake/gen_portrait.h"
@@ -485,7 +486,7 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
         r = gen_store(conn, &it);
         producer_gen_item_clear(&it);
     }
-    if (r >= 0 && (producer_event(conn, "gen", "generated", NULL, NULL, NULL, NULL) < 0 ||
+    if (r >= 0 && (store_event(conn, "gen", "generated", NULL, NULL, NULL, NULL) < 0 ||
                    db_command(conn, "commit", "COMMIT", 0, NULL) < 0))
         r = PRODUCER_ERROR_DB;
     if (r < 0)
@@ -495,6 +496,6 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     free(days);
     if (r < 0)
         return r;
-    producer_notify_work(conn);
+    store_work_notify(conn);
     return cfg->count;
 }

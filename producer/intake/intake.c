@@ -1,6 +1,7 @@
 /* intake.c — approved applications enter the database: CSV import (all or nothing) and the shared insert path
  */
 #include "intake/intake.h"
+#include "store/store.h"
 
 #include "base/fileio.h"
 
@@ -19,22 +20,6 @@
 
 #define IMPORT_MAX_BYTES  (64u * 1024u * 1024u)
 #define IMPORT_MAX_ERRORS 20
-
-int producer_event(PGconn *conn, const char *actor, const char *kind, const char *application_id,
-                   const char *card_number, const char *shipment_id, const char *detail)
-{
-    const char *params[6] = {actor, kind, application_id, card_number, shipment_id, detail};
-
-    return db_command(conn, "record event",
-                      "INSERT INTO event (actor, kind, application_id, card_number, shipment_id, detail) "
-                      "VALUES ($1, $2, $3, $4, $5, $6)",
-                      6, params);
-}
-
-void producer_notify_work(PGconn *conn)
-{
-    PQclear(PQexec(conn, "NOTIFY cardline_work"));
-}
 
 int producer_insert_photo(PGconn *conn, const uint8_t *bytes, size_t len, const char *studio, int64_t *ret_id)
 {
@@ -430,13 +415,13 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
             goto out;
         }
     }
-    if (producer_event(conn, "import", "imported", NULL, NULL, NULL, csv_path) < 0 ||
+    if (store_event(conn, "import", "imported", NULL, NULL, NULL, csv_path) < 0 ||
         db_command(conn, "commit import", "COMMIT", 0, NULL) < 0) {
         PQclear(PQexec(conn, "ROLLBACK"));
         r = PRODUCER_ERROR_DB;
         goto out;
     }
-    producer_notify_work(conn);
+    store_work_notify(conn);
     r = n;
 out:
     for (int i = 0; i < n; i++)

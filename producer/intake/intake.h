@@ -42,5 +42,3 @@ int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUC
                               int today_yyyymmdd, struct producer_import_row *row, char *err,
                               size_t err_size);
 
-/* Wake idle lines (a hint only; they poll anyway). */
-void producer_notify_work(PGconn *conn);

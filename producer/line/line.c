@@ -1,6 +1,7 @@
 /* line.c — one production line per thread: claim, validate, allocate, render, print, encode, finish or spoil,
  * with a heartbeat that keeps leases alive and a rescuer that returns abandoned work to the queue */
 #include "producer.h"
+#include "store/store.h"
 
 #include "base/config.h"
 #include "dispatch/dispatch.h"
@@ -27,7 +28,6 @@
 #include <unistd.h>
 
 #define IDLE_WAIT_MS   1000
-#define WAKEUP_CHANNEL "cardline_work"
 /* how many failed statements or reconnections a line rides out while registering (about a second each) */
 #define REGISTER_DB_TRIES 60
 /* how long (seconds, about) a starting controller waits for a database that does not answer */
@@ -292,7 +292,7 @@ static void hold(struct line *l, struct job *job, const char *reason)
                      "  updated_at = clock_now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      3, params) != 1 ||
-        producer_event(l->conn, l->id, "held", job->c.id_text, NULL, NULL, reason) < 0) {
+        store_event(l->conn, l->id, "held", job->c.id_text, NULL, NULL, reason) < 0) {
         rollback(l->conn);
         return;
     }
@@ -514,7 +514,7 @@ static int allocate(struct line *l, struct job *job, char *reason, size_t reason
                    "INSERT INTO stock_move (line_id, kind, quantity, card_number) VALUES ($1, 'fed', 1, $2)",
                    2, pc) < 0 ||
         db_command(l->conn, "step", "UPDATE application SET step = 'feeding' WHERE id = $1", 1, pc + 2) < 0 ||
-        producer_event(l->conn, l->id, "allocated", job->c.id_text, job->card_number, NULL, NULL) < 0 ||
+        store_event(l->conn, l->id, "allocated", job->c.id_text, job->card_number, NULL, NULL) < 0 ||
         commit(l->conn) < 0) {
         rollback(l->conn);
         return PRODUCER_ERROR_DB;
@@ -567,7 +567,7 @@ static void unfed(struct line *l, struct job *job, const char *cause)
                      "  step = NULL, attempts = attempts - 1, updated_at = clock_now() "
                      "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                      2, p_app) < 0 ||
-        producer_event(l->conn, l->id, "feed_failed", job->c.id_text, job->card_number, NULL, cause) < 0) {
+        store_event(l->conn, l->id, "feed_failed", job->c.id_text, job->card_number, NULL, cause) < 0) {
         rollback(l->conn);
         return;
     }
@@ -608,7 +608,7 @@ static void spoil(struct line *l, struct job *job, const char *reason, bool hold
                      4, p_app) < 0 ||
         db_command(l->conn, "count spoiled",
                    "UPDATE line SET cards_spoiled = cards_spoiled + 1 WHERE id = $1", 1, p_line) < 0 ||
-        producer_event(l->conn, l->id, "spoiled", job->c.id_text, job->card_number, NULL, reason) < 0) {
+        store_event(l->conn, l->id, "spoiled", job->c.id_text, job->card_number, NULL, reason) < 0) {
         rollback(l->conn);
         return;
     }
@@ -653,7 +653,7 @@ static int finish(struct line *l, struct job *job, const struct encoder_result *
         goto fail;
     if (db_command(l->conn, "count good", "UPDATE line SET cards_good = cards_good + 1 WHERE id = $1", 1,
                    p_line) < 0 ||
-        producer_event(l->conn, l->id, temporary ? "issued_at_counter" : "produced", job->c.id_text,
+        store_event(l->conn, l->id, temporary ? "issued_at_counter" : "produced", job->c.id_text,
                        job->card_number, NULL, enc->card_id_hex) < 0)
         goto fail;
     /* into its outlet's open shipment (the database records the packing in the chain of custody) */
@@ -1014,7 +1014,7 @@ static void *line_main(void *arg)
     /* after a crash a card may still be inside: it goes to the reject box before anything else */
     if (printer_purge(l->printer, &disp, cause) < 0)
         log_warn(l->id, "purge at start-up: %s", cause);
-    PQclear(PQexec(l->conn, "LISTEN " WAKEUP_CHANNEL));
+    store_work_listen(l->conn);
 
     while (!atomic_load(&stop_requested) && !cfg_done(ctl)) {
         int r;
@@ -1030,7 +1030,7 @@ static void *line_main(void *arg)
                           NULL);
                 PQreset(l->conn);
                 if (PQstatus(l->conn) == CONNECTION_OK) {
-                    PQclear(PQexec(l->conn, "LISTEN " WAKEUP_CHANNEL));
+                    store_work_listen(l->conn);
                     log_info(l->id, "database connection back");
                 }
             } else {
@@ -1132,7 +1132,7 @@ int producer_rescue_expired(PGconn *conn, const char *actor)
         return PRODUCER_ERROR_DB;
     if (n > 0) {
         log_warn("rescue", "returned %d application(s) with expired leases to the queue", n);
-        PQclear(PQexec(conn, "NOTIFY " WAKEUP_CHANNEL));
+        store_work_notify(conn);
     }
     return n;
 }

@@ -1,6 +1,7 @@
 /* schedule.c — calendar years added by operators, and the forecast of which applications will miss their
  * delivery run given the queue order and the lines' capacity */
 #include "schedule/schedule.h"
+#include "store/store.h"
 
 #include "base/csv.h"
 #include "intake/rules.h"
@@ -191,7 +192,7 @@ int producer_calendar_import(PGconn *conn, const char *path)
         const char *params[1] = {y};
         snprintf(y, sizeof(y), "%d", year);
         snprintf(detail, sizeof(detail), "calendar %d", year);
-        if (producer_event(conn, "calendar", "calendar_imported", NULL, NULL, NULL, detail) < 0 ||
+        if (store_event(conn, "calendar", "calendar_imported", NULL, NULL, NULL, detail) < 0 ||
             db_command(conn, "commit", "COMMIT", 0, NULL) < 0) {
             PQclear(PQexec(conn, "ROLLBACK"));
             return PRODUCER_ERROR_DB;

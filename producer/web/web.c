@@ -2,6 +2,7 @@
  * validation, and the JSON API for operators, studios, dispatch, auditors and admins; personal data leaves
  * masked */
 #include "web/web.h"
+#include "store/store.h"
 
 #include "dispatch/dispatch.h"
 #include "intake/intake.h"
@@ -887,7 +888,7 @@ static void api_photo_upload(struct call *c)
         /* no receipt; the audit trail says which studio sent a failing photo and why */
         photo_report_failing_ids(rep, failing, sizeof(failing));
         snprintf(detail, sizeof(detail), "%s rejected: %s", c->who.studio, failing);
-        if (producer_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL,
+        if (store_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL,
                            detail) < 0)
             log_warn("web", "photo check by %s not recorded in the audit trail", c->who.studio);
         photo_report_free(rep);
@@ -909,7 +910,7 @@ static void api_photo_upload(struct call *c)
     int64_t pid;
     snprintf(detail, sizeof(detail), "%s receipt %s", c->who.studio, rc.number);
     if (r < 0 || producer_insert_photo(c->conn, req->body, req->body_len, c->who.studio, &pid) < 0 ||
-        producer_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL, detail) <
+        store_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL, detail) <
             0 ||
         db_command(c->conn, "commit", "COMMIT", 0, NULL) < 0)
         goto db_fail;
