@@ -162,7 +162,7 @@ static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
     return -1;
 }
 
-static int refused(const char *what, struct dispatch_ctx *ctx, int r)
+static int refused(const char *what, struct producer_ctx *ctx, int r)
 {
     fprintf(stderr, "cardline dispatch %s: %s\n", what,
             ctx->message[0] ? ctx->message : dispatch_strerror(r));
@@ -170,7 +170,7 @@ static int refused(const char *what, struct dispatch_ctx *ctx, int r)
 }
 
 /* One scanned label per line until end of input; a bad scan is reported and the next one is read. */
-static int receive_stream(struct dispatch_ctx *ctx, const char *outlet)
+static int receive_stream(struct producer_ctx *ctx, const char *outlet)
 {
     char line[256], id[19];
     int failures = 0;
@@ -195,7 +195,7 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
     struct dispatch_opts o = {0};
-    struct dispatch_ctx ctx = {0};
+    struct producer_ctx ctx = {0};
     char actor[96];
     json_object *j = NULL;
     PGconn *conn;

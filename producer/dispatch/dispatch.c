@@ -31,10 +31,10 @@ const char *dispatch_strerror(int err)
     }
 }
 
-static int fail(struct dispatch_ctx *ctx, int err, const char *fmt, ...)
+static int fail(struct producer_ctx *ctx, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static int fail(struct dispatch_ctx *ctx, int err, const char *fmt, ...)
+static int fail(struct producer_ctx *ctx, int err, const char *fmt, ...)
 {
     va_list ap;
 
@@ -58,7 +58,7 @@ static void db_reason(const PGresult *res, PGconn *conn, char *out, size_t size)
 
 /* Run a statement; on failure fill ctx->message and return DISPATCH_ERROR_STATE for refusals by a trigger or
  * constraint, PRODUCER_ERROR_DB otherwise. Returns the number of rows affected or returned. */
-static int run(struct dispatch_ctx *ctx, const char *sql, int n, const char *const *params, PGresult **ret)
+static int run(struct producer_ctx *ctx, const char *sql, int n, const char *const *params, PGresult **ret)
 {
     PGresult *res = db_exec(ctx->conn, sql, n, params);
     int rows;
@@ -78,7 +78,7 @@ static int run(struct dispatch_ctx *ctx, const char *sql, int n, const char *con
     return rows;
 }
 
-static int begin(struct dispatch_ctx *ctx, const char *detail)
+static int begin(struct producer_ctx *ctx, const char *detail)
 {
     const char *p[2] = {ctx->actor, detail ? detail : ""};
 
@@ -93,7 +93,7 @@ static int begin(struct dispatch_ctx *ctx, const char *detail)
     return 0;
 }
 
-static int commit(struct dispatch_ctx *ctx, int r)
+static int commit(struct producer_ctx *ctx, int r)
 {
     if (r < 0) {
         PQclear(PQexec(ctx->conn, "ROLLBACK"));
@@ -210,7 +210,7 @@ int producer_dispatch_pack(PGconn *conn, const char *card_number, const char *ou
 
 /* --- shipment moves ------------------------------------------------------------------------------------- */
 
-static int check_shipment_id(struct dispatch_ctx *ctx, const char *id)
+static int check_shipment_id(struct producer_ctx *ctx, const char *id)
 {
     char norm[19];
 
@@ -221,7 +221,7 @@ static int check_shipment_id(struct dispatch_ctx *ctx, const char *id)
 }
 
 /* Lock the shipment and return its status and outlet; 0, or a negative error with the message set. */
-static int lock_shipment(struct dispatch_ctx *ctx, const char *id, char status[16], char outlet[20])
+static int lock_shipment(struct producer_ctx *ctx, const char *id, char status[16], char outlet[20])
 {
     const char *p[1] = {id};
     PGresult *res = NULL;
@@ -239,7 +239,7 @@ static int lock_shipment(struct dispatch_ctx *ctx, const char *id, char status[1
     return 0;
 }
 
-int producer_dispatch_seal(struct dispatch_ctx *ctx, const char *shipment_id)
+int producer_dispatch_seal(struct producer_ctx *ctx, const char *shipment_id)
 {
     const char *p[1] = {shipment_id};
     char status[16], outlet[20];
@@ -262,7 +262,7 @@ int producer_dispatch_seal(struct dispatch_ctx *ctx, const char *shipment_id)
     return commit(ctx, r < 0 ? r : 0);
 }
 
-int producer_dispatch_seal_due(struct dispatch_ctx *ctx, const char *at, int *ret_sealed)
+int producer_dispatch_seal_due(struct producer_ctx *ctx, const char *at, int *ret_sealed)
 {
     const char *p[1] = {at && *at ? at : NULL};
     int r;
@@ -281,7 +281,7 @@ int producer_dispatch_seal_due(struct dispatch_ctx *ctx, const char *at, int *re
     return commit(ctx, r < 0 ? r : 0);
 }
 
-int producer_dispatch_send(struct dispatch_ctx *ctx, const char *shipment_id)
+int producer_dispatch_send(struct producer_ctx *ctx, const char *shipment_id)
 {
     const char *p[1] = {shipment_id};
     char status[16], outlet[20];
@@ -304,7 +304,7 @@ int producer_dispatch_send(struct dispatch_ctx *ctx, const char *shipment_id)
     return commit(ctx, r < 0 ? r : 0);
 }
 
-int producer_dispatch_receive(struct dispatch_ctx *ctx, const char *scanned, const char *expected_outlet,
+int producer_dispatch_receive(struct producer_ctx *ctx, const char *scanned, const char *expected_outlet,
                               char ret_id[19])
 {
     char id[19], status[16], outlet[20];
@@ -345,7 +345,7 @@ int producer_dispatch_receive(struct dispatch_ctx *ctx, const char *scanned, con
 
 /* --- cards at the outlet -------------------------------------------------------------------------------- */
 
-static int check_card(struct dispatch_ctx *ctx, const char *card)
+static int check_card(struct producer_ctx *ctx, const char *card)
 {
     if (!valid_card_number(card))
         return fail(ctx, PRODUCER_ERROR_INPUT, "'%.20s' is not a card number (a letter and 8 digits)",
@@ -378,7 +378,7 @@ static bool same_doc(const char *a, const char *b, size_t n)
 static const char *const agent_doc_types[] = {"resident_id",     "household_register", "passport",
                                               "hk_macau_permit", "taiwan_permit",      "foreign_permanent"};
 
-int producer_dispatch_collect(struct dispatch_ctx *ctx, const struct dispatch_collect *c)
+int producer_dispatch_collect(struct producer_ctx *ctx, const struct dispatch_collect *c)
 {
     char doc[40], agent_doc[40], agent_doc_masked[48], agent_name_masked[200], detail[320];
     const char *p_card[1] = {c->card_number};
@@ -462,7 +462,7 @@ int producer_dispatch_collect(struct dispatch_ctx *ctx, const struct dispatch_co
     return commit(ctx, r < 0 ? r : 0);
 }
 
-int producer_dispatch_activate(struct dispatch_ctx *ctx, const char *card_number)
+int producer_dispatch_activate(struct producer_ctx *ctx, const char *card_number)
 {
     const char *p[1] = {card_number};
     PGresult *res = NULL;
@@ -486,7 +486,7 @@ int producer_dispatch_activate(struct dispatch_ctx *ctx, const char *card_number
     return commit(ctx, r < 0 ? r : 0);
 }
 
-int producer_dispatch_return(struct dispatch_ctx *ctx, const char *card_number)
+int producer_dispatch_return(struct producer_ctx *ctx, const char *card_number)
 {
     const char *p[1] = {card_number};
     int r = check_card(ctx, card_number);
@@ -500,7 +500,7 @@ int producer_dispatch_return(struct dispatch_ctx *ctx, const char *card_number)
     return commit(ctx, r < 0 ? r : 0);
 }
 
-int producer_dispatch_lost(struct dispatch_ctx *ctx, const char *id, const char *reason, int *ret_requeued)
+int producer_dispatch_lost(struct producer_ctx *ctx, const char *id, const char *reason, int *ret_requeued)
 {
     char detail[300];
     bool is_card = valid_card_number(id);

@@ -2,6 +2,7 @@
  * receive), collection by the holder or an agent, activation, return of uncollected cards, loss in transit */
 #pragma once
 
+#include "base/ctx.h"
 #include "store/db.h"
 
 #include <json-c/json.h>
@@ -19,12 +20,7 @@ enum dispatch_error {
 
 const char *dispatch_strerror(int err);
 
-/* Who acts and, for refusals, why: every call takes one. actor must be set; message is filled on failure. */
-struct dispatch_ctx {
-    PGconn *conn;
-    const char *actor;
-    char message[320];
-};
+/* Every call takes a struct producer_ctx (base/ctx.h): connection, actor, and the message of a refusal. */
 
 /* Put a good card into its outlet's open shipment (opening one when there is none) inside the CALLER's
  * transaction; seals the shipment when it reaches setting shipment_max_cards (the next card opens a new one).
@@ -38,13 +34,13 @@ int producer_dispatch_pack(PGconn *conn, const char *card_number, const char *ou
 int producer_dispatch_parse_label(const char *scanned, char ret_id[19]);
 
 /* Each of these runs its own transaction. */
-int producer_dispatch_seal(struct dispatch_ctx *ctx, const char *shipment_id);
+int producer_dispatch_seal(struct producer_ctx *ctx, const char *shipment_id);
 /* Seal every non-empty open shipment whose outlet's delivery run leaves on the bureau date of `at` and whose
  * cut-off has passed; at = NULL means now. *ret_sealed counts them. */
-int producer_dispatch_seal_due(struct dispatch_ctx *ctx, const char *at, int *ret_sealed);
-int producer_dispatch_send(struct dispatch_ctx *ctx, const char *shipment_id);
+int producer_dispatch_seal_due(struct producer_ctx *ctx, const char *at, int *ret_sealed);
+int producer_dispatch_send(struct producer_ctx *ctx, const char *shipment_id);
 /* Record receipt at the outlet; expected_outlet (may be NULL) refuses a shipment meant for another outlet. */
-int producer_dispatch_receive(struct dispatch_ctx *ctx, const char *scanned, const char *expected_outlet,
+int producer_dispatch_receive(struct producer_ctx *ctx, const char *scanned, const char *expected_outlet,
                               char ret_id[19]);
 
 struct dispatch_collect {
@@ -55,13 +51,13 @@ struct dispatch_collect {
     const char *agent_doc;      /* stored masked only */
     bool activate;              /* enable the social security function now (the usual case) */
 };
-int producer_dispatch_collect(struct dispatch_ctx *ctx, const struct dispatch_collect *c);
-int producer_dispatch_activate(struct dispatch_ctx *ctx, const char *card_number);
+int producer_dispatch_collect(struct producer_ctx *ctx, const struct dispatch_collect *c);
+int producer_dispatch_activate(struct producer_ctx *ctx, const char *card_number);
 /* A card not collected within setting uncollected_return_months of outlet receipt goes back to the bureau. */
-int producer_dispatch_return(struct dispatch_ctx *ctx, const char *card_number);
+int producer_dispatch_return(struct producer_ctx *ctx, const char *card_number);
 /* A dispatched shipment (18 digits) or one card in transit never arrived: the cards are blacklisted and their
  * applications go back to the front of the queue for new cards. *ret_requeued counts the applications. */
-int producer_dispatch_lost(struct dispatch_ctx *ctx, const char *shipment_or_card, const char *reason,
+int producer_dispatch_lost(struct producer_ctx *ctx, const char *shipment_or_card, const char *reason,
                            int *ret_requeued);
 
 /* Documents. format "png" or "pdf" for the label; "pdf" or "csv" for the manifest. Holder data is masked. */

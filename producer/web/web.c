@@ -569,7 +569,7 @@ static void api_shipment(struct call *c)
     reply_dispatch(c, r, o);
 }
 
-static void dispatch_ctx_init(struct call *c, struct dispatch_ctx *ctx)
+static void producer_ctx_init(struct call *c, struct producer_ctx *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->conn = c->conn;
@@ -579,10 +579,10 @@ static void dispatch_ctx_init(struct call *c, struct dispatch_ctx *ctx)
 
 static void api_shipment_action(struct call *c, const char *action)
 {
-    struct dispatch_ctx ctx;
+    struct producer_ctx ctx;
     int r;
 
-    dispatch_ctx_init(c, &ctx);
+    producer_ctx_init(c, &ctx);
     r = strcmp(action, "seal") == 0 ? producer_dispatch_seal(&ctx, c->seg[0])
                                     : producer_dispatch_send(&ctx, c->seg[0]);
     if (r < 0)
@@ -603,11 +603,11 @@ static void api_send(struct call *c)
 
 static void api_seal_due(struct call *c)
 {
-    struct dispatch_ctx ctx;
+    struct producer_ctx ctx;
     json_object *o;
     int n = 0, r;
 
-    dispatch_ctx_init(c, &ctx);
+    producer_ctx_init(c, &ctx);
     r = producer_dispatch_seal_due(&ctx, NULL, &n);
     if (r < 0) {
         reply_failure(c, r, ctx.message);
@@ -621,7 +621,7 @@ static void api_seal_due(struct call *c)
 static void api_receive(struct call *c)
 {
     const char *label, *outlet;
-    struct dispatch_ctx ctx;
+    struct producer_ctx ctx;
     json_object *body = json_body(c);
     char id[19];
     int r;
@@ -629,7 +629,7 @@ static void api_receive(struct call *c)
     if (!body)
         return;
     if (field(c, body, "label", 64, true, &label) && field(c, body, "outlet", 16, false, &outlet)) {
-        dispatch_ctx_init(c, &ctx);
+        producer_ctx_init(c, &ctx);
         r = producer_dispatch_receive(&ctx, label, outlet, id);
         if (r < 0)
             reply_failure(c, r, ctx.message);
@@ -642,7 +642,7 @@ static void api_receive(struct call *c)
 static void api_collect(struct call *c)
 {
     struct dispatch_collect col = {.card_number = c->seg[0], .activate = true};
-    struct dispatch_ctx ctx;
+    struct producer_ctx ctx;
     json_object *body = json_body(c), *v;
     int r;
 
@@ -660,7 +660,7 @@ static void api_collect(struct call *c)
             col.agent_doc = NULL;
         if (col.agent_doc_type && (!*col.agent_doc_type || (!col.agent_name && !col.agent_doc)))
             col.agent_doc_type = NULL;
-        dispatch_ctx_init(c, &ctx);
+        producer_ctx_init(c, &ctx);
         r = producer_dispatch_collect(&ctx, &col);
         if (r < 0)
             reply_failure(c, r, ctx.message);
@@ -672,10 +672,10 @@ static void api_collect(struct call *c)
 
 static void api_card_action(struct call *c, bool activate)
 {
-    struct dispatch_ctx ctx;
+    struct producer_ctx ctx;
     int r;
 
-    dispatch_ctx_init(c, &ctx);
+    producer_ctx_init(c, &ctx);
     r = activate ? producer_dispatch_activate(&ctx, c->seg[0]) : producer_dispatch_return(&ctx, c->seg[0]);
     if (r < 0)
         reply_failure(c, r, ctx.message);
@@ -696,14 +696,14 @@ static void api_return(struct call *c)
 static void api_lost(struct call *c)
 {
     const char *id, *reason;
-    struct dispatch_ctx ctx;
+    struct producer_ctx ctx;
     json_object *body = json_body(c);
     int n = 0, r;
 
     if (!body)
         return;
     if (field(c, body, "id", 20, true, &id) && field(c, body, "reason", 200, false, &reason)) {
-        dispatch_ctx_init(c, &ctx);
+        producer_ctx_init(c, &ctx);
         r = producer_dispatch_lost(&ctx, id, reason, &n);
         if (r < 0)
             reply_failure(c, r, ctx.message);
