@@ -28,37 +28,8 @@ struct producer_run_config {
 
 int producer_run(const struct db_config *db, const struct producer_run_config *cfg);
 
-/* A claimed application and the dates it needs. */
-struct producer_claim {
-    struct producer_app app;
-    char id_text[24];
-    char today[9];       /* YYYYMMDD in the bureau's time zone */
-    char issue_date[11]; /* YYYY-MM-DD */
-    char expiry_date[11];
-};
-
-/* Claims on one connection for one owner; keeps the prepared claim statement and the day's dates. */
-struct producer_claimer {
-    PGconn *conn;
-    const char *owner;
-    int lease_seconds;
-    bool counter; /* claim temporary applications only */
-    bool prepared;
-    int64_t day_ns;
-    char today[9];
-    char issue_date[11];
-    char expiry_date[11];
-    char temporary_expiry_date[11];
-};
-void producer_claimer_init(struct producer_claimer *c, PGconn *conn, const char *owner, int lease_seconds);
-
-/* Claim the most urgent pending application (priority, latest completion, id) with FOR UPDATE SKIP LOCKED and a
- * lease owned by the claimer's owner. Returns 1 with *ret filled, 0 when nothing is pending, or a negative error. */
-int producer_claim(struct producer_claimer *c, struct producer_claim *ret);
-
-/* Operations used by run and by rescue: applications whose lease expired go back to the queue; their cards in
- * physical steps are spoiled as interrupted. Returns the number rescued or a negative error. */
-int producer_rescue_expired(PGconn *conn, const char *actor);
+/* The claim, the claimer and the rescue of expired leases are the queue's: store/queue.h. */
+#include "store/queue.h"
 
 /* Import approved applications from CSV in one transaction; errors name the line. Photos are read relative to
  * the CSV's directory. Returns the number imported or a negative error. */

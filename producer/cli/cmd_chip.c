@@ -1,6 +1,8 @@
 /* cmd_chip.c — `cardline chip`: read a card's social security chip in a PC/SC reader (masked unless asked),
  * and personalise one card at a counter from its application */
 #include "cli/cli.h"
+#include "line/line.h"
+#include "store/production.h"
 #include "store/store.h"
 #include "base/config.h"
 #include "encoder.h"
@@ -265,32 +267,19 @@ struct counter_job {
 static int load_job(PGconn *conn, const char *app, const char *card, struct counter_job *job, char *why,
                     size_t why_size)
 {
-    const char *params[2] = {app, card};
-    PGresult *res =
-        db_exec(conn,
-                "SELECT a.id, a.status = 'in_production' AND a.lease_until > clock_now(), a.ssn, a.name, a.sex, "
-                "a.ethnicity, "
-                "  a.birth_place, to_char(a.birth_date, 'YYYYMMDD'), c.card_number, c.status, "
-                "  coalesce(to_char(c.issue_date, 'YYYYMMDD'), ''), coalesce(to_char(c.expiry_date, "
-                "'YYYYMMDD'), ''), "
-                "  (SELECT value FROM setting WHERE key = 'region_code') "
-                "FROM application a "
-                "LEFT JOIN LATERAL (SELECT card_number, status, issue_date, expiry_date FROM card "
-                "  WHERE application_id = a.id AND ($2::text IS NULL OR card_number = $2) "
-                "  ORDER BY (status IN ('allocated', 'printing', 'encoding', 'ejecting', 'good')) DESC, "
-                "created_at DESC "
-                "  LIMIT 1) c ON true "
-                "WHERE a.id::text = $1 OR a.upstream_id = $1",
-                2, params);
-    int r = 0;
+    struct store_chip_row row;
+    struct line_card_source src;
+    int r = store_production_chip_row(conn, app, card, &row);
 
-    if (!db_ok(res)) {
-        snprintf(why, why_size, "database: %s", PQresultErrorMessage(res));
-        r = PRODUCER_ERROR_DB;
-    } else if (PQntuples(res) != 1) {
+    if (r == PRODUCER_ERROR_NOT_FOUND) {
         snprintf(why, why_size, "no application '%s'", app);
-        r = PRODUCER_ERROR_NOT_FOUND;
-    } else if (PQgetisnull(res, 0, 8)) {
+        return r;
+    }
+    if (r < 0) {
+        snprintf(why, why_size, "database: %s", PQerrorMessage(conn));
+        return r;
+    }
+    if (!row.has_card) {
         if (card)
             snprintf(why, why_size, "card %s does not belong to application %s", card, app);
         else
@@ -298,36 +287,33 @@ static int load_job(PGconn *conn, const char *app, const char *card, struct coun
                      "application %s has no card number yet; numbers are allocated by a production line "
                      "(this command allocates nothing)",
                      app);
-        r = PRODUCER_ERROR_NOT_FOUND;
-    } else {
-        struct encoder_card_data *d = &job->data;
-        memset(job, 0, sizeof(*job));
-        snprintf(job->app_id, sizeof(job->app_id), "%s", PQgetvalue(res, 0, 0));
-        job->leased = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-        snprintf(d->ssn, sizeof(d->ssn), "%s", PQgetvalue(res, 0, 2));
-        snprintf(job->name, sizeof(job->name), "%s", PQgetvalue(res, 0, 3));
-        d->name = job->name;
-        d->sex = PQgetvalue(res, 0, 4)[0];
-        d->ethnicity = (unsigned)atoi(PQgetvalue(res, 0, 5));
-        snprintf(d->birth_place, sizeof(d->birth_place), "%s", PQgetvalue(res, 0, 6));
-        snprintf(d->birth_date, sizeof(d->birth_date), "%s", PQgetvalue(res, 0, 7));
-        snprintf(job->card_number, sizeof(job->card_number), "%s", PQgetvalue(res, 0, 8));
-        snprintf(d->card_number, sizeof(d->card_number), "%s", job->card_number);
-        snprintf(job->card_status, sizeof(job->card_status), "%s", PQgetvalue(res, 0, 9));
-        snprintf(d->issue_date, sizeof(d->issue_date), "%s", PQgetvalue(res, 0, 10));
-        snprintf(d->expiry_date, sizeof(d->expiry_date), "%s", PQgetvalue(res, 0, 11));
-        snprintf(d->region_code, sizeof(d->region_code), "%s", PQgetvalue(res, 0, 12));
-        d->card_type = '3';
-        snprintf(d->spec_version, sizeof(d->spec_version), "3.00");
+        return PRODUCER_ERROR_NOT_FOUND;
     }
-    PQclear(res);
-    return r;
+    memset(job, 0, sizeof(*job));
+    snprintf(job->app_id, sizeof(job->app_id), "%s", row.app_id);
+    job->leased = row.leased;
+    snprintf(job->name, sizeof(job->name), "%s", row.name);
+    snprintf(job->card_number, sizeof(job->card_number), "%s", row.card_number);
+    snprintf(job->card_status, sizeof(job->card_status), "%s", row.card_status);
+    /* what the chip gets is what a line would write */
+    src = (struct line_card_source){.name = job->name,
+                                    .ssn = row.ssn,
+                                    .sex = row.sex,
+                                    .ethnicity = row.ethnicity,
+                                    .birth_place = row.birth_place,
+                                    .birth_date = row.birth_date,
+                                    .card_number = row.card_number,
+                                    .issue_date = row.issue_date,
+                                    .expiry_date = row.expiry_date,
+                                    .region_code = row.region};
+    line_card_chip(&src, &job->data);
+    return 0;
 }
 
 /* The key service and the ATR allow-list of a counter command: from the configuration file, overridden by the
  * command's own options. Returns 0, 1 (the configuration is bad) or EXIT_USAGE (no key service at all). */
-static int counter_keys(const char *config, const char *ks_spec, const char *atr_opt, char *ks_buf, size_t ks_size,
-                        char *atr_allow, size_t atr_size)
+static int counter_keys(const char *config, const char *ks_spec, const char *atr_opt, char *ks_buf,
+                        size_t ks_size, char *atr_allow, size_t atr_size)
 {
     if (config) {
         struct producer_config *cfg = NULL;
@@ -450,17 +436,12 @@ static int chip_personalize(struct globals *g, int argc, char **argv)
                   job.card_number, masked, res.cause);
         goto out;
     }
-    {
-        const char *params[4] = {job.card_number, res.atr_hex, res.card_id_hex, actor};
-        snprintf(detail, sizeof(detail), "chip personalised and read back; ATR %s, chip %s", res.atr_hex,
-                 res.card_id_hex);
-        if (db_command(conn, "record chip",
-                       "UPDATE card SET atr = $2, chip_id = $3, encoder = $4 WHERE card_number = $1", 4,
-                       params) < 0 ||
-            store_event(conn, actor, "chip_personalized", job.app_id, job.card_number, NULL, detail) < 0) {
-            log_error(CHIP, "card %s was personalised but could not be recorded", job.card_number);
-            goto out;
-        }
+    snprintf(detail, sizeof(detail), "chip personalised and read back; ATR %s, chip %s", res.atr_hex,
+             res.card_id_hex);
+    if (store_production_record_chip(conn, job.card_number, res.atr_hex, res.card_id_hex, actor, job.app_id,
+                                     detail) < 0) {
+        log_error(CHIP, "card %s was personalised but could not be recorded", job.card_number);
+        goto out;
     }
     printf("card %s personalised and read back (ATR %s, chip %s)\n", job.card_number, res.atr_hex,
            res.card_id_hex);
@@ -482,7 +463,8 @@ static int chip_unlock_pin(int argc, char **argv)
         {"config", required_argument, NULL, 'C'},  {"atr-allow", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *reader = NULL, *document = NULL, *ks_spec = NULL, *config = NULL, *atr_opt = NULL;
-    char atr_allow[CONFIG_MAX_ATRS * (CONFIG_ATR_TEXT_MAX + 1)] = "", ks_buf[512] = "", pin[16] = "", masked[32];
+    char atr_allow[CONFIG_MAX_ATRS * (CONFIG_ATR_TEXT_MAX + 1)] = "", ks_buf[512] = "", pin[16] = "",
+                                                            masked[32];
     bool new_pin = false;
     int c;
 

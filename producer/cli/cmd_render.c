@@ -1,7 +1,8 @@
 /* cmd_render.c — `cardline render`: draws an application's card face exactly as the printer would get it,
  * into a PNG */
 #include "cli/cli.h"
-#include "store/db.h"
+#include "line/line.h"
+#include "store/production.h"
 #include "base/log.h"
 #include "photo.h"
 #include "printer.h"
@@ -11,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define RENDER_PLACEHOLDER_DIGITS "00000000"
 
 static int render_usage(FILE *out)
 {
@@ -36,10 +35,10 @@ int cmd_render(struct globals *g, int argc, char **argv)
     struct printer_layout *layout = NULL;
     struct printer_raster *raster = NULL;
     struct photo_image *photo = NULL;
+    struct store_render_row row = {.photo = NULL};
+    struct line_card_source src;
     struct printer_face face;
-    char id_text[24], card_number[16], masked[64], why[512] = "", bad[8] = "";
-    const char *params[1] = {id_text};
-    PGresult *res = NULL;
+    char id_text[24], masked[64], why[512] = "", bad[8] = "";
     PGconn *conn = NULL;
     long id = 0;
     int c, r, status = 1;
@@ -76,50 +75,30 @@ int cmd_render(struct globals *g, int argc, char **argv)
     if (!conn)
         goto out;
     snprintf(id_text, sizeof(id_text), "%ld", id);
-    /* binary results: the photo's bytes come as they are; text columns are text either way */
-    res = PQexecParams(conn,
-                       "SELECT a.name, a.ssn, coalesce(a.bank_name, ''), p.bytes, "
-                       "       coalesce(c.card_number, "
-                       "                (SELECT value FROM setting WHERE key = 'card_number_prefix') || "
-                       "'" RENDER_PLACEHOLDER_DIGITS "'), "
-                       "       to_char(coalesce(c.issue_date, bureau_date(clock_now())), 'YYYY'), "
-                       "       to_char(coalesce(c.issue_date, bureau_date(clock_now())), 'MM'), "
-                       "       c.card_number IS NOT NULL "
-                       "FROM application a "
-                       "LEFT JOIN photo p ON p.id = a.photo_id "
-                       "LEFT JOIN LATERAL (SELECT card_number, issue_date FROM card "
-                       "                   WHERE application_id = a.id AND status IN ('good', 'issued') "
-                       "                   ORDER BY card_number DESC LIMIT 1) c ON true "
-                       "WHERE a.id = $1",
-                       1, NULL, params, NULL, NULL, 1);
-    if (!db_ok(res)) {
-        fprintf(stderr, "cardline render: reading application %s: %s", id_text, PQresultErrorMessage(res));
-        goto out;
-    }
-    if (PQntuples(res) != 1) {
+    r = store_production_render_row(conn, id_text, &row);
+    if (r == PRODUCER_ERROR_NOT_FOUND) {
         fprintf(stderr, "cardline render: no application %s\n", id_text);
         goto out;
     }
-    memset(&face, 0, sizeof(face));
-    face.name = PQgetvalue(res, 0, 0);
-    face.ssn = PQgetvalue(res, 0, 1);
-    face.bank_name = PQgetvalue(res, 0, 2)[0] ? PQgetvalue(res, 0, 2) : NULL;
-    snprintf(card_number, sizeof(card_number), "%s", PQgetvalue(res, 0, 4));
-    face.card_number = card_number;
-    face.issue_year = atoi(PQgetvalue(res, 0, 5));
-    face.issue_month = atoi(PQgetvalue(res, 0, 6));
-    face.layout = layout;
-    if (!PQgetisnull(res, 0, 3)) {
-        r = photo_decode((const uint8_t *)PQgetvalue(res, 0, 3), (size_t)PQgetlength(res, 0, 3), &photo);
+    if (r < 0) {
+        fprintf(stderr, "cardline render: reading application %s: %s", id_text, PQerrorMessage(conn));
+        goto out;
+    }
+    if (row.photo) {
+        r = photo_decode(row.photo, row.photo_len, &photo);
         if (r < 0) {
             fprintf(stderr, "cardline render: the photo of application %s cannot be decoded: %s\n", id_text,
                     photo_strerror(r));
             goto out;
         }
-        face.photo_rgb = photo->rgb;
-        face.photo_width = photo->width;
-        face.photo_height = photo->height;
     }
+    /* the same face the line prints */
+    src = (struct line_card_source){.name = row.name,
+                                    .ssn = row.ssn,
+                                    .bank_name = row.bank_name,
+                                    .card_number = row.card_number,
+                                    .issue_date = row.issue_date};
+    line_card_face(&src, layout, photo, &face);
     r = printer_render_face(&face, &raster, bad);
     if (r == PRINTER_ERROR_FONT) {
         producer_mask_name(face.name, masked, sizeof(masked));
@@ -136,13 +115,13 @@ int cmd_render(struct globals *g, int argc, char **argv)
         fprintf(stderr, "cardline render: cannot write %s: %s\n", png, printer_strerror(r));
         goto out;
     }
-    printf("wrote %s (card %s%s%s)\n", png, card_number, *PQgetvalue(res, 0, 7) ? "" : ", placeholder number",
+    printf("wrote %s (card %s%s%s)\n", png, row.card_number, row.has_card ? "" : ", placeholder number",
            photo ? "" : ", no photo");
     status = 0;
 out:
     printer_raster_free(raster);
     photo_image_free(photo);
-    PQclear(res);
+    free(row.photo);
     if (conn)
         PQfinish(conn);
     printer_layout_free(layout);

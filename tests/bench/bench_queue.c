@@ -55,18 +55,18 @@ static void fill(PGconn *conn, long n)
     must(conn, "VACUUM ANALYZE application");
 }
 
-/* cardline's path: producer_claim (lease) then the completion the line writes when a card is good */
+/* cardline's path: store_queue_claim (lease) then the completion the line writes when a card is good */
 static double run_cardline(PGconn *conn, int k, double *lat)
 {
     struct producer_claim c;
     struct producer_claimer claimer;
     double t0 = now_ms();
 
-    producer_claimer_init(&claimer, conn, "bench", 30);
+    store_queue_claimer_init(&claimer, conn, "bench", 30);
     for (int i = 0; i < k; i++) {
         double s = now_ms();
         const char *params[2] = {NULL, "bench"};
-        if (producer_claim(&claimer, &c) != 1) {
+        if (store_queue_claim(&claimer, &c) != 1) {
             fprintf(stderr, "bench-queue: queue ran dry\n");
             exit(1);
         }
