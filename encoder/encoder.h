@@ -5,25 +5,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Error codes: negative, in the encoder library's own range (printer -1100.., photo -1200.., encoder -1300..,
+ * producer -1400..), so a code means one thing everywhere. */
+#define ENCODER_ERROR_RANGE_MAX (-1300)
+#define ENCODER_ERROR_RANGE_MIN (-1399)
 enum encoder_error {
-    ENCODER_ERROR_INVALID = -1, /* bad argument */
-    ENCODER_ERROR_NOMEM = -2,
-    ENCODER_ERROR_TRANSPORT = -3,  /* reader/card communication failed */
-    ENCODER_ERROR_NO_CARD = -4,    /* no card in the station or card removed */
-    ENCODER_ERROR_NOT_SSC = -5,    /* the SSSE application is not on this card */
-    ENCODER_ERROR_AUTH = -6,       /* external authentication refused */
-    ENCODER_ERROR_WRITE = -7,      /* the card refused or failed a write */
-    ENCODER_ERROR_READBACK = -8,   /* a record read back differs from what was written */
-    ENCODER_ERROR_ENCODING = -9,   /* a field cannot be encoded (e.g. a name character outside GBK) */
-    ENCODER_ERROR_STATUS = -10,    /* unexpected status word */
-    ENCODER_ERROR_KEY = -11,       /* key service failure */
-    ENCODER_ERROR_TIMEOUT = -12,   /* the card or reader did not answer in time */
-    ENCODER_ERROR_ATR = -13,       /* the card's ATR is not on the station's allow-list */
-    ENCODER_ERROR_NO_READER = -14, /* the reader is not there, or the PC/SC service is not running */
-    ENCODER_ERROR_PIN = -15,       /* the social security PIN could not be set or does not verify */
-    ENCODER_ERROR_BLANK = -16,   /* the blank's manufacturer data (EF05 01-04) is not what the bureau buys */
-    ENCODER_ERROR_BLOCKED = -17, /* the SSSE application is blocked (SELECT answers 9303) */
-    ENCODER_ERROR_NOT_GENUINE = -18, /* the card failed INTERNAL AUTHENTICATE: not a genuine card of ours */
+    ENCODER_ERROR_INVALID = -1301, /* bad argument */
+    ENCODER_ERROR_NOMEM = -1302,
+    ENCODER_ERROR_TRANSPORT = -1303, /* reader/card communication failed */
+    ENCODER_ERROR_NO_CARD = -1304,   /* no card in the station or card removed */
+    ENCODER_ERROR_NOT_SSC = -1305,   /* the SSSE application is not on this card */
+    ENCODER_ERROR_AUTH = -1306,      /* external authentication refused */
+    ENCODER_ERROR_WRITE = -1307,     /* the card refused or failed a write */
+    ENCODER_ERROR_READBACK = -1308,  /* a record read back differs from what was written */
+    ENCODER_ERROR_ENCODING = -1309,  /* a field cannot be encoded (e.g. a name character outside GBK) */
+    ENCODER_ERROR_STATUS = -1310,    /* unexpected status word */
+    ENCODER_ERROR_KEY = -1311,       /* key service failure */
+    ENCODER_ERROR_TIMEOUT = -1312,   /* the card or reader did not answer in time */
+    ENCODER_ERROR_ATR = -1313,       /* the card's ATR is not on the station's allow-list */
+    ENCODER_ERROR_NO_READER = -1314, /* the reader is not there, or the PC/SC service is not running */
+    ENCODER_ERROR_PIN = -1315,       /* the social security PIN could not be set or does not verify */
+    ENCODER_ERROR_BLANK = -1316, /* the blank's manufacturer data (EF05 01-04) is not what the bureau buys */
+    ENCODER_ERROR_BLOCKED = -1317,     /* the SSSE application is blocked (SELECT answers 9303) */
+    ENCODER_ERROR_NOT_GENUINE = -1318, /* the card failed INTERNAL AUTHENTICATE: not a genuine card of ours */
 };
 
 const char *encoder_strerror(int err);

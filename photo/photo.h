@@ -4,17 +4,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Errors are negative; 0 or positive is success. */
+/* Errors are negative; 0 or positive is success. Error codes are in the photo library's own range (printer
+ * -1100.., photo -1200.., encoder -1300.., producer -1400..), so a code means one thing everywhere. */
+#define PHOTO_ERROR_RANGE_MAX (-1200)
+#define PHOTO_ERROR_RANGE_MIN (-1299)
 enum photo_error {
-    PHOTO_ERROR_INVALID = -1,     /* bad argument */
-    PHOTO_ERROR_NOMEM = -2,       /* allocation failed */
-    PHOTO_ERROR_FORMAT = -3,      /* neither JPEG nor PNG */
-    PHOTO_ERROR_CORRUPT = -4,     /* truncated or damaged file */
-    PHOTO_ERROR_TOO_LARGE = -5,   /* bytes or dimensions beyond the limits below */
-    PHOTO_ERROR_UNSUPPORTED = -6, /* valid file of a kind we refuse (CMYK, 12-bit, ...) */
-    PHOTO_ERROR_IO = -7,          /* could not read or write a file */
-    PHOTO_ERROR_MODEL = -8,       /* face/eye detection models missing or unreadable (package opencv-data) */
-    PHOTO_ERROR_PROFILE = -9,     /* a check profile file is malformed */
+    PHOTO_ERROR_INVALID = -1201,     /* bad argument */
+    PHOTO_ERROR_NOMEM = -1202,       /* allocation failed */
+    PHOTO_ERROR_FORMAT = -1203,      /* neither JPEG nor PNG */
+    PHOTO_ERROR_CORRUPT = -1204,     /* truncated or damaged file */
+    PHOTO_ERROR_TOO_LARGE = -1205,   /* bytes or dimensions beyond the limits below */
+    PHOTO_ERROR_UNSUPPORTED = -1206, /* valid file of a kind we refuse (CMYK, 12-bit, ...) */
+    PHOTO_ERROR_IO = -1207,          /* could not read or write a file */
+    PHOTO_ERROR_MODEL = -1208,   /* face/eye detection models missing or unreadable (package opencv-data) */
+    PHOTO_ERROR_PROFILE = -1209, /* a check profile file is malformed */
 };
 
 #define PHOTO_MAX_BYTES  (4u * 1024u * 1024u) /* larger submissions are refused before decoding */

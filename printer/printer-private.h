@@ -95,7 +95,7 @@ struct printer {
  * Returns 0 or a PRINTER_ERROR; *ret is untouched on failure. */
 int printer_new(const struct printer_driver *drv, const void *config, struct printer **ret);
 
-/* All drivers, each defined in its driver_*.c. */
+/* All drivers, each defined in drivers/<name>.c. */
 extern const struct printer_driver printer_driver_sim;
 extern const struct printer_driver printer_driver_evolis;
 extern const struct printer_driver printer_driver_magicard;
@@ -175,8 +175,8 @@ struct printer_sim_counters {
  * (p is NULL or not a simulated printer); *ret is untouched on failure. */
 int printer_sim_get_counters(const struct printer *p, struct printer_sim_counters *ret);
 
-/* Faces written by the simulated and emulated printers: <dir>/<label>.png, through a temporary name so that a
- * reader never sees half a file. */
+/* Faces written by the simulated and emulated printers (drivers/faces.c): <dir>/<label>.png, through a
+ * temporary name so that a reader never sees half a file. */
 #define PRINTER_FACE_DIR_MAX   1024 /* output_dir, NUL included */
 #define PRINTER_FACE_LABEL_MAX 64   /* a card number is 9 characters; room for test labels */
 /* The directory exists and leaves room for "/." + label + ".png.tmp". Returns 0, INVALID or IO. */

@@ -4,18 +4,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Error codes: negative, in the printer library's own range (as OpenSC's errors.h groups codes by subsystem:
+ * printer -1100.., photo -1200.., encoder -1300.., producer -1400..), so a code means one thing everywhere.
+ */
+#define PRINTER_ERROR_RANGE_MAX (-1100)
+#define PRINTER_ERROR_RANGE_MIN (-1199)
 enum printer_error {
-    PRINTER_ERROR_INVALID = -1, /* bad argument */
-    PRINTER_ERROR_NOMEM = -2,
-    PRINTER_ERROR_IO = -3,   /* transport failure */
-    PRINTER_ERROR_FONT = -4, /* a character of the text has no glyph in any installed font */
-    PRINTER_ERROR_TIMEOUT = -5,
-    PRINTER_ERROR_DEVICE = -6,   /* the printer reported a fault; see the disposition */
-    PRINTER_ERROR_GONE = -7,     /* device unplugged / not found */
-    PRINTER_ERROR_STALL = -8,    /* a USB endpoint stalled (the halt was cleared) */
-    PRINTER_ERROR_PROTOCOL = -9, /* the printer answered something the driver does not understand */
-    PRINTER_ERROR_LAYOUT = -10,  /* the card layout file is missing or invalid */
-    PRINTER_ERROR_ACCESS = -11,  /* no permission to open the USB device (udev rule missing) */
+    PRINTER_ERROR_INVALID = -1101, /* bad argument */
+    PRINTER_ERROR_NOMEM = -1102,
+    PRINTER_ERROR_IO = -1103,   /* transport failure */
+    PRINTER_ERROR_FONT = -1104, /* a character of the text has no glyph in any installed font */
+    PRINTER_ERROR_TIMEOUT = -1105,
+    PRINTER_ERROR_DEVICE = -1106,   /* the printer reported a fault; see the disposition */
+    PRINTER_ERROR_GONE = -1107,     /* device unplugged / not found */
+    PRINTER_ERROR_STALL = -1108,    /* a USB endpoint stalled (the halt was cleared) */
+    PRINTER_ERROR_PROTOCOL = -1109, /* the printer answered something the driver does not understand */
+    PRINTER_ERROR_LAYOUT = -1110,   /* the card layout file is missing or invalid */
+    PRINTER_ERROR_ACCESS = -1111,   /* no permission to open the USB device (udev rule missing) */
 };
 
 /* What the line must do after a failed operation (after CUPS backends' job dispositions). */

@@ -6,6 +6,10 @@
 #include "base/log.h"
 #include "store/migrations.h"
 
+#include "encoder.h"
+#include "photo.h"
+#include "printer.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +37,13 @@
 
 const char *producer_strerror(int err)
 {
+    /* a library's code passed up through producer keeps its own name: the ranges never overlap */
+    if (err <= PRINTER_ERROR_RANGE_MAX && err >= PRINTER_ERROR_RANGE_MIN)
+        return printer_strerror(err);
+    if (err <= PHOTO_ERROR_RANGE_MAX && err >= PHOTO_ERROR_RANGE_MIN)
+        return photo_strerror(err);
+    if (err <= ENCODER_ERROR_RANGE_MAX && err >= ENCODER_ERROR_RANGE_MIN)
+        return encoder_strerror(err);
     switch (err) {
     case PRODUCER_ERROR_INVALID:
         return "invalid argument";

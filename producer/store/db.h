@@ -6,15 +6,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Error codes: negative, producer's own range -1400..-1499 (printer -1100.., photo -1200.., encoder -1300..);
+ * its parts take sub-ranges (dispatch_error -1420.., account_error -1430..). producer_strerror() names a code of
+ * any range, so a library code passed up through producer is never misread. */
+#define PRODUCER_ERROR_RANGE_MAX (-1400)
+#define PRODUCER_ERROR_RANGE_MIN (-1499)
 enum producer_error {
-    PRODUCER_ERROR_INVALID = -1,
-    PRODUCER_ERROR_NOMEM = -2,
-    PRODUCER_ERROR_IO = -3,
-    PRODUCER_ERROR_DB = -4,       /* the database refused or went away */
-    PRODUCER_ERROR_CLUSTER = -5,  /* the private PostgreSQL could not be created or started */
-    PRODUCER_ERROR_SCHEMA = -6,   /* schema newer than this program, or a migration failed */
-    PRODUCER_ERROR_INPUT = -7,    /* bad input file or argument */
-    PRODUCER_ERROR_NOT_FOUND = -8,
+    PRODUCER_ERROR_INVALID = -1401,
+    PRODUCER_ERROR_NOMEM = -1402,
+    PRODUCER_ERROR_IO = -1403,
+    PRODUCER_ERROR_DB = -1404,       /* the database refused or went away */
+    PRODUCER_ERROR_CLUSTER = -1405,  /* the private PostgreSQL could not be created or started */
+    PRODUCER_ERROR_SCHEMA = -1406,   /* schema newer than this program, or a migration failed */
+    PRODUCER_ERROR_INPUT = -1407,    /* bad input file or argument */
+    PRODUCER_ERROR_NOT_FOUND = -1408,
 };
 
 const char *producer_strerror(int err);

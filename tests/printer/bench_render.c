@@ -1,7 +1,7 @@
 /* bench_render.c — time per card of rendering a face, splitting it into YMCKO panels and packing them for the
  * printer, next to writing the same 1016x648 image as a PNG with libpng, in one run (median of N) */
-#include "codec.h"
-#include "panel.h"
+#include "codec/codec.h"
+#include "codec/panel.h"
 #include "printer.h"
 
 #include <png.h>

@@ -3,8 +3,8 @@
  * clang
  * (-DCARDLINE_FUZZ=ON); otherwise a standalone driver replays files and a fixed number of random mutations.
  */
-#include "codec.h"
-#include "face-private.h"
+#include "codec/codec.h"
+#include "render/face-private.h"
 #include "printer-private.h"
 
 #include <stdint.h>

@@ -10,7 +10,7 @@
  * time out. */
 #include "fuzz.h"
 #include "printer-private.h"
-#include "transport.h"
+#include "transport/transport.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* test_printer_codec.c — byte-exact vectors for panel splitting, bit packing, Evolis and Magicard frames,
  * replies, device IDs and the layout file */
-#include "codec.h"
-#include "face-private.h"
-#include "panel.h"
+#include "codec/codec.h"
+#include "render/face-private.h"
+#include "codec/panel.h"
 #include "printer-private.h"
 #include "printer.h"
 

@@ -6,7 +6,7 @@
 #include "emulator.h"
 #include "printer-private.h"
 #include "printer.h"
-#include "transport.h"
+#include "transport/transport.h"
 #ifdef HAVE_TESTBED
 #include "usbprinter_testbed.h"
 #endif
@@ -1191,6 +1191,93 @@ static void test_list_and_open_by_serial(void **state)
 #endif
 }
 
+/* The print-to-file transport on its own, over a recording transport: every byte goes to the file chunk by
+ * chunk before the wrapped transport takes it, a failure of the wrapped one comes back unchanged, and the
+ * wrapped transport is the caller's until the file transport owns it. */
+struct recorder {
+    uint8_t *data;
+    size_t len;
+    unsigned writes;
+    unsigned fail_at; /* the write that fails (1 = the first), 0 = none */
+    bool closed;
+};
+
+static int recorder_write(void *ctx, const uint8_t *data, size_t len, unsigned timeout_ms)
+{
+    struct recorder *rec = ctx;
+
+    (void)timeout_ms;
+    if (++rec->writes == rec->fail_at)
+        return PRINTER_ERROR_GONE;
+    memcpy(rec->data + rec->len, data, len);
+    rec->len += len;
+    return 0;
+}
+
+static int recorder_read(void *ctx, uint8_t *buf, size_t cap, unsigned timeout_ms)
+{
+    (void)ctx, (void)buf, (void)cap, (void)timeout_ms;
+    return PRINTER_ERROR_TIMEOUT;
+}
+
+static void recorder_close(void *ctx)
+{
+    ((struct recorder *)ctx)->closed = true;
+}
+
+static const struct printer_transport_ops recorder_ops = {
+    .write = recorder_write, .read = recorder_read, .close = recorder_close};
+
+static void test_file_transport(void **state)
+{
+    size_t len = 2 * PRINTER_USB_CHUNK + 10;
+    uint8_t *data = malloc(len);
+    struct recorder rec = {.data = malloc(len)};
+    struct printer_transport *inner = calloc(1, sizeof(*inner)), *t = NULL;
+    char path[] = "/tmp/test_printer_tee_XXXXXX", id[8];
+    size_t got = 0;
+    uint8_t *file;
+    int fd = mkstemp(path);
+
+    (void)state;
+    assert_true(fd >= 0 && data && rec.data && inner);
+    close(fd);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 7 + i / 251);
+    inner->ops = &recorder_ops;
+    inner->ctx = &rec;
+
+    assert_int_equal(printer_transport_file_new(NULL, path, &t), PRINTER_ERROR_INVALID);
+    assert_int_equal(printer_transport_file_new(inner, "/nonexistent-dir/x.bin", &t), PRINTER_ERROR_IO);
+    assert_null(t);
+    assert_false(rec.closed);
+
+    assert_int_equal(printer_transport_file_new(inner, path, &t), 0);
+    assert_int_equal(t->ops->write(t->ctx, data, len, 100), 0);
+    assert_int_equal(rec.writes, 3);
+    assert_int_equal(rec.len, len);
+    assert_memory_equal(rec.data, data, len);
+    assert_int_equal(t->ops->read(t->ctx, rec.data, 1, 100), PRINTER_ERROR_TIMEOUT);
+    assert_int_equal(t->ops->device_id(t->ctx, id, sizeof(id), 100), PRINTER_ERROR_IO);
+    /* the second chunk fails: it is in the file, the third is not */
+    rec.writes = 0;
+    rec.len = 0;
+    rec.fail_at = 2;
+    assert_int_equal(t->ops->write(t->ctx, data, len, 100), PRINTER_ERROR_GONE);
+    assert_int_equal(rec.len, PRINTER_USB_CHUNK);
+    printer_transport_free(t);
+    assert_true(rec.closed);
+
+    file = read_file(path, &got);
+    assert_int_equal(got, len + 2 * PRINTER_USB_CHUNK);
+    assert_memory_equal(file, data, len);
+    assert_memory_equal(file + len, data, 2 * PRINTER_USB_CHUNK);
+    free(file);
+    unlink(path);
+    free(rec.data);
+    free(data);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -1223,6 +1310,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_evolis_emulator_is_strict),
         cmocka_unit_test(test_magicard_emulator_is_strict),
         cmocka_unit_test(test_print_to_file),
+        cmocka_unit_test(test_file_transport),
     };
     const char *ci = getenv("CI");
     int failed;

@@ -4,7 +4,7 @@
 #include "emulator.h"
 #include "printer-private.h"
 #include "printer.h"
-#include "transport.h"
+#include "transport/transport.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

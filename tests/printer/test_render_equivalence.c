@@ -1,7 +1,7 @@
 /* test_render_equivalence.c — the fast card face path (static layer per layout, photo resampler, tiled
  * panel split, word-wise bit packing) gives the very bytes of the straightforward one */
-#include "face-private.h"
-#include "panel.h"
+#include "render/face-private.h"
+#include "codec/panel.h"
 #include "printer.h"
 
 #include <setjmp.h>

@@ -1581,7 +1581,8 @@ static void test_open_spec(void **state)
     assert_int_equal(encoder_open_spec("usb:1", &cfg, &t), ENCODER_ERROR_INVALID);
     assert_int_equal(encoder_open_spec("pcsc:", &cfg, &t), ENCODER_ERROR_INVALID);
     assert_ptr_equal(t, (struct encoder_transport *)0x1);
-    for (int e = ENCODER_ERROR_PIN; e <= 0; e++)
+    assert_string_not_equal(encoder_strerror(0), "unknown encoder error");
+    for (int e = ENCODER_ERROR_NOT_GENUINE; e <= ENCODER_ERROR_INVALID; e++)
         assert_string_not_equal(encoder_strerror(e), "unknown encoder error");
 }
 

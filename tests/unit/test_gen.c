@@ -12,6 +12,7 @@
 
 #include "intake/gen.h"
 #include "intake/gen_portrait.h"
+#include "store/db.h"
 #include "photo.h"
 #include "intake/rules.h"
 
@@ -180,7 +181,7 @@ static void test_needs_days(void **state)
     struct producer_gen_item it;
 
     ctx.ndays = 0;
-    assert_int_equal(producer_gen_item_make(&ctx, 0, -1, &it), -1);
+    assert_int_equal(producer_gen_item_make(&ctx, 0, -1, &it), PRODUCER_ERROR_INVALID);
 }
 
 int main(void)

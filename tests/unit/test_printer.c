@@ -1,5 +1,5 @@
 /* test_printer.c — unit tests of the printer library: face layout and rendering, K mask, simulated printer */
-#include "face-private.h"
+#include "render/face-private.h"
 #include "printer-private.h"
 #include "printer.h"
 
@@ -289,7 +289,8 @@ static void test_free_null(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    for (int e = 0; e >= -8; e--)
+    assert_non_null(printer_strerror(0));
+    for (int e = PRINTER_ERROR_INVALID; e >= PRINTER_ERROR_ACCESS; e--)
         assert_non_null(printer_strerror(e));
     assert_string_equal(printer_strerror(PRINTER_ERROR_FONT), "character has no glyph in any installed font");
     assert_string_equal(printer_disposition_name(PRINTER_DISPOSITION_REJECT_CARD), "reject-card");

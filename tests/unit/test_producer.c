@@ -1,4 +1,5 @@
-/* test_producer.c — unit tests of the controller's pure parts: identity numbers, application rules, masking, CSV */
+/* test_producer.c — unit tests of the controller's pure parts: identity numbers, application rules, masking, CSV,
+ * error ranges */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,11 @@
 #include "base/csv.h"
 #include "base/log.h"
 #include "intake/rules.h"
+#include "store/db.h"
+
+#include "encoder.h"
+#include "photo.h"
+#include "printer.h"
 
 #define TODAY 20261128
 
@@ -291,6 +297,35 @@ static void test_clock_parse(void **state)
     }
 }
 
+/* Each library's codes lie in its own range (printer -1100.., photo -1200.., encoder -1300.., producer
+ * -1400..), so producer_strerror() names a library code passed up through producer as the library does. */
+static void test_error_ranges(void **state)
+{
+    (void)state;
+    for (int e = PRINTER_ERROR_INVALID; e >= PRINTER_ERROR_ACCESS; e--) {
+        assert_true(e <= PRINTER_ERROR_RANGE_MAX && e >= PRINTER_ERROR_RANGE_MIN);
+        assert_string_equal(producer_strerror(e), printer_strerror(e));
+    }
+    for (int e = PHOTO_ERROR_INVALID; e >= PHOTO_ERROR_PROFILE; e--) {
+        assert_true(e <= PHOTO_ERROR_RANGE_MAX && e >= PHOTO_ERROR_RANGE_MIN);
+        assert_string_equal(producer_strerror(e), photo_strerror(e));
+    }
+    for (int e = ENCODER_ERROR_INVALID; e >= ENCODER_ERROR_NOT_GENUINE; e--) {
+        assert_true(e <= ENCODER_ERROR_RANGE_MAX && e >= ENCODER_ERROR_RANGE_MIN);
+        assert_string_equal(producer_strerror(e), encoder_strerror(e));
+    }
+    for (int e = PRODUCER_ERROR_INVALID; e >= PRODUCER_ERROR_NOT_FOUND; e--) {
+        assert_true(e <= PRODUCER_ERROR_RANGE_MAX && e >= PRODUCER_ERROR_RANGE_MIN);
+        assert_string_not_equal(producer_strerror(e), "unknown error");
+    }
+    /* -3 once meant four things; now it is no code of ours */
+    assert_string_equal(producer_strerror(PRINTER_ERROR_IO), "input/output error");
+    assert_string_equal(producer_strerror(PHOTO_ERROR_FORMAT), "not a JPEG or PNG file");
+    assert_string_equal(producer_strerror(ENCODER_ERROR_TRANSPORT), "reader or card communication failed");
+    assert_string_equal(producer_strerror(PRODUCER_ERROR_IO), "input/output error");
+    assert_string_equal(producer_strerror(-3), "unknown error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_masks),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_clock_parse),
+        cmocka_unit_test(test_error_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

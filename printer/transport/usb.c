@@ -1,7 +1,7 @@
 /* usb.c — the libusb transport: finds printers, detaches usblp, claims the interface, bounded bulk transfers
  */
 #include "printer-private.h"
-#include "transport.h"
+#include "transport/transport.h"
 
 #include <libusb.h>
 #include <stdbool.h>
@@ -170,15 +170,6 @@ static const struct printer_transport_ops usb_ops = {
     .device_id = usb_device_id,
     .close = usb_close,
 };
-
-void printer_transport_free(struct printer_transport *t)
-{
-    if (!t)
-        return;
-    if (t->ops)
-        t->ops->close(t->ctx);
-    free(t);
-}
 
 /* The driver whose id table has this device; product 0 in a table means any product of the vendor. */
 static const struct printer_driver *usb_driver_for(uint16_t vendor, uint16_t product)

@@ -2,7 +2,7 @@
  * functions) */
 #pragma once
 
-#include "panel.h"
+#include "codec/panel.h"
 #include "printer.h"
 
 #include <stdbool.h>

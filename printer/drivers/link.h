@@ -2,7 +2,7 @@
 #pragma once
 
 #include "printer-private.h"
-#include "transport.h"
+#include "transport/transport.h"
 
 #include <stdbool.h>
 #include <stddef.h>

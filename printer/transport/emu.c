@@ -1,8 +1,8 @@
-/* transport_emu.c — the byte pipe to an in-process emulated printer (emulator.h), so the real Evolis and
- * Magicard drivers run without USB; optionally a copy of every byte to a file (print to file) */
-#include "emulator.h"
+/* emu.c — the byte pipe to an in-process emulated printer (emulator.h), so the real Evolis and
+ * Magicard drivers run without USB; with print to file, behind the file transport (file.c) */
+#include "emulator/emulator.h"
 #include "printer-private.h"
-#include "transport.h"
+#include "transport/transport.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,7 +23,6 @@ static int emu_error(int r)
 
 struct emu_link {
     struct printer_emulator *emu;
-    FILE *file; /* NULL, or where every byte written goes too */
 };
 
 static int emu_write(void *ctx, const uint8_t *data, size_t len, unsigned timeout_ms)
@@ -35,9 +34,6 @@ static int emu_write(void *ctx, const uint8_t *data, size_t len, unsigned timeou
         size_t n = len - off < PRINTER_USB_CHUNK ? len - off : PRINTER_USB_CHUNK;
         int r;
 
-        /* the file gets exactly what the printer's bulk OUT endpoint would */
-        if (l->file && (fwrite(data + off, 1, n, l->file) != n || fflush(l->file) != 0))
-            return PRINTER_ERROR_IO;
         r = printer_emulator_write(l->emu, data + off, n);
         if (r < 0)
             return emu_error(r);
@@ -75,8 +71,6 @@ static void emu_close(void *ctx)
     struct emu_link *l = ctx;
 
     /* the emulator stays its owner's */
-    if (l->file)
-        fclose(l->file);
     free(l);
 }
 
@@ -87,8 +81,7 @@ static const struct printer_transport_ops emu_ops = {
     .close = emu_close,
 };
 
-int printer_transport_emu_file_new(struct printer_emulator *emu, const char *path,
-                                   struct printer_transport **ret)
+int printer_transport_emu_new(struct printer_emulator *emu, struct printer_transport **ret)
 {
     struct printer_transport *t;
     struct emu_link *l;
@@ -103,21 +96,31 @@ int printer_transport_emu_file_new(struct printer_emulator *emu, const char *pat
         return PRINTER_ERROR_NOMEM;
     }
     l->emu = emu;
-    if (path) {
-        l->file = fopen(path, "wbe");
-        if (!l->file) {
-            free(t);
-            free(l);
-            return PRINTER_ERROR_IO;
-        }
-    }
     t->ops = &emu_ops;
     t->ctx = l;
     *ret = t;
     return 0;
 }
 
-int printer_transport_emu_new(struct printer_emulator *emu, struct printer_transport **ret)
+int printer_transport_emu_file_new(struct printer_emulator *emu, const char *path,
+                                   struct printer_transport **ret)
 {
-    return printer_transport_emu_file_new(emu, NULL, ret);
+    struct printer_transport *t, *f;
+    int r;
+
+    if (!emu || !ret)
+        return PRINTER_ERROR_INVALID;
+    r = printer_transport_emu_new(emu, &t);
+    if (r < 0 || !path) {
+        if (r == 0)
+            *ret = t;
+        return r;
+    }
+    r = printer_transport_file_new(t, path, &f);
+    if (r < 0) {
+        printer_transport_free(t);
+        return r;
+    }
+    *ret = f;
+    return 0;
 }

@@ -1,7 +1,7 @@
 /* transport.h — the byte pipe a printer driver talks through: libusb for real printers, anything for tests */
 #pragma once
 
-#include "printer.h"
+#include "printer-private.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +40,13 @@ struct printer_transport {
 
 /* Closes the transport and frees t; accepts NULL. */
 void printer_transport_free(struct printer_transport *t);
+
+/* Print to file: a transport that writes every byte to the file at path (created or truncated), chunk by
+ * chunk before inner takes it, and otherwise is inner. Takes inner over on success (closing the new
+ * transport closes inner); inner stays the caller's on failure. Returns 0, INVALID, NOMEM or IO (the file
+ * cannot be created); *ret untouched on failure. */
+int printer_transport_file_new(struct printer_transport *inner, const char *path,
+                               struct printer_transport **ret);
 
 /* The answer to the USB printer class GET_DEVICE_ID request (len bytes: a 2-byte big-endian length, with or
  * without itself counted, then the ID) as a NUL-terminated string of printable ASCII in out (size bytes);

@@ -1,5 +1,5 @@
 /* face-private.h — the card layout as loaded from its data file, face geometry and name fitting; shared by
- * face.c, layout.c and the printer library's tests */
+ * the renderer (render/) and the printer library's tests */
 #pragma once
 
 #include "printer.h"
@@ -83,7 +83,7 @@ struct printer_layout {
     double name_wrap_line_spacing;          /* baseline distance as a factor of the em size */
     struct face_slot texts[FACE_TEXTS_MAX]; /* drawn in this order */
     size_t n_texts;
-    /* What every card of this layout shows, drawn by the first card rendered with it (face.c); NULL
+    /* What every card of this layout shows, drawn by the first card rendered with it (cache.c); NULL
      * until then. Set once, atomically: the layout stays shareable between threads. */
     _Atomic(struct face_cache *) cache;
 };
@@ -107,7 +107,7 @@ int printer_render_face_cached(const struct printer_face *face, struct printer_r
                                char bad_char[8]);
 /* How many texts that come back card after card (banks, dates) the layout keeps as drawn (for the tests). */
 size_t printer_face_kept_texts(const struct printer_layout *layout);
-/* Whether photos of width x height are resampled by face.c's replica of cairo's GOOD filter in this
+/* Whether photos of width x height are resampled by resample.c's replica of cairo's GOOD filter in this
  * layout (it is used only where it was found to give cairo's very pixels on this system). */
 bool printer_face_photo_replicated(const struct printer_layout *layout, unsigned width, unsigned height);
 

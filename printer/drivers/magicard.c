@@ -1,8 +1,8 @@
-/* driver_magicard.c — Magicard card printers (Rio Pro, Rio/Tango/XXL): 0x05/0x01 framed commands, REQ,INF
+/* magicard.c — Magicard card printers (Rio Pro, Rio/Tango/XXL): 0x05/0x01 framed commands, REQ,INF
  * status, B/G/R/K print jobs laid out per model as the vendor's UltraDriver does */
-#include "codec.h"
-#include "link.h"
-#include "panel.h"
+#include "codec/codec.h"
+#include "drivers/link.h"
+#include "codec/panel.h"
 
 #include <errno.h>
 #include <stdio.h>

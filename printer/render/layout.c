@@ -1,6 +1,6 @@
 /* layout.c — reads the card face layout (positions, sizes, fonts, colours) from its JSON data file and checks
  * it */
-#include "face-private.h"
+#include "render/face-private.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* codec.c — Evolis and Magicard frames, panel downloads, print jobs, and the parsing of their replies */
-#include "codec.h"
+#include "codec/codec.h"
 #include "printer-private.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* link.c — one command/answer exchange over a transport, with bounded waits and transport errors mapped to
  * dispositions */
-#include "link.h"
+#include "drivers/link.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* panel.c — splits a rendered face into Y, M, C, K and O panels and packs them into the printers' bit formats
  */
-#include "panel.h"
+#include "codec/panel.h"
 #include "simd-private.h"
 
 #include <stdbool.h>

@@ -1,9 +1,10 @@
-/* driver_emu.c — the "emu:" printers: a fresh in-process emulated Evolis or Magicard driven by the real
- * protocol driver over transport_emu, a PNG per card decoded from the panels the emulator received */
-#include "emulator.h"
-#include "link.h"
+/* emu.c — the "emu:" printers: a fresh in-process emulated Evolis or Magicard driven by the real
+ * protocol driver over the emulator transport (transport/emu.c), a PNG per card decoded from the panels the
+ * emulator received */
+#include "emulator/emulator.h"
+#include "drivers/link.h"
 #include "printer-private.h"
-#include "transport.h"
+#include "transport/transport.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -1,4 +1,4 @@
-/* driver_sim.c — in-process simulated card printer: card positions, feeder, timing, faults, a PNG per card */
+/* sim.c — in-process simulated card printer: card positions, feeder, timing, faults, a PNG per card */
 #include "printer-private.h"
 
 #include <errno.h>

@@ -1,8 +1,8 @@
-/* driver_evolis.c — Evolis card printers (Primacy, Zenius, ...): ESC…CR commands, Db panel downloads, card
+/* evolis.c — Evolis card printers (Primacy, Zenius, ...): ESC…CR commands, Db panel downloads, card
  * moves */
-#include "codec.h"
-#include "link.h"
-#include "panel.h"
+#include "codec/codec.h"
+#include "drivers/link.h"
+#include "codec/panel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
