@@ -3,6 +3,7 @@
 #include "account/account.h"
 
 #include "base/log.h"
+#include "store/accounts.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -156,8 +157,6 @@ int producer_account_add(PGconn *conn, const char *name, const char *role, const
                          const char *password)
 {
     char hash[crypto_pwhash_STRBYTES];
-    const char *p[4] = {name, role, studio && *studio ? studio : NULL, hash};
-    PGresult *res;
     int r;
 
     if (!producer_account_valid_name(name) || !producer_account_valid_role(role) ||
@@ -166,62 +165,42 @@ int producer_account_add(PGconn *conn, const char *name, const char *role, const
         return PRODUCER_ERROR_INPUT;
     if ((r = check_password(password)) < 0 || (r = slow_hash(password, hash)) < 0)
         return r;
-    res = db_exec(conn, "INSERT INTO account (name, role, studio, password_hash) VALUES ($1, $2, $3, $4)", 4,
-                  p);
-    r = db_ok(res) ? 0 : strcmp(db_sqlstate(res), "23505") == 0 ? ACCOUNT_ERROR_EXISTS : PRODUCER_ERROR_DB;
-    if (r == PRODUCER_ERROR_DB)
-        log_error("account", "add %s: %s", name, PQresultErrorMessage(res));
-    PQclear(res);
-    return r;
+    r = store_accounts_add(conn, name, role, studio, hash);
+    return r == PRODUCER_ERROR_INPUT ? ACCOUNT_ERROR_EXISTS : r;
 }
 
-static int update_one(PGconn *conn, const char *ctx, const char *sql, int n, const char *const *params)
+/* a store change's 1 (changed) / 0 (no such account) as 0 / PRODUCER_ERROR_NOT_FOUND */
+static int one_changed(int r)
 {
-    PGresult *res = db_exec(conn, sql, n, params);
-    int r = !db_ok(res) ? PRODUCER_ERROR_DB : atoi(PQcmdTuples(res)) == 1 ? 0 : PRODUCER_ERROR_NOT_FOUND;
-
-    if (r == PRODUCER_ERROR_DB)
-        log_error("account", "%s: %s", ctx, PQresultErrorMessage(res));
-    PQclear(res);
-    return r;
+    return r < 0 ? r : r == 1 ? 0 : PRODUCER_ERROR_NOT_FOUND;
 }
 
 int producer_account_set_password(PGconn *conn, const char *name, const char *password)
 {
     char hash[crypto_pwhash_STRBYTES];
-    const char *p[2] = {name, hash};
     int r;
 
     if ((r = check_password(password)) < 0 || (r = slow_hash(password, hash)) < 0)
         return r;
-    r = update_one(conn, "set password", "UPDATE account SET password_hash = $2 WHERE name = $1", 2, p);
+    r = one_changed(store_accounts_set_password(conn, name, hash));
     /* a new password ends the sessions opened with the old one */
     if (r == 0)
-        r = db_command(conn, "end sessions",
-                       "DELETE FROM session WHERE account_id = (SELECT id FROM account WHERE name = $1)", 1,
-                       p);
+        r = store_accounts_end_sessions(conn, name);
     return r;
 }
 
 int producer_account_disable(PGconn *conn, const char *name)
 {
-    const char *p[1] = {name};
-    int r = update_one(conn, "disable",
-                       "UPDATE account SET disabled_at = coalesce(disabled_at, clock_now()), token_id = NULL, "
-                       "token_hash = NULL WHERE name = $1",
-                       1, p);
+    int r = one_changed(store_accounts_disable(conn, name));
 
     if (r == 0)
-        r = db_command(conn, "end sessions",
-                       "DELETE FROM session WHERE account_id = (SELECT id FROM account WHERE name = $1)", 1,
-                       p);
+        r = store_accounts_end_sessions(conn, name);
     return r;
 }
 
 int producer_account_new_token(PGconn *conn, const char *name, char ret_token[ACCOUNT_TOKEN_LEN])
 {
     char id[17], secret[65], token[ACCOUNT_TOKEN_LEN], hash[crypto_pwhash_STRBYTES];
-    const char *p[3] = {name, id, hash};
     int r;
 
     producer_account_random_hex(id, 8);
@@ -229,9 +208,7 @@ int producer_account_new_token(PGconn *conn, const char *name, char ret_token[AC
     snprintf(token, sizeof(token), "%s.%s", id, secret);
     if ((r = slow_hash(token, hash)) < 0)
         return r;
-    r = update_one(
-        conn, "new token",
-        "UPDATE account SET token_id = $2, token_hash = $3 WHERE name = $1 AND disabled_at IS NULL", 3, p);
+    r = one_changed(store_accounts_set_token(conn, name, id, hash));
     if (r == 0)
         memcpy(ret_token, token, sizeof(token));
     sodium_memzero(token, sizeof(token));
@@ -241,54 +218,24 @@ int producer_account_new_token(PGconn *conn, const char *name, char ret_token[AC
 
 int producer_account_list_json(PGconn *conn, json_object **ret)
 {
-    PGresult *res =
-        db_exec(conn,
-                "SELECT name, role, coalesce(studio, ''), disabled_at IS NOT NULL, token_id IS NOT NULL, "
-                "  to_char(created_at, 'YYYY-MM-DD HH24:MI'), "
-                "  coalesce(to_char(last_login_at, 'YYYY-MM-DD HH24:MI'), '') "
-                "FROM account ORDER BY name",
-                0, NULL);
-    json_object *a;
-
-    if (!db_ok(res)) {
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    a = json_object_new_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "name", json_object_new_string(PQgetvalue(res, i, 0)));
-        json_object_object_add(o, "role", json_object_new_string(PQgetvalue(res, i, 1)));
-        if (PQgetvalue(res, i, 2)[0])
-            json_object_object_add(o, "studio", json_object_new_string(PQgetvalue(res, i, 2)));
-        json_object_object_add(o, "disabled", json_object_new_boolean(PQgetvalue(res, i, 3)[0] == 't'));
-        json_object_object_add(o, "token", json_object_new_boolean(PQgetvalue(res, i, 4)[0] == 't'));
-        json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(res, i, 5)));
-        if (PQgetvalue(res, i, 6)[0])
-            json_object_object_add(o, "last_login_at", json_object_new_string(PQgetvalue(res, i, 6)));
-        json_object_array_add(a, o);
-    }
-    PQclear(res);
-    *ret = a;
-    return 0;
+    return store_accounts_list_json(conn, ret);
 }
 
-static void fill_identity(PGresult *res, int off, struct account_identity *ret)
+static void fill_identity(const struct store_account *a, struct account_identity *ret)
 {
-    ret->id = atoll(PQgetvalue(res, 0, off));
-    snprintf(ret->name, sizeof(ret->name), "%s", PQgetvalue(res, 0, off + 1));
-    snprintf(ret->role, sizeof(ret->role), "%s", PQgetvalue(res, 0, off + 2));
-    snprintf(ret->studio, sizeof(ret->studio), "%s", PQgetvalue(res, 0, off + 3));
+    ret->id = a->id;
+    snprintf(ret->name, sizeof(ret->name), "%s", a->name);
+    snprintf(ret->role, sizeof(ret->role), "%s", a->role);
+    snprintf(ret->studio, sizeof(ret->studio), "%s", a->studio);
 }
 
 int producer_account_login(PGconn *conn, const char *name, const char *password, const char *client,
                            struct account_identity *ret, char ret_session[ACCOUNT_SECRET_HEX],
                            char ret_csrf[ACCOUNT_SECRET_HEX])
 {
-    char session[ACCOUNT_SECRET_HEX], session_hash[65], csrf[ACCOUNT_SECRET_HEX], id[24];
-    const char *p[1] = {name};
+    char session[ACCOUNT_SECRET_HEX], session_hash[65], csrf[ACCOUNT_SECRET_HEX];
     struct account_identity who;
-    PGresult *res;
+    struct store_account a;
     bool ok = false;
     int r;
 
@@ -303,23 +250,19 @@ int producer_account_login(PGconn *conn, const char *name, const char *password,
         hash_leave();
         return r;
     }
-    res = db_exec(conn,
-                  "SELECT password_hash, id, name, role, coalesce(studio, '') FROM account "
-                  "WHERE name = $1 AND disabled_at IS NULL",
-                  1, p);
-    if (!db_ok(res)) {
-        PQclear(res);
+    r = store_accounts_by_name(conn, name, &a);
+    if (r < 0) {
         hash_leave();
-        return PRODUCER_ERROR_DB;
+        return r;
     }
-    if (PQntuples(res) == 1) {
-        ok = crypto_pwhash_str_verify(PQgetvalue(res, 0, 0), password, strlen(password)) == 0;
-        fill_identity(res, 1, &who);
+    if (r == 1) {
+        ok = crypto_pwhash_str_verify(a.secret, password, strlen(password)) == 0;
+        fill_identity(&a, &who);
     } else {
         if (crypto_pwhash_str_verify(dummy_hash, password, strlen(password)) == 0)
             log_debug("account", "the dummy password was guessed");
     }
-    PQclear(res);
+    sodium_memzero(a.secret, sizeof(a.secret));
     hash_leave();
     if (!ok)
         return ACCOUNT_ERROR_DENIED;
@@ -327,21 +270,9 @@ int producer_account_login(PGconn *conn, const char *name, const char *password,
     producer_account_random_hex(session, 32);
     producer_account_random_hex(csrf, 32);
     sha256_hex(session, session_hash);
-    snprintf(id, sizeof(id), "%lld", (long long)who.id);
-    {
-        const char *ps[4] = {session_hash, id, csrf, client};
-        r = db_command(
-            conn, "open session",
-            "INSERT INTO session (id_hash, account_id, csrf, expires_at, client) VALUES ($1, $2, $3, "
-            "clock_now() + make_interval(hours => (SELECT value::integer FROM setting WHERE key = "
-            "'session_hours')), left($4, 100))",
-            4, ps);
-    }
+    r = store_accounts_open_session(conn, session_hash, who.id, csrf, client);
     if (r == 0) {
-        const char *pl[1] = {id};
-        db_command(conn, "last login", "UPDATE account SET last_login_at = clock_now() WHERE id = $1", 1, pl);
-        /* expired sessions go when someone signs in: no timer needed */
-        db_command(conn, "expire sessions", "DELETE FROM session WHERE expires_at < clock_now()", 0, NULL);
+        store_accounts_signed_in(conn, who.id);
         *ret = who;
         memcpy(ret_session, session, ACCOUNT_SECRET_HEX);
         memcpy(ret_csrf, csrf, ACCOUNT_SECRET_HEX);
@@ -359,46 +290,37 @@ int producer_account_session(PGconn *conn, const char *session, struct account_i
                              char ret_csrf[ACCOUNT_SECRET_HEX])
 {
     char hash[65];
-    const char *p[1] = {hash};
-    PGresult *res;
-    int r = ACCOUNT_ERROR_DENIED;
+    struct store_account a;
+    int r;
 
     if (!is_hex(session, 64))
         return ACCOUNT_ERROR_DENIED;
     sha256_hex(session, hash);
-    res = db_exec(conn,
-                  "SELECT s.csrf, a.id, a.name, a.role, coalesce(a.studio, '') FROM session s "
-                  "JOIN account a ON a.id = s.account_id "
-                  "WHERE s.id_hash = $1 AND s.expires_at > clock_now() AND a.disabled_at IS NULL",
-                  1, p);
-    if (!db_ok(res))
-        r = PRODUCER_ERROR_DB;
-    else if (PQntuples(res) == 1) {
-        fill_identity(res, 1, ret);
-        snprintf(ret_csrf, ACCOUNT_SECRET_HEX, "%s", PQgetvalue(res, 0, 0));
-        r = 0;
-    }
-    PQclear(res);
-    return r;
+    r = store_accounts_by_session(conn, hash, &a);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return ACCOUNT_ERROR_DENIED;
+    fill_identity(&a, ret);
+    snprintf(ret_csrf, ACCOUNT_SECRET_HEX, "%.64s", a.secret);
+    return 0;
 }
 
 int producer_account_logout(PGconn *conn, const char *session)
 {
     char hash[65];
-    const char *p[1] = {hash};
 
     if (!is_hex(session, 64))
         return 0;
     sha256_hex(session, hash);
-    return db_command(conn, "logout", "DELETE FROM session WHERE id_hash = $1", 1, p);
+    return store_accounts_logout(conn, hash);
 }
 
 int producer_account_token(PGconn *conn, const char *token, struct account_identity *ret)
 {
     char id[17];
-    const char *p[1] = {id};
-    PGresult *res;
-    int r = ACCOUNT_ERROR_DENIED;
+    struct store_account a;
+    int r;
 
     if (!token || strlen(token) != ACCOUNT_TOKEN_LEN - 1 || token[16] != '.' || !is_hex(token + 17, 64))
         return ACCOUNT_ERROR_DENIED;
@@ -406,23 +328,18 @@ int producer_account_token(PGconn *conn, const char *token, struct account_ident
     id[16] = '\0';
     if (!is_hex(id, 16))
         return ACCOUNT_ERROR_DENIED;
-    res = db_exec(conn,
-                  "SELECT token_hash, id, name, role, coalesce(studio, '') FROM account "
-                  "WHERE token_id = $1 AND disabled_at IS NULL",
-                  1, p);
-    if (!db_ok(res)) {
-        r = PRODUCER_ERROR_DB;
-    } else if (PQntuples(res) == 1) {
-        if (!hash_enter(ACCOUNT_TOKEN_WAIT_MS)) {
-            r = ACCOUNT_ERROR_BUSY;
-        } else {
-            if (crypto_pwhash_str_verify(PQgetvalue(res, 0, 0), token, strlen(token)) == 0) {
-                fill_identity(res, 1, ret);
-                r = 0;
-            }
-            hash_leave();
-        }
+    r = store_accounts_by_token(conn, id, &a);
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return ACCOUNT_ERROR_DENIED;
+    if (!hash_enter(ACCOUNT_TOKEN_WAIT_MS))
+        return ACCOUNT_ERROR_BUSY;
+    r = ACCOUNT_ERROR_DENIED;
+    if (crypto_pwhash_str_verify(a.secret, token, strlen(token)) == 0) {
+        fill_identity(&a, ret);
+        r = 0;
     }
-    PQclear(res);
+    hash_leave();
     return r;
 }

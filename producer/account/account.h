@@ -8,11 +8,11 @@
 #include <stdint.h>
 
 enum account_error {
-    ACCOUNT_ERROR_DENIED = -30, /* wrong name, password, token or session; disabled account */
-    ACCOUNT_ERROR_WEAK = -31,   /* password too short or too long */
-    ACCOUNT_ERROR_EXISTS = -32, /* the name is taken */
-    ACCOUNT_ERROR_CRYPTO = -33, /* libsodium failed (out of memory for the hash) */
-    ACCOUNT_ERROR_BUSY = -34,   /* ACCOUNT_HASH_MAX slow hashes already run in this process: try again */
+    ACCOUNT_ERROR_DENIED = -1430, /* wrong name, password, token or session; disabled account */
+    ACCOUNT_ERROR_WEAK = -1431,   /* password too short or too long */
+    ACCOUNT_ERROR_EXISTS = -1432, /* the name is taken */
+    ACCOUNT_ERROR_CRYPTO = -1433, /* libsodium failed (out of memory for the hash) */
+    ACCOUNT_ERROR_BUSY = -1434,   /* ACCOUNT_HASH_MAX slow hashes already run in this process: try again */
 };
 
 const char *account_strerror(int err);
@@ -51,9 +51,9 @@ int producer_account_list_json(PGconn *conn, json_object **ret);
 
 /* Check a password (always spends one slow hash, also for unknown names) and open a session for `hours`.
  * Returns 0 with the identity, the session cookie value and its CSRF token, ACCOUNT_ERROR_DENIED, or
- * ACCOUNT_ERROR_BUSY at once when ACCOUNT_HASH_MAX hashes (fewer on a machine with fewer than 3 cores) already
- * run: waiting here would hold a database connection the other pages need; the client tries again after
- * Retry-After. */
+ * ACCOUNT_ERROR_BUSY at once when ACCOUNT_HASH_MAX hashes (fewer on a machine with fewer than 3 cores)
+ * already run: waiting here would hold a database connection the other pages need; the client tries again
+ * after Retry-After. */
 int producer_account_login(PGconn *conn, const char *name, const char *password, const char *client,
                            struct account_identity *ret, char ret_session[ACCOUNT_SECRET_HEX],
                            char ret_csrf[ACCOUNT_SECRET_HEX]);

@@ -2,7 +2,7 @@
 #include "base/clock.h"
 
 #include "producer.h"
-#include "intake/rules.h"
+#include "base/rules.h"
 
 #include <ctype.h>
 #include <errno.h>

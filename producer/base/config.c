@@ -1,9 +1,7 @@
 /* config.c — reading the bureau's JSON configuration with json-c and refusing anything that is not exactly
  * right, naming the file, line and field */
 #include "base/config.h"
-#include "store/store.h"
 
-#include "store/db.h"
 #include "base/fileio.h"
 #include "base/log.h"
 #include "producer.h"
@@ -222,8 +220,9 @@ static int parse_atrs(struct ctx *c, json_object *arr, struct producer_config *c
                       len - atr_len - 1 == atr_len;
         if (!json_object_is_type(v, json_type_string) || atr_len < 4 || atr_len > 66 || atr_len % 2 ||
             (atr_len != len && !masked))
-            return bad(c, "atr_allow", "entry %zu must be an ATR as 2 to 33 hex bytes, optionally /MASK of the "
-                                       "same length",
+            return bad(c, "atr_allow",
+                       "entry %zu must be an ATR as 2 to 33 hex bytes, optionally /MASK of the "
+                       "same length",
                        i);
         for (size_t k = 0; k <= len; k++)
             cfg->atr_allow[i][k] = (char)toupper((unsigned char)s[k]);
@@ -350,40 +349,4 @@ void producer_config_free(struct producer_config *cfg)
         return;
     free(cfg->outlets);
     free(cfg);
-}
-
-int producer_config_apply(PGconn *conn, const struct producer_config *cfg)
-{
-    if (db_command(conn, "begin", "BEGIN", 0, NULL) < 0)
-        return PRODUCER_ERROR_DB;
-    for (int i = 0; i < cfg->noutlets; i++) {
-        const struct producer_outlet_config *o = &cfg->outlets[i];
-        char transit[8];
-        const char *params[6] = {o->code, o->name, o->kind, o->county, o->weekdays, transit};
-
-        snprintf(transit, sizeof(transit), "%d", o->transit_days);
-        if (db_command(
-                conn, "outlet",
-                "INSERT INTO outlet (code, name, kind, county, delivery_weekdays, transit_days) "
-                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET name = $2, kind = $3, "
-                "  county = $4, delivery_weekdays = $5, transit_days = $6",
-                6, params) < 0) {
-            PQclear(PQexec(conn, "ROLLBACK"));
-            return PRODUCER_ERROR_DB;
-        }
-    }
-    /* the configured lines are in the books from now on: blanks can be issued to them before they first run */
-    for (int i = 0; i < cfg->nlines; i++) {
-        const char *params[1] = {cfg->lines[i].id};
-        if (db_command(conn, "line", "INSERT INTO line (id) VALUES ($1) ON CONFLICT DO NOTHING", 1, params) < 0) {
-            PQclear(PQexec(conn, "ROLLBACK"));
-            return PRODUCER_ERROR_DB;
-        }
-    }
-    if (store_event(conn, "config", "config_applied", NULL, NULL, NULL, NULL) < 0 ||
-        db_command(conn, "commit", "COMMIT", 0, NULL) < 0) {
-        PQclear(PQexec(conn, "ROLLBACK"));
-        return PRODUCER_ERROR_DB;
-    }
-    return cfg->noutlets;
 }

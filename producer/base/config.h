@@ -1,14 +1,13 @@
-/* config.h — the bureau's configuration file: lines and their devices, key service, photo profile, ATR allow-list,
- * outlets with their delivery runs */
+/* config.h — the bureau's configuration file: lines and their devices, key service, photo profile, ATR
+ * allow-list, outlets with their delivery runs */
 #pragma once
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONFIG_MAX_LINES 64
+#define CONFIG_MAX_LINES   64
 #define CONFIG_MAX_OUTLETS 2000
-#define CONFIG_MAX_ATRS 32
+#define CONFIG_MAX_ATRS    32
 /* an allowed ATR as hex, optionally with /MASK (hex, as long as the ATR): 66 + 1 + 66 characters */
 #define CONFIG_ATR_TEXT_MAX 134
 
@@ -31,7 +30,7 @@ struct producer_outlet_config {
 struct producer_config {
     struct producer_line_config lines[CONFIG_MAX_LINES];
     int nlines;
-    char key_service[512];  /* soft:<key file> | psam:<reader name>; "" = per-run soft key (simulation only) */
+    char key_service[512]; /* soft:<key file> | psam:<reader name>; "" = per-run soft key (simulation only) */
     char photo_profile[65]; /* "" = the default profile */
     char atr_allow[CONFIG_MAX_ATRS][CONFIG_ATR_TEXT_MAX];
     int natr;
@@ -39,13 +38,10 @@ struct producer_config {
     int noutlets;
 };
 
-/* Read and validate a configuration file. On failure returns a negative error and err names the file, the line
- * and the field ("cardline.json:7: lines[1].printer: ..."). */
+/* Read and validate a configuration file. On failure returns a negative error and err names the file, the
+ * line and the field ("cardline.json:7: lines[1].printer: ..."). */
 int producer_config_load(const char *path, struct producer_config **ret, char *err, size_t err_size);
 /* The same over len bytes already in memory (name stands for the file in messages); pure (fuzzed). */
 int producer_config_parse(const char *name, const char *data, size_t len, struct producer_config **ret,
                           char *err, size_t err_size);
 void producer_config_free(struct producer_config *cfg);
-
-/* Write the outlets (insert or update, never delete) in one transaction. Returns how many or a negative error. */
-int producer_config_apply(PGconn *conn, const struct producer_config *cfg);

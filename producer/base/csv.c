@@ -1,4 +1,5 @@
-/* csv.c — RFC 4180 records (quoted fields, doubled quotes, CRLF or LF) for application imports */
+/* csv.c — RFC 4180 records (quoted fields, doubled quotes, CRLF or LF): the reader of application imports and
+ * the writer of manifests and shipment exports */
 #include "base/csv.h"
 
 #include <stdbool.h>
@@ -92,4 +93,35 @@ int csv_next(const char *data, size_t len, size_t *pos, int *line, struct csv_re
     }
     *pos = p;
     return CSV_RECORD;
+}
+
+static int write_field(FILE *f, const char *s, unsigned flags)
+{
+    bool formula = (flags & CSV_WRITE_SAFE_FORMULA) && s[0] && strchr("=+-@", s[0]);
+    bool quote = (flags & CSV_WRITE_QUOTE_ALL) || s[strcspn(s, ",\"\r\n")] != '\0';
+
+    if (quote && fputc('"', f) == EOF)
+        return -1;
+    if (formula && fputc('\'', f) == EOF)
+        return -1;
+    for (; *s; s++) {
+        if (*s == '"' && fputc('"', f) == EOF)
+            return -1;
+        if (fputc(*s, f) == EOF)
+            return -1;
+    }
+    if (quote && fputc('"', f) == EOF)
+        return -1;
+    return 0;
+}
+
+int csv_write_record(FILE *f, const char *const *fields, int n, unsigned flags)
+{
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && fputc(',', f) == EOF)
+            return -1;
+        if (write_field(f, fields[i] ? fields[i] : "", flags) < 0)
+            return -1;
+    }
+    return fputc('\n', f) == EOF ? -1 : 0;
 }

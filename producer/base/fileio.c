@@ -1,9 +1,12 @@
-/* fileio.c — reading whole files with a size limit, for imports, calendars, configuration and portraits */
+/* fileio.c — reading whole files with a size limit (imports, calendars, configuration, portraits); owner-only
+ * folders for personal data */
 #include "base/fileio.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int producer_read_file(const char *path, size_t limit, char **ret, size_t *ret_len)
 {
@@ -35,5 +38,22 @@ int producer_read_file(const char *path, size_t limit, char **ret, size_t *ret_l
     fclose(f);
     *ret = buf;
     *ret_len = (size_t)size;
+    return 0;
+}
+
+int producer_private_dir(const char *dir)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -errno;
+    if (stat(dir, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if (st.st_uid == geteuid() && (st.st_mode & 077) != 0 && chmod(dir, st.st_mode & 0700) < 0)
+        return -errno;
     return 0;
 }

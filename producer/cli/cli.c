@@ -5,9 +5,12 @@
 #include "store/db.h"
 #include "intake/gen_portrait.h"
 #include "base/log.h"
+#include "store/calendar.h"
 #include "store/migrations.h"
+#include "store/settings.h"
 #include "photo.h"
 #include "producer.h"
+#include "dispatch/dispatch.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -17,60 +20,61 @@
 
 static void usage(FILE *out)
 {
-    fputs("Usage: cardline [--data-dir DIR] [--db CONNINFO] [-v|-q] COMMAND [ARGS]\n"
-          "\n"
-          "Production-line controller for social security cards.\n"
-          "\n"
-          "Commands:\n"
-          "  run               run production lines (simulated devices)\n"
-          "  status            applications, cards, shipments, lines, nearest deadlines\n"
-          "  summary           what was produced, spoiled and held, and where the outputs are\n"
-          "  import applications FILE.csv\n"
-          "                    import approved applications (all rows or none)\n"
-          "  gen applications N | gen outlets\n"
-          "                    generate realistic test applications / the default outlets\n"
-          "  outlet add|list   pickup outlets\n"
-          "  application list|show|cancel|release\n"
-          "                    applications; release held ones once fixed\n"
-          "  risk              which applications will miss their delivery run, and why\n"
-          "  calendar import|deadline|workdays|years\n"
-          "                    the official working-day calendar\n"
-          "  stock issue|return|sample|report\n"
-          "                    blank cards per line; the report must balance\n"
-          "  config check|apply FILE\n"
-          "                    validate the configuration file / write its outlets\n"
-          "  card report-lost CARD\n"
-          "                    record a formal loss report\n"
-          "  dispatch seal|label|manifest|send|receive|collect|return|lost|overdue|track ...\n"
-          "                    shipments to the outlets, receipt, collection, tracking (dispatch --help)\n"
-          "  serve [--listen 127.0.0.1:8080]\n"
-          "                    the web dashboard and JSON API for operators, studios and dispatch\n"
-          "  account add|list|disable|password|token\n"
-          "                    dashboard accounts and their roles\n"
-          "  photo check|verify|receipt|profile ...\n"
-          "                    check ID photos, issue and verify quality receipts (photo --help)\n"
-          "  chip read|personalize|readers\n"
-          "                    read a card's chip (masked), personalise one card at a counter, list readers\n"
-          "  shipment export DIR\n"
-          "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
-          "  render --application ID --png FILE.png\n"
-          "                    draw the application's card face as it will be printed\n"
-          "  devices [--json]  card printers on USB and PC/SC readers attached to this machine\n"
-          "  clock [--date]    the bureau's date and time as cardline sees them\n"
-          "  db start|stop|status|migrate|conninfo|destroy\n"
-          "                    the database (cardline's private PostgreSQL unless --db is given)\n"
-          "\n"
-          "Global options:\n"
-          "  --data-dir DIR    data directory (default $CARDLINE_DATA_DIR or $XDG_DATA_HOME/cardline)\n"
-          "  --db CONNINFO     use this PostgreSQL server (libpq conninfo or URI); PG* variables work too\n"
-          "  -v, --verbose     more log output;  -q, --quiet  errors only\n"
-          "  -h, --help        this help;  COMMAND --help for a command's options\n"
-          "  --version         the version of cardline\n"
-          "\n"
-          "Environment:\n"
-          "  CARDLINE_NOW      pin the bureau's clock (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]) for tests\n"
-          "                    and rehearsals; it runs on from there (CARDLINE_NOW_ANCHOR: when it held)\n",
-          out);
+    fputs(
+        "Usage: cardline [--data-dir DIR] [--db CONNINFO] [-v|-q] COMMAND [ARGS]\n"
+        "\n"
+        "Production-line controller for social security cards.\n"
+        "\n"
+        "Commands:\n"
+        "  run               run production lines (simulated devices)\n"
+        "  status            applications, cards, shipments, lines, nearest deadlines\n"
+        "  summary           what was produced, spoiled and held, and where the outputs are\n"
+        "  import applications FILE.csv\n"
+        "                    import approved applications (all rows or none)\n"
+        "  gen applications N | gen outlets\n"
+        "                    generate realistic test applications / the default outlets\n"
+        "  outlet add|list   pickup outlets\n"
+        "  application list|show|cancel|release\n"
+        "                    applications; release held ones once fixed\n"
+        "  risk              which applications will miss their delivery run, and why\n"
+        "  calendar import|deadline|workdays|years\n"
+        "                    the official working-day calendar\n"
+        "  stock issue|return|sample|report\n"
+        "                    blank cards per line; the report must balance\n"
+        "  config check|apply FILE\n"
+        "                    validate the configuration file / write its outlets\n"
+        "  card report-lost CARD\n"
+        "                    record a formal loss report\n"
+        "  dispatch seal|label|manifest|send|receive|collect|return|lost|overdue|track ...\n"
+        "                    shipments to the outlets, receipt, collection, tracking (dispatch --help)\n"
+        "  serve [--listen 127.0.0.1:8080]\n"
+        "                    the web dashboard and JSON API for operators, studios and dispatch\n"
+        "  account add|list|disable|password|token\n"
+        "                    dashboard accounts and their roles\n"
+        "  photo check|verify|receipt|profile ...\n"
+        "                    check ID photos, issue and verify quality receipts (photo --help)\n"
+        "  chip read|personalize|readers\n"
+        "                    read a card's chip (masked), personalise one card at a counter, list readers\n"
+        "  shipment export DIR\n"
+        "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
+        "  render --application ID --png FILE.png\n"
+        "                    draw the application's card face as it will be printed\n"
+        "  devices [--json]  card printers on USB and PC/SC readers attached to this machine\n"
+        "  clock [--date]    the bureau's date and time as cardline sees them\n"
+        "  db start|stop|status|migrate|conninfo|destroy\n"
+        "                    the database (cardline's private PostgreSQL unless --db is given)\n"
+        "\n"
+        "Global options:\n"
+        "  --data-dir DIR    data directory (default $CARDLINE_DATA_DIR or $XDG_DATA_HOME/cardline)\n"
+        "  --db CONNINFO     use this PostgreSQL server (libpq conninfo or URI); PG* variables work too\n"
+        "  -v, --verbose     more log output;  -q, --quiet  errors only\n"
+        "  -h, --help        this help;  COMMAND --help for a command's options\n"
+        "  --version         the version of cardline\n"
+        "\n"
+        "Environment:\n"
+        "  CARDLINE_NOW      pin the bureau's clock (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]) for tests\n"
+        "                    and rehearsals; it runs on from there (CARDLINE_NOW_ANCHOR: when it held)\n",
+        out);
 }
 
 int cli_resolve(struct globals *g)
@@ -146,7 +150,9 @@ static int cmd_db(struct globals *g, int argc, char **argv)
     }
     if (strcmp(sub, "destroy") == 0) {
         if (argc != 3 || strcmp(argv[2], "--yes") != 0) {
-            fprintf(stderr, "cardline db destroy deletes the private cluster and all its data; add --yes\n");
+            fprintf(stderr,
+                    "cardline db destroy deletes the private cluster and all its data, with the card faces, "
+                    "photo receipts and shipment exports under the data directory; add --yes\n");
             return EXIT_USAGE;
         }
         r = producer_db_destroy(&g->cfg);
@@ -176,14 +182,13 @@ static int cmd_db(struct globals *g, int argc, char **argv)
             printf("cluster:  %s\nsocket:   %s\n", g->cfg.cluster_dir, g->cfg.socket_dir);
         if (r == 1 && (conn = producer_db_connect(&g->cfg))) {
             /* the schema this database has, against the newest this program knows */
-            PGresult *res = db_exec(conn, "SELECT coalesce(max(version), 0) FROM schema_migration", 0, NULL);
-            int have = db_ok(res) ? atoi(PQgetvalue(res, 0, 0)) : 0,
-                want = producer_migrations[producer_migration_count - 1].version;
+            int have = 0, want = producer_migrations[producer_migration_count - 1].version;
+            if (store_settings_schema_version(conn, &have) < 0)
+                have = 0;
             printf("schema:   %d (%s)\n", have,
-                   have == want ? "current"
+                   have == want  ? "current"
                    : have < want ? "older than this program: cardline db migrate"
                                  : "newer than this program: upgrade cardline");
-            PQclear(res);
             PQfinish(conn);
         }
         return r == 1 ? 0 : 1;
@@ -196,22 +201,15 @@ static int cmd_db(struct globals *g, int argc, char **argv)
 
 static int cmd_run(struct globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {{"lines", required_argument, NULL, 'l'},
-                                         {"until-empty", no_argument, NULL, 'u'},
-                                         {"line-prefix", required_argument, NULL, 'p'},
-                                         {"lease-seconds", required_argument, NULL, 'L'},
-                                         {"card-ms", required_argument, NULL, 'c'},
-                                         {"print-faults", required_argument, NULL, 'P'},
-                                         {"chip-faults", required_argument, NULL, 'C'},
-                                         {"seed", required_argument, NULL, 's'},
-                                         {"max-cards", required_argument, NULL, 'm'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"printer", required_argument, NULL, 'R'},
-                                         {"encoder", required_argument, NULL, 'E'},
-                                         {"config", required_argument, NULL, 'F'},
-                                         {"key-service", required_argument, NULL, 'K'},
-                                         {"no-faces", no_argument, NULL, 'N'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"lines", required_argument, NULL, 'l'},       {"until-empty", no_argument, NULL, 'u'},
+        {"line-prefix", required_argument, NULL, 'p'}, {"lease-seconds", required_argument, NULL, 'L'},
+        {"card-ms", required_argument, NULL, 'c'},     {"print-faults", required_argument, NULL, 'P'},
+        {"chip-faults", required_argument, NULL, 'C'}, {"seed", required_argument, NULL, 's'},
+        {"max-cards", required_argument, NULL, 'm'},   {"help", no_argument, NULL, 'h'},
+        {"printer", required_argument, NULL, 'R'},     {"encoder", required_argument, NULL, 'E'},
+        {"config", required_argument, NULL, 'F'},      {"key-service", required_argument, NULL, 'K'},
+        {"no-faces", no_argument, NULL, 'N'},          {NULL, 0, NULL, 0}};
     struct producer_run_config cfg = {.lines = 1, .line_prefix = "L", .lease_seconds = 30, .seed = 1};
     struct producer_config *config = NULL;
     const char *config_path = NULL;
@@ -300,7 +298,8 @@ static int cmd_run(struct globals *g, int argc, char **argv)
                 "  --printer SPEC       every line's printer: sim (default), usb, usb:evolis, usb:magicard,\n"
                 "                       usb:<serial>, usb:<bus>:<address> (see cardline devices);\n"
                 "                       emu:evolis, emu:magicard (emulated printers); evolis:file:PATH,\n"
-                "                       magicard:file:PATH (print to file: the bytes a USB printer would get)\n"
+                "                       magicard:file:PATH (print to file: the bytes a USB printer would "
+                "get)\n"
                 "  --encoder SPEC       every line's chip encoder: sim (default) or pcsc:<reader name>\n"
                 "  --key-service SPEC   issuer keys: soft:<key file> or psam:<reader name>\n"
                 "                       (default: a key made for this run, which only simulated cards know)\n"
@@ -441,7 +440,8 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
             "numbers with correct check characters, minors, foreigners, rare and long names, both kinds of\n"
             "outlet, replacements and exchanges, each with a photo that passes the photo profile (default\n"
             "ssc). --defects K makes K of them carry a problem a person must fix (they are held, not\n"
-            "produced). Each application depends only on the seed and its place in the batch; accepted dates\n"
+            "produced). Each application depends only on the seed and its place in the batch; accepted "
+            "dates\n"
             "are working days from --accepted-from (default 35 days before today) to --accepted-to (default\n"
             "yesterday), in the bureau's calendar (CARDLINE_NOW pins today).\n",
             help ? stdout : stderr);
@@ -511,6 +511,10 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
         return 1;
     r = strcmp(what, "outlets") == 0 ? producer_gen_outlets(conn) : producer_gen_applications(conn, &cfg);
     PQfinish(conn);
+    /* the generator reports its own failures; the outlets' only failure is the database's */
+    if (r < 0 && strcmp(what, "outlets") == 0)
+        fprintf(stderr, "cardline gen outlets: the default outlets could not be written: %s\n",
+                producer_strerror(r));
     if (r >= 0)
         printf("generated %d %s (seed %u)\n", r, what, cfg.seed);
     return r < 0;
@@ -579,7 +583,8 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (strcmp(sub, "add") == 0 && strcmp(kind, "hrss") != 0 && strcmp(kind, "bank") != 0) {
-        fprintf(stderr, "cardline outlet add: --kind '%s' is not hrss (an HR&SS window) or bank (a bank branch)\n",
+        fprintf(stderr,
+                "cardline outlet add: --kind '%s' is not hrss (an HR&SS window) or bank (a bank branch)\n",
                 kind);
         return EXIT_USAGE;
     }
@@ -609,7 +614,7 @@ static int cmd_shipment(struct globals *g, int argc, char **argv)
     conn = cli_open_db(g);
     if (!conn)
         return 1;
-    r = producer_shipment_export(conn, argv[2], &files);
+    r = producer_dispatch_export(conn, argv[2], &files);
     PQfinish(conn);
     if (r == 0)
         printf("wrote %d file(s) to %s\n", files, argv[2]);
@@ -620,7 +625,7 @@ static int cmd_clock(struct globals *g, int argc, char **argv)
 {
     bool date_only = argc == 2 && strcmp(argv[1], "--date") == 0;
     PGconn *conn;
-    PGresult *res;
+    struct store_clock clk;
 
     if (cli_want_help(argc, argv) || (argc != 1 && !date_only && strcmp(argv[1], "--offset") != 0)) {
         bool help = cli_want_help(argc, argv);
@@ -639,27 +644,16 @@ static int cmd_clock(struct globals *g, int argc, char **argv)
     conn = cli_open_db(g);
     if (!conn)
         return 1;
-    res = db_exec(conn,
-                  "SELECT to_char(bureau_time(clock_now()), 'YYYY-MM-DD HH24:MI:SS'), bureau_today(), "
-                  "  (SELECT value FROM setting WHERE key = 'bureau_timezone'), "
-                  "  CASE WHEN extract(year FROM bureau_today())::integer IN (SELECT year FROM calendar_year) "
-                  "       THEN CASE WHEN working_day(bureau_today()) THEN 'a working day' "
-                  "                 ELSE 'not a working day' END "
-                  "       ELSE 'unknown: no official calendar for its year' END",
-                  0, NULL);
-    if (!db_ok(res)) {
-        log_error("clock", "%s", PQresultErrorMessage(res));
-        PQclear(res);
+    if (store_calendar_clock(conn, &clk) < 0) {
+        log_error("clock", "the business clock could not be read from the database");
         PQfinish(conn);
         return 1;
     }
     if (date_only)
-        printf("%s\n", PQgetvalue(res, 0, 1));
+        printf("%s\n", clk.today);
     else
-        printf("now    %s %s%s\ntoday  %s, %s\n", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2),
-               producer_clock_pinned() ? " (pinned by CARDLINE_NOW)" : "", PQgetvalue(res, 0, 1),
-               PQgetvalue(res, 0, 3));
-    PQclear(res);
+        printf("now    %s %s%s\ntoday  %s, %s\n", clk.now, clk.time_zone,
+               producer_clock_pinned() ? " (pinned by CARDLINE_NOW)" : "", clk.today, clk.working);
     PQfinish(conn);
     return 0;
 }
@@ -684,11 +678,13 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data-dir", required_argument, NULL, 'D'}, {"db", required_argument, NULL, 'B'},
-        {"verbose", no_argument, NULL, 'v'},        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"data-dir", required_argument, NULL, 'D'},
+                                         {"db", required_argument, NULL, 'B'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
     struct globals g;
     int c;
 

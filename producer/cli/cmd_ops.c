@@ -7,13 +7,24 @@
 #include "producer.h"
 #include "schedule/schedule.h"
 #include "dispatch/stock.h"
+#include "intake/applications.h"
+#include "line/line.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OPERATOR "operator"
+
+/* A field of a read model as text for the table: strings as they are, numbers printed, null as `none`. */
+static const char *field(json_object *o, const char *key, const char *none)
+{
+    json_object *v = json_object_object_get(o, key);
+
+    return v ? json_object_get_string(v) : none;
+}
 
 static int usage_error(const char *text, bool help)
 {
@@ -36,103 +47,66 @@ static const char *const application_usage =
 
 static int app_list(PGconn *conn, const char *status, long limit)
 {
-    char lim[16];
-    const char *params[2] = {status, lim};
-    PGresult *res;
+    json_object *a = NULL;
+    int r = producer_applications_json(conn, status, (int)limit, &a);
 
-    snprintf(lim, sizeof(lim), "%ld", limit);
-    res = db_exec(conn,
-                  "SELECT id, upstream_id, kind, status, outlet_code, coalesce(deadline::text, '-'), "
-                  "  coalesce(held_reason, cancel_reason, deadline_problem, ''), name, doc_number "
-                  "FROM application WHERE ($1::text IS NULL OR status = $1) "
-                  "ORDER BY priority, latest_completion NULLS LAST, id LIMIT $2::integer",
-                  2, params);
-    if (!db_ok(res)) {
-        log_error("application", "%s", PQresultErrorMessage(res));
-        PQclear(res);
+    if (r < 0) {
+        fprintf(stderr, "cardline application list: %s\n", producer_strerror(r));
         return 1;
     }
     printf("%-8s %-18s %-11s %-13s %-7s %-10s %-12s %s\n", "id", "upstream", "kind", "status", "outlet",
            "deadline", "holder", "note");
-    for (int i = 0; i < PQntuples(res); i++) {
-        char name[128];
-        producer_mask_name(PQgetvalue(res, i, 7), name, sizeof(name));
-        printf("%-8s %-18s %-11s %-13s %-7s %-10s %-12s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
-               name, PQgetvalue(res, i, 6));
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        json_object *o = json_object_array_get_idx(a, i);
+        printf("%-8s %-18s %-11s %-13s %-7s %-10s %-12s %s\n", field(o, "id", "-"),
+               field(o, "upstream_id", ""), field(o, "kind", ""), field(o, "status", ""),
+               field(o, "outlet", ""), field(o, "deadline", "-"), field(o, "holder", ""),
+               field(o, "note", ""));
     }
-    PQclear(res);
+    json_object_put(a);
     return 0;
 }
 
 static int app_show(PGconn *conn, const char *id)
 {
-    const char *params[1] = {id};
-    PGresult *res =
-        db_exec(conn,
-                "SELECT id, upstream_id, kind, status, doc_type, doc_number, name, outlet_code, "
-                "  bureau_date(accepted_at), deadline, "
-                "  to_char(bureau_time(latest_completion), 'YYYY-MM-DD HH24:MI'), "
-                "  held_working_days, attempts, coalesce(held_reason, ''), coalesce(cancel_reason, ''), "
-                "  coalesce(deadline_problem, ''), "
-                "  (SELECT string_agg(card_number || ' ' || status || coalesce(' (' || spoil_reason || ')', "
-                "     ''), '; ' ORDER BY created_at) FROM card WHERE application_id = a.id) "
-                "FROM application a WHERE a.id::text = $1 OR a.upstream_id = $1",
-                1, params);
-    char doc[40], name[128];
+    json_object *o = NULL;
+    int r = producer_application_json(conn, id, &o);
 
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        fprintf(stderr, "cardline: no application '%s'\n", id);
-        PQclear(res);
+    if (r == PRODUCER_ERROR_DB) {
+        fprintf(stderr, "cardline application show: %s\n", producer_strerror(r));
         return 1;
     }
-    producer_mask_doc(PQgetvalue(res, 0, 5), doc, sizeof(doc));
-    producer_mask_name(PQgetvalue(res, 0, 6), name, sizeof(name));
+    if (r < 0) {
+        fprintf(stderr, "cardline: no application '%s'\n", id);
+        return 1;
+    }
     printf("application        %s (upstream %s)\nkind               %s\nstatus             %s\n",
-           PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
-    printf("holder             %s, %s %s\noutlet             %s\naccepted           %s\n", name,
-           PQgetvalue(res, 0, 4), doc, PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8));
+           field(o, "id", ""), field(o, "upstream_id", ""), field(o, "kind", ""), field(o, "status", ""));
+    printf("holder             %s, %s %s\noutlet             %s\naccepted           %s\n",
+           field(o, "holder", ""), field(o, "doc_type", ""), field(o, "doc_number", ""),
+           field(o, "outlet", ""), field(o, "accepted", ""));
     printf("deadline           %s (+%s working days held)\nlatest completion  %s\nattempts           %s\n",
-           PQgetisnull(res, 0, 9) ? "unknown" : PQgetvalue(res, 0, 9), PQgetvalue(res, 0, 11),
-           PQgetisnull(res, 0, 10) ? "unknown" : PQgetvalue(res, 0, 10), PQgetvalue(res, 0, 12));
-    if (PQgetvalue(res, 0, 13)[0])
-        printf("held because       %s\n", PQgetvalue(res, 0, 13));
-    if (PQgetvalue(res, 0, 14)[0])
-        printf("cancelled because  %s\n", PQgetvalue(res, 0, 14));
-    if (PQgetvalue(res, 0, 15)[0])
-        printf("deadline problem   %s\n", PQgetvalue(res, 0, 15));
-    printf("cards              %s\n", PQgetisnull(res, 0, 16) ? "none" : PQgetvalue(res, 0, 16));
-    PQclear(res);
+           field(o, "deadline", "unknown"), field(o, "held_working_days", "0"),
+           field(o, "latest_completion", "unknown"), field(o, "attempts", "0"));
+    if (json_object_object_get(o, "held_reason"))
+        printf("held because       %s\n", field(o, "held_reason", ""));
+    if (json_object_object_get(o, "cancel_reason"))
+        printf("cancelled because  %s\n", field(o, "cancel_reason", ""));
+    if (json_object_object_get(o, "deadline_problem"))
+        printf("deadline problem   %s\n", field(o, "deadline_problem", ""));
+    printf("cards              %s\n", field(o, "cards", "none"));
+    json_object_put(o);
     return 0;
 }
 
-/* Runs an UPDATE ... RETURNING id on one application inside a transaction with its audit event. */
-static int app_change(PGconn *conn, const char *sql, int nparams, const char *const *params, const char *kind,
-                      const char *detail, const char *refusal)
+/* Prints what an operator's change did, or why it was refused. */
+static int app_changed(const struct producer_ctx *ctx, int r, int64_t id, const char *kind)
 {
-    PGresult *res;
-
-    if (db_command(conn, "begin", "BEGIN", 0, NULL) < 0)
-        return 1;
-    res = db_exec(conn, sql, nparams, params);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        if (!db_ok(res))
-            log_error("application", "%s", PQresultErrorMessage(res));
-        else
-            fprintf(stderr, "cardline: %s\n", refusal);
-        PQclear(res);
-        PQclear(PQexec(conn, "ROLLBACK"));
+    if (r < 0) {
+        fprintf(stderr, "cardline: %s\n", ctx->message[0] ? ctx->message : producer_strerror(r));
         return 1;
     }
-    if (store_event(conn, OPERATOR, kind, PQgetvalue(res, 0, 0), NULL, NULL, detail) < 0 ||
-        db_command(conn, "commit", "COMMIT", 0, NULL) < 0) {
-        PQclear(res);
-        PQclear(PQexec(conn, "ROLLBACK"));
-        return 1;
-    }
-    printf("application %s %s\n", PQgetvalue(res, 0, 0), kind);
-    PQclear(res);
-    store_work_notify(conn);
+    printf("application %" PRId64 " %s\n", id, kind);
     return 0;
 }
 
@@ -172,10 +146,11 @@ int cmd_application(struct globals *g, int argc, char **argv)
     }
     if (strcmp(sub, "list") != 0 && optind != argc - 1)
         return usage_error(application_usage, false);
-    if (status && strcmp(status, "pending") && strcmp(status, "in_production") && strcmp(status, "produced") &&
-        strcmp(status, "held") && strcmp(status, "cancelled")) {
-        fprintf(stderr, "cardline application list: --status '%s' is not one of pending, in_production, "
-                        "produced, held, cancelled\n",
+    if (status && strcmp(status, "pending") && strcmp(status, "in_production") &&
+        strcmp(status, "produced") && strcmp(status, "held") && strcmp(status, "cancelled")) {
+        fprintf(stderr,
+                "cardline application list: --status '%s' is not one of pending, in_production, "
+                "produced, held, cancelled\n",
                 status);
         return EXIT_USAGE;
     }
@@ -190,28 +165,13 @@ int cmd_application(struct globals *g, int argc, char **argv)
         r = app_list(conn, status, limit);
     } else if (strcmp(sub, "show") == 0) {
         r = app_show(conn, argv[optind]);
-    } else if (strcmp(sub, "cancel") == 0) {
-        const char *params[2] = {argv[optind], reason};
-        r = app_change(
-            conn,
-            "UPDATE application SET status = 'cancelled', cancel_reason = $2, locked_by = NULL, "
-            "  lease_until = NULL, step = NULL, held_reason = NULL, updated_at = clock_now() "
-            "WHERE (id::text = $1 OR upstream_id = $1) AND status IN ('pending', 'held', 'in_production') "
-            "RETURNING id",
-            2, params, "cancelled", reason,
-            "no pending, held or in-production application with that id (produced ones are done)");
     } else {
-        const char *params[1] = {argv[optind]};
-        r = app_change(
-            conn,
-            "UPDATE application SET status = 'pending', "
-            "  held_working_days = held_working_days + CASE WHEN held_for_applicant "
-            "    THEN greatest(0, working_days_between(bureau_date(held_since), bureau_date(clock_now()))) "
-            "    ELSE 0 END, "
-            "  held_reason = NULL, held_since = NULL, held_for_applicant = false, attempts = 0, "
-            "  updated_at = clock_now() "
-            "WHERE (id::text = $1 OR upstream_id = $1) AND status = 'held' RETURNING id",
-            1, params, "released", NULL, "no held application with that id");
+        struct producer_ctx ctx = {.conn = conn, .actor = OPERATOR};
+        int64_t id = 0;
+        bool cancel = strcmp(sub, "cancel") == 0;
+        int e = cancel ? producer_application_cancel(&ctx, argv[optind], reason, &id)
+                       : producer_application_release(&ctx, argv[optind], &id);
+        r = app_changed(&ctx, e, id, cancel ? "cancelled" : "released");
     }
     PQfinish(conn);
     return r;
@@ -225,35 +185,21 @@ int cmd_card(struct globals *g, int argc, char **argv)
         "Usage: cardline card report-lost CARD_NUMBER\n"
         "Record the holder's formal loss report (in person): all functions stop and a\n"
         "replacement application may be produced.\n";
-    const char *params[1];
-    PGconn *conn;
-    PGresult *res;
-    int r = 1;
+    struct producer_ctx ctx = {.actor = OPERATOR};
+    int r;
 
     if (cli_want_help(argc, argv) || argc != 3 || strcmp(argv[1], "report-lost") != 0)
         return usage_error(text, cli_want_help(argc, argv));
-    params[0] = argv[2];
-    conn = cli_open_db(g);
-    if (!conn)
+    ctx.conn = cli_open_db(g);
+    if (!ctx.conn)
         return 1;
-    if (db_command(conn, "begin", "BEGIN", 0, NULL) == 0) {
-        res = db_exec(conn,
-                      "UPDATE card SET status = 'lost' WHERE card_number = $1 AND status = 'issued' "
-                      "RETURNING card_number",
-                      1, params);
-        if (db_ok(res) && PQntuples(res) == 1 &&
-            store_event(conn, OPERATOR, "reported_lost", NULL, argv[2], NULL, "formal loss report") == 0 &&
-            db_command(conn, "commit", "COMMIT", 0, NULL) == 0) {
-            printf("card %s reported lost\n", argv[2]);
-            r = 0;
-        } else {
-            fprintf(stderr, "cardline: no card %s in a holder's hands\n", argv[2]);
-            PQclear(PQexec(conn, "ROLLBACK"));
-        }
-        PQclear(res);
-    }
-    PQfinish(conn);
-    return r;
+    r = producer_card_report_lost(&ctx, argv[2], NULL);
+    if (r == 0)
+        printf("card %s reported lost\n", argv[2]);
+    else
+        fprintf(stderr, "cardline: %s\n", ctx.message[0] ? ctx.message : producer_strerror(r));
+    PQfinish(ctx.conn);
+    return r < 0;
 }
 
 /* --- calendar ------------------------------------------------------------------------------------------- */
@@ -274,7 +220,6 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
     const char *sub = argc > 1 ? argv[1] : "";
     long days = 30;
     PGconn *conn;
-    PGresult *res = NULL;
     int r = 1;
 
     if (cli_want_help(argc, argv))
@@ -300,29 +245,30 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
     if (strcmp(sub, "import") == 0) {
         r = producer_calendar_import(conn, argv[2]) < 0;
     } else if (strcmp(sub, "years") == 0) {
-        res = db_exec(conn, "SELECT year, source FROM calendar_year ORDER BY year", 0, NULL);
-        if (db_ok(res)) {
-            for (int i = 0; i < PQntuples(res); i++)
-                printf("%s  %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
-            r = 0;
-        }
-    } else {
-        char n[16];
-        const char *params[2] = {argv[2], strcmp(sub, "deadline") == 0 ? n : argv[3]};
-        snprintf(n, sizeof(n), "%ld", days);
-        res = db_exec(conn,
-                      strcmp(sub, "deadline") == 0 ? "SELECT add_working_days($1::date, $2::integer)"
-                                                   : "SELECT working_days_between($1::date, $2::date)",
-                      2, params);
-        if (db_ok(res)) {
-            printf("%s\n", PQgetvalue(res, 0, 0));
+        json_object *a = NULL;
+        if (producer_calendar_years_json(conn, &a) == 0) {
+            for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *o = json_object_array_get_idx(a, i);
+                printf("%s  %s\n", field(o, "year", ""), field(o, "source", ""));
+            }
+            json_object_put(a);
             r = 0;
         } else {
-            const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-            fprintf(stderr, "cardline calendar: %s\n", msg ? msg : "database error");
+            fprintf(stderr, "cardline calendar: the calendar could not be read from the database\n");
+        }
+    } else {
+        char answer[32], err[256];
+        int e = strcmp(sub, "deadline") == 0 ? producer_calendar_deadline(conn, argv[2], (int)days, answer,
+                                                                          sizeof(answer), err, sizeof(err))
+                                             : producer_calendar_workdays(conn, argv[2], argv[3], answer,
+                                                                          sizeof(answer), err, sizeof(err));
+        if (e == 0) {
+            printf("%s\n", answer);
+            r = 0;
+        } else {
+            fprintf(stderr, "cardline calendar: %s\n", e == PRODUCER_ERROR_INPUT ? err : "database error");
         }
     }
-    PQclear(res);
     PQfinish(conn);
     return r;
 }
@@ -331,11 +277,13 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
 
 int cmd_stock(struct globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"line", required_argument, NULL, 'l'}, {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},   {"json", no_argument, NULL, 'j'},
-        {"new-line", no_argument, NULL, 'n'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"line", required_argument, NULL, 'l'},
+                                         {"from", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"new-line", no_argument, NULL, 'n'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     static const char *const text =
         "Usage: cardline stock issue --line L N [--new-line]\n"
         "       cardline stock return|sample --line L N\n"
@@ -345,7 +293,8 @@ int cmd_stock(struct globals *g, int argc, char **argv)
         "taken for quality samples. report: per line issued, used (good + spoiled + in the machine), "
         "returned,\n"
         "samples and what should be on hand; exits 1 and says DIFFERENCE when the books do not balance.\n"
-        "A line's books open with its first issue and --new-line (a run or 'config apply' opens them too); a\n"
+        "A line's books open with its first issue and --new-line (a run or 'config apply' opens them too); "
+        "a\n"
         "return or sample never takes more than the line has on hand.\n";
     const char *sub = argc > 1 ? argv[1] : "", *line = NULL, *from = NULL, *to = NULL;
     bool json = false, new_line = false;

@@ -1,6 +1,7 @@
 /* cmd_photo.c — `cardline photo ...`: check photos (one or a folder), issue and verify receipts, show
  * profiles */
 #include "cli/cli.h"
+#include "base/fileio.h"
 #include "store/db.h"
 #include "base/log.h"
 #include "photo.h"
@@ -192,8 +193,9 @@ static int render_receipt(const struct photo_receipt *rc, const uint8_t *data, s
     struct photo_image *img = NULL;
     int r;
 
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        fprintf(stderr, "cardline photo: cannot create %s: %s\n", dir, strerror(errno));
+    r = producer_private_dir(dir);
+    if (r < 0) {
+        fprintf(stderr, "cardline photo: cannot create %s: %s\n", dir, strerror(-r));
         return 1;
     }
     if (snprintf(png, sizeof(png), "%s/%s.png", dir, rc->number) >= (int)sizeof(png) ||
@@ -349,13 +351,15 @@ static int cmd_check(struct globals *g, int argc, char **argv)
             print_report(rep, files.paths[i], verbose);
         if (receipt && rep->verdict != PHOTO_STATUS_FAIL) {
             PGconn *conn = cli_open_db(g);
+            struct producer_ctx ctx = {.conn = conn, .actor = "operator"};
             struct photo_receipt rc;
             char dir[PATH_MAX + 16];
             if (!conn) {
                 status = 2;
-            } else if ((r = producer_photo_receipt_issue(conn, data, len, rep, studio, doc, &rc)) < 0) {
+            } else if ((r = producer_photo_receipt_issue(&ctx, data, len, rep, studio, doc, &rc)) < 0) {
                 fprintf(stderr, "cardline photo check: no receipt: %s\n",
                         r == PRODUCER_ERROR_INPUT ? "the studio code or document number is malformed"
+                        : ctx.message[0]          ? ctx.message
                                                   : producer_strerror(r));
                 status = r == PRODUCER_ERROR_INPUT ? EXIT_USAGE : 1;
             } else {
@@ -427,6 +431,8 @@ static int cmd_verify(struct globals *g, int argc, char **argv)
             printf("valid: %s is the photo of receipt %s\n", argv[2], argv[1]);
     } else if (r != PRODUCER_ERROR_DB) {
         printf("NOT valid: %s\n", reason);
+    } else {
+        fprintf(stderr, "cardline photo verify: %s\n", reason);
     }
     PQfinish(conn);
     free(data);
@@ -456,8 +462,10 @@ static int cmd_receipt(struct globals *g, int argc, char **argv)
                 r == PRODUCER_ERROR_INPUT ? "is not a receipt number" : "was never issued");
         return 1;
     }
-    if (r < 0)
+    if (r < 0) {
+        fprintf(stderr, "cardline photo receipt: %s could not be read: %s\n", argv[2], producer_strerror(r));
         return 1;
+    }
     return argc == 4 ? render_receipt(&rc, NULL, 0, argv[3]) : print_receipt(&rc, NULL, NULL);
 }
 

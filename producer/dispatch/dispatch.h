@@ -11,11 +11,11 @@
 
 /* Errors beyond producer_error; each call that refuses fills a message a person can act on. */
 enum dispatch_error {
-    DISPATCH_ERROR_STATE = -20, /* the shipment or card is not in a state that allows this */
+    DISPATCH_ERROR_STATE = -1420, /* the shipment or card is not in a state that allows this */
     DISPATCH_ERROR_IDENTITY =
-        -21, /* the person at the counter is not the holder (or the agent data is missing) */
-    DISPATCH_ERROR_OUTLET = -22, /* the shipment or card belongs to another outlet */
-    DISPATCH_ERROR_RENDER = -23, /* a barcode or document could not be drawn */
+        -1421, /* the person at the counter is not the holder (or the agent data is missing) */
+    DISPATCH_ERROR_OUTLET = -1422, /* the shipment or card belongs to another outlet */
+    DISPATCH_ERROR_RENDER = -1423, /* a barcode or document could not be drawn */
 };
 
 const char *dispatch_strerror(int err);
@@ -63,6 +63,9 @@ int producer_dispatch_lost(struct producer_ctx *ctx, const char *shipment_or_car
 /* Documents. format "png" or "pdf" for the label; "pdf" or "csv" for the manifest. Holder data is masked. */
 int producer_dispatch_label(PGconn *conn, const char *shipment_id, const char *format, const char *path);
 int producer_dispatch_manifest(PGconn *conn, const char *shipment_id, const char *format, const char *path);
+/* Every shipment's cards, one CSV per outlet (DIR/<outlet>.csv, created with DIR when missing), holder data
+ * masked: shipment,status,card_number,application,holder,ssn,packed_at. *ret_files counts the files. */
+int producer_dispatch_export(PGconn *conn, const char *dir, int *ret_files);
 
 /* Read models shared by the CLI and the HTTP API; *ret is a new json object the caller puts. */
 /* status/outlet may be NULL; limit bounds the rows */

@@ -1,7 +1,9 @@
 /* dispatch_docs.c — the papers that travel with a shipment: the label (GS1-128 and QR of the shipment id, PNG
  * or PDF) and the manifest (PDF with signature lines, or CSV), holder data masked */
 #include "dispatch/dispatch.h"
+#include "store/shipments.h"
 
+#include "base/csv.h"
 #include "base/log.h"
 
 #include <cairo-pdf.h>
@@ -82,47 +84,8 @@ static void text(cairo_t *cr, const char *font, const char *s, double x, double 
     g_object_unref(layout);
 }
 
-struct label_data {
-    char id[19];
-    char outlet[20];
-    char outlet_name[256];
-    char county[128];
-    char status[16];
-    char sealed_at[32];
-    int cards;
-};
-
-static int load_label(PGconn *conn, const char *id, struct label_data *ret)
-{
-    const char *p[1] = {id};
-    PGresult *res =
-        db_exec(conn,
-                "SELECT s.id, s.outlet_code, o.name, o.county, s.status, coalesce(to_char(s.sealed_at AT "
-                "TIME ZONE (SELECT value FROM setting WHERE key = 'bureau_timezone'), 'YYYY-MM-DD HH24:MI'), "
-                "''), (SELECT count(*) FROM shipment_item i WHERE i.shipment_id = s.id) "
-                "FROM shipment s JOIN outlet o ON o.code = s.outlet_code WHERE s.id = $1",
-                1, p);
-    int r = 0;
-
-    if (!db_ok(res))
-        r = PRODUCER_ERROR_DB;
-    else if (PQntuples(res) != 1)
-        r = PRODUCER_ERROR_NOT_FOUND;
-    else {
-        snprintf(ret->id, sizeof(ret->id), "%s", PQgetvalue(res, 0, 0));
-        snprintf(ret->outlet, sizeof(ret->outlet), "%s", PQgetvalue(res, 0, 1));
-        snprintf(ret->outlet_name, sizeof(ret->outlet_name), "%s", PQgetvalue(res, 0, 2));
-        snprintf(ret->county, sizeof(ret->county), "%s", PQgetvalue(res, 0, 3));
-        snprintf(ret->status, sizeof(ret->status), "%s", PQgetvalue(res, 0, 4));
-        snprintf(ret->sealed_at, sizeof(ret->sealed_at), "%s", PQgetvalue(res, 0, 5));
-        ret->cards = atoi(PQgetvalue(res, 0, 6));
-    }
-    PQclear(res);
-    return r;
-}
-
 /* The label in millimetres: addressee on top, the GS1-128 across, the QR and the human-readable id below. */
-static int draw_label(cairo_t *cr, const struct label_data *l)
+static int draw_label(cairo_t *cr, const struct store_shipment_label *l)
 {
     char gs1[32], hri[40], line[256];
     int r;
@@ -167,7 +130,7 @@ static int finish_surface(cairo_surface_t *surface, int r)
 
 int producer_dispatch_label(PGconn *conn, const char *shipment_id, const char *format, const char *path)
 {
-    struct label_data l;
+    struct store_shipment_label l;
     cairo_surface_t *surface;
     cairo_t *cr;
     bool png = format && strcmp(format, "png") == 0;
@@ -175,7 +138,7 @@ int producer_dispatch_label(PGconn *conn, const char *shipment_id, const char *f
 
     if (!format || (!png && strcmp(format, "pdf") != 0) || !path)
         return PRODUCER_ERROR_INVALID;
-    r = load_label(conn, shipment_id, &l);
+    r = store_shipments_label(conn, shipment_id, &l);
     if (r < 0)
         return r;
     if (png)
@@ -199,68 +162,52 @@ int producer_dispatch_label(PGconn *conn, const char *shipment_id, const char *f
 
 /* --- manifest ------------------------------------------------------------------------------------------- */
 
-static int csv_field(FILE *f, const char *s, bool last)
+/* the rows hold holder data in clear: wipe them before giving the memory back */
+static void free_rows(struct store_shipment_card *rows, int n)
 {
-    /* every value is quoted; a leading formula character is neutralised for spreadsheets */
-    fputc('"', f);
-    if (strchr("=+-@", s[0]) && s[0])
-        fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-    return fputc(last ? '\n' : ',', f);
+    if (rows)
+        explicit_bzero(rows, (size_t)n * sizeof(*rows));
+    free(rows);
 }
 
 int producer_dispatch_manifest(PGconn *conn, const char *shipment_id, const char *format, const char *path)
 {
-    const char *p[1] = {shipment_id};
-    struct label_data l;
-    PGresult *res;
+    struct store_shipment_label l;
+    struct store_shipment_card *rows = NULL;
     bool csv = format && strcmp(format, "csv") == 0;
     int r, n;
 
     if (!format || (!csv && strcmp(format, "pdf") != 0) || !path)
         return PRODUCER_ERROR_INVALID;
-    r = load_label(conn, shipment_id, &l);
+    r = store_shipments_label(conn, shipment_id, &l);
     if (r < 0)
         return r;
-    res =
-        db_exec(conn,
-                "SELECT i.card_number, a.upstream_id, a.name, a.ssn, c.status FROM shipment_item i "
-                "JOIN card c ON c.card_number = i.card_number JOIN application a ON a.id = c.application_id "
-                "WHERE i.shipment_id = $1 ORDER BY i.card_number",
-                1, p);
-    if (!db_ok(res)) {
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    n = PQntuples(res);
+    r = store_shipments_manifest(conn, shipment_id, &rows, &n);
+    if (r < 0)
+        return r;
     if (csv) {
+        static const char *const header[] = {"shipment", "outlet", "card_number", "application",
+                                             "holder",   "ssn",    "status"};
         FILE *f = fopen(path, "we");
         if (!f) {
             log_error("dispatch", "cannot write %s: %s", path, strerror(errno));
-            PQclear(res);
+            free_rows(rows, n);
             return PRODUCER_ERROR_IO;
         }
-        fputs("shipment,outlet,card_number,application,holder,ssn,status\n", f);
-        for (int i = 0; i < n; i++) {
+        r = csv_write_record(f, header, 7, 0);
+        for (int i = 0; i < n && r == 0; i++) {
             char name[256], ssn[48];
-            producer_mask_name(PQgetvalue(res, i, 2), name, sizeof(name));
-            producer_mask_doc(PQgetvalue(res, i, 3), ssn, sizeof(ssn));
-            csv_field(f, l.id, false);
-            csv_field(f, l.outlet, false);
-            csv_field(f, PQgetvalue(res, i, 0), false);
-            csv_field(f, PQgetvalue(res, i, 1), false);
-            csv_field(f, name, false);
-            csv_field(f, ssn, false);
-            csv_field(f, PQgetvalue(res, i, 4), true);
+            producer_mask_name(rows[i].name, name, sizeof(name));
+            producer_mask_doc(rows[i].ssn, ssn, sizeof(ssn));
+            /* every value quoted, as manifests always were; a leading formula character neutralised */
+            const char *const fields[] = {l.id, l.outlet, rows[i].card_number, rows[i].application,
+                                          name, ssn,      rows[i].card_status};
+            r = csv_write_record(f, fields, 7, CSV_WRITE_QUOTE_ALL | CSV_WRITE_SAFE_FORMULA);
         }
-        r = fclose(f) == 0 ? 0 : PRODUCER_ERROR_IO;
-        PQclear(res);
-        return r;
+        if (fclose(f) != 0)
+            r = -1;
+        free_rows(rows, n);
+        return r == 0 ? 0 : PRODUCER_ERROR_IO;
     }
 
     cairo_surface_t *surface = cairo_pdf_surface_create(path, A4_W_PT, A4_H_PT);
@@ -295,12 +242,12 @@ int producer_dispatch_manifest(PGconn *conn, const char *shipment_id, const char
         y += 3;
         for (int i = page * rows_per_page; i < n && i < (page + 1) * rows_per_page; i++) {
             char name[256], ssn[48], num[16];
-            producer_mask_name(PQgetvalue(res, i, 2), name, sizeof(name));
-            producer_mask_doc(PQgetvalue(res, i, 3), ssn, sizeof(ssn));
+            producer_mask_name(rows[i].name, name, sizeof(name));
+            producer_mask_doc(rows[i].ssn, ssn, sizeof(ssn));
             snprintf(num, sizeof(num), "%d", i + 1);
             text(cr, "Noto Sans CJK SC 8.5", num, 40, y, 0);
-            text(cr, "DejaVu Sans Mono 8.5", PQgetvalue(res, i, 0), 70, y, 0);
-            text(cr, "DejaVu Sans Mono 8.5", PQgetvalue(res, i, 1), 160, y, 135);
+            text(cr, "DejaVu Sans Mono 8.5", rows[i].card_number, 70, y, 0);
+            text(cr, "DejaVu Sans Mono 8.5", rows[i].application, 160, y, 135);
             text(cr, "Noto Sans CJK SC 8.5", name, 300, y, 75);
             text(cr, "DejaVu Sans Mono 8.5", ssn, 380, y, 0);
             cairo_rectangle(cr, 535, y + 2, 8, 8);
@@ -330,6 +277,6 @@ int producer_dispatch_manifest(PGconn *conn, const char *shipment_id, const char
     }
     r = cairo_status(cr) == CAIRO_STATUS_SUCCESS ? 0 : DISPATCH_ERROR_RENDER;
     cairo_destroy(cr);
-    PQclear(res);
+    free_rows(rows, n);
     return finish_surface(surface, r);
 }

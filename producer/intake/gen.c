@@ -1,6 +1,10 @@
 /* gen.c — realistic approved applications for demos and tests: valid identity numbers, minors, foreigners,
  * rare and long names, both kinds of outlet, replacements and exchanges, each with a photo */
 #include "producer.h"
+#include "store/applications.h"
+#include "store/calendar.h"
+#include "store/outlets.h"
+#include "store/settings.h"
 #include "store/store.h"
 
 #include "intake/gen.h"
@@ -9,7 +13,7 @@
 #include "base/log.h"
 #include "photo.h"
 #include "base/rng.h"
-#include "intake/rules.h"
+#include "base/rules.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -182,25 +186,23 @@ static void gen_person(struct person_gen *g, struct producer_app *a)
 
 int producer_gen_outlets(PGconn *conn)
 {
-    PGresult *res = db_exec(conn, "SELECT count(*) FROM outlet", 0, NULL);
-    int have = db_ok(res) ? atoi(PQgetvalue(res, 0, 0)) : -1;
+    int have, r;
 
-    PQclear(res);
-    if (have < 0)
-        return PRODUCER_ERROR_DB;
+    r = store_outlets_count(conn, &have);
+    if (r < 0)
+        return r;
     if (have > 0)
         return 0;
     for (size_t i = 0; i < sizeof(default_outlets) / sizeof(default_outlets[0]); i++) {
-        char transit[8];
-        const char *params[6] = {default_outlets[i].code,     default_outlets[i].name,
-                                 default_outlets[i].kind,     default_outlets[i].county,
-                                 default_outlets[i].weekdays, transit};
-        snprintf(transit, sizeof(transit), "%d", default_outlets[i].transit);
-        if (db_command(conn, "add outlet",
-                       "INSERT INTO outlet (code, name, kind, county, delivery_weekdays, transit_days) "
-                       "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                       6, params) < 0)
-            return PRODUCER_ERROR_DB;
+        const struct store_outlet o = {.code = default_outlets[i].code,
+                                       .name = default_outlets[i].name,
+                                       .kind = default_outlets[i].kind,
+                                       .county = default_outlets[i].county,
+                                       .weekdays = default_outlets[i].weekdays,
+                                       .transit_days = default_outlets[i].transit};
+        r = store_outlets_put(conn, &o, STORE_OUTLET_KEEP, NULL);
+        if (r < 0)
+            return r;
     }
     return (int)(sizeof(default_outlets) / sizeof(default_outlets[0]));
 }
@@ -211,26 +213,17 @@ static int insert_old_card(PGconn *conn, struct rng *r, const struct producer_ap
                            char out[10])
 {
     char issue[11];
-    const char *params[4] = {out, a->ssn, status, issue};
-    PGresult *res;
     int rc;
 
     for (int tries = 0; tries < 8; tries++) {
         snprintf(out, 10, "E%08u", rng_next(r) % 100000000u);
         snprintf(issue, sizeof(issue), "%04u-%02u-15", 2016u + (unsigned)rng_below(r, 6),
                  1u + (unsigned)rng_below(r, 12));
-        res = db_exec(conn,
-                      "INSERT INTO card (card_number, person_key, status, issue_date, expiry_date) "
-                      "VALUES ($1, $2, $3, $4, $4::date + interval '10 years') ON CONFLICT DO NOTHING",
-                      4, params);
-        rc = db_ok(res) ? atoi(PQcmdTuples(res)) : -1;
-        if (!db_ok(res))
-            log_error("gen", "old card: %s", PQresultErrorMessage(res));
-        PQclear(res);
+        rc = store_applications_prior_card(conn, out, a->ssn, status, issue);
         if (rc == 1)
             return 0;
         if (rc < 0)
-            return PRODUCER_ERROR_DB;
+            return rc;
     }
     return PRODUCER_ERROR_DB;
 }
@@ -272,9 +265,10 @@ int producer_gen_item_make(const struct producer_gen_ctx *ctx, int index, int de
     /* at a bank's window the applicant opens the account with that bank */
     snprintf(it.app.bank_name, sizeof(it.app.bank_name), "%s",
              default_outlets[outlet].bank ? default_outlets[outlet].bank : PICK(r, banks));
-    /* accepted on one of the bureau's working days in the window, during office hours, Beijing time */
+    /* accepted on one of the bureau's working days in the window, during office hours, bureau time (the
+     * writer adds the bureau's time zone, so the item does not depend on it) */
     day = ctx->days[rng_below(r, ctx->ndays)];
-    snprintf(it.accepted, sizeof(it.accepted), "%.10s %02d:%02d:00+08", day, 9 + rng_below(r, 8),
+    snprintf(it.accepted, sizeof(it.accepted), "%.10s %02d:%02d:00", day, 9 + rng_below(r, 8),
              rng_below(r, 60));
     it.priority = kind_roll < 8 ? 3 : 5;
 
@@ -313,11 +307,13 @@ int producer_gen_item_make(const struct producer_gen_ctx *ctx, int index, int de
 
     if (defect == PRODUCER_GEN_DEFECT_BAD_PHOTO) {
         /* each kind of photo fault in turn */
-        rc = producer_portrait_render(ctx->portraits, rng_next(r),
-                                      (enum producer_portrait_flaw)(1 + index % (PRODUCER_PORTRAIT_FLAW_COUNT - 1)),
-                                      &it.jpeg, &it.jpeg_len);
+        rc = producer_portrait_render(
+            ctx->portraits, rng_next(r),
+            (enum producer_portrait_flaw)(1 + index % (PRODUCER_PORTRAIT_FLAW_COUNT - 1)), &it.jpeg,
+            &it.jpeg_len);
     } else {
-        /* A portrait the bureau's own checker fails would hold a good applicant: draw again until it passes. */
+        /* A portrait the bureau's own checker fails would hold a good applicant: draw again until it passes.
+         */
         for (int tries = 0; tries < PRODUCER_GEN_PORTRAIT_TRIES; tries++) {
             struct photo_report *rep = NULL;
             bool pass;
@@ -355,23 +351,30 @@ void producer_gen_item_clear(struct producer_gen_item *it)
     it->jpeg_len = 0;
 }
 
-static int gen_store(PGconn *conn, struct producer_gen_item *it)
+/* time_zone: the bureau's (setting bureau_timezone), which the item's accepted time is in */
+static int gen_store(PGconn *conn, struct producer_gen_item *it, const char *time_zone)
 {
     struct rng r = {.s = it->old_card_seed};
-    char err[256], old[10];
+    char err[256], old[10], accepted[128];
     int rc;
 
     if (it->old_card_status[0]) {
         rc = insert_old_card(conn, &r, &it->app, it->old_card_status, old);
-        if (rc < 0)
+        if (rc < 0) {
+            log_error("gen", "application %s: its earlier card could not be stored", it->app.upstream_id);
             return rc;
+        }
         if (it->old_card_replaced)
             memcpy(it->app.replaced_card, old, sizeof(old));
     }
     rc = producer_insert_photo(conn, it->jpeg, it->jpeg_len, "demo studio", &it->app.photo_id);
-    if (rc < 0)
+    if (rc < 0) {
+        log_error("gen", "application %s: its photo could not be stored", it->app.upstream_id);
         return rc;
-    if (producer_insert_application(conn, &it->app, it->accepted, it->priority, err, sizeof(err)) < 0) {
+    }
+    /* PostgreSQL reads "YYYY-MM-DD HH:MM:SS Zone/Name" as that zone's wall-clock time */
+    snprintf(accepted, sizeof(accepted), "%s %s", it->accepted, time_zone);
+    if (producer_insert_application(conn, &it->app, accepted, it->priority, err, sizeof(err)) < 0) {
         log_error("gen", "application %s: %s", it->app.upstream_id, err);
         return PRODUCER_ERROR_DB;
     }
@@ -383,50 +386,26 @@ static int gen_store(PGconn *conn, struct producer_gen_item *it)
 static int gen_days(PGconn *conn, const struct producer_gen_config *cfg, struct producer_gen_ctx *ctx,
                     char (**ret_days)[11])
 {
-    const char *params[2] = {cfg->accepted_from, cfg->accepted_to};
-    char(*days)[11];
-    PGresult *res = db_exec(
-        conn,
-        "WITH w AS (SELECT coalesce($1::date, bureau_today() - 35) AS f, "
-        "                  coalesce($2::date, bureau_today() - 1) AS t) "
-        "SELECT to_char(bureau_today(), 'YYYYMMDD'), to_char(w.f, 'YYYY-MM-DD'), to_char(w.t, 'YYYY-MM-DD'), "
-        "  to_char(d, 'YYYY-MM-DD') "
-        "FROM w LEFT JOIN LATERAL (SELECT d::date FROM generate_series(w.f, w.t, interval '1 day') AS d "
-        "  WHERE CASE WHEN extract(year FROM d)::integer IN (SELECT year FROM calendar_year) "
-        "             THEN working_day(d::date) ELSE extract(isodow FROM d) < 6 END) AS days ON true "
-        "ORDER BY d",
-        2, params);
-    int n;
+    struct store_accept_days d;
+    int r = store_calendar_accept_days(conn, cfg->accepted_from, cfg->accepted_to, &d);
 
-    if (!db_ok(res)) {
-        if (strcmp(db_sqlstate(res), "22007") == 0 || strcmp(db_sqlstate(res), "22008") == 0) {
-            log_error("gen", "accepted dates must be YYYY-MM-DD");
-            PQclear(res);
-            return PRODUCER_ERROR_INVALID;
-        }
-        log_error("gen", "accepted days: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    n = PQntuples(res);
-    if (n == 0 || PQgetisnull(res, 0, 3)) {
-        log_error("gen", "no working day to accept applications on from %s to %s",
-                  n ? PQgetvalue(res, 0, 1) : "?", n ? PQgetvalue(res, 0, 2) : "?");
-        PQclear(res);
+    if (r == PRODUCER_ERROR_INPUT) {
+        log_error("gen", "accepted dates must be YYYY-MM-DD");
         return PRODUCER_ERROR_INVALID;
     }
-    days = calloc((size_t)n, sizeof(*days));
-    if (!days) {
-        PQclear(res);
-        return PRODUCER_ERROR_NOMEM;
+    if (r < 0) {
+        log_error("gen", "the days to accept applications on could not be read: %s", producer_strerror(r));
+        return r;
     }
-    for (int i = 0; i < n; i++)
-        snprintf(days[i], sizeof(days[i]), "%.10s", PQgetvalue(res, i, 3));
-    ctx->today = atoi(PQgetvalue(res, 0, 0));
-    ctx->ndays = n;
-    ctx->days = (const char(*)[11])days;
-    *ret_days = days;
-    PQclear(res);
+    if (d.ndays == 0) {
+        log_error("gen", "no working day to accept applications on from %s to %s", d.from, d.to);
+        free(d.days);
+        return PRODUCER_ERROR_INVALID;
+    }
+    ctx->today = d.today;
+    ctx->ndays = d.ndays;
+    ctx->days = (const char(*)[11])d.days;
+    *ret_days = d.days;
     return 0;
 }
 
@@ -437,7 +416,7 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     struct producer_portrait_source *portraits = NULL;
     struct photo_checker *checker = NULL;
     struct photo_profile profile;
-    char(*days)[11] = NULL, why[256];
+    char(*days)[11] = NULL, why[256], time_zone[64];
     struct rng seed_rng = {.s = cfg->seed};
     int r = 0;
 
@@ -454,10 +433,16 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     ctx.seed = cfg->seed;
     ctx.run_id = rng_next(&seed_rng);
     ctx.profile = &profile;
+    if (store_settings_time_zone(conn, time_zone, sizeof(time_zone)) < 0) {
+        log_error("gen", "the bureau's time zone (setting bureau_timezone) could not be read");
+        return PRODUCER_ERROR_DB;
+    }
     r = gen_days(conn, cfg, &ctx, &days);
     if (r < 0)
         return r;
     r = producer_gen_outlets(conn);
+    if (r < 0)
+        log_error("gen", "the default outlets could not be written: %s", producer_strerror(r));
     if (r >= 0) {
         r = producer_portrait_source_new(NULL, &portraits);
         ctx.portraits = portraits;
@@ -471,7 +456,7 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
             log_error("gen", "photo checker: %s", photo_strerror(r));
     }
     if (r >= 0)
-        r = db_command(conn, "begin", "BEGIN", 0, NULL);
+        r = store_begin(conn);
     for (int i = 0; r >= 0 && i < cfg->count; i++) {
         struct producer_gen_item it;
         /* spread the defects evenly through the batch */
@@ -480,17 +465,18 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
             defect = ((i + 1) * cfg->defects / cfg->count - 1) % PRODUCER_GEN_DEFECT_COUNT;
         r = producer_gen_item_make(&ctx, i, defect, &it);
         if (r < 0) {
-            log_error("gen", "application %d: no portrait passes the photo profile '%s'", i + 1, profile_name);
+            log_error("gen", "application %d: no portrait passes the photo profile '%s'", i + 1,
+                      profile_name);
             break;
         }
-        r = gen_store(conn, &it);
+        r = gen_store(conn, &it, time_zone);
         producer_gen_item_clear(&it);
     }
-    if (r >= 0 && (store_event(conn, "gen", "generated", NULL, NULL, NULL, NULL) < 0 ||
-                   db_command(conn, "commit", "COMMIT", 0, NULL) < 0))
+    if (r >= 0 &&
+        (store_event(conn, "gen", "generated", NULL, NULL, NULL, NULL) < 0 || store_commit(conn) < 0))
         r = PRODUCER_ERROR_DB;
     if (r < 0)
-        PQclear(PQexec(conn, "ROLLBACK"));
+        store_rollback(conn);
     photo_checker_free(checker);
     producer_portrait_source_free(portraits);
     free(days);

@@ -3,7 +3,7 @@
 
 #include "intake/gen_portrait.h"
 #include "photo.h"
-#include "intake/rules.h"
+#include "base/rules.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,7 +38,7 @@ struct producer_gen_ctx {
 /* One application as the upstream platform would send it, before it is written. */
 struct producer_gen_item {
     struct producer_app app;
-    char accepted[40]; /* YYYY-MM-DD HH:MM:00+08 */
+    char accepted[40]; /* YYYY-MM-DD HH:MM:00, the bureau's wall-clock time (its zone is added when stored) */
     int priority;
     char old_card_status[16]; /* "": no earlier card; else the status the person's earlier card is in */
     bool old_card_replaced;   /* the application replaces or exchanges that earlier card */

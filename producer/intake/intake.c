@@ -1,6 +1,10 @@
 /* intake.c — approved applications enter the database: CSV import (all or nothing) and the shared insert path
  */
 #include "intake/intake.h"
+#include "store/applications.h"
+#include "store/calendar.h"
+#include "store/outlets.h"
+#include "store/photos.h"
 #include "store/store.h"
 
 #include "base/fileio.h"
@@ -24,69 +28,19 @@
 int producer_insert_photo(PGconn *conn, const uint8_t *bytes, size_t len, const char *studio, int64_t *ret_id)
 {
     char sha[65];
-    const char *params[3] = {(const char *)bytes, sha, studio};
-    int lengths[3] = {(int)len, 0, 0};
-    int formats[3] = {1, 0, 0};
-    PGresult *res;
-    int r = PRODUCER_ERROR_DB;
 
+    if (!conn || (!bytes && len > 0) || !ret_id)
+        return PRODUCER_ERROR_INVALID;
     photo_sha256_hex(bytes, len, sha);
-    res = PQexecParams(conn, "INSERT INTO photo (bytes, sha256, studio) VALUES ($1, $2, $3) RETURNING id", 3,
-                       NULL, params, lengths, formats, 0);
-    if (db_ok(res) && PQntuples(res) == 1) {
-        *ret_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        r = 0;
-    } else {
-        log_error("intake", "store photo: %s", PQresultErrorMessage(res));
-    }
-    PQclear(res);
-    return r;
+    return store_photos_insert(conn, bytes, len, sha, studio, ret_id);
 }
 
 int producer_insert_application(PGconn *conn, const struct producer_app *a, const char *accepted_at,
                                 int priority, char *err, size_t err_size)
 {
-    char eth[8], photo[24], prio[8], sex[2] = {a->sex, 0};
-    const char *params[17] = {a->upstream_id,
-                              a->kind,
-                              a->doc_type,
-                              a->doc_number,
-                              a->ssn,
-                              a->name,
-                              sex,
-                              eth,
-                              a->birth_date,
-                              a->birth_place,
-                              a->nationality[0] ? a->nationality : "CHN",
-                              a->outlet_code,
-                              a->bank_name[0] ? a->bank_name : NULL,
-                              a->photo_id ? photo : NULL,
-                              a->replaced_card[0] ? a->replaced_card : NULL,
-                              accepted_at,
-                              prio};
-    PGresult *res;
-    int r = 0;
-
-    snprintf(eth, sizeof(eth), "%d", a->ethnicity);
-    snprintf(photo, sizeof(photo), "%" PRId64, a->photo_id);
-    snprintf(prio, sizeof(prio), "%d", priority);
-    res = db_exec(
-        conn,
-        "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
-        "  birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, replaced_card_number, "
-        "  accepted_at, priority) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        17, params);
-    if (!db_ok(res)) {
-        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        snprintf(err, err_size, "%s",
-                 strcmp(db_sqlstate(res), "23505") == 0
-                     ? "an application with this upstream_id already exists"
-                     : (msg ? msg : "database error"));
-        r = PRODUCER_ERROR_DB;
-    }
-    PQclear(res);
-    return r;
+    if (!conn || !a || !accepted_at)
+        return PRODUCER_ERROR_INVALID;
+    return store_applications_insert(conn, a, accepted_at, priority, err, err_size);
 }
 
 /* --- CSV import ----------------------------------------------------------------------------------------- */
@@ -303,28 +257,23 @@ int producer_import_header(const struct csv_record *rec, const char *name,
     return r;
 }
 
-static int today_yyyymmdd(PGconn *conn)
-{
-    PGresult *res = db_exec(conn, "SELECT to_char(bureau_date(clock_now()), 'YYYYMMDD')", 0, NULL);
-    int today = db_ok(res) ? atoi(PQgetvalue(res, 0, 0)) : 0;
-
-    PQclear(res);
-    return today;
-}
-
 static int check_outlets(PGconn *conn, struct import_row *rows, int n, const char *csv_path)
 {
     int bad = 0;
 
     for (int i = 0; i < n && bad < IMPORT_MAX_ERRORS; i++) {
-        const char *params[1] = {rows[i].r.app.outlet_code};
-        PGresult *res = db_exec(conn, "SELECT 1 FROM outlet WHERE code = $1", 1, params);
-        if (!db_ok(res) || PQntuples(res) != 1) {
+        int r = store_outlets_exists(conn, rows[i].r.app.outlet_code);
+        /* a database failure is not the file's fault: say so, and stop checking */
+        if (r < 0) {
+            fprintf(stderr, "%s:%d: could not check outlet '%s': %s\n", csv_path, rows[i].r.line,
+                    rows[i].r.app.outlet_code, producer_strerror(r));
+            return bad + 1;
+        }
+        if (r == 0) {
             fprintf(stderr, "%s:%d: unknown outlet '%s'\n", csv_path, rows[i].r.line,
                     rows[i].r.app.outlet_code);
             bad++;
         }
-        PQclear(res);
     }
     return bad;
 }
@@ -353,7 +302,9 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
         else
             snprintf(base_dir, sizeof(base_dir), ".");
     }
-    today = today_yyyymmdd(conn);
+    /* 0 when the database cannot say: the rows' date checks then fail and name the problem */
+    if (store_calendar_today(conn, &today) < 0)
+        today = 0;
 
     r = csv_next(data, len, &pos, &line, rec);
     if (r != CSV_RECORD) {
@@ -399,7 +350,7 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
         goto out;
     }
 
-    if (db_command(conn, "begin import", "BEGIN", 0, NULL) < 0) {
+    if (store_begin(conn) < 0) {
         r = PRODUCER_ERROR_DB;
         goto out;
     }
@@ -410,14 +361,13 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
             producer_insert_application(conn, &rows[i].r.app, rows[i].r.accepted_at, rows[i].r.priority, err,
                                         sizeof(err)) < 0) {
             fprintf(stderr, "%s:%d: %s; nothing was imported\n", csv_path, rows[i].r.line, err);
-            PQclear(PQexec(conn, "ROLLBACK"));
+            store_rollback(conn);
             r = PRODUCER_ERROR_INPUT;
             goto out;
         }
     }
-    if (store_event(conn, "import", "imported", NULL, NULL, NULL, csv_path) < 0 ||
-        db_command(conn, "commit import", "COMMIT", 0, NULL) < 0) {
-        PQclear(PQexec(conn, "ROLLBACK"));
+    if (store_event(conn, "import", "imported", NULL, NULL, NULL, csv_path) < 0 || store_commit(conn) < 0) {
+        store_rollback(conn);
         r = PRODUCER_ERROR_DB;
         goto out;
     }

@@ -1,19 +1,21 @@
-/* intake.h — writing applications and photos into the database, shared by the CSV importer and the generator */
+/* intake.h — writing applications and photos into the database, shared by the CSV importer and the generator
+ */
 #pragma once
 
-#include "intake/rules.h"
+#include "base/rules.h"
 
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Store photo bytes; *ret_id gets the new row's id. Within the caller's transaction. */
-int producer_insert_photo(PGconn *conn, const uint8_t *bytes, size_t len, const char *studio, int64_t *ret_id);
+int producer_insert_photo(PGconn *conn, const uint8_t *bytes, size_t len, const char *studio,
+                          int64_t *ret_id);
 
 /* Insert one approved application (app->id is ignored). accepted_at is any timestamp PostgreSQL accepts;
  * priority 0..9. On failure err gets the database's message. */
-int producer_insert_application(PGconn *conn, const struct producer_app *app, const char *accepted_at, int priority,
-                                char *err, size_t err_size);
+int producer_insert_application(PGconn *conn, const struct producer_app *app, const char *accepted_at,
+                                int priority, char *err, size_t err_size);
 
 /* --- the pure part of a CSV import (no files, no database; fuzzed) --- */
 
@@ -41,4 +43,3 @@ int producer_import_header(const struct csv_record *rec, const char *name,
 int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUCER_IMPORT_COLUMNS],
                               int today_yyyymmdd, struct producer_import_row *row, char *err,
                               size_t err_size);
-

@@ -1,17 +1,15 @@
-/* cmd_photo_receipt.c — photo receipts in PostgreSQL, report JSON, and the line's photo gate (no CLI code
- * here) */
+/* photo_receipt.c — photo quality receipts (issue with its audit event, read, verify), report JSON, and the
+ * line's photo gate; the rows themselves are in store/photos.c */
 #include "intake/photo_receipt.h"
 
-#include "store/db.h"
 #include "base/log.h"
+#include "store/photos.h"
+#include "store/store.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The bureau's local time for dates printed on receipts. */
-#define LOCAL_NOW "bureau_time(clock_now())"
 
 static json_object *point_json(struct photo_point p)
 {
@@ -100,18 +98,50 @@ static void warning_ids(const struct photo_report *report, char *buf, size_t siz
     }
 }
 
-int producer_photo_receipt_issue(PGconn *conn, const uint8_t *data, size_t len,
+/* The receipt's rows and its audit event, in whatever transaction conn has open. */
+static int issue_in_transaction(struct producer_ctx *ctx, size_t len, const struct photo_report *report,
+                                const char *doc_number, struct photo_receipt *rc)
+{
+    struct store_receipt_slot slot;
+    char detail[200];
+    json_object *json;
+    int r;
+
+    r = store_photos_receipt_slot(ctx->conn, &slot);
+    if (r < 0)
+        return r;
+    if (photo_receipt_number(slot.year, slot.month, slot.day, slot.serial, rc->number) < 0) {
+        snprintf(ctx->message, sizeof(ctx->message),
+                 "receipt serials are exhausted or the date is out of range");
+        return PRODUCER_ERROR_DB;
+    }
+    copy(rc->issued_at, sizeof(rc->issued_at), slot.issued_at);
+    copy(rc->valid_until, sizeof(rc->valid_until), slot.valid_until);
+    json = producer_photo_report_json(report, NULL);
+    if (!json)
+        return PRODUCER_ERROR_NOMEM;
+    r = store_photos_receipt_insert(ctx->conn, rc, len, doc_number,
+                                    json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN));
+    json_object_put(json);
+    if (r < 0)
+        return r;
+    /* the same event whichever front end issued it: which studio, which receipt (no personal data) */
+    snprintf(detail, sizeof(detail), "%s receipt %s", rc->studio, rc->number);
+    return store_event(ctx->conn, ctx->actor, "photo_checked", NULL, NULL, NULL, detail);
+}
+
+int producer_photo_receipt_issue(struct producer_ctx *ctx, const uint8_t *data, size_t len,
                                  const struct photo_report *report, const char *studio,
                                  const char *doc_number, struct photo_receipt *ret)
 {
     struct photo_receipt rc;
-    char sha[65], size_s[24], version[16];
-    PGresult *res;
-    json_object *json;
+    char sha[65];
+    bool own;
     int r;
 
-    if (!conn || !data || !report || !ret || !doc_number)
+    if (!ctx || !ctx->conn || !ctx->actor || !data || !report || !ret || !doc_number)
         return PRODUCER_ERROR_INVALID;
+    ctx->message[0] = '\0';
     if (!studio_ok(studio) || strlen(doc_number) < 5 || strlen(doc_number) > 32)
         return PRODUCER_ERROR_INPUT;
     if (report->verdict != PHOTO_STATUS_PASS && report->verdict != PHOTO_STATUS_WARN)
@@ -122,28 +152,6 @@ int producer_photo_receipt_issue(PGconn *conn, const uint8_t *data, size_t len,
         return PRODUCER_ERROR_INVALID;
 
     memset(&rc, 0, sizeof(rc));
-    res = db_exec(
-        conn,
-        "SELECT nextval('photo_receipt_serial_seq'), to_char(t, 'YYYY'), to_char(t, 'MM'), "
-        "to_char(t, 'DD'), to_char(t, 'YYYY-MM-DD HH24:MI'), to_char((t + coalesce((SELECT value::int "
-        "FROM setting WHERE key = 'photo_receipt_valid_days'), 180) * interval '1 day')::date, "
-        "'YYYY-MM-DD') FROM (SELECT " LOCAL_NOW " AS t) AS local",
-        0, NULL);
-    if (!db_ok(res) || PQntuples(res) != 1) {
-        log_error("photo", "receipt number: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    r = photo_receipt_number(atoi(PQgetvalue(res, 0, 1)), atoi(PQgetvalue(res, 0, 2)),
-                             atoi(PQgetvalue(res, 0, 3)), (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10),
-                             rc.number);
-    copy(rc.issued_at, sizeof(rc.issued_at), PQgetvalue(res, 0, 4));
-    copy(rc.valid_until, sizeof(rc.valid_until), PQgetvalue(res, 0, 5));
-    PQclear(res);
-    if (r < 0) {
-        log_error("photo", "receipt serials are exhausted or the date is out of range");
-        return PRODUCER_ERROR_DB;
-    }
     copy(rc.sha256, sizeof(rc.sha256), sha);
     copy(rc.profile, sizeof(rc.profile), report->profile);
     rc.profile_version = report->profile_version;
@@ -152,76 +160,39 @@ int producer_photo_receipt_issue(PGconn *conn, const uint8_t *data, size_t len,
     copy(rc.verdict, sizeof(rc.verdict), photo_status_name(report->verdict));
     warning_ids(report, rc.warnings, sizeof(rc.warnings));
 
-    json = producer_photo_report_json(report, NULL);
-    if (!json)
-        return PRODUCER_ERROR_NOMEM;
-    snprintf(size_s, sizeof(size_s), "%zu", len);
-    snprintf(version, sizeof(version), "%u", rc.profile_version);
-    const char *params[11] = {rc.number,     rc.sha256,
-                              size_s,        rc.profile,
-                              version,       rc.studio,
-                              doc_number,    rc.verdict,
-                              rc.warnings,   json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN),
-                              rc.valid_until};
-    r = db_command(conn, "store photo receipt",
-                   "INSERT INTO photo_receipt (number, sha256, file_size, profile, profile_version, studio, "
-                   "doc_number, verdict, warnings, report, valid_until) "
-                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::date)",
-                   11, params);
-    json_object_put(json);
-    if (r < 0)
+    /* The web stores the photo in the same transaction as its receipt; the CLI has none open. */
+    own = PQtransactionStatus(ctx->conn) == PQTRANS_IDLE;
+    if (own && store_begin(ctx->conn) < 0)
+        return PRODUCER_ERROR_DB;
+    r = issue_in_transaction(ctx, len, report, doc_number, &rc);
+    if (own && r == 0)
+        r = store_commit(ctx->conn);
+    if (r < 0) {
+        if (own)
+            store_rollback(ctx->conn);
+        if (!ctx->message[0])
+            snprintf(ctx->message, sizeof(ctx->message), "the receipt could not be stored: %s",
+                     producer_strerror(r));
         return r;
+    }
     *ret = rc;
     return 0;
 }
 
 int producer_photo_receipt_get(PGconn *conn, const char *number, struct photo_receipt *ret)
 {
-    struct photo_receipt rc;
-    const char *params[1] = {number};
-    PGresult *res;
-
     if (!conn || !number || !ret)
         return PRODUCER_ERROR_INVALID;
     if (photo_receipt_number_valid(number) < 0)
         return PRODUCER_ERROR_INPUT;
-    res = db_exec(
-        conn,
-        "SELECT number, sha256, profile, profile_version, studio, doc_number, "
-        "to_char(bureau_time(issued_at), 'YYYY-MM-DD HH24:MI'), to_char(valid_until, 'YYYY-MM-DD'), "
-        "verdict, warnings FROM photo_receipt WHERE number = $1",
-        1, params);
-    if (!db_ok(res)) {
-        log_error("photo", "read receipt: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return PRODUCER_ERROR_NOT_FOUND;
-    }
-    memset(&rc, 0, sizeof(rc));
-    copy(rc.number, sizeof(rc.number), PQgetvalue(res, 0, 0));
-    copy(rc.sha256, sizeof(rc.sha256), PQgetvalue(res, 0, 1));
-    copy(rc.profile, sizeof(rc.profile), PQgetvalue(res, 0, 2));
-    rc.profile_version = (unsigned)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
-    copy(rc.studio, sizeof(rc.studio), PQgetvalue(res, 0, 4));
-    producer_mask_doc(PQgetvalue(res, 0, 5), rc.doc_masked, sizeof(rc.doc_masked));
-    copy(rc.issued_at, sizeof(rc.issued_at), PQgetvalue(res, 0, 6));
-    copy(rc.valid_until, sizeof(rc.valid_until), PQgetvalue(res, 0, 7));
-    copy(rc.verdict, sizeof(rc.verdict), PQgetvalue(res, 0, 8));
-    copy(rc.warnings, sizeof(rc.warnings), PQgetvalue(res, 0, 9));
-    PQclear(res);
-    *ret = rc;
-    return 0;
+    return store_photos_receipt_get(conn, number, ret);
 }
 
 int producer_photo_receipt_verify(PGconn *conn, const char *number, const uint8_t *data, size_t len,
                                   char *reason, size_t reason_size)
 {
-    const char *params[1] = {number};
+    struct store_receipt_state st;
     char sha[65], scratch[1];
-    PGresult *res;
     int r;
 
     if (!reason || reason_size == 0) {
@@ -236,48 +207,40 @@ int producer_photo_receipt_verify(PGconn *conn, const char *number, const uint8_
                  "'%.24s' is not a photo receipt number (P + 16 digits + check character)", number);
         return PRODUCER_ERROR_INPUT;
     }
-    res = db_exec(conn,
-                  "SELECT sha256, valid_until < " LOCAL_NOW "::date, revoked_reason, "
-                  "to_char(valid_until, 'YYYY-MM-DD') FROM photo_receipt WHERE number = $1",
-                  1, params);
-    if (!db_ok(res)) {
-        log_error("photo", "verify receipt: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    if (PQntuples(res) != 1) {
+    r = store_photos_receipt_state(conn, number, &st);
+    if (r == PRODUCER_ERROR_NOT_FOUND) {
         snprintf(reason, reason_size, "receipt %s was never issued", number);
-        PQclear(res);
-        return PRODUCER_ERROR_NOT_FOUND;
+        return r;
+    }
+    if (r < 0) {
+        snprintf(reason, reason_size, "receipt %s could not be read from the database", number);
+        return r;
     }
     photo_sha256_hex(data, len, sha);
-    if (!PQgetisnull(res, 0, 2)) {
-        snprintf(reason, reason_size, "receipt %s was revoked: %.100s", number, PQgetvalue(res, 0, 2));
-        r = PRODUCER_ERROR_INPUT;
-    } else if (strcmp(PQgetvalue(res, 0, 0), sha) != 0) {
+    if (st.revoked) {
+        snprintf(reason, reason_size, "receipt %s was revoked: %.100s", number, st.revoked_reason);
+        return PRODUCER_ERROR_INPUT;
+    }
+    if (strcmp(st.sha256, sha) != 0) {
         snprintf(
             reason, reason_size,
             "the file is not the photo receipt %s was issued for (SHA-256 %.12s..., receipt names %.12s...)",
-            number, sha, PQgetvalue(res, 0, 0));
-        r = PRODUCER_ERROR_INPUT;
-    } else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-        snprintf(reason, reason_size, "receipt %s expired on %s; the photo must be checked again", number,
-                 PQgetvalue(res, 0, 3));
-        r = PRODUCER_ERROR_INPUT;
-    } else {
-        r = 0;
+            number, sha, st.sha256);
+        return PRODUCER_ERROR_INPUT;
     }
-    PQclear(res);
-    return r;
+    if (st.expired) {
+        snprintf(reason, reason_size, "receipt %s expired on %s; the photo must be checked again", number,
+                 st.valid_until);
+        return PRODUCER_ERROR_INPUT;
+    }
+    return 0;
 }
 
 int producer_photo_gate(PGconn *conn, const struct photo_checker *ck, const struct photo_profile *profile,
                         int64_t photo_id, const uint8_t *bytes, size_t len, char *reason, size_t reason_size)
 {
-    char id[24], receipt[PHOTO_RECEIPT_NUMBER_LEN + 1] = "", why[200] = "", scratch[1];
-    const char *params[1] = {id};
+    char receipt[PHOTO_RECEIPT_NUMBER_LEN + 1] = "", why[200] = "", scratch[1];
     struct photo_report *rep = NULL;
-    PGresult *res;
     int r;
 
     if (!reason || reason_size == 0) {
@@ -287,17 +250,9 @@ int producer_photo_gate(PGconn *conn, const struct photo_checker *ck, const stru
     reason[0] = '\0';
     if (!conn || !ck || (!bytes && len > 0))
         return PRODUCER_ERROR_INVALID;
-    snprintf(id, sizeof(id), "%" PRId64, photo_id);
-    res = db_exec(conn, "SELECT receipt_number FROM photo WHERE id = $1", 1, params);
-    if (!db_ok(res)) {
-        log_error("photo", "photo %s receipt: %s", id, PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        copy(receipt, sizeof(receipt), PQgetvalue(res, 0, 0));
-    PQclear(res);
-
+    r = store_photos_receipt_of(conn, photo_id, receipt);
+    if (r < 0)
+        return r;
     if (receipt[0]) {
         r = producer_photo_receipt_verify(conn, receipt, bytes, len, why, sizeof(why));
         if (r == 0)

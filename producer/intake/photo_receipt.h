@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/ctx.h"
 #include "photo.h"
 
 /* A check report as JSON, the shape `cardline photo check --json` prints per file (documented in README):
@@ -16,9 +17,12 @@ json_object *producer_photo_report_json(const struct photo_report *report, const
 
 /* Issue a receipt for the photo bytes that report was made from (verdict pass or warn; a failing photo gets
  * PRODUCER_ERROR_INPUT). studio is a studio code (letters, digits, '-', '_', up to 32), doc_number the
- * applicant's document number. Stores the receipt with the full report and fills *ret (document number
- * masked). Returns 0 or a negative PRODUCER_ERROR (logged). */
-int producer_photo_receipt_issue(PGconn *conn, const uint8_t *data, size_t len,
+ * applicant's document number. Stores the receipt with the full report and records the audit event
+ * (ctx->actor, kind photo_checked, detail "<studio> receipt <number>"), so every front end records the same;
+ * fills *ret (document number masked). Runs inside the caller's transaction when one is open on ctx->conn
+ * (the web stores the photo with its receipt), else in its own. Returns 0, or a negative PRODUCER_ERROR with
+ * ctx->message saying why (nothing logged above debug; the caller reports it). */
+int producer_photo_receipt_issue(struct producer_ctx *ctx, const uint8_t *data, size_t len,
                                  const struct photo_report *report, const char *studio,
                                  const char *doc_number, struct photo_receipt *ret);
 

@@ -3,7 +3,7 @@
 #include "line/line-private.h"
 
 #include "base/log.h"
-#include "intake/rules.h"
+#include "base/rules.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* controller.c — one production line per thread: start-up, devices, signals, LISTEN wake-ups, the heartbeat
  * that keeps leases alive and the rescuer that returns abandoned work to the queue */
 #include "line/line-private.h"
+#include "base/fileio.h"
 
 #include "base/log.h"
 #include "store/production.h"
@@ -236,8 +237,9 @@ static int controller_init(struct controller *ctl, PGconn *conn, const struct db
     }
     snprintf(ctl->id, sizeof(ctl->id), "%s:%ld:%08x", host, (long)getpid(), nonce);
     snprintf(ctl->faces_dir, sizeof(ctl->faces_dir), "%s/faces", db->data_dir);
-    if (mkdir(ctl->faces_dir, 0700) < 0 && errno != EEXIST) {
-        log_error("run", "cannot create %s: %s", ctl->faces_dir, strerror(errno));
+    r = producer_private_dir(ctl->faces_dir);
+    if (r < 0) {
+        log_error("run", "cannot create %s: %s", ctl->faces_dir, strerror(-r));
         return PRODUCER_ERROR_IO;
     }
     if (read_settings(conn, ctl) < 0)

@@ -123,5 +123,10 @@ struct line_store_ops {
     const char *(*last_error)(void *ctx);
 };
 
-/* The PostgreSQL store (store/line_store.c); its ctx is a struct producer_claimer. */
+/* The PostgreSQL store (line/store_pg.c, calling store/ functions); its ctx is a struct producer_claimer. */
 extern const struct line_store_ops line_store_pg;
+
+struct producer_config;
+/* Write the configuration's outlets (insert or update, never delete) and add its lines to the books, in one
+ * transaction. Returns how many outlets or a negative error (the cause is logged). */
+int producer_config_apply(PGconn *conn, const struct producer_config *cfg);

@@ -1,6 +1,7 @@
 /* schedule.h — the working-day calendar for operators, and the forecast of applications that will be late */
 #pragma once
 
+#include <json-c/json.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,6 +13,17 @@
  * In one transaction; then open applications waiting for that year get their deadlines.
  * Returns the number of applications whose deadline became known, or a negative error. */
 int producer_calendar_import(PGconn *conn, const char *path);
+
+/* The loaded years: [{year, source}] by year; *ret is a new json object the caller puts. */
+int producer_calendar_years_json(PGconn *conn, json_object **ret);
+/* date (YYYY-MM-DD) plus days working days, as YYYY-MM-DD in ret (11 bytes at least). PRODUCER_ERROR_INPUT
+ * with the reason in err when a date falls in a year whose official schedule is not loaded (or is not a
+ * date). */
+int producer_calendar_deadline(PGconn *conn, const char *date, int days, char *ret, size_t ret_size,
+                               char *err, size_t err_size);
+/* The working days after from up to and including to, as text in ret; errors as for the deadline. */
+int producer_calendar_workdays(PGconn *conn, const char *from, const char *to, char *ret, size_t ret_size,
+                               char *err, size_t err_size);
 
 enum producer_calendar_kind {
     PRODUCER_CALENDAR_COMMENT, /* a row whose first field starts with '#' */

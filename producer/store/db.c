@@ -59,6 +59,8 @@ const char *producer_strerror(int err)
         return "database schema problem";
     case PRODUCER_ERROR_INPUT:
         return "bad input";
+    case PRODUCER_ERROR_REFUSED:
+        return "the database refused the change";
     case PRODUCER_ERROR_NOT_FOUND:
         return "not found";
     default:
@@ -694,6 +696,10 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* The folders under the data directory that cardline fills from the database (line/controller.c,
+ * cli/cmd_photo.c, dispatch/dispatch.c); each is created owner-only. */
+static const char *const derived_dirs[] = {"faces", "receipts", "shipments"};
+
 int producer_db_destroy(const struct db_config *cfg)
 {
     char link[PATH_MAX + 16];
@@ -712,6 +718,15 @@ int producer_db_destroy(const struct db_config *cfg)
     }
     if (strcmp(cfg->socket_dir, cfg->cluster_dir) != 0)
         rmdir(cfg->socket_dir);
+    /* what was made from the database goes with it: faces (name, number, photo), photo receipts, shipment
+     * exports — all personal data */
+    for (size_t i = 0; i < sizeof(derived_dirs) / sizeof(derived_dirs[0]); i++) {
+        snprintf(link, sizeof(link), "%s/%s", cfg->data_dir, derived_dirs[i]);
+        if (nftw(link, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
+            log_error("db", "cannot remove %s: %s", link, strerror(errno));
+            return PRODUCER_ERROR_IO;
+        }
+    }
     snprintf(link, sizeof(link), "%s/pg", cfg->data_dir);
     unlink(link);
     snprintf(link, sizeof(link), "%s/cluster-id", cfg->data_dir);
@@ -721,12 +736,14 @@ int producer_db_destroy(const struct db_config *cfg)
 
 PGconn *producer_db_connect(const struct db_config *cfg)
 {
-    const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", "connect_timeout", NULL, NULL};
+    const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", "connect_timeout", NULL,
+                          NULL};
     const char *vals[] = {cfg->conninfo, "cardline", "UTF8", "10", NULL, NULL};
     char options[64];
     PGconn *conn;
 
-    /* the business clock, when pinned, travels with every session so that SQL's clock_now() agrees with ours */
+    /* the business clock, when pinned, travels with every session so that SQL's clock_now() agrees with ours
+     */
     if (producer_clock_pinned()) {
         snprintf(options, sizeof(options), "-c cardline.clock_offset=%lld", producer_clock_offset());
         keys[4] = "options";
@@ -779,6 +796,18 @@ const char *db_sqlstate(const PGresult *res)
 {
     const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     return s ? s : "";
+}
+
+PGresult *store_query(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *res = db_exec(conn, sql, nparams, params);
+
+    if (!db_ok(res)) {
+        log_debug("store", "%s: %s", what, PQresultErrorMessage(res));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
 }
 
 int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, const char *const *params)

@@ -1,4 +1,5 @@
-/* db.h — where the database is (an existing server or cardline's own private cluster), connections, migrations */
+/* db.h — where the database is (an existing server or cardline's own private cluster), connections,
+ * migrations */
 #pragma once
 
 #include <libpq-fe.h>
@@ -7,33 +8,35 @@
 #include <stddef.h>
 
 /* Error codes: negative, producer's own range -1400..-1499 (printer -1100.., photo -1200.., encoder -1300..);
- * its parts take sub-ranges (dispatch_error -1420.., account_error -1430..). producer_strerror() names a code of
- * any range, so a library code passed up through producer is never misread. */
+ * its parts take sub-ranges (dispatch_error -1420.., account_error -1430..). producer_strerror() names a code
+ * of any range, so a library code passed up through producer is never misread. */
 #define PRODUCER_ERROR_RANGE_MAX (-1400)
 #define PRODUCER_ERROR_RANGE_MIN (-1499)
 enum producer_error {
     PRODUCER_ERROR_INVALID = -1401,
     PRODUCER_ERROR_NOMEM = -1402,
     PRODUCER_ERROR_IO = -1403,
-    PRODUCER_ERROR_DB = -1404,       /* the database refused or went away */
-    PRODUCER_ERROR_CLUSTER = -1405,  /* the private PostgreSQL could not be created or started */
-    PRODUCER_ERROR_SCHEMA = -1406,   /* schema newer than this program, or a migration failed */
-    PRODUCER_ERROR_INPUT = -1407,    /* bad input file or argument */
+    PRODUCER_ERROR_DB = -1404,      /* the database refused or went away */
+    PRODUCER_ERROR_CLUSTER = -1405, /* the private PostgreSQL could not be created or started */
+    PRODUCER_ERROR_SCHEMA = -1406,  /* schema newer than this program, or a migration failed */
+    PRODUCER_ERROR_INPUT = -1407,   /* bad input file or argument */
     PRODUCER_ERROR_NOT_FOUND = -1408,
+    PRODUCER_ERROR_REFUSED = -1409, /* a rule of the schema refused the change (SQLSTATE class 23) */
 };
 
 const char *producer_strerror(int err);
 
 struct db_config {
-    char data_dir[PATH_MAX];   /* faces, shipments and (embedded) the cluster live here */
-    bool embedded;             /* true: cardline runs its own PostgreSQL */
-    char cluster_dir[PATH_MAX];/* embedded: base directory holding data/, server.log */
-    char socket_dir[PATH_MAX]; /* embedded: unix socket directory */
-    char conninfo[1024];       /* libpq conninfo; "" = libpq's PG* environment */
+    char data_dir[PATH_MAX];    /* faces, shipments and (embedded) the cluster live here */
+    bool embedded;              /* true: cardline runs its own PostgreSQL */
+    char cluster_dir[PATH_MAX]; /* embedded: base directory holding data/, server.log */
+    char socket_dir[PATH_MAX];  /* embedded: unix socket directory */
+    char conninfo[1024];        /* libpq conninfo; "" = libpq's PG* environment */
 };
 
-/* Decide where the database is: --db / PG* environment means an existing server; otherwise the private cluster
- * in the data directory (--data-dir, CARDLINE_DATA_DIR, $XDG_DATA_HOME/cardline, ~/.local/share/cardline). */
+/* Decide where the database is: --db / PG* environment means an existing server; otherwise the private
+ * cluster in the data directory (--data-dir, CARDLINE_DATA_DIR, $XDG_DATA_HOME/cardline,
+ * ~/.local/share/cardline). */
 int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_config *ret);
 
 /* Embedded only: create the cluster when missing and start it when not running (serialised by a lock file, so
@@ -45,14 +48,14 @@ int producer_db_destroy(const struct db_config *cfg);
 /* 1 running, 0 not running, negative on error. */
 int producer_db_running(const struct db_config *cfg);
 
-/* Connect (starting the embedded cluster when needed) and bring the schema up to date. Returns NULL after logging
- * the cause. */
+/* Connect (starting the embedded cluster when needed) and bring the schema up to date. Returns NULL after
+ * logging the cause. */
 PGconn *producer_db_open(const struct db_config *cfg);
 /* Connect only; no start, no migration. */
 PGconn *producer_db_connect(const struct db_config *cfg);
 
-/* Apply pending migrations, each in its own transaction under an advisory lock. *ret_applied (may be NULL) counts
- * what was applied. */
+/* Apply pending migrations, each in its own transaction under an advisory lock. *ret_applied (may be NULL)
+ * counts what was applied. */
 int producer_db_migrate(PGconn *conn, int *ret_applied);
 
 /* Helpers for the few places that speak SQL. All use parameters; none builds SQL from data. */
@@ -60,5 +63,8 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 /* Runs a command expecting no rows; 0 or PRODUCER_ERROR_DB (logged with ctx). */
 int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, const char *const *params);
 bool db_ok(const PGresult *res);
+/* For store/ files: run one statement and return its result, or NULL after logging the failure at debug level
+ * only (what says which statement), because the caller reports it once with context. */
+PGresult *store_query(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params);
 /* SQLSTATE of a failed result, or "" */
 const char *db_sqlstate(const PGresult *res);

@@ -3,7 +3,7 @@
 
 #include "store/store.h"
 #include "base/log.h"
-#include "dispatch/dispatch.h"
+#include "store/shipments.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -381,7 +381,7 @@ int store_production_finish(PGconn *conn, const struct store_finish *f, char ret
                     f->card_number, NULL, f->chip_id_hex) < 0)
         goto fail;
     /* into its outlet's open shipment (the database records the packing in the chain of custody) */
-    if (!f->temporary && producer_dispatch_pack(conn, f->card_number, f->outlet_code, shipment) < 0)
+    if (!f->temporary && store_shipments_pack(conn, f->card_number, f->outlet_code, shipment) < 0)
         goto fail;
     if (store_commit(conn) < 0)
         return PRODUCER_ERROR_DB;

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "store/db.h"
-#include "intake/rules.h"
+#include "base/rules.h"
 
 #include <stdbool.h>
 #include <stddef.h>

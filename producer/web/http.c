@@ -1,7 +1,8 @@
-/* http.c — the HTTP side of `cardline serve`: libmicrohttpd (a thread per connection), bounded request bodies,
- * security headers on every answer, the client address (forwarded by a trusted proxy only), and a small pool
- * of database connections */
+/* http.c — the HTTP side of `cardline serve`: libmicrohttpd (a thread per connection), bounded request
+ * bodies, security headers on every answer, the client address (forwarded by a trusted proxy only), and a
+ * small pool of database connections */
 #include "web/http.h"
+#include "store/store.h"
 
 #include "base/log.h"
 #include "web/web.h"
@@ -223,8 +224,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     web_handle(&srv->web, conn, &req, &resp);
     if (conn) {
         /* a handler that failed mid-transaction must not leave it open for the next request */
-        if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-            PQclear(PQexec(conn, "ROLLBACK"));
+        store_rollback(conn);
         pool_give(&srv->pool, conn);
     }
     r = MHD_create_response_from_buffer(resp.len, resp.body, MHD_RESPMEM_MUST_FREE);
@@ -348,6 +348,11 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
     srv->web.web_dir = cfg->web_dir;
     srv->web.secure_cookies = cfg->secure_cookies;
     (void)web_server_load_checker(&srv->web, NULL); /* without the models, studio uploads answer 503 */
+    if (web_server_set_profile(&srv->web, cfg->photo_profile) < 0) {
+        web_server_destroy(&srv->web);
+        free(srv);
+        return PRODUCER_ERROR_INPUT;
+    }
     pthread_mutex_init(&srv->pool.lock, NULL);
     pthread_cond_init(&srv->pool.freed, NULL);
     srv->pool.db = db;
@@ -370,10 +375,9 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     d = MHD_start_daemon(flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_CONNECTION_LIMIT, 512u,
-                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-                         completed, srv, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                         (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
     if (!d) {
         log_error("http", "cannot listen on %s: %s", cfg->listen, strerror(errno));
         for (int k = 0; k < threads; k++)

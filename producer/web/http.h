@@ -13,6 +13,9 @@ struct http_config {
     /* the TLS proxy's address (NULL: none): only a request from it has its Forwarded / X-Forwarded-For client
      * address believed, for sign-in and tracking limits and the logs */
     const char *trusted_proxy;
+    /* the photo profile studio uploads are checked against: the configuration's photo_profile (built-in name
+     * or profile file), as the lines use; NULL or "": the default, "ssc" */
+    const char *photo_profile;
 };
 
 /* Serve until SIGINT or SIGTERM. Prints "listening on http://ADDR:PORT/" once ready. Returns 0 or a negative

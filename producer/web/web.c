@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include "dispatch/dispatch.h"
+#include "intake/applications.h"
 #include "intake/intake.h"
 #include "store/limit.h"
 #include "base/log.h"
@@ -12,6 +13,8 @@
 #include "intake/photo_receipt.h"
 #include "producer.h"
 #include "web/web_receipt.h"
+#include "store/reads.h"
+#include "store/stock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -201,67 +204,18 @@ static bool valid_code(const char *s, size_t max)
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-") == n;
 }
 
-/* --- database read helpers ------------------------------------------------------------------------------ */
+/* --- read models --------------------------------------------------------------------------------------- */
 
-static PGresult *q(struct call *c, const char *sql, int n, const char *const *params)
+/* Answer with a read model of the store (store/reads.h), the same object the CLI prints. */
+static void reply_read(struct call *c, int r, json_object *o)
 {
-    PGresult *res = db_exec(c->conn, sql, n, params);
-
-    if (!db_ok(res)) {
-        log_warn("web", "%s %s: %s", c->req->method, c->req->path, PQresultErrorMessage(res));
-        PQclear(res);
+    if (r < 0) {
+        log_warn("web", "%s %s: the database did not answer", c->req->method, c->req->path);
         reply_error(c, 503, "the database did not answer; try again");
-        return NULL;
-    }
-    return res;
-}
-
-/* Rows as an array of objects named by the columns; columns whose name ends in "_masked_name" or
- * "_masked_doc" are masked on the way out, numbers stay numbers when the column name starts with "n_". */
-static json_object *rows_json(PGresult *res)
-{
-    json_object *a = json_object_new_array();
-
-    for (int i = 0; i < PQntuples(res); i++) {
-        json_object *o = json_object_new_object();
-        for (int f = 0; f < PQnfields(res); f++) {
-            const char *name = PQfname(res, f), *v = PQgetvalue(res, i, f);
-            size_t nl = strlen(name);
-            char masked[256], key[64];
-            if (PQgetisnull(res, i, f)) {
-                json_object_object_add(o, name, NULL);
-            } else if (nl > 12 && strcmp(name + nl - 12, "_masked_name") == 0) {
-                producer_mask_name(v, masked, sizeof(masked));
-                snprintf(key, sizeof(key), "%.*s", (int)(nl - 12), name);
-                json_object_object_add(o, key, json_object_new_string(masked));
-            } else if (nl > 11 && strcmp(name + nl - 11, "_masked_doc") == 0) {
-                producer_mask_doc(v, masked, sizeof(masked));
-                snprintf(key, sizeof(key), "%.*s", (int)(nl - 11), name);
-                json_object_object_add(o, key, json_object_new_string(masked));
-            } else if (strncmp(name, "n_", 2) == 0) {
-                json_object_object_add(o, name + 2, json_object_new_int64(atoll(v)));
-            } else if (strncmp(name, "b_", 2) == 0) {
-                json_object_object_add(o, name + 2, json_object_new_boolean(v[0] == 't'));
-            } else {
-                json_object_object_add(o, name, json_object_new_string(v));
-            }
-        }
-        json_object_array_add(a, o);
-    }
-    return a;
-}
-
-static void reply_rows(struct call *c, const char *sql, int n, const char *const *params)
-{
-    PGresult *res = q(c, sql, n, params);
-
-    if (!res)
         return;
-    reply_json(c, 200, rows_json(res));
-    PQclear(res);
+    }
+    reply_json(c, 200, o);
 }
-
-#define LOCAL(col) "to_char(bureau_time(" col "), 'YYYY-MM-DD HH24:MI')"
 
 /* --- session -------------------------------------------------------------------------------------------- */
 
@@ -410,125 +364,65 @@ static void api_session(struct call *c)
 
 static void api_status(struct call *c)
 {
-    PGresult *apps =
-        q(c, "SELECT status, count(*) FROM application GROUP BY status ORDER BY status", 0, NULL);
-    PGresult *cards = apps ? q(c,
-                               "SELECT status, count(*) FROM card WHERE application_id IS NOT NULL "
-                               "GROUP BY status ORDER BY status",
-                               0, NULL)
-                           : NULL;
-    PGresult *ships =
-        cards ? q(c, "SELECT status, count(*) FROM shipment GROUP BY status ORDER BY status", 0, NULL) : NULL;
-    json_object *o, *a, *b, *s;
+    json_object *o = NULL;
+    int r = store_reads_status(c->conn, &o);
 
-    if (!ships) {
-        PQclear(apps);
-        PQclear(cards);
-        return;
+    /* the object `cardline status --json` prints; dispatch may read neither the lines nor the held list
+     * (GET /api/v1/lines and /api/v1/held are not theirs), so it gets the rest */
+    if (r >= 0 && strcmp(c->who.role, "dispatch") == 0) {
+        json_object_object_del(o, "lines");
+        json_object_object_del(o, "held");
     }
-    o = json_object_new_object();
-    a = json_object_new_object();
-    b = json_object_new_object();
-    s = json_object_new_object();
-    for (int i = 0; i < PQntuples(apps); i++)
-        json_object_object_add(a, PQgetvalue(apps, i, 0),
-                               json_object_new_int64(atoll(PQgetvalue(apps, i, 1))));
-    for (int i = 0; i < PQntuples(cards); i++)
-        json_object_object_add(b, PQgetvalue(cards, i, 0),
-                               json_object_new_int64(atoll(PQgetvalue(cards, i, 1))));
-    for (int i = 0; i < PQntuples(ships); i++)
-        json_object_object_add(s, PQgetvalue(ships, i, 0),
-                               json_object_new_int64(atoll(PQgetvalue(ships, i, 1))));
-    json_object_object_add(o, "applications", a);
-    json_object_object_add(o, "cards", b);
-    json_object_object_add(o, "shipments", s);
-    PQclear(apps);
-    PQclear(cards);
-    PQclear(ships);
-    reply_json(c, 200, o);
+    reply_read(c, r, o);
 }
 
 static void api_lines(struct call *c)
 {
-    reply_rows(
-        c,
-        "SELECT id, state, coalesce(state_reason, '') AS reason, coalesce(controller, '') AS controller, "
-        "  coalesce(printer, '') AS printer, coalesce(encoder, '') AS encoder, "
-        "  coalesce(" LOCAL("heartbeat_at") ", '') AS heartbeat, cards_good AS n_good, "
-                                            "  cards_spoiled AS n_spoiled, "
-                                            "  (SELECT count(*) FROM card k WHERE k.line_id = line.id AND "
-                                            "k.finished_at > clock_now() - interval '1 hour' "
-                                            "     AND k.status <> 'spoiled') AS n_last_hour "
-                                            "FROM line ORDER BY id",
-        0, NULL);
+    json_object *o = NULL;
+    int r = store_reads_lines(c->conn, &o);
+
+    reply_read(c, r, o);
 }
 
 static void api_queue(struct call *c)
 {
-    reply_rows(c,
-               "SELECT upstream_id AS application, kind, name AS holder_masked_name, outlet_code AS outlet, "
-               "  priority AS n_priority, status, coalesce(deadline::text, '') AS deadline, "
-               "  coalesce(deadline_problem, '') AS deadline_problem "
-               "FROM application WHERE status IN ('pending', 'in_production') "
-               "ORDER BY priority, latest_completion NULLS FIRST, id LIMIT 100",
-               0, NULL);
-}
+    json_object *o = NULL;
+    int r = store_reads_queue(c->conn, &o);
 
-/* at risk: open and its deadline within setting at_risk_working_days working days, or unknown */
-#define SQL_AT_RISK_WHERE                                                                                    \
-    "status IN ('pending', 'in_production', 'held') AND (deadline IS NULL OR "                               \
-    " (extract(year FROM deadline)::integer IN (SELECT year FROM calendar_year) AND "                        \
-    "  extract(year FROM clock_now())::integer IN (SELECT year FROM calendar_year) AND "                           \
-    "  working_days_between(bureau_date(clock_now()), deadline) <= "                                               \
-    "  (SELECT value::integer FROM setting WHERE key = 'at_risk_working_days')))"
+    reply_read(c, r, o);
+}
 
 static void api_at_risk(struct call *c)
 {
-    reply_rows(
-        c,
-        "SELECT upstream_id AS application, status, name AS holder_masked_name, outlet_code AS outlet, "
-        "  coalesce(deadline::text, '') AS deadline, "
-        "  CASE WHEN deadline IS NOT NULL AND extract(year FROM deadline)::integer IN "
-        "    (SELECT year FROM calendar_year) AND extract(year FROM clock_now())::integer IN "
-        "    (SELECT year FROM calendar_year) THEN working_days_between(bureau_date(clock_now()), deadline) END "
-        "    AS working_days_left, "
-        "  coalesce(held_reason, deadline_problem, '') AS reason "
-        "FROM application WHERE " SQL_AT_RISK_WHERE " ORDER BY deadline NULLS FIRST, id LIMIT 200",
-        0, NULL);
+    json_object *o = NULL;
+    int r = store_reads_at_risk(c->conn, &o);
+
+    reply_read(c, r, o);
 }
 
 static void api_held(struct call *c)
 {
-    reply_rows(c,
-               "SELECT upstream_id AS application, name AS holder_masked_name, outlet_code AS outlet, "
-               "  held_reason AS reason, " LOCAL(
-                   "held_since") " AS since "
-                                 "FROM application WHERE status = 'held' ORDER BY held_since, id LIMIT 200",
-               0, NULL);
+    json_object *o = NULL;
+    int r = store_reads_held(c->conn, &o);
+
+    reply_read(c, r, o);
 }
 
 static void api_spoiled(struct call *c)
 {
-    reply_rows(c,
-               "SELECT card_number, coalesce(line_id, '') AS line, spoil_reason AS reason, "
-               "  coalesce(" LOCAL("finished_at") ", '') AS at "
-                                                  "FROM card WHERE status = 'spoiled' ORDER BY finished_at "
-                                                  "DESC NULLS LAST LIMIT 100",
-               0, NULL);
+    json_object *o = NULL;
+    int r = store_reads_spoiled(c->conn, &o);
+
+    reply_read(c, r, o);
 }
 
+/* the stock report `cardline stock report --json` prints, for the whole time */
 static void api_stock(struct call *c)
 {
-    reply_rows(c,
-               "SELECT l.id AS line, "
-               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'issued'), 0) AS n_issued, "
-               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'fed'), 0) - "
-               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'unfed'), 0) AS n_fed, "
-               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'returned'), 0) AS n_returned, "
-               "  coalesce(sum(m.quantity) FILTER (WHERE m.kind = 'sample'), 0) AS n_sample, "
-               "  l.cards_good AS n_good, l.cards_spoiled AS n_spoiled "
-               "FROM line l LEFT JOIN stock_move m ON m.line_id = l.id GROUP BY l.id ORDER BY l.id",
-               0, NULL);
+    json_object *o = NULL;
+    int r = store_stock_report(c->conn, NULL, NULL, NULL, &o);
+
+    reply_read(c, r < 0 ? r : 0, o);
 }
 
 /* --- dispatch ------------------------------------------------------------------------------------------- */
@@ -784,6 +678,76 @@ static void api_document(struct call *c)
              strcmp(dot, ".png") == 0 ? "inline" : "attachment", c->seg[0], doc);
 }
 
+/* --- operators' changes: the domain functions `cardline application` and `cardline card` call ---------- */
+
+static bool valid_application_ref(const char *s)
+{
+    return valid_code(s, 64);
+}
+
+static void api_release(struct call *c)
+{
+    struct producer_ctx ctx;
+    int64_t id = 0;
+    int r;
+
+    if (!valid_application_ref(c->seg[0])) {
+        reply_error(c, 404, "no such application");
+        return;
+    }
+    producer_ctx_init(c, &ctx);
+    r = producer_application_release(&ctx, c->seg[0], &id);
+    if (r < 0)
+        reply_failure(c, r, ctx.message);
+    else
+        reply_ok(c, "application", c->seg[0]);
+}
+
+static void api_cancel(struct call *c)
+{
+    struct producer_ctx ctx;
+    const char *reason;
+    json_object *body;
+    int64_t id = 0;
+    int r;
+
+    if (!valid_application_ref(c->seg[0])) {
+        reply_error(c, 404, "no such application");
+        return;
+    }
+    if (!(body = json_body(c)))
+        return;
+    if (field(c, body, "reason", 500, true, &reason)) {
+        producer_ctx_init(c, &ctx);
+        r = producer_application_cancel(&ctx, c->seg[0], reason, &id);
+        if (r < 0)
+            reply_failure(c, r, ctx.message);
+        else
+            reply_ok(c, "application", c->seg[0]);
+    }
+    json_object_put(body);
+}
+
+static void api_report_lost(struct call *c)
+{
+    struct producer_ctx ctx;
+    const char *reason = NULL;
+    json_object *body;
+    int r;
+
+    if (!(body = json_body(c)))
+        return;
+    if (field(c, body, "reason", 200, false, &reason)) {
+        producer_ctx_init(c, &ctx);
+        r = producer_card_report_lost(&ctx, c->seg[0], reason && *reason ? reason : NULL);
+        if (r < 0)
+            reply_failure(c, r, ctx.message);
+        else
+            reply_ok(c, "card", c->seg[0]);
+    }
+    json_object_put(body);
+}
+
 /* --- tracking ------------------------------------------------------------------------------------------- */
 
 static void api_track(struct call *c)
@@ -850,6 +814,7 @@ static void api_photo_upload(struct call *c)
     struct photo_receipt rc;
     char failing[300], detail[360];
     json_object *o;
+    struct producer_ctx ctx;
     int r;
 
     if (!content_type_is(req->content_type, "image/jpeg") &&
@@ -873,7 +838,9 @@ static void api_photo_upload(struct call *c)
                     "bureau");
         return;
     }
-    if (photo_check(ck, req->body, req->body_len, photo_profile_builtin("ssc"), &rep) < 0) {
+    /* the configured profile, the rules the lines check the photo against again */
+    if (photo_check(ck, req->body, req->body_len,
+                    c->s->profile ? c->s->profile : photo_profile_builtin("ssc"), &rep) < 0) {
         reply_error(c, 503, "the photo could not be checked; try again");
         return;
     }
@@ -888,19 +855,22 @@ static void api_photo_upload(struct call *c)
         /* no receipt; the audit trail says which studio sent a failing photo and why */
         photo_report_failing_ids(rep, failing, sizeof(failing));
         snprintf(detail, sizeof(detail), "%s rejected: %s", c->who.studio, failing);
-        if (store_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL,
-                           detail) < 0)
+        if (store_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL, detail) <
+            0)
             log_warn("web", "photo check by %s not recorded in the audit trail", c->who.studio);
         photo_report_free(rep);
         reply_json(c, 200, o);
         return;
     }
-    if (db_command(c->conn, "begin", "BEGIN", 0, NULL) < 0)
+    /* one transaction: the receipt, its audit event (written by producer_photo_receipt_issue, as for the
+     * CLI) and the photo it was issued for */
+    if (store_begin(c->conn) < 0)
         goto db_fail;
-    r = producer_photo_receipt_issue(c->conn, req->body, req->body_len, rep, c->who.studio, req->doc_number,
+    producer_ctx_init(c, &ctx);
+    r = producer_photo_receipt_issue(&ctx, req->body, req->body_len, rep, c->who.studio, req->doc_number,
                                      &rc);
     if (r == PRODUCER_ERROR_INPUT) {
-        PQclear(PQexec(c->conn, "ROLLBACK"));
+        store_rollback(c->conn);
         photo_report_free(rep);
         json_object_put(o);
         reply_error(c, 400, "the studio code or document number is malformed");
@@ -908,11 +878,8 @@ static void api_photo_upload(struct call *c)
     }
     /* the photo is kept so its receipt can show it; only receipted photos are stored */
     int64_t pid;
-    snprintf(detail, sizeof(detail), "%s receipt %s", c->who.studio, rc.number);
     if (r < 0 || producer_insert_photo(c->conn, req->body, req->body_len, c->who.studio, &pid) < 0 ||
-        store_event(c->conn, c->actor[0] ? c->actor : "web", "photo_checked", NULL, NULL, NULL, detail) <
-            0 ||
-        db_command(c->conn, "commit", "COMMIT", 0, NULL) < 0)
+        store_commit(c->conn) < 0)
         goto db_fail;
     photo_report_free(rep);
     json_object_object_add(o, "receipt_no", json_object_new_string(rc.number));
@@ -920,7 +887,7 @@ static void api_photo_upload(struct call *c)
     reply_json(c, 201, o);
     return;
 db_fail:
-    PQclear(PQexec(c->conn, "ROLLBACK"));
+    store_rollback(c->conn);
     photo_report_free(rep);
     json_object_put(o);
     reply_error(c, 503, "the receipt could not be stored; try again");
@@ -929,14 +896,10 @@ db_fail:
 /* Receipts: a studio sees its own only; staff see all (outlets verify the receipts applicants bring). */
 static void api_receipts(struct call *c)
 {
-    const char *p[1] = {strcmp(c->who.role, "studio") == 0 ? c->who.studio : NULL};
+    json_object *o = NULL;
+    int r = store_reads_receipts(c->conn, strcmp(c->who.role, "studio") == 0 ? c->who.studio : NULL, &o);
 
-    reply_rows(c,
-               "SELECT number AS receipt_no, studio, verdict, warnings, profile, " LOCAL(
-                   "issued_at") " AS at, valid_until::text AS valid_until, (revoked_at IS NOT NULL) AS "
-                                "b_revoked, sha256 FROM photo_receipt WHERE $1::text IS NULL OR studio = $1 "
-                                "ORDER BY issued_at DESC, number DESC LIMIT 200",
-               1, p);
+    reply_read(c, r, o);
 }
 
 /* One receipt: ?format=pdf (default) or png, the document photo/receipt.c draws; json, its fields. */
@@ -945,9 +908,8 @@ static void api_receipt(struct call *c)
     const char *format = query(c, "format");
     enum photo_receipt_format fmt = PHOTO_RECEIPT_PDF;
     struct photo_receipt rc;
-    unsigned char *bytes = NULL;
+    uint8_t *bytes = NULL;
     size_t len = 0;
-    PGresult *res;
     int r;
 
     if (!format || strcmp(format, "pdf") == 0)
@@ -988,17 +950,12 @@ static void api_receipt(struct call *c)
         return;
     }
     /* the receipted photo, when the dashboard stored it, is drawn on the receipt */
-    {
-        const char *p[2] = {rc.sha256, rc.studio};
-        res = db_exec(c->conn,
-                      "SELECT bytes FROM photo WHERE sha256 = $1 AND studio = $2 ORDER BY id LIMIT 1", 2, p);
-        if (db_ok(res) && PQntuples(res) == 1)
-            bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &len);
-        PQclear(res);
+    if (store_reads_receipt_photo(c->conn, rc.sha256, rc.studio, &bytes, &len) <= 0) {
+        bytes = NULL;
+        len = 0;
     }
     r = web_receipt_render(&rc, bytes, len, fmt, &c->resp->body, &c->resp->len);
-    if (bytes)
-        PQfreemem(bytes);
+    free(bytes);
     if (r < 0) {
         log_warn("web", "receipt %s: %s", rc.number, photo_strerror(r));
         reply_error(c, 500, "the receipt could not be drawn");
@@ -1015,22 +972,16 @@ static void api_receipt(struct call *c)
 static void api_events(struct call *c)
 {
     const char *before = query(c, "before"), *kind = query(c, "kind");
-    const char *p[2] = {before, kind};
+    json_object *o = NULL;
+    int r;
 
     if ((before && (strspn(before, "0123456789") != strlen(before) || strlen(before) > 18)) ||
         (kind && !valid_code(kind, 32))) {
         reply_error(c, 400, "before is an event id; kind a word");
         return;
     }
-    reply_rows(c,
-               "SELECT id AS n_id, " LOCAL(
-                   "at") " AS at, actor, kind, coalesce(application_id::text, '') AS "
-                         "application, coalesce(card_number, '') AS card_number, coalesce(shipment_id, '') "
-                         "AS shipment, "
-                         "coalesce(detail, '') AS detail FROM event "
-                         "WHERE ($1::bigint IS NULL OR id < $1::bigint) AND ($2::text IS NULL OR kind = $2) "
-                         "ORDER BY id DESC LIMIT 200",
-               2, p);
+    r = store_reads_events(c->conn, before, kind, &o);
+    reply_read(c, r, o);
 }
 
 static void api_accounts(struct call *c)
@@ -1092,96 +1043,86 @@ static void api_account_disable(struct call *c)
 
 /* --- metrics -------------------------------------------------------------------------------------------- */
 
+static long long metric(json_object *o, const char *key)
+{
+    json_object *v;
+
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
 static void api_metrics(struct call *c)
 {
-    PGresult *res = q(
-        c,
-        "SELECT (SELECT count(*) FROM application WHERE status = 'pending'), "
-        "  (SELECT count(*) FROM application WHERE status = 'in_production'), "
-        "  (SELECT count(*) FROM application WHERE status = 'held'), "
-        "  (SELECT count(*) FROM application WHERE " SQL_AT_RISK_WHERE "), "
-        "  (SELECT count(*) FROM card WHERE status = 'spoiled' AND finished_at > clock_now() - interval '1 day'), "
-        "  (SELECT count(*) FROM card WHERE status NOT IN ('allocated', 'printing', 'encoding', "
-        "     'ejecting', 'unused') AND application_id IS NOT NULL AND finished_at > clock_now() - interval '1 "
-        "day'), "
-        "  (SELECT count(*) FROM shipment WHERE status = 'open'), "
-        "  (SELECT count(*) FROM shipment WHERE status = 'sealed'), "
-        "  (SELECT count(*) FROM shipment WHERE status = 'dispatched'), "
-        "  (SELECT count(*) FROM card WHERE status = 'at_outlet')",
-        0, NULL);
-    PGresult *lines;
+    static const char *const states[] = {"running", "paused", "stopped"};
+    json_object *m = NULL, *lines;
     char *buf = NULL;
     size_t len = 0;
     FILE *f;
 
-    if (!res)
-        return;
-    lines = q(
-        c,
-        "SELECT id, state, (SELECT count(*) FROM card k WHERE k.line_id = l.id AND k.status <> 'spoiled' "
-        "  AND k.finished_at > clock_now() - interval '1 hour'), cards_good, cards_spoiled FROM line l ORDER BY id",
-        0, NULL);
-    if (!lines) {
-        PQclear(res);
+    if (store_reads_metrics(c->conn, &m) < 0) {
+        reply_read(c, PRODUCER_ERROR_DB, NULL);
         return;
     }
     f = open_memstream(&buf, &len);
     if (!f) {
-        PQclear(res);
-        PQclear(lines);
+        json_object_put(m);
         reply_error(c, 500, "out of memory");
         return;
     }
+    lines = json_object_object_get(m, "lines");
     fprintf(
         f,
         "# HELP cardline_queue_depth Applications waiting, by status.\n# TYPE cardline_queue_depth gauge\n");
-    fprintf(f, "cardline_queue_depth{status=\"pending\"} %s\n", PQgetvalue(res, 0, 0));
-    fprintf(f, "cardline_queue_depth{status=\"in_production\"} %s\n", PQgetvalue(res, 0, 1));
-    fprintf(f, "cardline_queue_depth{status=\"held\"} %s\n", PQgetvalue(res, 0, 2));
+    fprintf(f, "cardline_queue_depth{status=\"pending\"} %lld\n", metric(m, "pending"));
+    fprintf(f, "cardline_queue_depth{status=\"in_production\"} %lld\n", metric(m, "in_production"));
+    fprintf(f, "cardline_queue_depth{status=\"held\"} %lld\n", metric(m, "held"));
     fprintf(f,
             "# HELP cardline_at_risk Open applications whose deadline is within at_risk_working_days working "
-            "days, or unknown.\n# TYPE cardline_at_risk gauge\ncardline_at_risk %s\n",
-            PQgetvalue(res, 0, 3));
+            "days, or unknown.\n# TYPE cardline_at_risk gauge\ncardline_at_risk %lld\n",
+            metric(m, "at_risk"));
     {
-        double spoiled = atof(PQgetvalue(res, 0, 4)), finished = atof(PQgetvalue(res, 0, 5));
+        double spoiled = (double)metric(m, "spoiled_24h"), finished = (double)metric(m, "finished_24h");
         fprintf(f,
                 "# HELP cardline_spoil_rate Spoiled share of the cards finished in the last 24 hours.\n"
                 "# TYPE cardline_spoil_rate gauge\ncardline_spoil_rate %.4f\n",
                 finished > 0 ? spoiled / finished : 0.0);
     }
     fprintf(f, "# HELP cardline_shipments Shipments by status.\n# TYPE cardline_shipments gauge\n");
-    fprintf(f, "cardline_shipments{status=\"open\"} %s\n", PQgetvalue(res, 0, 6));
-    fprintf(f, "cardline_shipments{status=\"sealed\"} %s\n", PQgetvalue(res, 0, 7));
-    fprintf(f, "cardline_shipments{status=\"dispatched\"} %s\n", PQgetvalue(res, 0, 8));
+    fprintf(f, "cardline_shipments{status=\"open\"} %lld\n", metric(m, "shipments_open"));
+    fprintf(f, "cardline_shipments{status=\"sealed\"} %lld\n", metric(m, "shipments_sealed"));
+    fprintf(f, "cardline_shipments{status=\"dispatched\"} %lld\n", metric(m, "shipments_dispatched"));
     fprintf(f,
             "# HELP cardline_cards_at_outlet Cards waiting for collection.\n# TYPE cardline_cards_at_outlet "
             "gauge\n"
-            "cardline_cards_at_outlet %s\n",
-            PQgetvalue(res, 0, 9));
+            "cardline_cards_at_outlet %lld\n",
+            metric(m, "at_outlet"));
     fprintf(f, "# HELP cardline_line_cards_per_hour Good cards finished by the line in the last hour.\n"
                "# TYPE cardline_line_cards_per_hour gauge\n");
-    for (int i = 0; i < PQntuples(lines); i++)
-        fprintf(f, "cardline_line_cards_per_hour{line=\"%s\"} %s\n", PQgetvalue(lines, i, 0),
-                PQgetvalue(lines, i, 2));
+    for (size_t i = 0; i < json_object_array_length(lines); i++) {
+        json_object *l = json_object_array_get_idx(lines, i);
+        fprintf(f, "cardline_line_cards_per_hour{line=\"%s\"} %lld\n",
+                json_object_get_string(json_object_object_get(l, "line")), metric(l, "last_hour"));
+    }
     fprintf(f,
             "# HELP cardline_line_state 1 for the line's current state.\n# TYPE cardline_line_state gauge\n");
-    for (int i = 0; i < PQntuples(lines); i++) {
-        static const char *const states[] = {"running", "paused", "stopped"};
+    for (size_t i = 0; i < json_object_array_length(lines); i++) {
+        json_object *l = json_object_array_get_idx(lines, i);
+        const char *id = json_object_get_string(json_object_object_get(l, "line"));
+        const char *state = json_object_get_string(json_object_object_get(l, "state"));
         for (int s = 0; s < 3; s++)
-            fprintf(f, "cardline_line_state{line=\"%s\",state=\"%s\"} %d\n", PQgetvalue(lines, i, 0),
-                    states[s], strcmp(PQgetvalue(lines, i, 1), states[s]) == 0);
+            fprintf(f, "cardline_line_state{line=\"%s\",state=\"%s\"} %d\n", id, states[s],
+                    strcmp(state, states[s]) == 0);
     }
     fprintf(f, "# HELP cardline_line_cards_total Cards finished by the line since it was set up.\n"
                "# TYPE cardline_line_cards_total counter\n");
-    for (int i = 0; i < PQntuples(lines); i++) {
-        fprintf(f, "cardline_line_cards_total{line=\"%s\",result=\"good\"} %s\n", PQgetvalue(lines, i, 0),
-                PQgetvalue(lines, i, 3));
-        fprintf(f, "cardline_line_cards_total{line=\"%s\",result=\"spoiled\"} %s\n", PQgetvalue(lines, i, 0),
-                PQgetvalue(lines, i, 4));
+    for (size_t i = 0; i < json_object_array_length(lines); i++) {
+        json_object *l = json_object_array_get_idx(lines, i);
+        const char *id = json_object_get_string(json_object_object_get(l, "line"));
+        fprintf(f, "cardline_line_cards_total{line=\"%s\",result=\"good\"} %lld\n", id, metric(l, "good"));
+        fprintf(f, "cardline_line_cards_total{line=\"%s\",result=\"spoiled\"} %lld\n", id,
+                metric(l, "spoiled"));
     }
     fclose(f);
-    PQclear(res);
-    PQclear(lines);
+    json_object_put(m);
     free(c->resp->body);
     c->resp->body = (uint8_t *)buf;
     c->resp->len = len;
@@ -1209,6 +1150,9 @@ static const struct route routes[] = {
     {"GET", "/api/v1/held", R_OPERATOR | R_AUDITOR | R_ADMIN, api_held},
     {"GET", "/api/v1/spoiled", R_OPERATOR | R_AUDITOR | R_ADMIN, api_spoiled},
     {"GET", "/api/v1/stock", R_OPERATOR | R_AUDITOR | R_ADMIN, api_stock},
+    {"POST", "/api/v1/applications/*/release", R_OPERATOR | R_ADMIN, api_release},
+    {"POST", "/api/v1/applications/*/cancel", R_OPERATOR | R_ADMIN, api_cancel},
+    {"POST", "/api/v1/cards/*/report-lost", R_OPERATOR | R_ADMIN, api_report_lost},
     {"GET", "/api/v1/shipments", R_STAFF, api_shipments},
     {"GET", "/api/v1/shipments/*", R_STAFF, api_shipment},
     {"GET", "/api/v1/shipments/*/*", R_DISPATCH | R_AUDITOR | R_ADMIN, api_document},
@@ -1352,6 +1296,32 @@ void web_server_destroy(struct web_server *s)
 {
     photo_checker_free(s->checker);
     s->checker = NULL;
+    free(s->profile);
+    s->profile = NULL;
+}
+
+int web_server_set_profile(struct web_server *s, const char *name)
+{
+    struct photo_profile *p;
+    char why[256];
+    int r;
+
+    if (!name || !*name)
+        return 0;
+    p = malloc(sizeof(*p));
+    if (!p)
+        return PHOTO_ERROR_NOMEM;
+    /* a built-in profile by name, or a bureau's profile file: as the lines read the configuration */
+    if (photo_profile_builtin(name)) {
+        *p = *photo_profile_builtin(name);
+    } else if ((r = photo_profile_load(name, p, why, sizeof(why))) < 0) {
+        log_error("web", "photo profile: %s", why);
+        free(p);
+        return r;
+    }
+    free(s->profile);
+    s->profile = p;
+    return 0;
 }
 
 int web_server_load_checker(struct web_server *s, const char *model_dir)

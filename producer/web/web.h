@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WEB_JSON_MAX                  (64u * 1024u)        /* bodies of API calls */
-#define WEB_UPLOAD_MAX                (4u * 1024u * 1024u) /* a photo (the photo library's own limit) */
+#define WEB_JSON_MAX   (64u * 1024u)        /* bodies of API calls */
+#define WEB_UPLOAD_MAX (4u * 1024u * 1024u) /* a photo (the photo library's own limit) */
 /* Failed sign-ins within WEB_LOGIN_WINDOW_S, then 429 (counted in the database, see limit.h): per account
  * from one address (its rightful holder elsewhere still signs in), per address whatever the account, and per
  * account from all addresses together (a brake on guessing from many addresses) */
@@ -59,6 +59,7 @@ struct web_response {
 };
 
 struct photo_checker;
+struct photo_profile;
 
 struct web_server {
     const char *web_dir; /* serve assets from here instead of the embedded copies (development) */
@@ -66,6 +67,9 @@ struct web_server {
     /* the photo quality checker for studio uploads, loaded once per server process (web_server_load_checker)
      * and shared read-only by the request threads; NULL: uploads are answered 503 */
     struct photo_checker *checker;
+    /* the photo rules studio uploads are checked against: the configuration's photo_profile, the rules the
+     * lines check applications' photos with (web_server_set_profile); NULL: the built-in default, "ssc" */
+    struct photo_profile *profile;
 };
 
 void web_server_init(struct web_server *s);
@@ -73,6 +77,10 @@ void web_server_destroy(struct web_server *s); /* frees the checker too */
 /* Load the face and eye models for studio uploads from model_dir (NULL: $CARDLINE_PHOTO_MODELS or the
  * photo library's default). Returns 0 or a negative PHOTO_ERROR (logged); the server still runs without. */
 int web_server_load_checker(struct web_server *s, const char *model_dir);
+/* Check uploads against the profile the configuration names (struct producer_config's photo_profile): a
+ * built-in profile by name or a bureau's profile file; NULL or "" keeps the default, "ssc". Returns 0 or a
+ * negative PHOTO_ERROR (logged): then the server must not start, as a line would not. */
+int web_server_set_profile(struct web_server *s, const char *name);
 
 /* Handle one request; conn may be NULL (no database: 503 after parsing, used by the fuzz target). Always
  * fills resp; the caller frees resp->body. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # browser.sh — the dashboard in a real browser (Debian's chromium, playwright-core): a studio uploads a photo and
 # downloads its receipt; another studio cannot see it; dispatch scans a label and the shipment shows received; an
-# operator sees an at-risk application. Screenshots: $BROWSER_DIR/artifacts/*.png
+# operator sees an at-risk application, releases a held application, cancels another and reports a card lost; an
+# admin adds and disables an account, signs out, and opens the tracking page; an auditor reads the counts and the
+# audit trail; the public tracks an application. Screenshots: $BROWSER_DIR/artifacts/*.png
 source "$(dirname "$0")/../integration/lib.sh"
 require_postgres
 here=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +49,19 @@ cl run --lines 2 --until-empty
 ship=$(sql "SELECT s.id FROM shipment s WHERE status = 'open' ORDER BY (SELECT count(*) FROM shipment_item i WHERE i.shipment_id = s.id) DESC, id LIMIT 1")
 cl dispatch seal "$ship" >/dev/null
 cl dispatch send "$ship" >/dev/null
-for a in "clerk dispatch" "op operator"; do
+# a card in its holder's hands, for the operator to report lost, and a pending application to cancel
+ship2=$(sql "SELECT id FROM shipment WHERE status = 'open' ORDER BY id LIMIT 1")
+cl dispatch seal "$ship2" >/dev/null
+cl dispatch send "$ship2" >/dev/null
+printf '00%s\n' "$ship2" | cl dispatch receive --outlet "$(sql "SELECT outlet_code FROM shipment WHERE id = '$ship2'")" >/dev/null
+lostcard=$(sql "SELECT card_number FROM shipment_item WHERE shipment_id = '$ship2' ORDER BY card_number LIMIT 1")
+cl dispatch collect "$lostcard" --holder-doc "$(sql "SELECT a.doc_number FROM card c JOIN application a ON a.id = c.application_id WHERE c.card_number = '$lostcard'")" >/dev/null
+cl gen applications 1 --seed 33 >/dev/null
+cancel=$(sql "SELECT upstream_id FROM application WHERE status = 'pending' ORDER BY id DESC LIMIT 1")
+[ -n "$cancel" ] || fail "no pending application to cancel"
+track=$(sql "SELECT upstream_id FROM application WHERE status = 'produced' ORDER BY id LIMIT 1")
+trackdoc=$(sql "SELECT doc_number FROM application WHERE upstream_id = '$track'")
+for a in "clerk dispatch" "op operator" "boss admin" "aud auditor"; do
     set -- $a
     echo "password-of-$1" | cl account add "$1" --role "$2" --password-stdin >/dev/null
 done
@@ -55,19 +69,17 @@ echo "password-of-studio-a" | cl account add studio-a --role studio --studio SA 
 echo "password-of-studio-b" | cl account add studio-b --role studio --studio SB --password-stdin >/dev/null
 cl gen photo "$WORK/portrait.jpg" --seed 5 >/dev/null
 
-"$CARDLINE" -q --data-dir "$WORK" --db "$DB" serve --listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    grep -q "^listening on" "$WORK/serve.out" && break
-    kill -0 $server 2>/dev/null || fail "serve died: $(cat "$WORK/serve.err")"
-    sleep 0.1
-done
-url=$(sed -n 's/^listening on \(http:[^ ]*\)\/$/\1/p' "$WORK/serve.out")
+start_serve
 
 BROWSER_DIR="$BROWSER_DIR" URL=$url SHIPMENT=$ship RISKY=$risky PHOTO="$WORK/portrait.jpg" \
     CHROMIUM="$chromium" ARTIFACTS="$BROWSER_DIR/artifacts" PROFILE_ROOT="$WORK" \
+    LOSTCARD=$lostcard CANCEL=$cancel TRACK=$track TRACKDOC=$trackdoc DB="$DB" \
     node "$here/dashboard.mjs"
+expect_eq "the held application released from the dashboard" "$(sql "SELECT status || ' ' || (held_reason IS NULL) FROM application WHERE upstream_id = '$risky'")" "pending true"
+expect_eq "the application cancelled from the dashboard" "$(sql "SELECT status || ': ' || cancel_reason FROM application WHERE upstream_id = '$cancel'")" "cancelled: browser test: applicant withdrew"
+expect_eq "the card reported lost from the dashboard" "$(sql "SELECT status FROM card WHERE card_number = '$lostcard'")" "lost"
+expect_eq "the three changes audited as the operator" "$(sql "SELECT string_agg(kind, ',' ORDER BY id) FROM event WHERE actor = 'web:op'")" "released,cancelled,reported_lost"
+expect_eq "the account added and disabled from the admin page" "$(sql "SELECT role || ' ' || (disabled_at IS NOT NULL) FROM account WHERE name = 'newop'")" "operator true"
 expect_eq "shipment received in the database" "$(sql "SELECT status FROM shipment WHERE id = '$ship'")" "received"
 expect_eq "receipt issued to studio SA only" "$(sql "SELECT string_agg(studio || ':' || verdict, ',') FROM photo_receipt")" "SA:pass"
 expect_eq "the stopgap table is not written" "$(sql "SELECT count(*) FROM photo_check")" "0"

@@ -7,14 +7,7 @@ new_db
 cl gen applications 200 --seed 41 >/dev/null
 cl run --lines 4 --until-empty
 echo "password-of-bench" | cl account add bench --role operator --password-stdin >/dev/null
-"$CARDLINE" -q --data-dir "$WORK" --db "$DB" serve --listen 127.0.0.1:0 --threads 4 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    grep -q "^listening on" "$WORK/serve.out" && break
-    sleep 0.1
-done
-url=$(sed -n 's/^listening on \(http:[^ ]*\)\/$/\1/p' "$WORK/serve.out")
+start_serve --threads 4
 URL=$url SECONDS_EACH=${BENCH_SECONDS:-5} CLIENTS=${BENCH_CLIENTS:-4} python3 - <<'PY'
 import http.client, json, os, threading, time, urllib.parse
 u = urllib.parse.urlparse(os.environ["URL"])

@@ -103,9 +103,77 @@ for doc in $(sql "SELECT a.doc_number FROM shipment_item i JOIN card c USING (ca
 done
 echo "ok: holder data masked on the manifest"
 
+# --- dispatch list / show: the read models dispatch staff look at ---
+cl dispatch list --json >"$WORK/list.json"
+python3 - "$WORK/list.json" "$ship" "$cards" "$ship_outlet" "$(sql "SELECT count(*) FROM shipment")" <<'PY'
+import json, sys
+rows, ship, cards, outlet, total = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+assert len(rows) == total, ("rows", len(rows), total)
+mine = [r for r in rows if r["id"] == ship]
+assert len(mine) == 1 and (mine[0]["status"], mine[0]["cards"], mine[0]["outlet"], mine[0]["seal_reason"]) == ("sealed", cards, outlet, "manual"), mine
+rank = [{"open": 0, "sealed": 1, "dispatched": 2}.get(r["status"], 3) for r in rows]
+assert rank == sorted(rank), ("open, then sealed, then dispatched", rank)
+print("ok: dispatch list --json: %d shipments, %s sealed with %d card(s)" % (total, ship, cards))
+PY
+cl dispatch list --status sealed --outlet "$ship_outlet" >"$WORK/list.txt"
+expect_eq "dispatch list --status sealed --outlet: one line per shipment" "$(wc -l <"$WORK/list.txt")" \
+    "$(sql "SELECT count(*) FROM shipment WHERE status = 'sealed' AND outlet_code = '$ship_outlet'")"
+expect_eq "dispatch list filters by status and outlet" "$(awk '{print $2 "/" $3}' "$WORK/list.txt" | sort -u)" "$ship_outlet/sealed"
+grep -Eq "^$ship  $ship_outlet +sealed +$cards card\(s\)  sealed [0-9]{4}-[0-9]{2}-[0-9]{2} " "$WORK/list.txt" \
+    || fail "dispatch list does not show $ship with $cards card(s): $(cat "$WORK/list.txt")"
+cl dispatch show "$ship" >"$WORK/show.txt"
+expect_eq "dispatch show: the shipment" "$(head -1 "$WORK/show.txt")" \
+    "shipment $ship for $ship_outlet $(sql "SELECT name FROM outlet WHERE code = '$ship_outlet'"): sealed, $cards card(s)"
+expect_eq "dispatch show: its cards" "$(tail -n +2 "$WORK/show.txt" | awk '{print $1 "/" $2}' | sort | paste -sd ' ')" \
+    "$(sql "SELECT string_agg(card_number || '/good', ' ' ORDER BY card_number) FROM shipment_item WHERE shipment_id = '$ship'")"
+expect_eq "dispatch show: holder and ssn masked on every card" "$(tail -n +2 "$WORK/show.txt" | awk '$4 ~ /\*/ && $5 ~ /\*/' | wc -l)" "$cards"
+for v in $(sql "SELECT a.ssn FROM shipment_item i JOIN card c USING (card_number) JOIN application a ON a.id = c.application_id WHERE i.shipment_id = '$ship'"); do
+    if grep -q "$v" "$WORK/show.txt"; then fail "dispatch show prints a social security number in clear"; fi
+done
+cl dispatch show "$ship" --json >"$WORK/show.json"
+python3 - "$WORK/show.json" "$ship" "$cards" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["id"] == sys.argv[2] and s["status"] == "sealed" and s["cards"] == int(sys.argv[3]) == len(s["items"]), s
+assert all("*" in i["holder"] and "*" in i["ssn"] and i["status"] == "good" for i in s["items"]), s["items"]
+print("ok: dispatch show --json: %d card(s), masked" % len(s["items"]))
+PY
+if cl dispatch show 069012340000099999 2>"$WORK/err"; then fail "dispatch show of an unknown shipment succeeded"; fi
+expect_eq "dispatch show of an unknown shipment" "$(cat "$WORK/err")" "cardline dispatch show: no shipment 069012340000099999"
+
 # --- send and receive by scanning ---
 cl dispatch send "$ship"
 expect_eq "cards in transit" "$(sql "SELECT count(*) FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship' AND c.status = 'in_transit'")" "$cards"
+
+# --- dispatch overdue: the shipment 40 days on the road, one of its cards past its application's deadline ---
+late=$(sql "SELECT c.card_number FROM shipment_item i JOIN card c USING (card_number) WHERE i.shipment_id = '$ship' AND c.application_id <> $app ORDER BY 1 LIMIT 1")
+late_app=$(sql "SELECT application_id FROM card WHERE card_number = '$late'")
+late_deadline=$(sql "SELECT coalesce(deadline::text, 'NULL') FROM application WHERE id = $late_app")
+[ "$late_deadline" = NULL ] || late_deadline="'$late_deadline'"
+sql "UPDATE shipment SET sealed_at = clock_now() - interval '40 days', dispatched_at = clock_now() - interval '40 days' WHERE id = '$ship'"
+sql "UPDATE application SET deadline = bureau_date(clock_now()) - 1 WHERE id = $late_app"
+cl dispatch overdue --json >"$WORK/overdue.json"
+python3 - "$WORK/overdue.json" "$ship" "$late" "$(sql "SELECT (bureau_date(clock_now()) - 1)::text")" \
+    "$(sql "SELECT count(*) FROM card c JOIN application a ON a.id = c.application_id WHERE c.status IN ('good', 'in_transit') AND a.deadline < bureau_date(clock_now())")" \
+    "$(sql "SELECT a.name FROM card c JOIN application a ON a.id = c.application_id WHERE c.card_number = '$late'")" <<'PY'
+import json, sys
+o, ship, late, deadline, nlate, name = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+s = [x for x in o["shipments"] if x["id"] == ship]
+assert len(s) == 1 and s[0]["status"] == "dispatched", o["shipments"]
+assert all(x["status"] == "dispatched" for x in o["shipments"]), o["shipments"]
+assert len(o["late_cards"]) == nlate, (len(o["late_cards"]), nlate)
+c = [x for x in o["late_cards"] if x["card_number"] == late]
+assert len(c) == 1 and (c[0]["status"], c[0]["deadline"]) == ("in_transit", deadline), o["late_cards"]
+assert "*" in c[0]["holder"] and name not in json.dumps(o, ensure_ascii=False), c
+print("ok: dispatch overdue --json: %s overdue, %s late (deadline %s), holder masked" % (ship, late, deadline))
+PY
+cl dispatch overdue >"$WORK/overdue.txt"
+sed -n '/^Shipments past/,/^Cards not/p' "$WORK/overdue.txt" | grep -Eq "^$ship  $ship_outlet +dispatched +$cards card\(s\)" \
+    || fail "dispatch overdue does not list $ship: $(cat "$WORK/overdue.txt")"
+sed -n '/^Cards not/,$p' "$WORK/overdue.txt" | grep -Eq "^  $late  in_transit .*\* +$(sql "SELECT (bureau_date(clock_now()) - 1)::text")$" \
+    || fail "dispatch overdue does not list the late card $late: $(cat "$WORK/overdue.txt")"
+echo "ok: dispatch overdue lists $ship and $late"
+sql "UPDATE application SET deadline = $late_deadline WHERE id = $late_app"
 other=$(sql "SELECT code FROM outlet WHERE code <> '$ship_outlet' LIMIT 1")
 if printf '00%s\n' "$ship" | cl dispatch receive --outlet "$other" 2>"$WORK/err"; then fail "received at the wrong outlet"; fi
 grep -q "is for outlet $ship_outlet" "$WORK/err" || fail "unexpected: $(cat "$WORK/err")"
@@ -194,4 +262,42 @@ refuse "a card taken out of a shipment" "DELETE FROM shipment_item WHERE shipmen
 refuse "rewriting a collection" "UPDATE collection SET agent_doc_masked = '***' WHERE card_number = '$card2'"
 refuse "an agent's document stored in clear" "INSERT INTO collection (card_number, collected_by, agent_name, agent_doc_type, agent_doc_masked, actor) VALUES ('$card1', 'agent', 'x', 'passport', 'E12345678', 't')"
 refuse "activating twice" "UPDATE card SET activated_at = clock_now() WHERE card_number = '$card2'"
+
+# --- shipment export: one CSV per outlet, RFC 4180 quoting (an upstream id with a comma, quotes and a line
+# break comes back whole), holder data masked; and the manifest CSV through the same writer ---
+sql "UPDATE application SET upstream_id = 'UP,\"odd\"' || chr(10) || 'id-$app' WHERE id = $app"
+rm -rf "$WORK/export"
+out=$(cl shipment export "$WORK/export")
+outlets=$(sql "SELECT count(DISTINCT s.outlet_code) FROM shipment s JOIN shipment_item i ON i.shipment_id = s.id")
+expect_eq "shipment export says what it wrote" "$out" "wrote $outlets file(s) to $WORK/export"
+expect_eq "shipment export: one file per outlet with cards" "$(cd "$WORK/export" && LC_ALL=C ls | paste -sd ' ')" \
+    "$(sql "SELECT string_agg(o || '.csv', ' ' ORDER BY o COLLATE \"C\") FROM (SELECT DISTINCT s.outlet_code o FROM shipment s JOIN shipment_item i ON i.shipment_id = s.id) x")"
+psql "$DB" -XAtq -F $'\x1f' -R $'\x1e' -c "SELECT s.outlet_code, s.id, s.status, i.card_number, a.upstream_id, a.ssn, a.name FROM shipment s JOIN shipment_item i ON i.shipment_id = s.id JOIN card c ON c.card_number = i.card_number JOIN application a ON a.id = c.application_id" >"$WORK/export.db"
+cl dispatch manifest "$first" "$WORK/manifest-first.csv" >/dev/null
+python3 - "$WORK/export" "$WORK/export.db" "$WORK/manifest-first.csv" "$app" <<'PY'
+import csv, os, sys
+d, dbfile, manifest, app = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+db = [r.split("\x1f") for r in open(dbfile, encoding="utf-8").read().rstrip("\x1e\n").split("\x1e")]
+want = sorted((r[0], r[1], r[2], r[3], r[4]) for r in db)
+got = []
+for f in sorted(os.listdir(d)):
+    with open(os.path.join(d, f), newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh, strict=True))
+    assert rows[0] == ["shipment", "status", "card_number", "application", "holder", "ssn", "packed_at"], rows[0]
+    for r in rows[1:]:
+        assert len(r) == 7, r
+        assert "*" in r[5] and len(r[6]) == 16, r
+        got.append((f[:-4], r[0], r[1], r[2], r[3]))
+assert sorted(got) == want, (len(got), len(want), set(got) ^ set(want))
+odd = 'UP,"odd"\nid-' + app
+assert sum(1 for g in got if g[4] == odd) == sum(1 for w in want if w[4] == odd) > 0, "odd upstream id not read back whole"
+clear = {r[5] for r in db} | {r[6] for r in db if len(r[6]) > 1}
+text = "".join(open(os.path.join(d, f), encoding="utf-8").read() for f in os.listdir(d))
+assert not any(v in text for v in clear), "holder data in clear in the export"
+with open(manifest, newline="", encoding="utf-8") as fh:
+    rows = list(csv.reader(fh, strict=True))
+assert rows[0] == ["shipment", "outlet", "card_number", "application", "holder", "ssn", "status"], rows[0]
+assert any(r[3] == odd for r in rows[1:]), rows
+print("ok: shipment export: %d card(s) in %d file(s) as in the database, quoting read back whole, masked; manifest CSV too" % (len(got), len(os.listdir(d))))
+PY
 echo "dispatch: all checks passed"

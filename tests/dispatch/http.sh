@@ -29,16 +29,7 @@ open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
                                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 PY
 
-"$CARDLINE" -q --data-dir "$WORK" --db "$DB" serve --listen 127.0.0.1:0 --threads 4 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    grep -q "^listening on" "$WORK/serve.out" && break
-    kill -0 $server 2>/dev/null || fail "serve died: $(cat "$WORK/serve.err")"
-    sleep 0.1
-done
-url=$(sed -n 's/^listening on \(http:[^ ]*\)\/$/\1/p' "$WORK/serve.out")
-[ -n "$url" ] || fail "serve did not say where it listens"
+start_serve --threads 4
 echo "serving at $url"
 
 # the whole database, table by table: every row of every table hashed (a table added later is covered too), but
@@ -239,7 +230,7 @@ check("the refused and hostile requests changed nothing in the database (%d tabl
 PY
 kill -0 $server || fail "the server died"
 
-URL=$url DBC="$DB" WORK="$WORK" python3 - <<'PY'
+URL=$url DBC="$DB" WORK="$WORK" CARDLINE="$CARDLINE" python3 - <<'PY'
 import http.client, json, os, re, subprocess, sys, time, urllib.parse
 url = urllib.parse.urlparse(os.environ["URL"])
 def sql(q):
@@ -351,6 +342,83 @@ check("public tracking with a wrong document is not found", s == 404)
 s, h, d = req("GET", "/api/v1/track?application=%s&document=%s" % (urllib.parse.quote(app), doc))
 t = json.loads(d)
 check("public tracking", s == 200 and t["card_status"] == "issued" and doc not in d.decode(), d)
+
+# overdue, card activate and return, seal-due: through the server, each checked against the database
+def cli(*args):
+    return subprocess.run([os.environ["CARDLINE"], "-q", "--data-dir", os.environ["WORK"], "--db", os.environ["DBC"]] + list(args),
+                          check=True, capture_output=True, text=True).stdout
+op = login("op", "password-of-op")
+ship2 = sql("SELECT s.id FROM shipment s WHERE status = 'open' AND (SELECT count(*) FROM shipment_item i WHERE i.shipment_id = s.id) >= 2 ORDER BY (SELECT count(*) FROM shipment_item i WHERE i.shipment_id = s.id) DESC, id LIMIT 1")
+check("an open shipment with two cards or more", ship2 != "")
+cards2 = sql("SELECT string_agg(card_number, ' ' ORDER BY card_number) FROM shipment_item WHERE shipment_id = '%s'" % ship2).split()
+for action in ("seal", "send"):
+    s, h, d = req("POST", "/api/v1/shipments/%s/%s" % (ship2, action), {}, clerk); check("%s %s" % (action, ship2), s == 200, d)
+late_card = cards2[0]
+late_app = sql("SELECT application_id FROM card WHERE card_number = '%s'" % late_card)
+late_deadline = sql("SELECT coalesce(deadline::text, 'NULL') FROM application WHERE id = %s" % late_app)
+sql("UPDATE shipment SET sealed_at = clock_now() - interval '40 days', dispatched_at = clock_now() - interval '40 days' WHERE id = '%s'" % ship2)
+sql("UPDATE application SET deadline = bureau_date(clock_now()) - 1 WHERE id = %s" % late_app)
+s, h, d = req("GET", "/api/v1/overdue", None, clerk)
+o = json.loads(d)
+yesterday = sql("SELECT (bureau_date(clock_now()) - 1)::text")
+ov = [x for x in o["shipments"] if x["id"] == ship2]
+check("overdue: %s 40 days on the road" % ship2, s == 200 and len(ov) == 1 and ov[0]["status"] == "dispatched" and ov[0]["cards"] == len(cards2), d[:300])
+lc = [x for x in o["late_cards"] if x["card_number"] == late_card]
+name = sql("SELECT name FROM application WHERE id = %s" % late_app)
+check("overdue: card %s past its deadline, holder masked" % late_card,
+      len(lc) == 1 and lc[0]["status"] == "in_transit" and lc[0]["deadline"] == yesterday and "*" in lc[0]["holder"] and name not in d.decode(), lc)
+check("overdue: as many late cards as the database holds",
+      len(o["late_cards"]) == int(sql("SELECT count(*) FROM card c JOIN application a ON a.id = c.application_id WHERE c.status IN ('good', 'in_transit') AND a.deadline < bureau_date(clock_now())")), len(o["late_cards"]))
+check("overdue: the web and `cardline dispatch overdue --json` give the same answer", json.loads(cli("dispatch", "overdue", "--json")) == o)
+s, h, d = req("GET", "/api/v1/overdue", None, op); check("overdue for an operator", s == 200 and json.loads(d) == o, s)
+s, h, d = req("GET", "/api/v1/overdue", None, sa); check("overdue refused to a studio", s == 403, s)
+sql("UPDATE application SET deadline = %s WHERE id = %s" % ("NULL" if late_deadline == "NULL" else "'%s'" % late_deadline, late_app))
+s, h, d = req("POST", "/api/v1/receive", {"label": ship2}, clerk); check("receive " + ship2, s == 200, d)
+
+act_card, act_doc = sql("SELECT c.card_number || '|' || a.doc_number FROM card c JOIN application a ON a.id = c.application_id WHERE c.card_number = '%s'" % cards2[0]).split("|")
+s, h, d = req("POST", "/api/v1/cards/%s/collect" % act_card, {"holder_doc": act_doc, "activate": False}, clerk)
+check("collection without activation", s == 200 and sql("SELECT status || '/' || (activated_at IS NULL) FROM card WHERE card_number = '%s'" % act_card) == "issued/true", d)
+s, h, d = req("POST", "/api/v1/cards/%s/activate" % act_card, {}, op); check("activation refused to an operator", s == 403, s)
+s, h, d = req("POST", "/api/v1/cards/%s/activate" % act_card, {}, clerk)
+check("card activated", s == 200 and json.loads(d) == {"ok": True, "card": act_card}
+      and sql("SELECT (activated_at IS NOT NULL) || '/' || (SELECT actor FROM event WHERE card_number = '%s' AND kind = 'activated')" % act_card + " FROM card WHERE card_number = '%s'" % act_card) == "true/web:clerk", d)
+s, h, d = req("POST", "/api/v1/cards/%s/activate" % act_card, {}, clerk)
+check("activating twice is a 409", s == 409 and "already activated" in json.loads(d)["error"], d)
+s, h, d = req("POST", "/api/v1/cards/Z99999999/activate", {}, clerk)
+check("activating an unknown card is a 404", s == 404 and json.loads(d)["error"] == "no card Z99999999", d)
+
+ret_card = cards2[1]
+s, h, d = req("POST", "/api/v1/cards/%s/return" % ret_card, {}, clerk)
+check("return before 12 months refused", s == 409 and "only after 12 months" in json.loads(d)["error"]
+      and sql("SELECT status FROM card WHERE card_number = '%s'" % ret_card) == "at_outlet", d)
+sql("UPDATE shipment SET received_at = clock_now() - interval '13 months', dispatched_at = clock_now() - interval '13 months', sealed_at = clock_now() - interval '13 months' WHERE id = '%s'" % ship2)
+s, h, d = req("POST", "/api/v1/cards/%s/return" % ret_card, {}, op); check("return refused to an operator", s == 403, s)
+s, h, d = req("POST", "/api/v1/cards/%s/return" % ret_card, {}, clerk)
+check("uncollected card returned", s == 200 and json.loads(d) == {"ok": True, "card": ret_card}
+      and sql("SELECT status || '/' || (SELECT actor FROM event WHERE card_number = '%s' AND kind = 'returned')" % ret_card + " FROM card WHERE card_number = '%s'" % ret_card) == "uncollected/web:clerk", d)
+# the custody trigger lets a card stay where it is, so a second return is a no-op that records nothing
+s, h, d = req("POST", "/api/v1/cards/%s/return" % ret_card, {}, clerk)
+check("returning twice changes nothing", s == 200 and sql("SELECT count(*) FROM event WHERE card_number = '%s' AND kind = 'returned'" % ret_card) == "1"
+      and sql("SELECT status FROM card WHERE card_number = '%s'" % ret_card) == "uncollected", d)
+s, h, d = req("POST", "/api/v1/cards/%s/return" % act_card, {}, clerk)
+check("an issued card cannot be returned", s == 409 and "cannot go from issued to uncollected" in json.loads(d)["error"], d)
+
+# seal-due: today a working day with a delivery run for one outlet only and the cut-off at midnight, so that
+# exactly that outlet's open shipment is sealed now, whatever the date the test runs on
+due = sql("SELECT s.id || '|' || s.outlet_code FROM shipment s WHERE status = 'open' AND EXISTS (SELECT 1 FROM shipment_item i WHERE i.shipment_id = s.id) ORDER BY id LIMIT 1")
+check("an open shipment left for seal-due", due != "")
+due_ship, due_outlet = due.split("|")
+sql("INSERT INTO calendar_year (year, source) SELECT extract(year FROM bureau_date(clock_now()))::integer, 'http test' ON CONFLICT DO NOTHING")
+sql("INSERT INTO calendar_day (day, working, note) VALUES (bureau_date(clock_now()), true, 'http test') ON CONFLICT (day) DO UPDATE SET working = true")
+sql("UPDATE setting SET value = '00:00' WHERE key = 'delivery_cutoff'")
+sql("UPDATE outlet SET delivery_weekdays = CASE WHEN code = '%s' THEN '{1,2,3,4,5,6,7}'::smallint[] ELSE array(SELECT w FROM generate_series(1, 7) w WHERE w <> extract(isodow FROM bureau_date(clock_now())))::smallint[] END" % due_outlet)
+open_before = int(sql("SELECT count(*) FROM shipment WHERE status = 'open'"))
+s, h, d = req("POST", "/api/v1/seal-due", {}, op); check("seal-due refused to an operator", s == 403, s)
+s, h, d = req("POST", "/api/v1/seal-due", {}, clerk)
+check("seal-due seals the one shipment past its cut-off", s == 200 and json.loads(d) == {"sealed": 1}
+      and sql("SELECT status || '/' || seal_reason FROM shipment WHERE id = '%s'" % due_ship) == "sealed/cut-off"
+      and int(sql("SELECT count(*) FROM shipment WHERE status = 'open'")) == open_before - 1, d)
+s, h, d = req("POST", "/api/v1/seal-due", {}, clerk); check("seal-due again seals nothing", s == 200 and json.loads(d) == {"sealed": 0}, d)
 
 s, h, d = req("GET", "/metrics")
 text = d.decode()

@@ -2,7 +2,8 @@
 # security.sh — issue 15, security and privacy: sign-in limits that no request can reset and that hold across
 # server processes, public tracking that is no document-number oracle, no personal data in any log (cardline's
 # own and the private PostgreSQL's), password hashing that cannot starve the server, and forwarded client
-# addresses believed from the configured proxy only. A realistic flow with hostile input on its own private
+# addresses believed from the configured proxy only; operators' changes from the dashboard only with their role,
+# the session's CSRF token and our own origin. A realistic flow with hostile input on its own private
 # cluster, then every log it wrote is searched for the applicants' document numbers, names and birth dates.
 source "$(dirname "$0")/../integration/lib.sh"
 require_postgres
@@ -251,6 +252,36 @@ for i in range(25):
     if s == 429:
         break
 check("guesses at one application from many addresses get 429", s == 429, s)
+
+# --- 6. operators' changes from the dashboard: role, CSRF token and origin, like every other change ------------
+held = sql("SELECT upstream_id FROM application WHERE status = 'held' ORDER BY id").splitlines()
+check("the line held the repeated applications", len(held) >= 2, held)
+s, h, d = login(A, "busy", "password-of-busy", via="192.0.2.90")
+check("an operator signs in", s == 200, (s, d))
+cookie = {"Cookie": h.get("set-cookie", "").split(";")[0]}
+token = json.loads(d).get("csrf", "")
+release = "/api/v1/applications/%s/release" % held[0]
+s, h, d = req(A, "POST", release, {}, via="192.0.2.90", headers=cookie)
+check("release without the CSRF token is refused", s == 403, (s, d))
+s, h, d = req(A, "POST", release, {}, via="192.0.2.90",
+              headers=dict(cookie, **{"X-CSRF-Token": token, "Origin": "http://evil.example"}))
+check("release from another site is refused", s == 403, (s, d))
+check("... and changed nothing", sql("SELECT status FROM application WHERE upstream_id = '%s'" % held[0]) == "held")
+s, h, d = login(A, "clerk", "password-of-clerk", via="192.0.2.91")
+clerk = {"Cookie": h.get("set-cookie", "").split(";")[0], "X-CSRF-Token": json.loads(d).get("csrf", "")}
+s, h, d = req(A, "POST", release, {}, via="192.0.2.91", headers=clerk)
+check("dispatch may not release an application", s == 403, (s, d))
+s, h, d = req(A, "POST", release, {}, via="192.0.2.90", headers=dict(cookie, **{"X-CSRF-Token": token}))
+check("the operator releases it with the token", s == 200 and
+      sql("SELECT status FROM application WHERE upstream_id = '%s'" % held[0]) == "pending", (s, d))
+# a reason may carry what an operator should not have typed: it goes to the audit trail, never to a log
+s, h, d = req(A, "POST", "/api/v1/applications/%s/cancel" % held[1], {"reason": "duplicate of " + apps[0][2] + " " + apps[0][1]},
+              via="192.0.2.90", headers=dict(cookie, **{"X-CSRF-Token": token}))
+check("the operator cancels one", s == 200 and
+      sql("SELECT status FROM application WHERE upstream_id = '%s'" % held[1]) == "cancelled", (s, d))
+s, h, d = req(A, "POST", "/api/v1/cards/Z00000000/report-lost", {"reason": apps[0][1]}, via="192.0.2.90",
+              headers=dict(cookie, **{"X-CSRF-Token": token}))
+check("a card in no holder's hands cannot be reported lost", s == 404 and apps[0][1] not in d.decode(), (s, d))
 
 # --- hostile sign-in names: what people type may be someone's name or document number --------------------------
 for i, (a, docn, name, birth) in enumerate(apps[:4]):

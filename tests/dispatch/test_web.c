@@ -1,6 +1,7 @@
 /* test_web.c — the dashboard's parsers and routing without a database: cookies, queries, UTF-8, JSON limits,
- * scanned labels, static files and path tricks */
+ * scanned labels, static files, path tricks, the operators' routes and the configured photo profile */
 #include "dispatch/dispatch.h"
+#include "photo.h"
 #include "web/web.h"
 
 #include <setjmp.h>
@@ -139,6 +140,35 @@ static void routing(void **state)
     assert_int_equal(status_of("POST", "/api/v1/cards/A0000001'/collect", false), 404);
     assert_int_equal(status_of("POST", "/api/v1/receive", true), 413);
     assert_int_equal(status_of("GET", "/api/v1/status", false), 503); /* no database here */
+    /* operators' changes: POST only, names checked before any database work */
+    assert_int_equal(status_of("GET", "/api/v1/applications/A-1/release", false), 405);
+    assert_int_equal(status_of("GET", "/api/v1/applications/A-1/cancel", false), 405);
+    assert_int_equal(status_of("GET", "/api/v1/cards/A00000001/report-lost", false), 405);
+    assert_int_equal(status_of("POST", "/api/v1/cards/A0000001'/report-lost", false), 404);
+    assert_int_equal(status_of("POST", "/api/v1/applications/A-1/release", false), 503);
+    assert_int_equal(status_of("POST", "/api/v1/applications/A-1/cancel", false), 503);
+    assert_int_equal(status_of("POST", "/api/v1/cards/A00000001/report-lost", false), 503);
+}
+
+/* uploads are checked against the configured profile, as the lines check photos: a built-in name or a file;
+ * nothing configured keeps the default; a profile that cannot be read stops the server from starting */
+static void profile(void **state)
+{
+    struct web_server s;
+
+    (void)state;
+    web_server_init(&s);
+    assert_int_equal(web_server_set_profile(&s, NULL), 0);
+    assert_null(s.profile);
+    assert_int_equal(web_server_set_profile(&s, ""), 0);
+    assert_null(s.profile);
+    assert_int_equal(web_server_set_profile(&s, "national-id"), 0);
+    assert_non_null(s.profile);
+    assert_string_equal(s.profile->name, "national-id");
+    assert_true(web_server_set_profile(&s, "/nonexistent/bureau.profile") < 0);
+    assert_string_equal(s.profile->name, "national-id"); /* untouched on failure */
+    web_server_destroy(&s);
+    assert_null(s.profile);
 }
 
 int main(void)
@@ -146,7 +176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cookies),   cmocka_unit_test(queries), cmocka_unit_test(text),
         cmocka_unit_test(json),      cmocka_unit_test(labels),  cmocka_unit_test(routing),
-        cmocka_unit_test(forwarded),
+        cmocka_unit_test(forwarded), cmocka_unit_test(profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
 #include "base/csv.h"
 #include "intake/intake.h"
 #include "base/log.h"
-#include "intake/rules.h"
+#include "base/rules.h"
 
 #include <stdint.h>
 #include <stdlib.h>

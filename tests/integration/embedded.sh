@@ -42,6 +42,23 @@ rm -rf "$dir"
 conn=$("$CARDLINE" -q --data-dir "$dir" db conninfo)
 outlets=$(q "SELECT count(*) FROM outlet")
 expect_eq "fresh data directory, fresh database" "$outlets" "0"
+# what cardline makes from the data (card faces, photo receipts, shipment exports) is owner-only, and goes with it
+cl_dir() { "$CARDLINE" -q --data-dir "$dir" "$@"; }
+cl_dir gen outlets >/dev/null
+cl_dir gen applications 3 --seed 7 >/dev/null || fail "gen applications failed"
+cl_dir run --lines 1 --until-empty >/dev/null 2>&1 || fail "a short production run failed"
+cl_dir summary >/dev/null || fail "summary (which exports the shipments) failed"
+cl_dir gen photo "$dir/portrait.jpg" --seed 5 || fail "gen photo failed"
+cl_dir photo check --receipt --studio S1 --id 110105194912310022 "$dir/portrait.jpg" >/dev/null ||
+    fail "a receipt for a passing photo was refused"
+for sub in faces receipts shipments; do
+    [ -n "$(ls -A "$dir/$sub" 2>/dev/null)" ] || fail "nothing was written to $sub/"
+    expect_eq "$sub/ is owner-only" "$(stat -c %a "$dir/$sub")" "700"
+done
 "$CARDLINE" -q --data-dir "$dir" db destroy --yes >/dev/null
 if "$CARDLINE" -q --data-dir "$dir" db status >/dev/null 2>&1; then fail "reachable after destroy"; fi
+for sub in faces receipts shipments; do
+    [ ! -e "$dir/$sub" ] || fail "db destroy left $sub/ behind: $(ls "$dir/$sub" | head -3)"
+done
+echo "ok: faces, receipts and exports are owner-only and go with the database"
 echo "ok: destroyed"

@@ -61,6 +61,21 @@ sql() {
     psql "$DB" -XAtq -v ON_ERROR_STOP=1 -c "$1"
 }
 
+# start_serve [SERVE OPTIONS...]: `cardline serve` on a free loopback port of the test's database, stopped when the
+# script exits; sets server (its pid) and url (http://127.0.0.1:PORT), or fails with the server's own words
+start_serve() {
+    "$CARDLINE" -q --data-dir "$WORK" --db "$DB" serve --listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+    server=$!
+    trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+    for _ in $(seq 100); do
+        grep -q "^listening on" "$WORK/serve.out" && break
+        kill -0 $server 2>/dev/null || fail "serve died: $(cat "$WORK/serve.err")"
+        sleep 0.1
+    done
+    url=$(sed -n 's/^listening on \(http:[^ ]*\)\/$/\1/p' "$WORK/serve.out")
+    [ -n "$url" ] || fail "serve did not say where it listens: $(cat "$WORK/serve.err")"
+}
+
 expect_eq() {
     local what=$1 got=$2 want=$3
     [ "$got" = "$want" ] || fail "$what: got '$got', want '$want'"

@@ -14,7 +14,7 @@
 #include "intake/gen_portrait.h"
 #include "store/db.h"
 #include "photo.h"
-#include "intake/rules.h"
+#include "base/rules.h"
 
 /* Working days of 2026-10-09 .. 2026-11-27 as the State Council schedule has them (Oct 10 a makeup Saturday).
  */

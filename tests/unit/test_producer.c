@@ -1,5 +1,5 @@
-/* test_producer.c — unit tests of the controller's pure parts: identity numbers, application rules, masking, CSV,
- * error ranges */
+/* test_producer.c — unit tests of the controller's pure parts: identity numbers, application rules, masking,
+ * CSV, error ranges */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include "base/clock.h"
 #include "base/csv.h"
 #include "base/log.h"
-#include "intake/rules.h"
+#include "base/rules.h"
 #include "store/db.h"
 
 #include "encoder.h"
@@ -243,10 +243,11 @@ static void test_csv(void **state)
     assert_int_equal(parse_all("\"open,1\n", &rec, &n), CSV_ERROR_QUOTE);
     assert_int_equal(parse_all("\"a\"b,1\n", &rec, &n), CSV_ERROR_QUOTE);
     assert_int_equal(parse_all("a\"b\",1\n", &rec, &n), CSV_ERROR_QUOTE);
-    assert_int_equal(parse_all("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,"
-                               "33\n",
-                               &rec, &n),
-                     CSV_ERROR_TOO_MANY);
+    assert_int_equal(
+        parse_all("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,"
+                  "33\n",
+                  &rec, &n),
+        CSV_ERROR_TOO_MANY);
     assert_int_equal(parse_all("", &rec, &n), CSV_END);
     assert_int_equal(n, 0);
     {
@@ -274,7 +275,7 @@ static void test_clock_parse(void **state)
         {"2026-12-20 15:00+08", 1797750000},
         {"2026-12-20T07:00:00Z", 1797750000},
         {"2026-12-20T02:00:00-0500", 1797750000},
-        {"2026-10-08T09:30", 1791423000},          /* 01:30 UTC */
+        {"2026-10-08T09:30", 1791423000}, /* 01:30 UTC */
         {"2024-02-29", 1709172000},
         {"2026-02-29", -1},
         {"2026-13-01", -1},

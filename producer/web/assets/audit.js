@@ -4,7 +4,9 @@
 async function refresh() {
   const status = await cardline.api('GET', '/api/v1/status');
   const counts = [];
-  for (const [what, by] of Object.entries(status))
+  const groups = [['applications', status.applications.by_status], ['cards', status.cards.by_status],
+    ['shipments', status.shipments_by_status]];
+  for (const [what, by] of groups)
     for (const [st, n] of Object.entries(by)) counts.push({ what, status: st, n });
   cardline.table('status', counts, [['what', 'What'], ['status', 'Status'], ['n', 'Count']]);
   const kind = document.getElementById('kind').value.trim();

@@ -1,4 +1,4 @@
-/* line_store.c — the line's store interface (line/line.h) over PostgreSQL: each operation is a store function
+/* store_pg.c — the line's store interface (line.h) over PostgreSQL: each operation calls one store/ function
  * on the line's own connection */
 #include "line/line.h"
 

@@ -1,5 +1,5 @@
 /* rules.c — GB 11643 identity numbers and the per-row application rules, free of any I/O */
-#include "intake/rules.h"
+#include "base/rules.h"
 
 #include "base/log.h"
 

@@ -14,8 +14,8 @@ char producer_idcard_check_char(const char *first17);
 /* Whether y-m-d is a day of the Gregorian calendar (any year from 1 on). */
 bool producer_date_valid(int y, int m, int d);
 
-/* Parse exactly YYYY-MM-DD (digits only: no signs or blanks, as sscanf would take) naming a real day. Returns true
- * and sets ret_* (each may be NULL); false leaves them untouched. */
+/* Parse exactly YYYY-MM-DD (digits only: no signs or blanks, as sscanf would take) naming a real day. Returns
+ * true and sets ret_* (each may be NULL); false leaves them untouched. */
 bool producer_date_parse(const char *s, int *ret_y, int *ret_m, int *ret_d);
 
 /* Validate an 18-character resident ID number (GB 11643-1999): digits, check character, a real birth date not
@@ -43,7 +43,8 @@ struct producer_app {
     int attempts;
 };
 
-/* The checks that need nothing but the row itself: document number against its type, the social security number,
- * birth date and sex consistency, kind-specific fields. Returns true when the application may go on; otherwise
- * false with a reason a person can act on (personal data masked). */
-bool producer_validate_app(const struct producer_app *app, int today_yyyymmdd, char *reason, size_t reason_size);
+/* The checks that need nothing but the row itself: document number against its type, the social security
+ * number, birth date and sex consistency, kind-specific fields. Returns true when the application may go on;
+ * otherwise false with a reason a person can act on (personal data masked). */
+bool producer_validate_app(const struct producer_app *app, int today_yyyymmdd, char *reason,
+                           size_t reason_size);

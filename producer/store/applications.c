@@ -1,0 +1,248 @@
+/* applications.c (store) — the SQL behind operators' changes to applications and issued cards, and the
+ * application read models */
+#include "store/applications.h"
+
+#include "base/log.h"
+
+#include <inttypes.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An UPDATE ... RETURNING id: 1 and *ret_id when one row changed, 0 when none, or PRODUCER_ERROR_DB. */
+static int change_one(PGconn *conn, const char *what, const char *sql, int n, const char *const *params,
+                      int64_t *ret_id)
+{
+    PGresult *res = store_query(conn, what, sql, n, params);
+    int r;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    r = PQntuples(res) == 1;
+    if (r && ret_id)
+        *ret_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return r;
+}
+
+int store_applications_cancel(PGconn *conn, const char *application, const char *reason, int64_t *ret_id)
+{
+    const char *params[2] = {application, reason};
+
+    return change_one(
+        conn, "cancel application",
+        "UPDATE application SET status = 'cancelled', cancel_reason = $2, locked_by = NULL, "
+        "  lease_until = NULL, step = NULL, held_reason = NULL, updated_at = clock_now() "
+        "WHERE (id::text = $1 OR upstream_id = $1) AND status IN ('pending', 'held', 'in_production') "
+        "RETURNING id",
+        2, params, ret_id);
+}
+
+int store_applications_release(PGconn *conn, const char *application, int64_t *ret_id)
+{
+    const char *params[1] = {application};
+
+    return change_one(
+        conn, "release application",
+        "UPDATE application SET status = 'pending', "
+        "  held_working_days = held_working_days + CASE WHEN held_for_applicant "
+        "    THEN greatest(0, working_days_between(bureau_date(held_since), bureau_date(clock_now()))) "
+        "    ELSE 0 END, "
+        "  held_reason = NULL, held_since = NULL, held_for_applicant = false, attempts = 0, "
+        "  updated_at = clock_now() "
+        "WHERE (id::text = $1 OR upstream_id = $1) AND status = 'held' RETURNING id",
+        1, params, ret_id);
+}
+
+int store_applications_card_lost(PGconn *conn, const char *card_number)
+{
+    const char *params[1] = {card_number};
+    PGresult *res =
+        store_query(conn, "report card lost",
+                    "UPDATE card SET status = 'lost' WHERE card_number = $1 AND status = 'issued' "
+                    "RETURNING card_number",
+                    1, params);
+    int r;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    r = PQntuples(res) == 1;
+    PQclear(res);
+    return r;
+}
+
+static json_object *text_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : json_object_new_string(PQgetvalue(res, row, col));
+}
+
+/* The coalesce()d reasons read "" when there is none; the read model says null. */
+static json_object *nonempty_or_null(const PGresult *res, int row, int col)
+{
+    const char *s = PQgetvalue(res, row, col);
+    return s[0] ? json_object_new_string(s) : NULL;
+}
+
+static json_object *masked_name(const PGresult *res, int row, int col)
+{
+    char name[128];
+
+    producer_mask_name(PQgetvalue(res, row, col), name, sizeof(name));
+    return json_object_new_string(name);
+}
+
+int store_applications_list_json(PGconn *conn, const char *status, int limit, json_object **ret)
+{
+    char lim[16];
+    const char *params[2] = {status, lim};
+    PGresult *res;
+    json_object *a;
+
+    snprintf(lim, sizeof(lim), "%d", limit);
+    res = store_query(conn, "list applications",
+                      "SELECT id, upstream_id, kind, status, outlet_code, coalesce(deadline::text, '-'), "
+                      "  coalesce(held_reason, cancel_reason, deadline_problem, ''), name, doc_number "
+                      "FROM application WHERE ($1::text IS NULL OR status = $1) "
+                      "ORDER BY priority, latest_completion NULLS LAST, id LIMIT $2::integer",
+                      2, params);
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    a = json_object_new_array();
+    for (int i = 0; a && i < PQntuples(res); i++) {
+        json_object *o = json_object_new_object();
+        const char *deadline = PQgetvalue(res, i, 5);
+
+        json_object_object_add(o, "id", json_object_new_int64(strtoll(PQgetvalue(res, i, 0), NULL, 10)));
+        json_object_object_add(o, "upstream_id", json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(o, "kind", json_object_new_string(PQgetvalue(res, i, 2)));
+        json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, i, 3)));
+        json_object_object_add(o, "outlet", json_object_new_string(PQgetvalue(res, i, 4)));
+        json_object_object_add(o, "deadline",
+                               strcmp(deadline, "-") ? json_object_new_string(deadline) : NULL);
+        json_object_object_add(o, "holder", masked_name(res, i, 7));
+        json_object_object_add(o, "note", json_object_new_string(PQgetvalue(res, i, 6)));
+        json_object_array_add(a, o);
+    }
+    PQclear(res);
+    if (!a)
+        return PRODUCER_ERROR_NOMEM;
+    *ret = a;
+    return 0;
+}
+
+int store_applications_show_json(PGconn *conn, const char *application, json_object **ret)
+{
+    const char *params[1] = {application};
+    char doc[40];
+    PGresult *res;
+    json_object *o;
+
+    res = store_query(
+        conn, "show application",
+        "SELECT id, upstream_id, kind, status, doc_type, doc_number, name, outlet_code, "
+        "  bureau_date(accepted_at), deadline, "
+        "  to_char(bureau_time(latest_completion), 'YYYY-MM-DD HH24:MI'), "
+        "  held_working_days, attempts, coalesce(held_reason, ''), coalesce(cancel_reason, ''), "
+        "  coalesce(deadline_problem, ''), "
+        "  (SELECT string_agg(card_number || ' ' || status || coalesce(' (' || spoil_reason || ')', "
+        "     ''), '; ' ORDER BY created_at) FROM card WHERE application_id = a.id) "
+        "FROM application a WHERE a.id::text = $1 OR a.upstream_id = $1",
+        1, params);
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return PRODUCER_ERROR_NOT_FOUND;
+    }
+    o = json_object_new_object();
+    if (!o) {
+        PQclear(res);
+        return PRODUCER_ERROR_NOMEM;
+    }
+    producer_mask_doc(PQgetvalue(res, 0, 5), doc, sizeof(doc));
+    json_object_object_add(o, "id", json_object_new_int64(strtoll(PQgetvalue(res, 0, 0), NULL, 10)));
+    json_object_object_add(o, "upstream_id", json_object_new_string(PQgetvalue(res, 0, 1)));
+    json_object_object_add(o, "kind", json_object_new_string(PQgetvalue(res, 0, 2)));
+    json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, 0, 3)));
+    json_object_object_add(o, "doc_type", json_object_new_string(PQgetvalue(res, 0, 4)));
+    json_object_object_add(o, "doc_number", json_object_new_string(doc));
+    json_object_object_add(o, "holder", masked_name(res, 0, 6));
+    json_object_object_add(o, "outlet", json_object_new_string(PQgetvalue(res, 0, 7)));
+    json_object_object_add(o, "accepted", text_or_null(res, 0, 8));
+    json_object_object_add(o, "deadline", text_or_null(res, 0, 9));
+    json_object_object_add(o, "latest_completion", text_or_null(res, 0, 10));
+    json_object_object_add(o, "held_working_days", json_object_new_int(atoi(PQgetvalue(res, 0, 11))));
+    json_object_object_add(o, "attempts", json_object_new_int(atoi(PQgetvalue(res, 0, 12))));
+    json_object_object_add(o, "held_reason", nonempty_or_null(res, 0, 13));
+    json_object_object_add(o, "cancel_reason", nonempty_or_null(res, 0, 14));
+    json_object_object_add(o, "deadline_problem", nonempty_or_null(res, 0, 15));
+    json_object_object_add(o, "cards", text_or_null(res, 0, 16));
+    PQclear(res);
+    *ret = o;
+    return 0;
+}
+
+int store_applications_insert(PGconn *conn, const struct producer_app *a, const char *accepted_at,
+                              int priority, char *err, size_t err_size)
+{
+    char eth[8], photo[24], prio[8], sex[2] = {a->sex, 0};
+    const char *params[17] = {a->upstream_id,
+                              a->kind,
+                              a->doc_type,
+                              a->doc_number,
+                              a->ssn,
+                              a->name,
+                              sex,
+                              eth,
+                              a->birth_date,
+                              a->birth_place,
+                              a->nationality[0] ? a->nationality : "CHN",
+                              a->outlet_code,
+                              a->bank_name[0] ? a->bank_name : NULL,
+                              a->photo_id ? photo : NULL,
+                              a->replaced_card[0] ? a->replaced_card : NULL,
+                              accepted_at,
+                              prio};
+    PGresult *res;
+    int r = 0;
+
+    snprintf(eth, sizeof(eth), "%d", a->ethnicity);
+    snprintf(photo, sizeof(photo), "%" PRId64, a->photo_id);
+    snprintf(prio, sizeof(prio), "%d", priority);
+    res = db_exec(
+        conn,
+        "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
+        "  birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, replaced_card_number, "
+        "  accepted_at, priority) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        17, params);
+    if (!db_ok(res)) {
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        snprintf(err, err_size, "%s",
+                 strcmp(db_sqlstate(res), "23505") == 0
+                     ? "an application with this upstream_id already exists"
+                     : (msg ? msg : "database error"));
+        r = PRODUCER_ERROR_DB;
+    }
+    PQclear(res);
+    return r;
+}
+
+int store_applications_prior_card(PGconn *conn, const char *card_number, const char *person_key,
+                                  const char *status, const char *issue_date)
+{
+    const char *params[4] = {card_number, person_key, status, issue_date};
+    PGresult *res =
+        store_query(conn, "old card",
+                    "INSERT INTO card (card_number, person_key, status, issue_date, expiry_date) "
+                    "VALUES ($1, $2, $3, $4, $4::date + interval '10 years') ON CONFLICT DO NOTHING",
+                    4, params);
+    int r;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    r = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return r;
+}
