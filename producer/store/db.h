@@ -58,7 +58,7 @@ PGconn *producer_db_connect(const struct db_config *cfg);
  * counts what was applied. */
 int producer_db_migrate(PGconn *conn, int *ret_applied);
 
-/* Helpers for the few places that speak SQL. All use parameters; none builds SQL from data. */
+/* The store's own helpers (only store/ calls them): every statement has parameters; none builds SQL from data. */
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params);
 /* Runs a command expecting no rows; 0 or PRODUCER_ERROR_DB (logged with ctx). */
 int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, const char *const *params);
