@@ -31,7 +31,7 @@ struct producer_config {
     struct producer_line_config lines[CONFIG_MAX_LINES];
     int nlines;
     char key_service[512]; /* soft:<key file> | psam:<reader name>; "" = per-run soft key (simulation only) */
-    char photo_profile[65]; /* "" = the default profile */
+    char photo_profile[512]; /* a built-in profile name or a profile file; "" = the default profile */
     char atr_allow[CONFIG_MAX_ATRS][CONFIG_ATR_TEXT_MAX];
     int natr;
     struct producer_outlet_config *outlets;
