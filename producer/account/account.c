@@ -183,7 +183,7 @@ int producer_account_set_password(PGconn *conn, const char *name, const char *pa
     if ((r = check_password(password)) < 0 || (r = slow_hash(password, hash)) < 0)
         return r;
     r = one_changed(store_accounts_set_password(conn, name, hash));
-    /* a new password ends the sessions opened with the old one */
+    /* a new password ends the sessions opened with the old one (the store revoked the API token with it) */
     if (r == 0)
         r = store_accounts_end_sessions(conn, name);
     return r;
@@ -270,7 +270,7 @@ int producer_account_login(PGconn *conn, const char *name, const char *password,
     producer_account_random_hex(session, 32);
     producer_account_random_hex(csrf, 32);
     sha256_hex(session, session_hash);
-    r = store_accounts_open_session(conn, session_hash, who.id, csrf, client);
+    r = store_accounts_open_session(conn, session_hash, who.id, csrf, client, ACCOUNT_SESSIONS_MAX);
     if (r == 0) {
         store_accounts_signed_in(conn, who.id);
         *ret = who;

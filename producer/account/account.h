@@ -26,6 +26,8 @@ const char *account_strerror(int err);
  * Fewer on a small machine: one core is always left for the other pages. */
 #define ACCOUNT_HASH_MAX      2
 #define ACCOUNT_TOKEN_WAIT_MS 2000 /* an API token check waits this long for a free hash slot */
+/* Live sessions per account: a new sign-in past it ends the oldest, so that sessions cannot pile up */
+#define ACCOUNT_SESSIONS_MAX 10
 
 struct account_identity {
     int64_t id;
@@ -42,6 +44,7 @@ bool producer_account_valid_studio(const char *studio);
 
 int producer_account_add(PGconn *conn, const char *name, const char *role, const char *studio,
                          const char *password);
+/* A new password also ends the account's sessions and revokes its API token. */
 int producer_account_set_password(PGconn *conn, const char *name, const char *password);
 /* Disabling also ends the account's sessions and revokes its token. */
 int producer_account_disable(PGconn *conn, const char *name);

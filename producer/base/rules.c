@@ -194,7 +194,7 @@ bool producer_validate_app(const struct producer_app *app, int today_yyyymmdd, c
     }
     birth = atoi(app->birth_date) * 10000 + atoi(app->birth_date + 5) * 100 + atoi(app->birth_date + 8);
     if (birth > today_yyyymmdd) {
-        snprintf(reason, reason_size, "birth date %s is in the future", app->birth_date);
+        snprintf(reason, reason_size, "birth date is in the future");
         return false;
     }
 
@@ -210,8 +210,20 @@ bool producer_validate_app(const struct producer_app *app, int today_yyyymmdd, c
             return false;
         }
         if (digits_to_int(app->doc_number + 6, 8) != birth) {
-            snprintf(reason, reason_size, "birth date %s does not match the one in document number %s",
-                     app->birth_date, masked);
+            /* reasons are shown and logged beside masked holders: name the part that differs, not dates */
+            static const char *const part[3] = {"year", "month", "day"};
+            int doc_birth = digits_to_int(app->doc_number + 6, 8);
+            int given[3] = {birth / 10000, birth / 100 % 100, birth % 100};
+            int in_doc[3] = {doc_birth / 10000, doc_birth / 100 % 100, doc_birth % 100};
+            char parts[24] = "";
+            for (int i = 0; i < 3; i++) {
+                if (given[i] != in_doc[i])
+                    snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "%s%s",
+                             parts[0] ? ", " : "", part[i]);
+            }
+            snprintf(reason, reason_size,
+                     "birth date does not match the one in document number %s (it differs in the %s)", masked,
+                     parts);
             return false;
         }
         if (((app->doc_number[16] - '0') % 2 == 1 ? '1' : '2') != app->sex) {

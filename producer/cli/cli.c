@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "base/clock.h"
 #include "base/config.h"
+#include "store/backup.h"
 #include "store/db.h"
 #include "intake/gen_portrait.h"
 #include "base/log.h"
@@ -18,63 +19,10 @@
 #include <string.h>
 #include <sys/random.h>
 
+/* `cardline --help`, from the command reference (help.c) like every other usage */
 static void usage(FILE *out)
 {
-    fputs(
-        "Usage: cardline [--data-dir DIR] [--db CONNINFO] [-v|-q] COMMAND [ARGS]\n"
-        "\n"
-        "Production-line controller for social security cards.\n"
-        "\n"
-        "Commands:\n"
-        "  run               run production lines (simulated devices)\n"
-        "  status            applications, cards, shipments, lines, nearest deadlines\n"
-        "  summary           what was produced, spoiled and held, and where the outputs are\n"
-        "  import applications FILE.csv\n"
-        "                    import approved applications (all rows or none)\n"
-        "  gen applications N | gen outlets\n"
-        "                    generate realistic test applications / the default outlets\n"
-        "  outlet add|list   pickup outlets\n"
-        "  application list|show|cancel|release\n"
-        "                    applications; release held ones once fixed\n"
-        "  risk              which applications will miss their delivery run, and why\n"
-        "  calendar import|deadline|workdays|years\n"
-        "                    the official working-day calendar\n"
-        "  stock issue|return|sample|report\n"
-        "                    blank cards per line; the report must balance\n"
-        "  config check|apply FILE\n"
-        "                    validate the configuration file / write its outlets\n"
-        "  card report-lost CARD\n"
-        "                    record a formal loss report\n"
-        "  dispatch seal|label|manifest|send|receive|collect|return|lost|overdue|track ...\n"
-        "                    shipments to the outlets, receipt, collection, tracking (dispatch --help)\n"
-        "  serve [--listen 127.0.0.1:8080]\n"
-        "                    the web dashboard and JSON API for operators, studios and dispatch\n"
-        "  account add|list|disable|password|token\n"
-        "                    dashboard accounts and their roles\n"
-        "  photo check|verify|receipt|profile ...\n"
-        "                    check ID photos, issue and verify quality receipts (photo --help)\n"
-        "  chip read|personalize|readers\n"
-        "                    read a card's chip (masked), personalise one card at a counter, list readers\n"
-        "  shipment export DIR\n"
-        "                    write each outlet's shipment list as DIR/<outlet>.csv\n"
-        "  render --application ID --png FILE.png\n"
-        "                    draw the application's card face as it will be printed\n"
-        "  devices [--json]  card printers on USB and PC/SC readers attached to this machine\n"
-        "  clock [--date]    the bureau's date and time as cardline sees them\n"
-        "  db start|stop|status|migrate|conninfo|destroy\n"
-        "                    the database (cardline's private PostgreSQL unless --db is given)\n"
-        "\n"
-        "Global options:\n"
-        "  --data-dir DIR    data directory (default $CARDLINE_DATA_DIR or $XDG_DATA_HOME/cardline)\n"
-        "  --db CONNINFO     use this PostgreSQL server (libpq conninfo or URI); PG* variables work too\n"
-        "  -v, --verbose     more log output;  -q, --quiet  errors only\n"
-        "  -h, --help        this help;  COMMAND --help for a command's options\n"
-        "  --version         the version of cardline\n"
-        "\n"
-        "Environment:\n"
-        "  CARDLINE_NOW      pin the bureau's clock (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]) for tests\n"
-        "                    and rehearsals; it runs on from there (CARDLINE_NOW_ANCHOR: when it held)\n",
-        out);
+    cli_usage_top(out);
 }
 
 int cli_resolve(struct globals *g)
@@ -121,23 +69,71 @@ int cli_bad_number(const char *opt, const char *value, long min, long max)
 
 /* --- db ------------------------------------------------------------------------------------------------- */
 
+/* db backup DIR | db restore DIR [--replace]; argv[0] is the subcommand */
+static int cmd_db_backup(struct globals *g, int argc, char **argv)
+{
+    static const struct option opts[] = {{"jobs", required_argument, NULL, 'j'},
+                                         {"replace", no_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *sub = argv[0];
+    bool restore = strcmp(sub, "restore") == 0;
+    struct producer_backup_options o = {.version = CARDLINE_VERSION, .jobs = 2};
+    struct producer_backup_manifest m;
+    long v;
+    int c, r, applied = 0;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            if (!cli_parse_int(optarg, 1, PRODUCER_BACKUP_JOBS_MAX, &v))
+                return cli_bad_number("--jobs", optarg, 1, PRODUCER_BACKUP_JOBS_MAX);
+            o.jobs = (int)v;
+            break;
+        case 'r':
+            if (!restore)
+                return cli_usage_error("db", sub);
+            o.replace = true;
+            break;
+        case 'h':
+            cli_usage_print(stdout, "db", sub);
+            return 0;
+        default:
+            return cli_usage_error("db", sub);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("db", sub);
+    if (cli_resolve(g) < 0)
+        return 1;
+    if (!restore) {
+        r = producer_db_backup(&g->cfg, argv[optind], &o, &m);
+        if (r < 0)
+            return 1;
+        printf("backup of database %s written to %s\n"
+               "taken at %s (bureau time), schema %d: %lld applications, %lld cards, %lld shipments\n",
+               m.database, argv[optind], m.taken_at, m.schema_version, m.applications, m.cards, m.shipments);
+        return 0;
+    }
+    r = producer_db_restore(&g->cfg, argv[optind], &o, &m, &applied);
+    if (r < 0)
+        return 1;
+    printf("restored the backup of %s taken at %s (bureau time), schema %d: %lld applications, %lld cards, "
+           "%lld shipments; %d migration(s) applied\n",
+           m.database, m.taken_at, m.schema_version, m.applications, m.cards, m.shipments, applied);
+    return 0;
+}
+
 static int cmd_db(struct globals *g, int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : NULL;
     PGconn *conn;
     int r;
 
-    if (!sub || cli_want_help(argc, argv)) {
-        fputs("Usage: cardline db start|stop|status|migrate|conninfo|destroy --yes\n"
-              "  start     create (first time) and start the private PostgreSQL cluster\n"
-              "  stop      stop the private cluster\n"
-              "  status    say whether the database is reachable and its schema version\n"
-              "  migrate   apply pending schema migrations (also done automatically)\n"
-              "  conninfo  print the libpq connection string cardline uses\n"
-              "  destroy --yes  stop the private cluster and delete it with all its data\n",
-              sub ? stdout : stderr);
-        return sub ? 0 : EXIT_USAGE;
-    }
+    if (!sub)
+        return cli_usage_error("db", NULL);
+    if (strcmp(sub, "backup") == 0 || strcmp(sub, "restore") == 0)
+        return cmd_db_backup(g, argc - 1, argv + 1);
     if (cli_resolve(g) < 0)
         return 1;
     if (strcmp(sub, "start") == 0)
@@ -281,32 +277,7 @@ static int cmd_run(struct globals *g, int argc, char **argv)
             cfg.no_faces = true;
             break;
         case 'h':
-            fputs(
-                "Usage: cardline run [OPTIONS]\n"
-                "Run production lines with simulated printers and chip encoders until stopped "
-                "(SIGINT/SIGTERM\n"
-                "finish the card in hand first).\n"
-                "  --lines N            number of lines, named <prefix>1..<prefix>N (default 1)\n"
-                "  --line-prefix P      line name prefix (default L); each controller needs its own names\n"
-                "  --until-empty        stop when no application is left to produce\n"
-                "  --lease-seconds S    lease on a claimed application without heartbeat (default 30)\n"
-                "  --card-ms MS         simulated time per card in printer and encoder (default 0)\n"
-                "  --print-faults N     simulated print faults per thousand cards (default 0)\n"
-                "  --chip-faults N      simulated chip write faults per thousand cards (default 0)\n"
-                "  --seed S             seed for the simulated faults (default 1)\n"
-                "  --max-cards N        stop after N good cards (default: no limit)\n"
-                "  --printer SPEC       every line's printer: sim (default), usb, usb:evolis, usb:magicard,\n"
-                "                       usb:<serial>, usb:<bus>:<address> (see cardline devices);\n"
-                "                       emu:evolis, emu:magicard (emulated printers); evolis:file:PATH,\n"
-                "                       magicard:file:PATH (print to file: the bytes a USB printer would "
-                "get)\n"
-                "  --encoder SPEC       every line's chip encoder: sim (default) or pcsc:<reader name>\n"
-                "  --key-service SPEC   issuer keys: soft:<key file> or psam:<reader name>\n"
-                "                       (default: a key made for this run, which only simulated cards know)\n"
-                "  --config FILE        lines, devices, key service and ATR allow-list from the\n"
-                "                       configuration file\n"
-                "  --no-faces           simulated and emulated printers do not write each face as a PNG\n",
-                stdout);
+            cli_usage_print(stdout, "run", NULL);
             return 0;
         default:
             return EXIT_USAGE;
@@ -344,14 +315,9 @@ static int cmd_status(struct globals *g, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             json = true;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs("Usage: cardline status [--json]\n"
-                  "Applications and cards by status, open shipments per outlet, lines, nearest deadlines.\n",
-                  stdout);
-            return 0;
-        } else {
+        else {
             fprintf(stderr, "cardline status: unknown argument '%s'\n", argv[i]);
-            return EXIT_USAGE;
+            return cli_usage_error("status", NULL);
         }
     }
     conn = cli_open_db(g);
@@ -367,13 +333,9 @@ static int cmd_summary(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int r;
 
-    if (cli_want_help(argc, argv) || argc > 1) {
-        fputs("Usage: cardline summary\nProduced, spoiled and held (with reasons), cards per outlet, the "
-              "smallest\n"
-              "deadline margin; writes the per-outlet shipment lists under the data directory.\n",
-              argc > 1 && !cli_want_help(argc, argv) ? stderr : stdout);
-        return cli_want_help(argc, argv) ? 0 : EXIT_USAGE;
-    }
+    (void)argv; /* summary takes no arguments */
+    if (argc > 1)
+        return cli_usage_error("summary", NULL);
     conn = cli_open_db(g);
     if (!conn)
         return 1;
@@ -389,20 +351,8 @@ static int cmd_import(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int r;
 
-    if (cli_want_help(argc, argv) || argc != 3 || strcmp(argv[1], "applications") != 0) {
-        bool help = cli_want_help(argc, argv);
-        fputs("Usage: cardline import applications FILE.csv\n"
-              "Import approved applications. The first row names the columns (any order):\n"
-              "  upstream_id, kind (new|replacement|exchange|temporary), doc_type (resident_id|\n"
-              "  household_register|passport|hk_macau_permit|taiwan_permit|foreign_permanent), doc_number,\n"
-              "  ssn (optional for resident IDs), name, sex (1|2), ethnicity (GB 3304 code), birth_date\n"
-              "  (YYYY-MM-DD), birth_place (6-digit region code), nationality (optional, ISO alpha-3),\n"
-              "  outlet, bank (optional), accepted_at (timestamp), photo (path relative to the CSV),\n"
-              "  replaced_card (replacement/exchange), priority (optional 0..9, default 5).\n"
-              "Every row is checked first; one bad row and nothing is imported.\n",
-              help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    if (argc != 3 || strcmp(argv[1], "applications") != 0)
+        return cli_usage_error("import", "applications");
     conn = cli_open_db(g);
     if (!conn)
         return 1;
@@ -429,24 +379,8 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
     long v;
     int c, r;
 
-    if (strcmp(what, "outlets") != 0 && strcmp(what, "applications") != 0 && strcmp(what, "photo") != 0) {
-        bool help = cli_want_help(argc, argv);
-        fputs(
-            "Usage: cardline gen applications N [--seed S] [--defects K] [--accepted-from DATE]\n"
-            "                                    [--accepted-to DATE] [--photo-profile NAME|FILE]\n"
-            "       cardline gen outlets\n"
-            "       cardline gen photo FILE.jpg [--seed S]\n"
-            "Generate realistic approved applications as an upstream platform would write them: resident ID\n"
-            "numbers with correct check characters, minors, foreigners, rare and long names, both kinds of\n"
-            "outlet, replacements and exchanges, each with a photo that passes the photo profile (default\n"
-            "ssc). --defects K makes K of them carry a problem a person must fix (they are held, not\n"
-            "produced). Each application depends only on the seed and its place in the batch; accepted "
-            "dates\n"
-            "are working days from --accepted-from (default 35 days before today) to --accepted-to (default\n"
-            "yesterday), in the bureau's calendar (CARDLINE_NOW pins today).\n",
-            help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    if (strcmp(what, "outlets") != 0 && strcmp(what, "applications") != 0 && strcmp(what, "photo") != 0)
+        return cli_usage_error("gen", NULL);
     argc--;
     argv++;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -472,9 +406,10 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
             cfg.photo_profile = optarg;
             break;
         case 'h':
-            return cmd_gen(g, 1, argv - 1);
+            cli_usage_print(stdout, "gen", what);
+            return 0;
         default:
-            return EXIT_USAGE;
+            return cli_usage_error("gen", what);
         }
     }
     if (strcmp(what, "applications") == 0) {
@@ -537,16 +472,8 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int c, r;
 
-    if (strcmp(sub, "list") != 0 && strcmp(sub, "add") != 0) {
-        bool help = cli_want_help(argc, argv);
-        fputs("Usage: cardline outlet list\n"
-              "       cardline outlet add CODE --name NAME --kind hrss|bank --county COUNTY\n"
-              "                           [--weekdays 1,3,5] [--transit DAYS]\n"
-              "--weekdays: ISO weekdays (1 = Monday) the delivery run leaves; --transit: working days on the "
-              "road.\n",
-              help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    if (strcmp(sub, "list") != 0 && strcmp(sub, "add") != 0)
+        return cli_usage_error("outlet", NULL);
     argc--;
     argv++;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -573,14 +500,15 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
                 return cli_bad_number("--transit", optarg, 0, 10);
             break;
         case 'h':
-            return cmd_outlet(g, 1, argv - 1);
+            cli_usage_print(stdout, "outlet", sub);
+            return 0;
         default:
-            return EXIT_USAGE;
+            return cli_usage_error("outlet", sub);
         }
     }
     if (strcmp(sub, "add") == 0 && (optind != argc - 1 || !name || !kind || !county)) {
         fprintf(stderr, "cardline outlet add: CODE, --name, --kind and --county are required\n");
-        return EXIT_USAGE;
+        return cli_usage_error("outlet", "add");
     }
     if (strcmp(sub, "add") == 0 && strcmp(kind, "hrss") != 0 && strcmp(kind, "bank") != 0) {
         fprintf(stderr,
@@ -604,13 +532,8 @@ static int cmd_shipment(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int files = 0, r;
 
-    if (cli_want_help(argc, argv) || argc != 3 || strcmp(argv[1], "export") != 0) {
-        bool help = cli_want_help(argc, argv);
-        fputs("Usage: cardline shipment export DIR\n"
-              "Write one CSV per outlet with its shipments' cards (holder data masked).\n",
-              help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    if (argc != 3 || strcmp(argv[1], "export") != 0)
+        return cli_usage_error("shipment", "export");
     conn = cli_open_db(g);
     if (!conn)
         return 1;
@@ -627,16 +550,8 @@ static int cmd_clock(struct globals *g, int argc, char **argv)
     PGconn *conn;
     struct store_clock clk;
 
-    if (cli_want_help(argc, argv) || (argc != 1 && !date_only && strcmp(argv[1], "--offset") != 0)) {
-        bool help = cli_want_help(argc, argv);
-        fputs("Usage: cardline clock [--date | --offset]\n"
-              "The bureau's time and date as cardline sees them (CARDLINE_NOW pins them for tests and\n"
-              "rehearsals), and whether today is a working day. --date prints only YYYY-MM-DD; --offset\n"
-              "the seconds the clock is ahead of the real one, for other programs' sessions\n"
-              "(PGOPTIONS=\"-c cardline.clock_offset=SECONDS\" makes SQL's clock_now() agree).\n",
-              help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    if (argc > 2 || (argc == 2 && !date_only && strcmp(argv[1], "--offset") != 0))
+        return cli_usage_error("clock", NULL);
     if (argc == 2 && strcmp(argv[1], "--offset") == 0) {
         printf("%lld\n", producer_clock_offset());
         return 0;
@@ -719,6 +634,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    /* COMMAND [SUB] --help is answered here, from the command reference, before anything is resolved,
+     * started or created: help never has a side effect, whatever the command does */
+    if (cli_is_command(argv[optind]) && cli_help(argv[optind], argc - optind, argv + optind) == 0)
+        return 0;
     {
         char err[200];
         if (producer_clock_init(err, sizeof(err)) < 0) {

@@ -8,17 +8,6 @@
 #include <string.h>
 #include <sodium.h>
 
-static const char account_usage[] =
-    "Usage: cardline account add NAME --role operator|studio|dispatch|auditor|admin [--studio STUDIO]\n"
-    "                            [--password-stdin]\n"
-    "       cardline account list [--json]\n"
-    "       cardline account disable NAME\n"
-    "       cardline account password NAME [--password-stdin]\n"
-    "       cardline account token NAME\n"
-    "NAME: 2-32 of a-z 0-9 . _ - . A studio account needs --studio (the studio's code); it sees only that\n"
-    "studio's photos and receipts. Without --password-stdin a random password is made and printed once.\n"
-    "token prints a new API token for scripts (Authorization: Bearer TOKEN); the old one stops working.\n";
-
 /* the password from standard input (first line), or a new random one that is printed */
 static int get_password(bool from_stdin, char *out, size_t size, bool *ret_generated)
 {
@@ -51,11 +40,8 @@ int cmd_account(struct globals *g, int argc, char **argv)
     int c, r = 0;
 
     if (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "disable") != 0 &&
-        strcmp(sub, "password") != 0 && strcmp(sub, "token") != 0) {
-        bool help = cli_want_help(argc, argv);
-        fputs(account_usage, help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+        strcmp(sub, "password") != 0 && strcmp(sub, "token") != 0)
+        return cli_usage_error("account", NULL);
     argc--;
     argv++;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -73,10 +59,10 @@ int cmd_account(struct globals *g, int argc, char **argv)
             json = true;
             break;
         case 'h':
-            fputs(account_usage, stdout);
+            cli_usage_print(stdout, "account", sub);
             return 0;
         default:
-            return EXIT_USAGE;
+            return cli_usage_error("account", sub);
         }
     }
     if (strcmp(sub, "list") != 0) {

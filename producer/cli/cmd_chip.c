@@ -17,38 +17,13 @@
 
 #define CHIP "chip"
 
-static const char *const chip_usage =
-    "Usage: cardline chip read [--reader R] [--json] [--unmasked] [--atr-allow LIST] [--key-service SPEC]\n"
-    "       cardline chip personalize --reader R --application ID [--card NUMBER]\n"
-    "                                 [--key-service SPEC | --config FILE] [--atr-allow LIST]\n"
-    "       cardline chip readers\n"
-    "       cardline chip unlock-pin --reader R --document NUMBER [--new-pin-stdin]\n"
-    "                                [--key-service SPEC | --config FILE] [--atr-allow LIST]\n"
-    "'read' prints what the card's social security application holds (EF05/EF06); the holder's number, name "
-    "and\n"
-    "birth date are masked unless --unmasked. Without --reader the one reader holding a card is used.\n"
-    "A third-generation (3.00) card shows its holder's data (EF06) only under the issuer's read key: give\n"
-    "--key-service SPEC.\n"
-    "'personalize' writes the application's data to the card in reader R at a counter: the maker's data and\n"
-    "internal authentication checked, external authentication through the key service, the records, a\n"
-    "byte-for-byte read-back and the maker's initial PIN verified. It allocates nothing:\n"
-    "the card number is the one the application already has (--card to name it), a finished card ('good') or "
-    "one\n"
-    "allocated and not being produced by a line right now. ID is the application number or its upstream id.\n"
-    "SPEC is soft:<key file> (tests, demo) or psam:<reader name>; --config takes key_service and atr_allow "
-    "from\n"
-    "the configuration file. LIST is the ATR allow-list (hex ATRs, optional /mask, separated by commas).\n"
-    "'readers' lists the PC/SC readers and whether a card is in each.\n"
-    "'unlock-pin' unblocks the holder's locked social security PIN at a window: the card must be\n"
-    "genuine and its social security number must be the NUMBER of the document the holder showed;\n"
-    "then the issuer's PUK authentication and PIN UNBLOCK (84 24) reset the try counter.\n"
-    "--new-pin-stdin also replaces the PIN with the digits read from standard input (never from the\n"
-    "command line).\n";
-
-static int usage_error(bool help)
+/* The usage of `chip SUB` (argv[0] of a subcommand's arguments), on standard output when asked for. */
+static int usage_error(const char *sub, bool help)
 {
-    fputs(chip_usage, help ? stdout : stderr);
-    return help ? 0 : EXIT_USAGE;
+    if (!help)
+        return cli_usage_error("chip", sub);
+    cli_usage_print(stdout, "chip", sub);
+    return 0;
 }
 
 /* The reader to use: the one named, else the only one holding a card. */
@@ -203,13 +178,13 @@ static int chip_read(int argc, char **argv)
             ks_spec = optarg;
             break;
         case 'h':
-            return usage_error(true);
+            return usage_error(argv[0], true);
         default:
-            return usage_error(false);
+            return usage_error(argv[0], false);
         }
     }
     if (optind != argc)
-        return usage_error(false);
+        return usage_error(argv[0], false);
 
     char name[ENCODER_READER_NAME_MAX];
     if (pick_reader(reader, name, sizeof(name)) < 0)
@@ -374,13 +349,13 @@ static int chip_personalize(struct globals *g, int argc, char **argv)
             atr_opt = optarg;
             break;
         case 'h':
-            return usage_error(true);
+            return usage_error(argv[0], true);
         default:
-            return usage_error(false);
+            return usage_error(argv[0], false);
         }
     }
     if (optind != argc || !reader || !app)
-        return usage_error(false);
+        return usage_error(argv[0], false);
     int keys_r = counter_keys(config, ks_spec, atr_opt, ks_buf, sizeof(ks_buf), atr_allow, sizeof(atr_allow));
     if (keys_r != 0)
         return keys_r;
@@ -490,13 +465,13 @@ static int chip_unlock_pin(int argc, char **argv)
             atr_opt = optarg;
             break;
         case 'h':
-            return usage_error(true);
+            return usage_error(argv[0], true);
         default:
-            return usage_error(false);
+            return usage_error(argv[0], false);
         }
     }
     if (optind != argc || !reader || !document || strlen(document) != 18)
-        return usage_error(false);
+        return usage_error(argv[0], false);
     int keys_r = counter_keys(config, ks_spec, atr_opt, ks_buf, sizeof(ks_buf), atr_allow, sizeof(atr_allow));
     if (keys_r != 0)
         return keys_r;
@@ -539,14 +514,14 @@ out:
 int cmd_chip(struct globals *g, int argc, char **argv)
 {
     if (argc < 2)
-        return usage_error(cli_want_help(argc, argv));
+        return usage_error(NULL, false);
     if (strcmp(argv[1], "read") == 0)
         return chip_read(argc - 1, argv + 1);
     if (strcmp(argv[1], "personalize") == 0 || strcmp(argv[1], "personalise") == 0)
         return chip_personalize(g, argc - 1, argv + 1);
     if (strcmp(argv[1], "readers") == 0)
-        return argc == 2 ? chip_readers() : usage_error(false);
+        return argc == 2 ? chip_readers() : usage_error("readers", false);
     if (strcmp(argv[1], "unlock-pin") == 0)
         return chip_unlock_pin(argc - 1, argv + 1);
-    return usage_error(cli_want_help(argc, argv));
+    return usage_error(NULL, false);
 }

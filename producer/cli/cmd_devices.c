@@ -12,16 +12,6 @@
 
 #define DEVICES_READERS_MAX 32
 
-static int devices_usage(FILE *out)
-{
-    fputs("Usage: cardline devices [--json]\n"
-          "List the card printers attached over USB (driver, model, serial number, and the --printer value "
-          "that\n"
-          "opens each) and the PC/SC readers with whether a card is in each.\n",
-          out);
-    return out == stdout ? 0 : EXIT_USAGE;
-}
-
 static json_object *printer_json(const struct printer_device_info *d)
 {
     json_object *o = json_object_new_object();
@@ -82,13 +72,14 @@ int cmd_devices(struct globals *g, int argc, char **argv)
             json = true;
             break;
         case 'h':
-            return devices_usage(stdout);
+            cli_usage_print(stdout, "devices", NULL);
+            return 0;
         default:
-            return EXIT_USAGE;
+            return cli_usage_error("devices", NULL);
         }
     }
     if (optind != argc)
-        return devices_usage(stderr);
+        return cli_usage_error("devices", NULL);
 
     pr = printer_list_usb(&printers, &n_printers);
     /* --- PC/SC readers (encoder/): listed through encoder_pcsc_list_readers(). --- */

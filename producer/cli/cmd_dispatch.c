@@ -11,39 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char dispatch_usage[] =
-    "Usage: cardline dispatch COMMAND [ARGS]\n"
-    "  list [--status open|sealed|dispatched|received|lost] [--outlet CODE] [--json]\n"
-    "                            shipments, newest first within each status\n"
-    "  show SHIPMENT [--json]    one shipment with its cards (holder data masked)\n"
-    "  seal SHIPMENT             seal an open shipment now\n"
-    "  seal-due [--at TIME]      seal the open shipments whose delivery run's cut-off has passed today\n"
-    "                            (run it from cron every few minutes; --at pretends it is TIME)\n"
-    "  label SHIPMENT FILE.png|FILE.pdf\n"
-    "                            the shipment label: GS1-128 and QR code of the shipment id\n"
-    "  manifest SHIPMENT FILE.pdf|FILE.csv\n"
-    "                            the list of cards (masked) with counts and signature lines\n"
-    "  send SHIPMENT             hand a sealed shipment to the courier (its cards are in transit)\n"
-    "  receive [--outlet CODE] [LABEL...]\n"
-    "                            record receipt at the outlet; without LABEL, reads one scanned label per "
-    "line\n"
-    "                            from standard input (a barcode scanner types the label and Enter)\n"
-    "  collect CARD --holder-doc NUMBER [--agent-name NAME --agent-doc-type TYPE --agent-doc NUMBER]\n"
-    "          [--no-activate]   hand the card to its holder, or to an agent with a power of attorney (the\n"
-    "                            agent's document is stored masked); activates the social security function\n"
-    "  activate CARD             activate a collected card's social security function later\n"
-    "  return CARD | return --due\n"
-    "                            a card not collected within 12 months of receipt goes back to the bureau\n"
-    "  lost SHIPMENT|CARD [--reason TEXT]\n"
-    "                            a dispatched shipment (or one card in it) never arrived: the cards are\n"
-    "                            blacklisted and their applications produced again first\n"
-    "  overdue [--json]          shipments past their expected arrival; cards not at the outlet by the "
-    "deadline\n"
-    "  uncollected [--due] [--json]\n"
-    "                            cards waiting at outlets (--due: those to send back now)\n"
-    "  track APPLICATION [--json]\n"
-    "                            an application's way from acceptance to collection\n";
-
 static const char *cli_actor(char *buf, size_t size)
 {
     struct passwd *pw = getpwuid(getuid());
@@ -153,8 +120,7 @@ static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
             o->activate = false;
             break;
         case 'h':
-            fputs(dispatch_usage, stdout);
-            return 0;
+            return 0; /* answered before any command runs (cli_help) */
         default:
             return EXIT_USAGE;
         }
@@ -202,10 +168,8 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
     int r, nargs;
     char **args;
 
-    if (!*sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        fputs(dispatch_usage, *sub ? stdout : stderr);
-        return *sub ? 0 : EXIT_USAGE;
-    }
+    if (!*sub)
+        return cli_usage_error("dispatch", NULL);
     r = parse_opts(argc - 1, argv + 1, &o);
     if (r >= 0)
         return r;
@@ -214,10 +178,8 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
 #define NEED(n)                                                                                              \
     do {                                                                                                     \
         if (nargs != (n)) {                                                                                  \
-            fprintf(stderr,                                                                                  \
-                    "cardline dispatch %s: wrong number of arguments (see cardline dispatch --help)\n",      \
-                    sub);                                                                                    \
-            return EXIT_USAGE;                                                                               \
+            fprintf(stderr, "cardline dispatch %s: wrong number of arguments\n", sub);                       \
+            return cli_usage_error("dispatch", sub);                                                         \
         }                                                                                                    \
     } while (0)
     if (strcmp(sub, "list") == 0 || strcmp(sub, "seal-due") == 0 || strcmp(sub, "overdue") == 0 ||
@@ -234,8 +196,8 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
              strcmp(sub, "track") == 0)
         NEED(1);
     else {
-        fprintf(stderr, "cardline dispatch: unknown command '%s'\n%s", sub, dispatch_usage);
-        return EXIT_USAGE;
+        fprintf(stderr, "cardline dispatch: unknown command '%s'\n", sub);
+        return cli_usage_error("dispatch", NULL);
     }
 #undef NEED
     conn = cli_open_db(g);

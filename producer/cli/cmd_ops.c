@@ -1,5 +1,6 @@
-/* cmd_ops.c — operator commands: applications (list, show, cancel, release), formal loss reports, the
- * working-day calendar, blank stock and the at-risk forecast */
+/* cmd_ops.c — operator commands: applications (list, show, cancel, release), a card's life after collection
+ * (loss reports, their withdrawal, cancellation, the blacklist), the working-day calendar, blank stock and
+ * the at-risk forecast */
 #include "cli/cli.h"
 #include "store/store.h"
 #include "base/config.h"
@@ -179,25 +180,122 @@ int cmd_application(struct globals *g, int argc, char **argv)
 
 /* --- card ----------------------------------------------------------------------------------------------- */
 
+static int card_blacklist(PGconn *conn, bool json)
+{
+    json_object *a = NULL;
+    int r = producer_card_blacklist_json(conn, &a);
+
+    if (r < 0) {
+        fprintf(stderr, "cardline card blacklist: %s\n", producer_strerror(r));
+        return 1;
+    }
+    if (json) {
+        puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    } else {
+        printf("%-10s %-15s %-16s %-16s %s\n", "card", "status", "since", "until", "reason");
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+            json_object *o = json_object_array_get_idx(a, i);
+            printf("%-10s %-15s %-16s %-16s %s\n", field(o, "card", ""), field(o, "status", ""),
+                   field(o, "since", ""), field(o, "until", "-"), field(o, "reason", ""));
+        }
+    }
+    json_object_put(a);
+    return 0;
+}
+
+/* The usage texts are help.c's (cli_usages), the one source of --help, of bad-usage messages and of the man
+ * pages. */
 int cmd_card(struct globals *g, int argc, char **argv)
 {
-    static const char *const text =
-        "Usage: cardline card report-lost CARD_NUMBER\n"
-        "Record the holder's formal loss report (in person): all functions stop and a\n"
-        "replacement application may be produced.\n";
+    static const struct option opts[] = {{"temporary", no_argument, NULL, 't'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *sub = argc > 1 ? argv[1] : "", *reason = NULL;
+    bool temporary = false, json = false, report = strcmp(sub, "report-lost") == 0,
+         withdraw = strcmp(sub, "withdraw-loss") == 0, cancel = strcmp(sub, "cancel") == 0,
+         blacklist = strcmp(sub, "blacklist") == 0;
     struct producer_ctx ctx = {.actor = OPERATOR};
-    int r;
+    int c, r, n = 0;
 
-    if (cli_want_help(argc, argv) || argc != 3 || strcmp(argv[1], "report-lost") != 0)
-        return usage_error(text, cli_want_help(argc, argv));
+    if (!report && !withdraw && !cancel && !blacklist) {
+        if (cli_want_help(argc, argv)) {
+            cli_usage_print(stdout, "card", NULL);
+            return 0;
+        }
+        return cli_usage_error("card", NULL);
+    }
+    argc--;
+    argv++;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (!report)
+                return cli_usage_error("card", sub);
+            temporary = true;
+            break;
+        case 'r':
+            if (blacklist)
+                return cli_usage_error("card", sub);
+            reason = optarg;
+            break;
+        case 'j':
+            if (!blacklist)
+                return cli_usage_error("card", sub);
+            json = true;
+            break;
+        case 'h':
+            cli_usage_print(stdout, "card", sub);
+            return 0;
+        default:
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - (blacklist ? 0 : 1))
+        return cli_usage_error("card", sub);
+    if (reason && strlen(reason) > 500) {
+        fprintf(stderr, "cardline card %s: --reason is at most 500 characters\n", sub);
+        return EXIT_USAGE;
+    }
+    if (cancel) {
+        bool known = false;
+        for (size_t i = 0; reason && producer_card_cancel_reasons[i]; i++)
+            known = known || strcmp(reason, producer_card_cancel_reasons[i]) == 0;
+        if (!known) {
+            fprintf(stderr, "cardline card cancel: --reason is one of left-scheme, emigrated, deceased, "
+                            "disappeared\n");
+            return EXIT_USAGE;
+        }
+    }
     ctx.conn = cli_open_db(g);
     if (!ctx.conn)
         return 1;
-    r = producer_card_report_lost(&ctx, argv[2], NULL);
-    if (r == 0)
-        printf("card %s reported lost\n", argv[2]);
+    if (blacklist) {
+        r = card_blacklist(ctx.conn, json);
+        PQfinish(ctx.conn);
+        return r;
+    }
+    if (report)
+        r = temporary ? producer_card_report_lost_temporary(&ctx, argv[optind], reason)
+                      : producer_card_report_lost(&ctx, argv[optind], reason);
+    else if (withdraw)
+        r = producer_card_withdraw_loss(&ctx, argv[optind], reason);
     else
+        r = producer_card_cancel(&ctx, argv[optind], reason, &n);
+    if (r < 0)
         fprintf(stderr, "cardline: %s\n", ctx.message[0] ? ctx.message : producer_strerror(r));
+    else if (report && temporary)
+        printf("card %s reported lost (temporary report): blocked; the report lapses unless made formal in "
+               "person\n",
+               argv[optind]);
+    else if (report)
+        printf("card %s reported lost\n", argv[optind]);
+    else if (withdraw)
+        printf("card %s: loss report withdrawn; the card is unblocked\n", argv[optind]);
+    else
+        printf("card %s cancelled (%s); %d open application(s) of its holder cancelled\n", argv[optind],
+               reason, n);
     PQfinish(ctx.conn);
     return r < 0;
 }

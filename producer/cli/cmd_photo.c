@@ -214,22 +214,6 @@ static int render_receipt(const struct photo_receipt *rc, const uint8_t *data, s
     return print_receipt(rc, png, pdf);
 }
 
-static const char check_usage[] =
-    "Usage: cardline photo check [--profile P] [--json] [--verbose] [--models DIR]\n"
-    "                            [--receipt --studio S --id DOCNO [--out DIR]] FILE|DIR...\n"
-    "Check ID photos against a profile's rules (358x441, white background, face and eye geometry, exposure,\n"
-    "sharpness, colour, compression). A DIR contributes its .jpg/.jpeg/.png files.\n"
-    "  --profile P   ssc (default; this city's social security card), national-id, or a profile file\n"
-    "  --json        one JSON array with an object per file (shape in README)\n"
-    "  --verbose     list every check, not only warnings and failures\n"
-    "  --models DIR  Haar cascades (default $CARDLINE_PHOTO_MODELS or " PHOTO_DEFAULT_MODEL_DIR ")\n"
-    "  --receipt     issue a receipt for one passing FILE, stored in the database and written as\n"
-    "                DIR/<number>.png and .pdf (--out DIR; default <data dir>/receipts)\n"
-    "  --studio S    the studio's code (letters, digits, '-', '_'); --id DOCNO the applicant's document "
-    "number\n"
-    "Exit status: 0 every photo passes (warnings allowed), 1 any photo fails, 2 bad usage or unreadable "
-    "file.\n";
-
 static int cmd_check(struct globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -274,17 +258,14 @@ static int cmd_check(struct globals *g, int argc, char **argv)
             out = optarg;
             break;
         case 'h':
-            fputs(check_usage, stdout);
+            cli_usage_print(stdout, "photo", "check");
             return 0;
         default:
-            fputs(check_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage_error("photo", "check");
         }
     }
-    if (optind >= argc) {
-        fputs(check_usage, stderr);
-        return EXIT_USAGE;
-    }
+    if (optind >= argc)
+        return cli_usage_error("photo", "check");
     if (receipt && (!studio || !doc || argc - optind != 1)) {
         fprintf(stderr, "cardline photo check: --receipt needs --studio, --id and exactly one FILE\n");
         return EXIT_USAGE;
@@ -395,15 +376,8 @@ static int cmd_verify(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int r;
 
-    if (cli_want_help(argc, argv) || argc != 3) {
-        bool help = cli_want_help(argc, argv);
-        fputs(
-            "Usage: cardline photo verify RECEIPT FILE\n"
-            "Prove that FILE is the photo the receipt was issued for, and that the receipt is still valid.\n"
-            "Exit status: 0 valid, 1 not valid (the reason is printed), 2 bad usage or unreadable file.\n",
-            help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    if (argc != 3)
+        return cli_usage_error("photo", "verify");
     if (photo_receipt_number_valid(argv[1]) < 0) {
         fprintf(stderr,
                 "cardline photo verify: '%s' is not a receipt number (its check character is wrong or "
@@ -445,13 +419,8 @@ static int cmd_receipt(struct globals *g, int argc, char **argv)
     PGconn *conn;
     int r;
 
-    if (cli_want_help(argc, argv) || (argc != 3 && argc != 4)) {
-        bool help = cli_want_help(argc, argv);
-        fputs("Usage: cardline photo receipt RECEIPT [DIR]\n"
-              "Show a receipt; with DIR, render it again as DIR/<number>.png and .pdf (without the photo).\n",
-              help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    if (argc != 3 && argc != 4)
+        return cli_usage_error("photo", "receipt");
     conn = cli_open_db(g);
     if (!conn)
         return 1;
@@ -484,13 +453,8 @@ static int cmd_profile(int argc, char **argv)
 {
     struct photo_profile p;
 
-    if (cli_want_help(argc, argv) || argc != 3) {
-        bool help = cli_want_help(argc, argv);
-        fputs("Usage: cardline photo profile NAME|FILE\n"
-              "Print a profile (built in: ssc, national-id) in the profile file format.\n",
-              help ? stdout : stderr);
-        return help ? 0 : EXIT_USAGE;
-    }
+    if (argc != 3)
+        return cli_usage_error("photo", "profile");
     if (load_profile(argv[2], &p) != 0)
         return EXIT_USAGE;
     printf("# cardline photo profile\nname = %s\nversion = %u\nformats = %s\nwidth = %u\nheight = %u\n",
@@ -537,14 +501,9 @@ int cmd_photo(struct globals *g, int argc, char **argv)
         return cmd_receipt(g, argc, argv);
     if (strcmp(sub, "profile") == 0)
         return cmd_profile(argc, argv);
-    bool help = cli_want_help(argc, argv) || strcmp(sub, "help") == 0;
-    fputs("Usage: cardline photo check [--profile P] [--json] [--receipt --studio S --id DOCNO] FILE|DIR...\n"
-          "       cardline photo verify RECEIPT FILE\n"
-          "       cardline photo receipt RECEIPT [DIR]\n"
-          "       cardline photo profile NAME|FILE\n"
-          "Photo studios: check applicants' photos, issue the quality receipt, verify a receipt against a "
-          "file.\n"
-          "`cardline photo check --help` for the options.\n",
-          help ? stdout : stderr);
-    return help ? 0 : EXIT_USAGE;
+    if (strcmp(sub, "help") == 0) {
+        cli_usage_print(stdout, "photo", NULL);
+        return 0;
+    }
+    return cli_usage_error("photo", NULL);
 }

@@ -13,17 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int render_usage(FILE *out)
-{
-    fputs(
-        "Usage: cardline render --application ID --png FILE.png [--layout FILE.json]\n"
-        "Draw the front of the application's card as it will be printed (300 dpi, 1016x648) into FILE.png.\n"
-        "The card number is that of the application's produced card; before production a placeholder\n"
-        "(prefix + 00000000) stands in. --layout (or $CARDLINE_LAYOUT) names another layout file.\n",
-        out);
-    return out == stdout ? 0 : EXIT_USAGE;
-}
-
 int cmd_render(struct globals *g, int argc, char **argv)
 {
     static const struct option opts[] = {{"application", required_argument, NULL, 'a'},
@@ -57,13 +46,14 @@ int cmd_render(struct globals *g, int argc, char **argv)
             layout_path = optarg;
             break;
         case 'h':
-            return render_usage(stdout);
+            cli_usage_print(stdout, "render", NULL);
+            return 0;
         default:
-            return EXIT_USAGE;
+            return cli_usage_error("render", NULL);
         }
     }
     if (!id || !png || optind != argc)
-        return render_usage(stderr);
+        return cli_usage_error("render", NULL);
 
     /* the layout first: a broken layout file is the operator's to fix before anything else */
     r = printer_layout_load(layout_path, &layout, why, sizeof(why));

@@ -3,31 +3,127 @@
 #include "cli/cli.h"
 #include "web/http.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
 
-static const char serve_usage[] =
-    "Usage: cardline serve [--listen HOST:PORT] [--threads N] [--web-dir DIR] [--secure-cookies]\n"
-    "                      [--trusted-proxy ADDRESS] [--config FILE]\n"
-    "Serve the dashboard (pages for operators, studios, dispatch, auditors, admins; a public tracking page) "
-    "and\n"
-    "the JSON API under /api/v1, and /metrics for Prometheus, until Ctrl-C.\n"
-    "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks a free port). "
-    "Anything\n"
-    "                      but loopback belongs behind a TLS proxy: then also give --secure-cookies\n"
-    "  --threads N         database connections for the requests (default 4); every client connection is\n"
-    "                      served by a thread of its own, so a slow request holds up no other\n"
-    "  --web-dir DIR       serve the pages from DIR (producer/web/assets of a checkout) instead of the "
-    "built-in "
-    "copies\n"
-    "  --secure-cookies    mark the session cookie Secure (HTTPS only)\n"
-    "  --trusted-proxy ADDRESS\n"
-    "                      the TLS proxy's IP address: from it alone, the client address in Forwarded or\n"
-    "                      X-Forwarded-For counts (sign-in and tracking limits, logs); others are ignored\n"
-    "  --config FILE       the configuration the lines run with: studio photos are checked against its\n"
-    "                      photo_profile, as the lines check them (default: ssc)\n"
-    "Accounts: cardline account add NAME --role ROLE.\n";
+/* --- systemd readiness and watchdog (Type=notify) ------------------------------------------------------ */
+
+/* where to ask the server for a page: the listen address, with a wildcard host asked on loopback */
+struct serve_probe {
+    struct sockaddr_storage addr;
+    socklen_t len;
+};
+
+static int probe_parse(const char *listen, struct serve_probe *ret)
+{
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+    size_t n = colon ? (size_t)(colon - listen) : 0;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ret->addr;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ret->addr;
+
+    if (port <= 0 || port > 65535 || n == 0 || n >= sizeof(host))
+        return -1;
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    memset(ret, 0, sizeof(*ret));
+    if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+        host[n - 1] = '\0';
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+            return -1;
+        if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+            in6->sin6_addr = in6addr_loopback;
+        ret->len = sizeof(*in6);
+        return 0;
+    }
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
+        return -1;
+    if (in4->sin_addr.s_addr == htonl(INADDR_ANY))
+        in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ret->len = sizeof(*in4);
+    return 0;
+}
+
+/* One request for the dashboard's front page, answered within 5 s: the request threads work, not only the
+ * kernel's accept queue. */
+static bool probe_answers(const struct serve_probe *p)
+{
+    static const char request[] = "GET / HTTP/1.0\r\n\r\n";
+    struct timeval tv = {.tv_sec = 5};
+    char reply[16] = "";
+    ssize_t n = -1;
+    int fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return false;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (const struct sockaddr *)&p->addr, p->len) == 0 &&
+        write(fd, request, sizeof(request) - 1) == (ssize_t)(sizeof(request) - 1))
+        n = read(fd, reply, sizeof(reply) - 1);
+    close(fd);
+    return n >= 5 && strncmp(reply, "HTTP/", 5) == 0;
+}
+
+/* READY=1 once the server answers, then WATCHDOG=1 twice per WatchdogSec for as long as it answers. A port
+ * of 0 cannot be asked: then readiness is the database being up, and the watchdog proves only that the
+ * process lives. */
+static void *serve_notifier(void *arg)
+{
+    struct serve_probe *probe = arg;
+    uint64_t watchdog_us = 0;
+    bool can_probe = probe->len > 0;
+
+    while (can_probe && !probe_answers(probe))
+        nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+    sd_notify(0, "READY=1");
+    if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
+        return NULL;
+    for (;;) {
+        struct timespec half = {.tv_sec = (time_t)(watchdog_us / 2000000),
+                                .tv_nsec = (long)(watchdog_us / 2 % 1000000) * 1000L};
+        nanosleep(&half, NULL);
+        if (!can_probe || probe_answers(probe))
+            sd_notify(0, "WATCHDOG=1");
+    }
+    return NULL;
+}
+
+/* Only under systemd (NOTIFY_SOCKET set): a detached thread that must not take the SIGINT/SIGTERM the
+ * server's main thread waits for. */
+static void serve_notifier_start(const char *listen)
+{
+    static struct serve_probe probe;
+    sigset_t stop, old;
+    pthread_t t;
+
+    if (!getenv("NOTIFY_SOCKET"))
+        return;
+    if (probe_parse(listen, &probe) < 0)
+        memset(&probe, 0, sizeof(probe));
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    if (pthread_create(&t, NULL, serve_notifier, &probe) == 0)
+        pthread_detach(t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
 
 int cmd_serve(struct globals *g, int argc, char **argv)
 {
@@ -69,11 +165,10 @@ int cmd_serve(struct globals *g, int argc, char **argv)
             config_path = optarg;
             break;
         case 'h':
-            fputs(serve_usage, stdout);
+            cli_usage_print(stdout, "serve", NULL);
             return 0;
         default:
-            fputs(serve_usage, stderr);
-            return EXIT_USAGE;
+            return cli_usage_error("serve", NULL);
         }
     }
     if (optind < argc) {
@@ -95,7 +190,9 @@ int cmd_serve(struct globals *g, int argc, char **argv)
         return 1;
     }
     PQfinish(conn);
+    serve_notifier_start(cfg.listen);
     r = producer_http_serve(&g->cfg, &cfg);
+    sd_notify(0, "STOPPING=1");
     producer_config_free(config);
     return r < 0;
 }

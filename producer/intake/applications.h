@@ -27,10 +27,47 @@ int producer_application_cancel(struct producer_ctx *ctx, const char *applicatio
  * the applicant extend its deadline. */
 int producer_application_release(struct producer_ctx *ctx, const char *application, int64_t *ret_id);
 
-/* The holder's formal loss report (in person) for an issued card: all functions stop and a replacement
- * application may be produced. reason (may be NULL: "formal loss report") goes into the audit trail; it must
- * not carry personal data. */
+/* --- the card's life after collection -------------------------------------------------------------------
+ * The measures: after a loss report (temporary by phone, web or terminal; formal in person) all functions
+ * stop, so the card is blacklisted at once; a replacement needs the formal report; a report may be withdrawn
+ * only until a replacement is requested; cancellation (注销) on leaving the scheme, emigration, death or
+ * disappearance. The measures name no period for a temporary report: it lapses after the setting
+ * temporary_loss_days (15) unless made formal. Each change below first records the lapse of any temporary
+ * report past its period (actor "cardline"), then writes its own audit event by ctx->actor. reason (may be
+ * NULL) goes into the audit trail only and must not carry personal data; at most 500 characters.
+ * Returns 0; PRODUCER_ERROR_NOT_FOUND with ctx->message naming the problem when the card does not exist or is
+ * in a state that does not allow the change; PRODUCER_ERROR_INPUT for bad arguments; PRODUCER_ERROR_DB. */
+
+/* The holder's formal loss report (书面挂失, in person) for a card in the holder's hands or under a temporary
+ * report (which it makes formal): the card is blocked at once and a replacement application may be produced.
+ * Event reported_lost (detail: reason or "formal loss report"). */
 int producer_card_report_lost(struct producer_ctx *ctx, const char *card_number, const char *reason);
+
+/* A temporary loss report (口头挂失, by phone, web or terminal) for a card in the holder's hands: blocked at
+ * once, status lost_temporary; lapses unless made formal. Event reported_lost_temporary. */
+int producer_card_report_lost_temporary(struct producer_ctx *ctx, const char *card_number,
+                                        const char *reason);
+
+/* 解除挂失: the holder withdraws a temporary or formal loss report; the card is back in the holder's hands
+ * and unblocked. Refused once a replacement application (not cancelled) names the card, or when the person
+ * has another card meanwhile. Event loss_withdrawn. */
+int producer_card_withdraw_loss(struct producer_ctx *ctx, const char *card_number, const char *reason);
+
+/* The reasons for a cancellation the measures name, as the CLI and the audit trail spell them. */
+extern const char *const producer_card_cancel_reasons[]; /* NULL-terminated */
+
+/* 注销: a card in its holder's hands or reported lost (not a temporary card) is cancelled for `reason` (one
+ * of producer_card_cancel_reasons) and blocked for good; the holder's open applications are cancelled
+ * ("holder's card N cancelled: reason"), each with its event; the person may apply again later (a cancelled
+ * card no longer counts as their one card). Refused while the person has another card in hand or on its way
+ * (settle it first). Event card_cancelled (detail: the reason); *ret_applications (may be NULL) how many were
+ * cancelled.
+ */
+int producer_card_cancel(struct producer_ctx *ctx, const char *card_number, const char *reason,
+                         int *ret_applications);
+
+/* The chips' blacklist as it stands now: see store_applications_blacklist_json() (store/applications.h). */
+int producer_card_blacklist_json(PGconn *conn, json_object **ret);
 
 /* Read models; *ret is a new json object the caller puts. Holder names and document numbers are masked.
  *

@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -407,6 +408,8 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
     }
 
     log_info("run", "controller %s starting %d line(s)", ctl.id, nlines);
+    /* under systemd (Type=notify) the unit is up once the lines are registered; elsewhere a no-op */
+    sd_notify(0, "READY=1");
     for (int i = 0; i < nlines; i++) {
         pthread_mutex_lock(&ctl.lock);
         ctl.lines_running++;
@@ -427,6 +430,11 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
     while (ctl.lines_running > 0) {
         struct timespec until;
         int interval_ms = cfg->lease_seconds * 1000 / 3;
+        uint64_t watchdog_us = 0;
+
+        /* the watchdog is fed from this loop, so it must turn at least twice per WatchdogSec */
+        if (sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us / 2000 < (uint64_t)interval_ms)
+            interval_ms = watchdog_us / 2000 > 0 ? (int)(watchdog_us / 2000) : 1;
 
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += interval_ms / 1000;
@@ -444,11 +452,15 @@ int producer_run(const struct db_config *db, const struct producer_run_config *c
         if (heartbeat(conn, &ctl, lines, nlines) < 0 && PQstatus(conn) == CONNECTION_BAD)
             log_warn("run", "heartbeat failed: database unreachable; leases may run out");
         rescue(conn, ctl.id);
+        /* a turn of this loop proves the controller is not stuck; a database outage is ridden out, not a
+         * reason for systemd to restart us */
+        sd_notify(0, "WATCHDOG=1");
         pthread_mutex_lock(&ctl.lock);
     }
     pthread_mutex_unlock(&ctl.lock);
 
 out:
+    sd_notify(0, "STOPPING=1");
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     if (lines) {

@@ -44,7 +44,10 @@ int store_accounts_add(PGconn *conn, const char *name, const char *role, const c
 int store_accounts_set_password(PGconn *conn, const char *name, const char *password_hash)
 {
     const char *p[2] = {name, password_hash};
-    int r = change(conn, "set password", "UPDATE account SET password_hash = $2 WHERE name = $1", 2, p);
+    /* the API token goes with the old password: whoever knew one may have made the other */
+    int r = change(
+        conn, "set password",
+        "UPDATE account SET password_hash = $2, token_id = NULL, token_hash = NULL WHERE name = $1", 2, p);
 
     return r < 0 ? r : r == 1;
 }
@@ -168,18 +171,27 @@ int store_accounts_by_session(PGconn *conn, const char *session_hash, struct sto
 }
 
 int store_accounts_open_session(PGconn *conn, const char *session_hash, int64_t account_id, const char *csrf,
-                                const char *client)
+                                const char *client, int max_sessions)
 {
-    char id[24];
+    char id[24], keep[16];
     const char *ps[4] = {session_hash, id, csrf, client};
+    const char *pk[3] = {session_hash, id, keep};
     int r;
 
     snprintf(id, sizeof(id), "%" PRId64, account_id);
+    snprintf(keep, sizeof(keep), "%d", max_sessions > 1 ? max_sessions - 1 : 0);
     r = change(conn, "open session",
                "INSERT INTO session (id_hash, account_id, csrf, expires_at, client) VALUES ($1, $2, $3, "
                "clock_now() + make_interval(hours => (SELECT value::integer FROM setting WHERE key = "
                "'session_hours')), left($4, 100))",
                4, ps);
+    if (r < 0)
+        return r;
+    /* the oldest sessions beyond the cap end, so that a stolen password cannot pile up sessions */
+    r = change(conn, "cap sessions",
+               "DELETE FROM session WHERE id_hash IN (SELECT id_hash FROM session WHERE account_id = $2 "
+               "AND id_hash <> $1 ORDER BY created_at DESC, expires_at DESC OFFSET $3::integer)",
+               3, pk);
     return r < 0 ? r : 0;
 }
 

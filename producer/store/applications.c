@@ -55,23 +55,6 @@ int store_applications_release(PGconn *conn, const char *application, int64_t *r
         1, params, ret_id);
 }
 
-int store_applications_card_lost(PGconn *conn, const char *card_number)
-{
-    const char *params[1] = {card_number};
-    PGresult *res =
-        store_query(conn, "report card lost",
-                    "UPDATE card SET status = 'lost' WHERE card_number = $1 AND status = 'issued' "
-                    "RETURNING card_number",
-                    1, params);
-    int r;
-
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    r = PQntuples(res) == 1;
-    PQclear(res);
-    return r;
-}
-
 static json_object *text_or_null(const PGresult *res, int row, int col)
 {
     return PQgetisnull(res, row, col) ? NULL : json_object_new_string(PQgetvalue(res, row, col));
@@ -90,6 +73,143 @@ static json_object *masked_name(const PGresult *res, int row, int col)
 
     producer_mask_name(PQgetvalue(res, row, col), name, sizeof(name));
     return json_object_new_string(name);
+}
+
+/* The statuses in which a person's real card counts against "one person, one card" when a blocked card would
+ * come back to life (the line's own rule plus a temporary report that may lapse). */
+#define PERSON_CARDS                                                                                         \
+    "('allocated', 'printing', 'encoding', 'ejecting', 'good', 'in_transit', 'at_outlet', 'issued', "        \
+    "'lost_temporary')"
+
+int store_applications_card_lock(PGconn *conn, const char *card_number, struct store_card_life *ret)
+{
+    const char *params[1] = {card_number};
+    PGresult *res = store_query(
+        conn, "lock card",
+        "SELECT c.status, c.temporary, "
+        "  coalesce(to_char(bureau_time(c.loss_lapses_at), 'YYYY-MM-DD HH24:MI'), ''), "
+        "  coalesce((SELECT min(a.id) FROM application a WHERE a.kind = 'replacement' "
+        "            AND a.replaced_card_number = c.card_number AND a.status <> 'cancelled'), 0), "
+        "  coalesce(o.card_number, ''), coalesce(o.status, '') "
+        "FROM card c "
+        "LEFT JOIN LATERAL (SELECT x.card_number, x.status FROM card x WHERE x.person_key = c.person_key "
+        "  AND NOT x.temporary AND x.card_number <> c.card_number AND x.status IN " PERSON_CARDS
+        "  ORDER BY x.created_at DESC LIMIT 1) o ON true "
+        "WHERE c.card_number = $1 FOR UPDATE OF c",
+        1, params);
+    int r;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    r = PQntuples(res) == 1;
+    if (r) {
+        snprintf(ret->status, sizeof(ret->status), "%s", PQgetvalue(res, 0, 0));
+        ret->temporary = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+        snprintf(ret->lapses_at, sizeof(ret->lapses_at), "%s", PQgetvalue(res, 0, 2));
+        ret->replacement = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+        snprintf(ret->other_card, sizeof(ret->other_card), "%s", PQgetvalue(res, 0, 4));
+        snprintf(ret->other_status, sizeof(ret->other_status), "%s", PQgetvalue(res, 0, 5));
+    }
+    PQclear(res);
+    return r;
+}
+
+int store_applications_card_move(PGconn *conn, const char *card_number, const char *from, const char *to,
+                                 const char *cancel_reason)
+{
+    const char *params[4] = {card_number, from, to, cancel_reason};
+    PGresult *res = store_query(conn, "card status",
+                                "UPDATE card SET status = $3, cancel_reason = $4 "
+                                "WHERE card_number = $1 AND status = $2 RETURNING card_number",
+                                4, params);
+    int r;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    r = PQntuples(res) == 1;
+    PQclear(res);
+    return r;
+}
+
+int store_applications_lapse_losses(PGconn *conn, const char *actor)
+{
+    const char *params[1] = {actor};
+    PGresult *res = store_query(
+        conn, "lapse temporary loss reports",
+        "WITH lapsed AS ("
+        "  UPDATE card c SET status = 'issued' "
+        "  WHERE c.status = 'lost_temporary' AND c.loss_lapses_at <= clock_now() "
+        "    AND NOT EXISTS (SELECT 1 FROM application a WHERE a.kind = 'replacement' "
+        "                    AND a.replaced_card_number = c.card_number AND a.status <> 'cancelled') "
+        "    AND NOT EXISTS (SELECT 1 FROM card x WHERE x.person_key = c.person_key "
+        "                    AND x.temporary = c.temporary AND x.card_number <> c.card_number "
+        "                    AND x.status IN " PERSON_CARDS ") "
+        "  RETURNING c.card_number) "
+        "INSERT INTO event (actor, kind, card_number, detail) "
+        "SELECT $1::text, 'loss_lapsed', card_number, 'temporary loss report not made formal within ' || "
+        "  (SELECT value FROM setting WHERE key = 'temporary_loss_days') || ' days' FROM lapsed",
+        1, params);
+    int n;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return n;
+}
+
+int store_applications_cancel_holder(PGconn *conn, const char *card_number, const char *reason,
+                                     const char *actor)
+{
+    const char *params[3] = {card_number, reason, actor};
+    PGresult *res =
+        store_query(conn, "cancel the holder's applications",
+                    "WITH cancelled AS ("
+                    "  UPDATE application SET status = 'cancelled', cancel_reason = $2, locked_by = NULL, "
+                    "    lease_until = NULL, step = NULL, held_reason = NULL, updated_at = clock_now() "
+                    "  WHERE ssn = (SELECT person_key FROM card WHERE card_number = $1) "
+                    "    AND status IN ('pending', 'held', 'in_production') RETURNING id) "
+                    "INSERT INTO event (actor, kind, application_id, detail) SELECT $3::text, 'cancelled', "
+                    "id, $2 FROM cancelled",
+                    3, params);
+    int n;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return n;
+}
+
+int store_applications_blacklist_json(PGconn *conn, json_object **ret)
+{
+    PGresult *res =
+        store_query(conn, "blacklist",
+                    "SELECT card_number, status, to_char(bureau_time(since), 'YYYY-MM-DD HH24:MI'), "
+                    "  to_char(bureau_time(until), 'YYYY-MM-DD HH24:MI'), reason, chip_id "
+                    "FROM card_blacklist ORDER BY since, card_number",
+                    0, NULL);
+    json_object *a;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    a = json_object_new_array();
+    for (int i = 0; a && i < PQntuples(res); i++) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "card", json_object_new_string(PQgetvalue(res, i, 0)));
+        json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(o, "since", json_object_new_string(PQgetvalue(res, i, 2)));
+        json_object_object_add(o, "until", text_or_null(res, i, 3));
+        json_object_object_add(o, "reason", json_object_new_string(PQgetvalue(res, i, 4)));
+        json_object_object_add(o, "chip", text_or_null(res, i, 5));
+        json_object_array_add(a, o);
+    }
+    PQclear(res);
+    if (!a)
+        return PRODUCER_ERROR_NOMEM;
+    *ret = a;
+    return 0;
 }
 
 int store_applications_list_json(PGconn *conn, const char *status, int limit, json_object **ret)

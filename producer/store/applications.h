@@ -6,6 +6,7 @@
 #include "base/rules.h"
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Insert one approved application (app->id is ignored) within the caller's transaction. accepted_at is any
@@ -19,8 +20,44 @@ int store_applications_insert(PGconn *conn, const struct producer_app *app, cons
  * PRODUCER_ERROR_DB (logged at debug level only). */
 int store_applications_cancel(PGconn *conn, const char *application, const char *reason, int64_t *ret_id);
 int store_applications_release(PGconn *conn, const char *application, int64_t *ret_id);
-/* An issued card becomes lost: 1 when it was in a holder's hands, 0 when not. */
-int store_applications_card_lost(PGconn *conn, const char *card_number);
+
+/* --- a card's life after collection (loss reports, their withdrawal and lapse, cancellation) --------------
+ */
+
+/* What a change to a card needs to know, read with the card's row locked (FOR UPDATE) in the caller's
+ * transaction. */
+struct store_card_life {
+    char status[16];
+    bool temporary;        /* a temporary card (临时卡) */
+    char lapses_at[24];    /* a temporary loss report's lapse, "YYYY-MM-DD HH:MI" bureau time; "" otherwise */
+    int64_t replacement;   /* the (not cancelled) replacement application naming this card; 0 when none */
+    char other_card[16];   /* the same person's other real card in hands or on its way; "" when none */
+    char other_status[16]; /* its status */
+};
+/* 1 and *ret filled, 0 when no card has that number, or PRODUCER_ERROR_DB. */
+int store_applications_card_lock(PGconn *conn, const char *card_number, struct store_card_life *ret);
+
+/* The card moves from status `from` to `to` (issued, lost_temporary, lost or cancelled; the schema's
+ * card_life trigger blocks or unblocks it). cancel_reason: the reason code when `to` is cancelled, else NULL.
+ * 1 when it moved, 0 when the card was not in `from`, or PRODUCER_ERROR_DB (also when a rule of the schema
+ * refused). */
+int store_applications_card_move(PGconn *conn, const char *card_number, const char *from, const char *to,
+                                 const char *cancel_reason);
+
+/* Temporary loss reports past their period (setting temporary_loss_days) lapse: the card is back in its
+ * holder's hands and unblocked, with a loss_lapsed event by actor. A card whose replacement was requested, or
+ * whose person has another card meanwhile, stays blocked. Returns how many lapsed or PRODUCER_ERROR_DB. */
+int store_applications_lapse_losses(PGconn *conn, const char *actor);
+
+/* Cancels every open (pending, held, in-production) application of the card's holder with `reason`, each with
+ * a cancelled event by actor. Returns how many or PRODUCER_ERROR_DB. */
+int store_applications_cancel_holder(PGconn *conn, const char *card_number, const char *reason,
+                                     const char *actor);
+
+/* The blacklist as it stands now (view card_blacklist): an array of {card, status, since, until (a temporary
+ * report's lapse, or null), reason, chip (the chip's serial, null when unknown)}, times "YYYY-MM-DD HH:MI"
+ * bureau time, oldest first. No personal data. */
+int store_applications_blacklist_json(PGconn *conn, json_object **ret);
 
 /* Read models (shapes documented in intake/applications.h); names and document numbers masked. */
 int store_applications_list_json(PGconn *conn, const char *status, int limit, json_object **ret);

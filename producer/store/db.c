@@ -100,7 +100,7 @@ static void sha256_prefix_hex(const char *s, char *out, size_t hex_chars)
 }
 
 /* libpq conninfo values are quoted with single quotes, backslash escaping ' and \. */
-static int conninfo_append(char *buf, size_t size, const char *key, const char *value)
+int db_conninfo_append(char *buf, size_t size, const char *key, const char *value)
 {
     size_t o = strlen(buf);
     int n = snprintf(buf + o, size - o, "%s%s='", o ? " " : "", key);
@@ -264,9 +264,9 @@ int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_
     else
         snprintf(cfg.socket_dir, sizeof(cfg.socket_dir), "/tmp/cardline-%u-%s", (unsigned)geteuid(), hash);
 
-    if (conninfo_append(cfg.conninfo, sizeof(cfg.conninfo), "host", cfg.socket_dir) < 0 ||
-        conninfo_append(cfg.conninfo, sizeof(cfg.conninfo), "dbname", CLUSTER_DB_NAME) < 0 ||
-        conninfo_append(cfg.conninfo, sizeof(cfg.conninfo), "user", CLUSTER_ROLE) < 0)
+    if (db_conninfo_append(cfg.conninfo, sizeof(cfg.conninfo), "host", cfg.socket_dir) < 0 ||
+        db_conninfo_append(cfg.conninfo, sizeof(cfg.conninfo), "dbname", CLUSTER_DB_NAME) < 0 ||
+        db_conninfo_append(cfg.conninfo, sizeof(cfg.conninfo), "user", CLUSTER_ROLE) < 0)
         return PRODUCER_ERROR_INVALID;
     *ret = cfg;
     return 0;
@@ -274,7 +274,7 @@ int producer_db_resolve(const char *data_dir_opt, const char *db_opt, struct db_
 
 /* --- running PostgreSQL's own programs ------------------------------------------------------------------ */
 
-static int find_pg_bindir(char *out, size_t size)
+int db_pg_bindir(char *out, size_t size)
 {
     const char *env = getenv("CARDLINE_PG_BINDIR");
     DIR *d;
@@ -342,9 +342,10 @@ static int server_passwd(struct passwd *ret, char *buf, size_t bufsize, bool *re
     return 0;
 }
 
-/* Run argv (as pw when not NULL) with stdout and stderr appended to log_path. Returns the exit status or a
- * negative error. */
-static int run_program(const struct passwd *pw, char *const argv[], const char *log_path)
+/* Run argv (as pw when not NULL; with PGPASSWORD when password is not NULL) with stdout and stderr appended
+ * to log_path. Returns the exit status or a negative error. */
+static int run_program_env(const struct passwd *pw, char *const argv[], const char *log_path,
+                           const char *password)
 {
     int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     pid_t pid;
@@ -373,6 +374,11 @@ static int run_program(const struct passwd *pw, char *const argv[], const char *
             setenv("HOME", "/", 1);
             setenv("USER", pw->pw_name, 1);
         }
+        /* what these programs write (dumps, logs) is for the owner alone */
+        umask(077);
+        /* a password goes through the environment, which only we can read, never through argv */
+        if (password && setenv("PGPASSWORD", password, 1) < 0)
+            _exit(126);
         if (chdir("/") < 0)
             _exit(126);
         execv(argv[0], argv);
@@ -384,6 +390,16 @@ static int run_program(const struct passwd *pw, char *const argv[], const char *
             return PRODUCER_ERROR_IO;
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_program(const struct passwd *pw, char *const argv[], const char *log_path)
+{
+    return run_program_env(pw, argv, log_path, NULL);
+}
+
+int db_run_client(char *const argv[], const char *log_path, const char *password)
+{
+    return run_program_env(NULL, argv, log_path, password);
 }
 
 static void log_tail(const char *path)
@@ -513,9 +529,9 @@ static int ensure_database(const struct db_config *cfg)
     const char *params[1] = {CLUSTER_DB_NAME};
     int r = 0;
 
-    conninfo_append(conninfo, sizeof(conninfo), "host", cfg->socket_dir);
-    conninfo_append(conninfo, sizeof(conninfo), "dbname", "postgres");
-    conninfo_append(conninfo, sizeof(conninfo), "user", CLUSTER_ROLE);
+    db_conninfo_append(conninfo, sizeof(conninfo), "host", cfg->socket_dir);
+    db_conninfo_append(conninfo, sizeof(conninfo), "dbname", "postgres");
+    db_conninfo_append(conninfo, sizeof(conninfo), "user", CLUSTER_ROLE);
     conn = PQconnectdb(conninfo);
     if (PQstatus(conn) != CONNECTION_OK) {
         log_error("db", "cannot connect to the private cluster: %s", PQerrorMessage(conn));
@@ -554,7 +570,7 @@ static int start_locked(const struct db_config *cfg)
     if (r < 0)
         return r;
     pw = as_other ? &pwbuf : NULL;
-    if (find_pg_bindir(bindir, sizeof(bindir)) < 0) {
+    if (db_pg_bindir(bindir, sizeof(bindir)) < 0) {
         log_error("db",
                   "PostgreSQL server programs not found under /usr/lib/postgresql (install the 'postgresql' "
                   "package, or set CARDLINE_PG_BINDIR)");
@@ -663,7 +679,7 @@ int producer_db_stop(const struct db_config *cfg)
     r = server_passwd(&pwbuf, pwstr, sizeof(pwstr), &as_other);
     if (r < 0)
         return r;
-    if (find_pg_bindir(bindir, sizeof(bindir)) < 0)
+    if (db_pg_bindir(bindir, sizeof(bindir)) < 0)
         return PRODUCER_ERROR_CLUSTER;
     fd = lock_data_dir(cfg);
     if (fd < 0)
@@ -734,32 +750,55 @@ int producer_db_destroy(const struct db_config *cfg)
     return 0;
 }
 
-PGconn *producer_db_connect(const struct db_config *cfg)
+PGconn *db_connect_to(const struct db_config *cfg, const char *dbname)
 {
-    const char *keys[] = {"dbname", "fallback_application_name", "client_encoding", "connect_timeout", NULL,
-                          NULL};
-    const char *vals[] = {cfg->conninfo, "cardline", "UTF8", "10", NULL, NULL};
+    /* Our defaults come before the conninfo so that a bureau's own values win: connect_timeout bounds each
+     * host of a multi-host conninfo, and keepalives with tcp_user_timeout notice a database machine that
+     * vanished without closing its connections (power, network), which would otherwise hang a statement for
+     * the kernel's quarter of an hour instead of letting the line reconnect to the new primary. The encoding,
+     * a database asked for by name and the clock come after it: they are not the bureau's to change. */
+    const char *keys[12] = {
+        "fallback_application_name", "connect_timeout",  "keepalives_idle", "keepalives_interval",
+        "keepalives_count",          "tcp_user_timeout", "dbname"};
+    const char *vals[12] = {"cardline", "10", "10", "5", "3", "20000", cfg->conninfo};
     char options[64];
+    size_t n = 7;
     PGconn *conn;
 
+    if (dbname) {
+        keys[n] = "dbname";
+        vals[n++] = dbname;
+    }
+    keys[n] = "client_encoding";
+    vals[n++] = "UTF8";
     /* the business clock, when pinned, travels with every session so that SQL's clock_now() agrees with ours
      */
     if (producer_clock_pinned()) {
         snprintf(options, sizeof(options), "-c cardline.clock_offset=%lld", producer_clock_offset());
-        keys[4] = "options";
-        vals[4] = options;
+        keys[n] = "options";
+        vals[n++] = options;
     }
+    keys[n] = NULL;
+    vals[n] = NULL;
     conn = PQconnectdbParams(keys, vals, 1);
+    if (conn && PQstatus(conn) == CONNECTION_OK) {
+        PQsetNoticeProcessor(conn, notice_to_log, NULL);
+        /* error messages without DETAIL: a unique-key violation's detail holds the key, a person's document
+         * number, and error messages reach our logs */
+        PQsetErrorVerbosity(conn, PQERRORS_TERSE);
+    }
+    return conn;
+}
+
+PGconn *producer_db_connect(const struct db_config *cfg)
+{
+    PGconn *conn = db_connect_to(cfg, NULL);
 
     if (PQstatus(conn) != CONNECTION_OK) {
-        log_error("db", "cannot connect to the database: %s", PQerrorMessage(conn));
+        log_error("db", "cannot connect to the database: %s", conn ? PQerrorMessage(conn) : "out of memory");
         PQfinish(conn);
         return NULL;
     }
-    PQsetNoticeProcessor(conn, notice_to_log, NULL);
-    /* error messages without DETAIL: a unique-key violation's detail holds the key, a person's document
-     * number, and error messages reach our logs */
-    PQsetErrorVerbosity(conn, PQERRORS_TERSE);
     return conn;
 }
 
@@ -816,7 +855,8 @@ int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, cons
     int r = 0;
 
     if (!db_ok(res)) {
-        log_error("db", "%s: %s", ctx, PQresultErrorMessage(res));
+        /* no result at all when the session is already gone: the connection says why */
+        log_error("db", "%s: %s", ctx, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
         r = PRODUCER_ERROR_DB;
     }
     PQclear(res);

@@ -51,20 +51,37 @@ int producer_db_running(const struct db_config *cfg);
 /* Connect (starting the embedded cluster when needed) and bring the schema up to date. Returns NULL after
  * logging the cause. */
 PGconn *producer_db_open(const struct db_config *cfg);
-/* Connect only; no start, no migration. */
+/* Connect only; no start, no migration. cfg->conninfo may name several hosts ("host=a,b port=5432,5433
+ * target_session_attrs=read-write" or postgresql://a:5432,b:5433/db?target_session_attrs=read-write): libpq
+ * tries them in order, and every reconnection (PQreset) tries them again, so after a failover a session lands
+ * on whichever host is the primary now. */
 PGconn *producer_db_connect(const struct db_config *cfg);
 
 /* Apply pending migrations, each in its own transaction under an advisory lock. *ret_applied (may be NULL)
  * counts what was applied. */
 int producer_db_migrate(PGconn *conn, int *ret_applied);
 
-/* The store's own helpers (only store/ calls them): every statement has parameters; none builds SQL from data. */
+/* The store's own helpers (only store/ calls them): every statement has parameters; none builds SQL from
+ * data. */
 PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params);
 /* Runs a command expecting no rows; 0 or PRODUCER_ERROR_DB (logged with ctx). */
 int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, const char *const *params);
 bool db_ok(const PGresult *res);
 /* For store/ files: run one statement and return its result, or NULL after logging the failure at debug level
  * only (what says which statement), because the caller reports it once with context. */
-PGresult *store_query(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params);
+PGresult *store_query(PGconn *conn, const char *what, const char *sql, int nparams,
+                      const char *const *params);
 /* SQLSTATE of a failed result, or "" */
 const char *db_sqlstate(const PGresult *res);
+/* Connect to the configured server, to database dbname instead of the configured one when not NULL. Never
+ * logs: the caller checks PQstatus() and reports (PQfinish() it either way). */
+PGconn *db_connect_to(const struct db_config *cfg, const char *dbname);
+/* The directory of PostgreSQL's programs the private cluster uses (CARDLINE_PG_BINDIR, or the newest
+ * /usr/lib/postgresql/N/bin); 0 or PRODUCER_ERROR_CLUSTER. */
+int db_pg_bindir(char *out, size_t size);
+/* Run one of PostgreSQL's client programs (absolute argv[0]) as ourselves, owner-only umask, stdin from
+ * /dev/null, stdout and stderr appended to log_path (made 0600); password (may be NULL) is handed over as
+ * PGPASSWORD so that it never shows in a process list. Returns its exit status or a negative error. */
+int db_run_client(char *const argv[], const char *log_path, const char *password);
+/* Append key='value' to a conninfo string, quoted as libpq wants; 0 or -ENAMETOOLONG. */
+int db_conninfo_append(char *buf, size_t size, const char *key, const char *value);

@@ -372,8 +372,10 @@ int store_production_finish(PGconn *conn, const struct store_finish *f, char ret
         goto fail;
     r = PRODUCER_ERROR_DB;
     if (f->replaced_card &&
-        db_command(conn, "blacklist", "UPDATE card SET blacklisted_at = clock_now() WHERE card_number = $1",
-                   1, p_old) < 0)
+        db_command(
+            conn, "blacklist",
+            "UPDATE card SET blacklisted_at = coalesce(blacklisted_at, clock_now()) WHERE card_number = $1",
+            1, p_old) < 0)
         goto fail;
     if (db_command(conn, "count good", "UPDATE line SET cards_good = cards_good + 1 WHERE id = $1", 1,
                    p_line) < 0 ||

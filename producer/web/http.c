@@ -1,6 +1,6 @@
 /* http.c — the HTTP side of `cardline serve`: libmicrohttpd (a thread per connection), bounded request
- * bodies, security headers on every answer, the client address (forwarded by a trusted proxy only), and a
- * small pool of database connections */
+ * bodies and heads (a deadline for the whole head), unambiguous body framing, security headers on every
+ * answer, the client address (forwarded by a trusted proxy only), and a small pool of database connections */
 #include "web/http.h"
 #include "store/store.h"
 
@@ -16,10 +16,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define POOL_MAX    32
 #define POOL_WAIT_S 10
+/* A request head (request line and headers) must be in within this many seconds of the connection opening
+ * or the last answer on it, however it trickles in: libmicrohttpd's idle timeout starts again with every
+ * byte, so one byte a second would hold a connection (and its thread) for ever */
+#define HEAD_DEADLINE_S 10
+
+/* One connection's head deadline, watched by the watchdog thread. */
+struct watch {
+    struct watch *prev, *next;
+    int fd;
+    struct timespec since; /* CLOCK_MONOTONIC: when the head now being read began */
+    bool in_request;       /* the head is in: no deadline until the answer is sent */
+    bool cut;
+};
+
+struct watchdog {
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* on CLOCK_MONOTONIC */
+    struct watch *head;
+    bool stop;
+    bool running;
+    pthread_t thread;
+};
 
 struct pool {
     pthread_mutex_t lock;
@@ -32,6 +56,7 @@ struct pool {
 
 struct server {
     struct pool pool;
+    struct watchdog watchdog;
     struct web_server web;
     char trusted_proxy[INET6_ADDRSTRLEN]; /* canonical text, "" for none */
 };
@@ -95,6 +120,116 @@ static void pool_give(struct pool *p, PGconn *conn)
     pthread_mutex_unlock(&p->lock);
 }
 
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Ends the connections whose head is late: shutting the socket down makes libmicrohttpd's read end and it
+ * closes the connection itself. The socket is still open while its entry is listed (libmicrohttpd tells of
+ * the close before it closes), and the list is only read under the lock. Waits for the next deadline. */
+static void *watchdog_run(void *arg)
+{
+    struct watchdog *w = arg;
+
+    pthread_mutex_lock(&w->lock);
+    while (!w->stop) {
+        struct timespec now, next = {0, 0};
+        bool any = false;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        for (struct watch *x = w->head; x; x = x->next) {
+            struct timespec due = x->since;
+            if (x->in_request || x->cut)
+                continue;
+            due.tv_sec += HEAD_DEADLINE_S;
+            if (!ts_before(&now, &due)) {
+                shutdown(x->fd, SHUT_RDWR);
+                x->cut = true;
+                log_debug("http", "a request head took longer than %d s: connection closed", HEAD_DEADLINE_S);
+            } else if (!any || ts_before(&due, &next)) {
+                next = due;
+                any = true;
+            }
+        }
+        if (any)
+            pthread_cond_timedwait(&w->wake, &w->lock, &next);
+        else
+            pthread_cond_wait(&w->wake, &w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static void connection_notify(void *cls, struct MHD_Connection *mc, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+    struct watchdog *w = &((struct server *)cls)->watchdog;
+    struct watch *x = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(x = calloc(1, sizeof(*x))))
+            return; /* unwatched: the idle timeout still holds */
+        x->fd = ci->connect_fd;
+        clock_gettime(CLOCK_MONOTONIC, &x->since);
+        pthread_mutex_lock(&w->lock);
+        x->next = w->head;
+        if (w->head)
+            w->head->prev = x;
+        w->head = x;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+        *socket_context = x;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && x) {
+        pthread_mutex_lock(&w->lock);
+        if (x->prev)
+            x->prev->next = x->next;
+        else
+            w->head = x->next;
+        if (x->next)
+            x->next->prev = x->prev;
+        pthread_mutex_unlock(&w->lock);
+        free(x);
+        *socket_context = NULL;
+    }
+}
+
+/* The head of a request is in (in_request), or its answer went out and the next head's deadline starts. An
+ * idle keep-alive connection counts as a late head too: a browser opens a new one. */
+static void watch_mark(struct server *srv, struct MHD_Connection *mc, bool in_request)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct watch *x = ci ? ci->socket_context : NULL;
+
+    if (!x)
+        return;
+    pthread_mutex_lock(&srv->watchdog.lock);
+    x->in_request = in_request;
+    if (!in_request) {
+        clock_gettime(CLOCK_MONOTONIC, &x->since);
+        pthread_cond_signal(&srv->watchdog.wake);
+    }
+    pthread_mutex_unlock(&srv->watchdog.lock);
+}
+
+/* Stops the watchdog thread (when it runs) and frees what is left of its list. */
+static void watchdog_stop(struct watchdog *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    if (w->running)
+        pthread_join(w->thread, NULL);
+    while (w->head) {
+        struct watch *x = w->head;
+        w->head = x->next;
+        free(x);
+    }
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->lock);
+}
+
 static const char *arg_lookup(void *ctx, const char *key)
 {
     return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
@@ -115,7 +250,7 @@ static void add_security_headers(struct MHD_Response *r, bool cacheable)
     MHD_add_response_header(r, "Cache-Control", cacheable ? "no-cache" : "no-store");
 }
 
-static enum MHD_Result send_simple(struct MHD_Connection *mc, unsigned status, const char *json)
+static enum MHD_Result send_simple(struct MHD_Connection *mc, unsigned status, const char *json, bool close)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_PERSISTENT);
@@ -125,9 +260,35 @@ static enum MHD_Result send_simple(struct MHD_Connection *mc, unsigned status, c
         return MHD_NO;
     add_security_headers(r, false);
     MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    if (close)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     ret = MHD_queue_response(mc, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+/* How a request says where its body ends: Content-Length values and whether Transfer-Encoding is there. */
+struct framing {
+    const char *length; /* the first Content-Length */
+    bool conflict;      /* another Content-Length that differs, or one that is not a number */
+    bool transfer_encoding;
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (!value || !*value || strspn(value, "0123456789") != strlen(value) ||
+            (f->length && strcmp(f->length, value) != 0))
+            f->conflict = true;
+        if (!f->length)
+            f->length = value;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding = true;
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
@@ -147,16 +308,26 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     (void)version;
     if (!up) {
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        struct framing framing = {NULL, false, false};
+        watch_mark(srv, mc, true);
         up = calloc(1, sizeof(*up));
         if (!up)
             return MHD_NO;
         up->limit = strcmp(url, "/api/v1/photos") == 0 ? WEB_UPLOAD_MAX : WEB_JSON_MAX;
         *con_cls = up;
+        /* a body whose end two readers could see in different places (two lengths, or a length and chunks)
+         * is how requests are smuggled past a proxy: refused, and the connection closed, as RFC 9112 says */
+        MHD_get_connection_values(mc, MHD_HEADER_KIND, framing_header, &framing);
+        if (framing.conflict || (framing.length && framing.transfer_encoding))
+            return send_simple(mc, 400,
+                               "{\"error\":\"conflicting Content-Length, or Content-Length with "
+                               "Transfer-Encoding\"}",
+                               true);
         /* a declared length past the limit is refused before a byte of it is read */
         if (cl && strtoull(cl, NULL, 10) > up->limit)
             return send_simple(
-                mc, 413,
-                "{\"error\":\"the body is too large (photos up to 4 MiB, API calls up to 64 KiB)\"}");
+                mc, 413, "{\"error\":\"the body is too large (photos up to 4 MiB, API calls up to 64 KiB)\"}",
+                false);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -191,15 +362,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
                       client, sizeof(client));
     }
+    memset(&req, 0, sizeof(req));
     /* behind the TLS proxy every peer is the proxy: the client is the one it forwards, and only from it */
     if (srv->trusted_proxy[0] && strcmp(client, srv->trusted_proxy) == 0) {
         char fwd[INET6_ADDRSTRLEN];
-        if (web_forwarded_client(MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Forwarded"),
+        const char *forwarded = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Forwarded");
+        if (web_forwarded_client(forwarded,
                                  MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-For"), fwd,
                                  sizeof(fwd)))
             memcpy(client, fwd, sizeof(client));
+        req.via_proxy = true;
+        req.scheme = web_forwarded_proto(
+            forwarded, MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Forwarded-Proto"));
     }
-    memset(&req, 0, sizeof(req));
     req.method = method;
     req.path = url;
     req.arg = arg_lookup;
@@ -220,8 +395,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     /* static files need no database; everything else takes a connection for the request */
     conn = strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0 ? pool_take(&srv->pool) : NULL;
     if (!conn && (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0))
-        return send_simple(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":\"busy; try again\"}");
+        return send_simple(mc, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":\"busy; try again\"}", false);
     web_handle(&srv->web, conn, &req, &resp);
+    /* a pooled connection whose server went away (a database restart) fails its first query: once more on a
+     * fresh connection when nothing was changed yet (the failure came before the handler, or a read) */
+    if (conn && (resp.db_retry || (resp.status == 503 && PQstatus(conn) == CONNECTION_BAD &&
+                                   (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)))) {
+        PQreset(conn);
+        if (PQstatus(conn) == CONNECTION_OK) {
+            log_info("http", "database connection renewed");
+            web_response_free(&resp);
+            web_handle(&srv->web, conn, &req, &resp);
+        }
+    }
     if (conn) {
         /* a handler that failed mid-transaction must not leave it open for the next request */
         store_rollback(conn);
@@ -244,7 +430,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp.retry_after);
     if (resp.location[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp.location);
-    log_debug("http", "%s %s %s -> %d", client, method, url, resp.status);
+    if (log_get_level() >= LOG_LEVEL_DEBUG) {
+        /* CR and LF in a decoded path would forge log lines */
+        char m[32], u[400];
+        web_log_text(method, m, sizeof(m));
+        web_log_text(url, u, sizeof(u));
+        log_debug("http", "%s %s %s -> %d", client, m, u, resp.status);
+    }
     ret = MHD_queue_response(mc, (unsigned)resp.status, r);
     MHD_destroy_response(r);
     return ret;
@@ -255,9 +447,8 @@ static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 {
     struct upload *up = *con_cls;
 
-    (void)cls;
-    (void)mc;
     (void)toe;
+    watch_mark(cls, mc, false);
     if (up) {
         free(up->data);
         free(up);
@@ -345,6 +536,16 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
         }
     }
     web_server_init(&srv->web);
+    /* the Host a request may name: the listen address (every address when listening on all) */
+    if (addr.ss_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)&addr)->sin6_addr;
+        inet_ntop(AF_INET6, a6, srv->web.listen_host, sizeof(srv->web.listen_host));
+        srv->web.listen_any = IN6_IS_ADDR_UNSPECIFIED(a6);
+    } else {
+        const struct in_addr *a4 = &((const struct sockaddr_in *)(const void *)&addr)->sin_addr;
+        inet_ntop(AF_INET, a4, srv->web.listen_host, sizeof(srv->web.listen_host));
+        srv->web.listen_any = a4->s_addr == htonl(INADDR_ANY);
+    }
     srv->web.web_dir = cfg->web_dir;
     srv->web.secure_cookies = cfg->secure_cookies;
     (void)web_server_load_checker(&srv->web, NULL); /* without the models, studio uploads answer 503 */
@@ -374,14 +575,33 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    d = MHD_start_daemon(flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                         (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_END);
+    {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_mutex_init(&srv->watchdog.lock, NULL);
+        pthread_cond_init(&srv->watchdog.wake, &attr);
+        pthread_condattr_destroy(&attr);
+    }
+    if (pthread_create(&srv->watchdog.thread, NULL, watchdog_run, &srv->watchdog) != 0) {
+        log_error("http", "cannot start the request head watchdog");
+        d = NULL;
+    } else {
+        srv->watchdog.running = true;
+        d = MHD_start_daemon(flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
+                             (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, 512u,
+                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, 128u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                             MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+                             connection_notify, srv, MHD_OPTION_END);
+        if (!d)
+            log_error("http", "cannot listen on %s: %s", cfg->listen, strerror(errno));
+    }
     if (!d) {
-        log_error("http", "cannot listen on %s: %s", cfg->listen, strerror(errno));
+        watchdog_stop(&srv->watchdog);
         for (int k = 0; k < threads; k++)
             PQfinish(srv->pool.conn[k]);
+        web_server_destroy(&srv->web);
         free(srv);
         return PRODUCER_ERROR_IO;
     }
@@ -397,6 +617,7 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
         ;
     log_info("http", "stopping");
     MHD_stop_daemon(d);
+    watchdog_stop(&srv->watchdog);
     for (int k = 0; k < threads; k++)
         PQfinish(srv->pool.conn[k]);
     pthread_cond_destroy(&srv->pool.freed);

@@ -210,7 +210,10 @@ static bool valid_code(const char *s, size_t max)
 static void reply_read(struct call *c, int r, json_object *o)
 {
     if (r < 0) {
-        log_warn("web", "%s %s: the database did not answer", c->req->method, c->req->path);
+        char method[32], path[400];
+        web_log_text(c->req->method, method, sizeof(method));
+        web_log_text(c->req->path, path, sizeof(path));
+        log_warn("web", "%s %s: the database did not answer", method, path);
         reply_error(c, 503, "the database did not answer; try again");
         return;
     }
@@ -280,22 +283,22 @@ static bool limit_take(struct call *c, const struct producer_limit *lim, const c
     return true;
 }
 
-/* A browser's cross-site POST carries an Origin that is not ours. */
-static bool same_origin(const struct web_request *req)
+/* A browser's cross-site POST carries an Origin that is not ours: another host, or our host under the other
+ * scheme (a page on http:// is not the https:// dashboard, and may be anyone's on the way) */
+static bool same_origin(const struct call *c)
 {
+    const struct web_request *req = c->req;
     const char *o = req->origin;
+    const char *scheme = req->scheme && *req->scheme ? req->scheme : c->s->secure_cookies ? "https" : "http";
+    size_t n = strlen(scheme);
 
     if (!o || !*o)
         return true;
     if (!req->host)
         return false;
-    if (strncmp(o, "http://", 7) == 0)
-        o += 7;
-    else if (strncmp(o, "https://", 8) == 0)
-        o += 8;
-    else
+    if (strncasecmp(o, scheme, n) != 0 || strncmp(o + n, "://", 3) != 0)
         return false;
-    return strcmp(o, req->host) == 0;
+    return strcmp(o + n + 3, req->host) == 0;
 }
 
 static void api_login(struct call *c)
@@ -306,7 +309,7 @@ static void api_login(struct call *c)
     int64_t attempt = 0;
     int r;
 
-    if (!same_origin(c->req)) {
+    if (!same_origin(c)) {
         reply_error(c, 403, "cross-site sign-in refused");
         return;
     }
@@ -1367,6 +1370,12 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
         reply_error(&c, 400, "bad request path");
         return;
     }
+    /* DNS rebinding: a page from a name that is not ours, made to point at this server, would read it as
+     * its own; browsers always send the name they loaded from */
+    if (!req->via_proxy && !web_host_ok(s, req->host)) {
+        reply_error(&c, 421, "this server does not answer for that host name");
+        return;
+    }
     if (req->body_too_large) {
         reply_error(&c, 413, "the body is too large (photos up to %u bytes, API calls up to %u)",
                     WEB_UPLOAD_MAX, WEB_JSON_MAX);
@@ -1415,8 +1424,15 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
     }
     r = authenticate(&c);
     c.signed_in = r == 0;
+    /* a server fault is not a reason to sign in again: the database failing (restarted under a pooled
+     * connection, say) is 503, and nothing was changed yet, so the caller may try once more */
+    if (r < 0 && r != ACCOUNT_ERROR_DENIED && r != ACCOUNT_ERROR_BUSY) {
+        snprintf(c.resp->retry_after, sizeof(c.resp->retry_after), "1");
+        resp->db_retry = true;
+        reply_error(&c, 503, "the database did not answer; try again");
+        return;
+    }
     if (r == ACCOUNT_ERROR_BUSY && route->roles != R_PUBLIC) {
-        /* a server fault is not a reason to sign in again */
         snprintf(c.resp->retry_after, sizeof(c.resp->retry_after), "1");
         reply_error(&c, 503, "%s", account_strerror(r));
         return;
@@ -1435,7 +1451,7 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
      * browsers on their own, so they need none */
     if (strcmp(req->method, "POST") == 0 && route->handler != api_login && c.session[0] &&
         !(req->authorization && strncmp(req->authorization, "Bearer ", 7) == 0)) {
-        if (!req->csrf || !c.csrf[0] || !producer_account_secret_eq(req->csrf, c.csrf) || !same_origin(req)) {
+        if (!req->csrf || !c.csrf[0] || !producer_account_secret_eq(req->csrf, c.csrf) || !same_origin(&c)) {
             reply_error(&c, 403, "missing or wrong CSRF token; reload the page");
             return;
         }

@@ -41,6 +41,11 @@ struct web_request {
     const char *file_name;  /* X-File-Name header of an upload */
     const char *doc_number; /* X-Document-Number header of a studio's upload: the applicant's document */
     const char *client;     /* the client's address (the peer's, or the one a trusted proxy forwarded) */
+    /* the scheme the client used, "http" or "https" (NULL: https with secure cookies, else http), that an
+     * Origin must name: behind a TLS proxy, as the trusted proxy forwarded it */
+    const char *scheme;
+    /* from the trusted proxy: its Host is the name it serves (the proxy checks it), not ours to check */
+    bool via_proxy;
     const uint8_t *body;
     size_t body_len;
     bool body_too_large; /* the body went past the limit and was dropped */
@@ -56,6 +61,9 @@ struct web_response {
     char retry_after[24];
     char location[64];
     bool cacheable; /* static assets */
+    /* the database failed before the request changed anything (while checking who asks): the caller may run
+     * it once more on a fresh connection */
+    bool db_retry;
 };
 
 struct photo_checker;
@@ -70,6 +78,10 @@ struct web_server {
     /* the photo rules studio uploads are checked against: the configuration's photo_profile, the rules the
      * lines check applications' photos with (web_server_set_profile); NULL: the built-in default, "ssc" */
     struct photo_profile *profile;
+    /* the address the server listens on, canonical text ("" when unknown): with the loopback names, the only
+     * Host a request may name (DNS rebinding); listen_any (0.0.0.0, ::) accepts every IP address */
+    char listen_host[46];
+    bool listen_any;
 };
 
 void web_server_init(struct web_server *s);
@@ -101,6 +113,16 @@ struct json_object *web_parse_json(const uint8_t *body, size_t len, char *why, s
 bool web_forwarded_client(const char *forwarded, const char *xff, char *out, size_t size);
 /* True when s is valid UTF-8 without control characters, at most max bytes. */
 bool web_text_ok(const char *s, size_t max);
+/* May a request name this Host? NULL (HTTP/1.0, no browser) yes; else "localhost", a loopback address or the
+ * listen address, with an optional port; any IP address when listening on all. A name that is not ours is
+ * how DNS rebinding reaches a loopback server from a web page. */
+bool web_host_ok(const struct web_server *s, const char *host);
+/* The scheme a trusted proxy forwarded: the last proto= of a Forwarded header, else X-Forwarded-Proto (either
+ * may be NULL); NULL unless it is "http" or "https". */
+const char *web_forwarded_proto(const char *forwarded, const char *xfp);
+/* Request data (method, path, header values) for a log line: printable ASCII kept, everything else (CR, LF,
+ * control characters, bytes past ASCII) and the backslash as \xNN, cut to fit out with "..." */
+void web_log_text(const char *in, char *out, size_t size);
 
 /* The embedded assets (generated from producer/web/assets/ at build time). */
 struct web_asset {

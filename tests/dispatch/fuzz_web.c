@@ -226,7 +226,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req.content_type = fields[3];
     req.csrf = fields[4];
     req.origin = fields[5];
-    req.host = fields[6];
+    req.host =
+        *fields[6] ? fields[6] : NULL; /* an empty field: no Host header (HTTP/1.0), not an empty one */
     req.authorization = fields[7];
     req.client = "127.0.0.1";
     req.body = (const uint8_t *)p;
@@ -260,6 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
               req.path);
     }
     web_response_free(&resp);
+    web_host_ok(&server, fields[6]);
     web_server_destroy(&server);
 
     /* the parsers the handlers use, on their own */
@@ -269,6 +271,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     web_query_get(fields[1], "application", out, sizeof(out));
     web_text_ok(fields[0], 256);
     producer_dispatch_parse_label(fields[0], id);
+    {
+        /* request data escaped for the log never breaks a line; a forwarded scheme is one of two */
+        char line[128];
+        const char *proto = web_forwarded_proto(fields[5], fields[7]);
+        CHECK(!proto || strcmp(proto, "http") == 0 || strcmp(proto, "https") == 0, "forwarded scheme %s",
+              proto);
+        web_log_text(fields[0], line, sizeof(line));
+        CHECK(!strpbrk(line, "\r\n") && strlen(line) < sizeof(line), "log text '%s'", line);
+    }
     free(copy);
     return 0;
 }

@@ -3,8 +3,12 @@
 # server processes, public tracking that is no document-number oracle, no personal data in any log (cardline's
 # own and the private PostgreSQL's), password hashing that cannot starve the server, and forwarded client
 # addresses believed from the configured proxy only; operators' changes from the dashboard only with their role,
-# the session's CSRF token and our own origin. A realistic flow with hostile input on its own private
-# cluster, then every log it wrote is searched for the applicants' document numbers, names and birth dates.
+# the session's CSRF token and our own origin; and point 6: a new password revokes the API token, sessions per
+# account are capped, the Origin's scheme counts, a foreign Host is refused (DNS rebinding), duplicate JSON keys
+# and ambiguous body framing get 400, a trickled request head is cut off, a database restart costs no sign-in,
+# request data cannot forge debug log lines, hold reasons carry no birth date. A realistic flow with hostile
+# input on its own private cluster, then every log it wrote is searched for the applicants' document numbers,
+# names and birth dates.
 source "$(dirname "$0")/../integration/lib.sh"
 require_postgres
 
@@ -37,6 +41,15 @@ sql "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name
      SELECT upstream_id || '-AGAIN', kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place,
             nationality, outlet_code, bank_name, accepted_at, deadline
      FROM application WHERE status = 'produced' AND kind = 'new' ORDER BY id LIMIT 3" >/dev/null
+# hostile input 1b: a birth date that disagrees with the document number: the hold reason must say so without
+# the dates (it is logged and shown beside the masked holder)
+sql "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date,
+         birth_place, nationality, outlet_code, bank_name, accepted_at, deadline)
+     SELECT upstream_id || '-BIRTH', kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date + 1,
+            birth_place, nationality, outlet_code, bank_name, accepted_at, deadline
+     FROM application WHERE status = 'produced' AND kind = 'new' AND doc_type = 'resident_id'
+       AND upstream_id NOT IN (SELECT left(upstream_id, -6) FROM application WHERE upstream_id LIKE '%-AGAIN')
+     ORDER BY id LIMIT 1" >/dev/null
 c run --lines 2 --until-empty >/dev/null
 # hostile input 2: what a race between two lines ends in, a second card for a person: the unique index refuses it
 # with a DETAIL naming the key, a document number, that must not reach the server log
@@ -51,7 +64,8 @@ grep -q "duplicate key" "$dir/duplicate.txt" || fail "no duplicate-key refusal: 
 sql "SELECT doc_number FROM application UNION SELECT name FROM application
      UNION SELECT to_char(birth_date, 'YYYY-MM-DD') FROM application" >"$dir/pii.txt"
 [ "$(wc -l <"$dir/pii.txt")" -ge 100 ] || fail "too few applicant details to search for"
-for a in "victim-b operator" "victim-p operator" "clerk dispatch" "busy operator"; do
+for a in "victim-b operator" "victim-p operator" "clerk dispatch" "busy operator" "tokened operator" \
+    "many operator" "origin-op operator"; do
     set -- $a
     echo "password-of-$1" | c account add "$1" --role "$2" --password-stdin >/dev/null
 done
@@ -62,6 +76,8 @@ start() { # name, extra options
     shift
     "$CARDLINE" -v --data-dir "$dir" serve --listen 127.0.0.1:0 --threads 4 "$@" \
         >"$dir/logs/serve-$name.out" 2>"$dir/logs/serve-$name.err" &
+    # start runs in $(...): the parent learns the server's id from this file (a variable would stay here)
+    echo $! >"$dir/serve-$name.pid"
     pids+=($!)
     for _ in $(seq 100); do
         grep -q "^listening on" "$dir/logs/serve-$name.out" && break
@@ -77,11 +93,14 @@ if ! url_a=$(start a --trusted-proxy 127.0.0.1) || [ -z "$url_a" ]; then
     proxy_ok=0 # carry on without it, so that every other check still reports
     url_a=$(start a2) || fail "serve A did not start"
 fi
+for name in b a a2; do
+    if [ -f "$dir/serve-$name.pid" ]; then pids+=("$(cat "$dir/serve-$name.pid")"); fi
+done
 [ -n "$url_a" ] && [ -n "$url_b" ] || fail "the servers did not say where they listen"
 echo "B (no proxy) at $url_b, A (behind a proxy on 127.0.0.1) at $url_a"
 
 py=0
-URL_A=$url_a URL_B=$url_b DBC="$DB" PROXY_OK=$proxy_ok python3 - <<'PY' || py=$?
+URL_A=$url_a URL_B=$url_b DBC="$DB" PROXY_OK=$proxy_ok DIR="$dir" python3 - <<'PY' || py=$?
 import http.client, json, os, statistics, subprocess, threading, time, urllib.parse
 
 def hp(u):
@@ -147,7 +166,7 @@ check("16 concurrent sign-ins: each signed in or was told to retry (%s)" % statu
 worst = max(page_times) if page_times else 99
 check("pages stay fast meanwhile (%d pages, median %.0f ms, worst %.0f ms)" %
       (len(page_times), statistics.median(page_times) * 1e3 if page_times else -1, worst * 1e3),
-      len(page_times) >= 3 and worst < 0.4)
+      len(page_times) >= 3 and statistics.median(page_times) < 0.25 and worst < 1.0)
 s, h, d = login(B, "busy", "password-of-busy")
 check("afterwards a sign-in works at once", s == 200, s)
 
@@ -283,6 +302,197 @@ s, h, d = req(A, "POST", "/api/v1/cards/Z00000000/report-lost", {"reason": apps[
               headers=dict(cookie, **{"X-CSRF-Token": token}))
 check("a card in no holder's hands cannot be reported lost", s == 404 and apps[0][1] not in d.decode(), (s, d))
 
+# --- issue 15 point 6: tokens and sessions, origin scheme, Host, body framing, slow heads, a database restart,
+# --- request data in the log, birth dates in hold reasons -----------------------------------------------------
+import select, socket
+CL, DIR = os.environ["CARDLINE"], os.environ["DIR"]
+
+def cli(*args, stdin=None):
+    return subprocess.run([CL, "-q", "--data-dir", DIR] + list(args), input=stdin, capture_output=True,
+                          text=True).stdout.strip()
+
+def raw(server, data, timeout=5):
+    """bytes sent as they are; the answer up to the server's close (or timeout); its status"""
+    s = socket.create_connection(server, timeout=timeout)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    try:
+        return int(out.split(b" ", 2)[1]), out
+    except (IndexError, ValueError):
+        return None, out
+
+# a head that trickles in, one byte a second, from the start (it runs while the rest is checked)
+trickle = {}
+def trickler():
+    s = socket.create_connection(B, timeout=30)
+    s.sendall(b"GET /login.html HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < 25:
+            s.send(b"a")
+            r, _, _ = select.select([s], [], [], 1.0)
+            if r and s.recv(4096) == b"":
+                break
+    except OSError:
+        pass
+    trickle["closed_after"] = time.monotonic() - t0
+    s.close()
+slow = threading.Thread(target=trickler)
+slow.start()
+
+hostB = "127.0.0.1:%d" % B[1]
+hostA = "127.0.0.1:%d" % A[1]
+
+def cookie_of(h, d):
+    return {"Cookie": h.get("set-cookie", "").split(";")[0], "X-CSRF-Token": json.loads(d).get("csrf", "")}
+
+# a new password revokes the API token and ends the sessions
+tok = cli("account", "token", "tokened")
+bearer = {"Authorization": "Bearer " + tok}
+s, h, d = req(B, "GET", "/api/v1/session", headers=bearer)
+check("an API token works", s == 200, (s, d))
+s, h, d = login(A, "tokened", "password-of-tokened", via="192.0.2.120")
+tokened = cookie_of(h, d)
+check("its account signs in too", s == 200, (s, d))
+out = cli("account", "password", "tokened", "--password-stdin", stdin="another-password-of-tokened\n")
+s, h, d = req(B, "GET", "/api/v1/session", headers=bearer)
+check("after `account password` the old API token gets 401", s == 401, (s, d, out))
+s, h, d = req(B, "GET", "/api/v1/session", headers={"Cookie": tokened["Cookie"]})
+check("... and the old session too", s == 401, (s, d))
+
+# database restart under the pools: a token and a session still work, never "sign in first"
+bearer = {"Authorization": "Bearer " + cli("account", "token", "tokened")}
+s, h, d = login(A, "tokened", "another-password-of-tokened", via="192.0.2.120")
+tokened = cookie_of(h, d)
+s2, h2, d2 = req(B, "GET", "/api/v1/session", headers=bearer)
+check("a new token and the new password work", s == 200 and s2 == 200, (s, d, s2, d2))
+for what, hdr in (("token", bearer), ("session", tokened)):
+    sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    time.sleep(0.3)
+    s, h, d = req(B, "GET", "/api/v1/session", headers=hdr)
+    check("after the database dropped every connection, the %s still works on a fresh one" % what,
+          s == 200, (s, d))
+# the pooled connections of A are gone too: no request there may be told to sign in for it
+sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+time.sleep(0.3)
+seen = set()
+for i in range(6):
+    s, h, d = req(A, "GET", "/api/v1/session", via="192.0.2.121", headers=bearer)
+    seen.add(s)
+check("A after the restart: the token works on every request (%s)" % sorted(seen), seen == {200})
+
+# sessions per account are capped: the 11th sign-in ends the oldest
+cookies = []
+for i in range(11):
+    s, h, d = login(A, "many", "password-of-many", via="192.0.2.130")
+    cookies.append(cookie_of(h, d) if s == 200 else {})
+live = int(sql("SELECT count(*) FROM session s JOIN account a ON a.id = s.account_id WHERE a.name = 'many'")
+           or 99)
+check("an account keeps at most 10 sessions (%d)" % live, live == 10)
+s1, h, d = req(B, "GET", "/api/v1/session", headers={"Cookie": cookies[0].get("Cookie", "")})
+s2, h, d = req(B, "GET", "/api/v1/session", headers={"Cookie": cookies[-1].get("Cookie", "")})
+check("the oldest session ended (%s), the newest works (%s)" % (s1, s2), s1 == 401 and s2 == 200)
+
+# the Origin must name our scheme too
+s, h, d = login(B, "origin-op", "password-of-origin-op", headers={"Origin": "https://" + hostB})
+check("B: a sign-in from https:// when B is http:// is refused as cross-site", s == 403, (s, d))
+s, h, d = login(A, "origin-op", "password-of-origin-op", via="192.0.2.140")
+op = cookie_of(h, d)
+s, h, d = req(B, "POST", "/api/v1/logout", {}, headers=dict(op, Origin="https://" + hostB))
+s2, h2, d2 = req(B, "GET", "/api/v1/session", headers=op)
+check("B: a change with Origin https://host on http://host is refused", s == 403 and s2 == 200, (s, d, s2))
+s, h, d = req(A, "POST", "/api/v1/logout", {}, via="192.0.2.140",
+              headers=dict(op, Origin="http://" + hostA, **{"X-Forwarded-Proto": "https"}))
+check("A: behind the TLS proxy (X-Forwarded-Proto: https), Origin http:// is refused", s == 403, (s, d))
+s, h, d = req(A, "POST", "/api/v1/logout", {}, via="192.0.2.140",
+              headers=dict(op, Origin="https://" + hostA, **{"X-Forwarded-Proto": "https"}))
+check("A: ... and Origin https:// is ours", s == 200, (s, d))
+
+# Host: only our names (DNS rebinding); behind the proxy, the proxy's
+for host, want in (("rebind.example:%d" % B[1], 421), ("rebind.example", 421), ("localhost:%d" % B[1], 401),
+                   (hostB, 401), ("[::1]:%d" % B[1], 401), ("127.0.0.1.rebind.example", 421)):
+    s, h, d = req(B, "GET", "/api/v1/session", headers={"Host": host})
+    check("B: Host %s answers %d" % (host, want), s == want, (s, d))
+s, h, d = req(B, "GET", "/login.html", headers={"Host": "rebind.example"})
+check("B: a page for a foreign Host is refused too", s == 421, s)
+s, h, d = req(A, "GET", "/login.html", via="192.0.2.141", headers={"Host": "cards.example.org"})
+check("A: the trusted proxy's Host is its own business", s == 200, s)
+
+# duplicate JSON keys
+def post_raw_json(server, path, body, headers=None, via=None):
+    c = http.client.HTTPConnection(server[0], server[1], timeout=30)
+    hd = dict(headers or {}, **{"Content-Type": "application/json"})
+    if via:
+        hd["X-Forwarded-For"] = via
+    c.request("POST", path, body=body.encode(), headers=hd)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+s, d = post_raw_json(A, "/api/v1/login",
+                     '{"name": "nobody-dup", "name": "origin-op", "password": "password-of-origin-op"}',
+                     via="192.0.2.142")
+check("a body with a duplicate key is refused, naming it", s == 400 and b"'name'" in d, (s, d))
+s, d = post_raw_json(A, "/api/v1/login",
+                     '{"name": "origin-op", "password": "x", "\\u0070assword": "password-of-origin-op"}',
+                     via="192.0.2.142")
+check("... also when one spelling is escaped", s == 400 and b"duplicate" in d, (s, d))
+
+# body framing: two lengths, or a length and chunks, are refused (libmicrohttpd 0.9.75 takes the first length,
+# or the chunks, and hands the request on)
+body = b'{"name":"x","password":"yyyyyyyyyyyy"}'
+head = b"POST /api/v1/login HTTP/1.1\r\nHost: " + hostB.encode() + b"\r\nContent-Type: application/json\r\n"
+s, out = raw(B, head + b"Content-Length: %d\r\nContent-Length: 5\r\nConnection: close\r\n\r\n" % len(body) + body)
+check("two different Content-Length headers get 400", s == 400, out[:200])
+s, out = raw(B, head + b"Content-Length: %d, 5\r\nConnection: close\r\n\r\n" % len(body) + body)
+check("a Content-Length list gets 400 (libmicrohttpd refuses this one itself)", s == 400, out[:200])
+chunked = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+s, out = raw(B, head + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked)
+check("Content-Length with Transfer-Encoding: chunked gets 400", s == 400, out[:200])
+s, out = raw(B, head + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\nConnection: close\r\n\r\n" + chunked)
+check("... in either order", s == 400, out[:200])
+s, out = raw(B, head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+check("one Content-Length is answered as usual", s in (401, 429), out[:200])
+
+# CR and LF of a request never start a line of the debug log
+s, h, d = req(B, "GET", "/x%0d%0aFORGED-LOG-LINE%0d%0a")
+time.sleep(0.2)
+with open(os.path.join(DIR, "logs", "serve-b.err"), "rb") as f:
+    log = f.read()
+check("the request reached the debug log, escaped", b"FORGED-LOG-LINE" in log and b"\\x0d\\x0a" in log)
+check("... and forged no line of its own",
+      not any(l.startswith(b"FORGED-LOG-LINE") for l in log.split(b"\n")) and b"\r" not in log)
+
+# birth dates in hold reasons: the field that disagrees, not the dates
+s, h, d = login(A, "many", "password-of-many", via="192.0.2.143")
+s, h, d = req(A, "GET", "/api/v1/held", via="192.0.2.143", headers=cookie_of(h, d))
+held_rows = json.loads(d) if s == 200 else []
+held_rows = held_rows if isinstance(held_rows, list) else held_rows.get("held", held_rows.get("applications", []))
+text = json.dumps(held_rows)
+births = set(sql("SELECT to_char(birth_date, 'YYYY-MM-DD') FROM application").splitlines())
+birth_app = sql("SELECT upstream_id FROM application WHERE upstream_id LIKE '%-BIRTH'")
+check("the held list names the birth date mismatch", s == 200 and "birth date does not match" in text,
+      (s, text[:300]))
+check("... and shows no birth date", not [b for b in births if b in text], [b for b in births if b in text][:3])
+show = cli("application", "show", birth_app)
+check("`application show` says why without the dates", "birth date does not match" in show and
+      not [b for b in births if b in show], show)
+
+slow.join(40)
+check("a head trickled in a byte a second is cut off near 10 s (%.1f s)" % trickle.get("closed_after", -1),
+      8 <= trickle.get("closed_after", 99) <= 14)
+
 # --- hostile sign-in names: what people type may be someone's name or document number --------------------------
 for i, (a, docn, name, birth) in enumerate(apps[:4]):
     login(A, name, "wrong-password-xx", via="192.0.2.%d" % (150 + i))
@@ -294,8 +504,15 @@ if failures:
     raise SystemExit(1)
 PY
 
-for p in "${pids[@]}"; do kill -TERM "$p"; done
-for p in "${pids[@]}"; do wait "$p" || fail "a server did not stop cleanly"; done
+# the servers are not this shell's children (started in $(...)): wait for them to be gone
+for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${pids[@]}"; do
+    for _ in $(seq 100); do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$p" 2>/dev/null; then fail "a server did not stop on SIGTERM"; fi
+done
 pids=()
 c db stop >/dev/null
 

@@ -108,6 +108,7 @@ if sql "INSERT INTO card (card_number, application_id, person_key, status) SELEC
 fi
 grep -q "formally reported lost" "$WORK/err" || fail "$(cat "$WORK/err")"
 cl card report-lost "$old"
+expect_eq "blocked at the report, before any replacement" "$(sql "SELECT status || ' ' || (blacklisted_at IS NOT NULL) FROM card WHERE card_number = '$old'")" "lost true"
 cl application release REPL-1
 cl run --lines 1 --until-empty
 expect_eq "replacement produced" "$(sql "SELECT status FROM application WHERE upstream_id = 'REPL-1'")" "produced"

@@ -1,0 +1,560 @@
+/* help.c — the command reference: every command's and subcommand's usage, the one source of --help, of the
+ * usage printed on bad arguments and of the man pages (tools/man/ turns the --help output into roff) */
+#include "cli/cli.h"
+#include "photo.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Layout every text keeps, because tools/man/ and tests/lint/help.sh read it: `synopsis` lines after the
+ * first start with spaces; in `details`, "  TERM  description" is an item (two spaces before the term, two or
+ * more after it), deeper-indented lines continue it, unindented lines are prose, "Title:" alone heads a
+ * section. */
+const struct cli_usage cli_usages[] = {
+    /* --- production ---------------------------------------------------------------------------------- */
+    {"run", NULL, "[OPTIONS]",
+     "run production lines (simulated printers and chip encoders unless configured) until stopped",
+     "SIGINT and SIGTERM finish the card in hand first.\n"
+     "Options:\n"
+     "  --lines N  number of lines, named <prefix>1..<prefix>N (default 1)\n"
+     "  --line-prefix P  line name prefix (default L); each controller needs its own names\n"
+     "  --until-empty  stop when no application is left to produce\n"
+     "  --lease-seconds S  lease on a claimed application without heartbeat (2..3600, default 30)\n"
+     "  --card-ms MS  simulated time per card in printer and encoder (default 0)\n"
+     "  --print-faults N  simulated print faults per thousand cards (default 0)\n"
+     "  --chip-faults N  simulated chip write faults per thousand cards (default 0)\n"
+     "  --seed S  seed for the simulated faults (default 1)\n"
+     "  --max-cards N  stop after N good cards (default: no limit)\n"
+     "  --printer SPEC  every line's printer: sim (default), usb, usb:evolis, usb:magicard, usb:<serial>,\n"
+     "      usb:<bus>:<address> (see cardline devices); emu:evolis, emu:magicard (emulated printers);\n"
+     "      evolis:file:PATH, magicard:file:PATH (print to file: the bytes a USB printer would get)\n"
+     "  --encoder SPEC  every line's chip encoder: sim (default) or pcsc:<reader name>\n"
+     "  --key-service SPEC  issuer keys: soft:<key file> or psam:<reader name> (default: a key made for "
+     "this\n"
+     "      run, which only simulated cards know)\n"
+     "  --config FILE  lines, devices, key service and ATR allow-list from the configuration file\n"
+     "  --no-faces  simulated and emulated printers do not write each face as a PNG\n"},
+    {"status", NULL, "[--json]",
+     "applications and cards by status, open shipments per outlet, lines, nearest deadlines",
+     "Options:\n"
+     "  --json  the same as one JSON object for scripts (what GET /api/v1/status answers)\n"},
+    {"summary", NULL, "", "what was produced, spoiled and held, and where the outputs are",
+     "Produced, spoiled and held (with reasons), cards per outlet, the smallest deadline margin; writes the\n"
+     "per-outlet shipment lists under the data directory.\n"},
+    {"risk", NULL, "[--json] [--limit N]", "which open applications will miss their delivery run, and why",
+     "Each open application's place in the claim order, the day the lines' capacity reaches it (measured "
+     "over\n"
+     "the last hour, or the nominal rate), against its latest completion. Also held applications close to\n"
+     "theirs.\n"
+     "Options:\n"
+     "  --json  the forecast as JSON\n"
+     "  --limit N  at most N applications (default 20)\n"},
+
+    /* --- applications in ---------------------------------------------------------------------------- */
+    {"import", NULL, "applications FILE.csv", "import approved applications (all rows or none)", NULL},
+    {"import", "applications", "FILE.csv", "import approved applications (all rows or none)",
+     "The first row names the columns (any order): upstream_id, kind (new|replacement|exchange|temporary),\n"
+     "doc_type (resident_id|household_register|passport|hk_macau_permit|taiwan_permit|foreign_permanent),\n"
+     "doc_number, ssn (optional for resident IDs), name, sex (1|2), ethnicity (GB 3304 code), birth_date\n"
+     "(YYYY-MM-DD), birth_place (6-digit region code), nationality (optional, ISO alpha-3), outlet, bank\n"
+     "(optional), accepted_at (timestamp), photo (path relative to the CSV), replaced_card\n"
+     "(replacement/exchange), priority (optional 0..9, default 5).\n"
+     "Every row is checked first; one bad row and nothing is imported.\n"},
+    {"gen", NULL, "applications|outlets|photo ...",
+     "generate realistic test applications, the default outlets, a portrait", NULL},
+    {"gen", "applications",
+     "N [--seed S] [--defects K] [--accepted-from DATE] [--accepted-to DATE]\n"
+     "[--photo-profile NAME|FILE]",
+     "generate N realistic approved applications as an upstream platform would write them",
+     "Resident ID numbers with correct check characters, minors, foreigners, rare and long names, both "
+     "kinds\n"
+     "of outlet, replacements and exchanges, each with a photo that passes the photo profile. Each "
+     "application\n"
+     "depends only on the seed and its place in the batch; accepted dates are working days in the bureau's\n"
+     "calendar (CARDLINE_NOW pins today).\n"
+     "Options:\n"
+     "  --seed S  the batch's seed (default: a random one, printed)\n"
+     "  --defects K  K of them carry a problem a person must fix (they are held, not produced)\n"
+     "  --accepted-from DATE  first accepted date (default 35 days before today)\n"
+     "  --accepted-to DATE  last accepted date (default yesterday)\n"
+     "  --photo-profile NAME|FILE  the profile every good photo passes (default ssc)\n"},
+    {"gen", "outlets", "", "write the default pickup outlets and their delivery runs", NULL},
+    {"gen", "photo", "FILE.jpg [--seed S]", "write one synthetic portrait that passes the photo check",
+     "Options:\n"
+     "  --seed S  the portrait's seed (default: a random one)\n"},
+    {"outlet", NULL, "list|add ...", "pickup outlets", NULL},
+    {"outlet", "list", "", "the pickup outlets with their delivery weekdays and days in transit", NULL},
+    {"outlet", "add", "CODE --name NAME --kind hrss|bank --county COUNTY [--weekdays 1,3,5] [--transit DAYS]",
+     "register a pickup outlet",
+     "Options:\n"
+     "  --name NAME  the outlet's name as printed on manifests\n"
+     "  --kind hrss|bank  an HR&SS window or a bank branch\n"
+     "  --county COUNTY  the county (district) it serves\n"
+     "  --weekdays LIST  ISO weekdays (1 = Monday) the delivery run leaves, separated by commas (default\n"
+     "      1,2,3,4,5)\n"
+     "  --transit DAYS  working days on the road (0..10, default 1)\n"},
+
+    /* --- operators ---------------------------------------------------------------------------------- */
+    {"application", NULL, "list|show|cancel|release ...", "applications; release held ones once fixed",
+     "ID is the application number or its upstream id.\n"},
+    {"application", "list", "[--status pending|in_production|produced|held|cancelled] [--limit N]",
+     "applications in claim order, holders masked, with the reason of a hold or a cancellation",
+     "Options:\n"
+     "  --status S  only those with status S\n"
+     "  --limit N  at most N rows (default 50)\n"},
+    {"application", "show", "ID",
+     "one application: deadline, latest completion, attempts, cards, why it is held or cancelled",
+     "ID is the application number or its upstream id.\n"},
+    {"application", "cancel", "ID --reason TEXT", "stop the production of an application",
+     "A card already in a machine is rejected and recorded spoiled. ID is the application number or its\n"
+     "upstream id.\n"
+     "Options:\n"
+     "  --reason TEXT  why (required, at most 500 characters)\n"},
+    {"application", "release", "ID", "return a held application to the queue once its problem is fixed",
+     "Days it was held waiting for the applicant extend its deadline. ID is the application number or its\n"
+     "upstream id.\n"},
+    {"card", NULL, "report-lost|withdraw-loss|cancel|blacklist ...",
+     "a card's life after collection: loss reports, their withdrawal, cancellation, the blacklist",
+     "Loss reports block a card at once; a report may be withdrawn until a replacement is requested;\n"
+     "cancellation (注销) ends it.\n"},
+    {"card", "report-lost", "CARD_NUMBER [--temporary] [--reason TEXT]",
+     "record the holder's loss report: the card is blocked at once (all functions stop)",
+     "Without --temporary the formal report (书面挂失, in person), after which a replacement may be "
+     "produced;\n"
+     "it also makes an earlier temporary report formal.\n"
+     "Options:\n"
+     "  --temporary  a report by phone, web or terminal (口头挂失); it lapses after the setting\n"
+     "      temporary_loss_days (15) unless made formal in person, and the card is unblocked\n"
+     "  --reason TEXT  goes into the audit trail only (no personal data; at most 500 characters)\n"},
+    {"card", "withdraw-loss", "CARD_NUMBER [--reason TEXT]",
+     "withdraw a temporary or formal loss report (解除挂失)",
+     "The card is back in its holder's hands and unblocked. Refused once a replacement has been requested "
+     "for\n"
+     "the card.\n"
+     "Options:\n"
+     "  --reason TEXT  goes into the audit trail only (no personal data; at most 500 characters)\n"},
+    {"card", "cancel", "CARD_NUMBER --reason left-scheme|emigrated|deceased|disappeared",
+     "cancel (注销) a card in its holder's hands or reported lost",
+     "For the holder leaving the scheme, emigrating, dying or disappearing: the card is blocked for good and "
+     "the\n"
+     "holder's open applications are cancelled. The person may apply again later. Settle the person's other\n"
+     "cards first.\n"
+     "Options:\n"
+     "  --reason REASON  left-scheme, emigrated, deceased or disappeared (required)\n"},
+    {"card", "blacklist", "[--json]", "the cards whose chips are blocked now, since when, until when and why",
+     "Loss reports (a lapsed temporary one no longer counts), cancellations, cards lost in transit.\n"
+     "Options:\n"
+     "  --json  as JSON\n"},
+    {"calendar", NULL, "import|deadline|workdays|years ...", "the official working-day calendar",
+     "Dates are YYYY-MM-DD; a date in a year whose official schedule is not loaded is an error.\n"},
+    {"calendar", "import", "FILE.csv", "load a year's official schedule",
+     "The file has one 'year,YYYY,source' row, then 'off,FROM,TO,name' rows for holidays and\n"
+     "'work,DATE,,name' rows for makeup working days.\n"},
+    {"calendar", "deadline", "DATE [--days N]", "DATE plus N working days",
+     "Options:\n"
+     "  --days N  working days to add (0..3650, default 30, the regulation's limit)\n"},
+    {"calendar", "workdays", "FROM TO", "count the working days after FROM up to and including TO", NULL},
+    {"calendar", "years", "", "the years whose official schedule is loaded, with their source", NULL},
+    {"stock", NULL, "issue|return|sample|report ...", "blank cards per line; the report must balance",
+     "A line's books open with its first issue and --new-line (a run or 'config apply' opens them too); a\n"
+     "return or sample never takes more than the line has on hand.\n"},
+    {"stock", "issue", "--line L N [--new-line]", "record N blanks handed to line L's hopper",
+     "Options:\n"
+     "  --line L  the line (in the stock books)\n"
+     "  --new-line  open the books of a line that is not in them yet\n"},
+    {"stock", "return", "--line L N", "record N unused blanks back to the store",
+     "Options:\n"
+     "  --line L  the line they come from\n"},
+    {"stock", "sample", "--line L N", "record N blanks taken for quality samples",
+     "Options:\n"
+     "  --line L  the line they come from\n"},
+    {"stock", "report", "[--line L] [--from T --to T] [--json]",
+     "per line issued, used, returned, samples and what should be on hand",
+     "Used is good + spoiled + in the machine. Exits 1 and says DIFFERENCE when the books do not balance.\n"
+     "Options:\n"
+     "  --line L  only line L\n"
+     "  --from T  from time T\n"
+     "  --to T  up to time T\n"
+     "  --json  the report as JSON (what GET /api/v1/stock answers)\n"},
+    {"config", NULL, "check|apply FILE", "validate the configuration file / write its outlets", NULL},
+    {"config", "check", "FILE", "read and validate the configuration file",
+     "Lines and their devices, key service, photo profile, ATR allow-list, outlets with delivery runs: says\n"
+     "what is wrong, with its line and field.\n"},
+    {"config", "apply", "FILE", "validate the configuration file and write its outlets and delivery runs",
+     "Outlets are inserted or updated; the lines it names enter the stock books.\n"},
+
+    /* --- dispatch ------------------------------------------------------------------------------------ */
+    {"shipment", NULL, "export DIR", "write each outlet's shipment list as DIR/<outlet>.csv", NULL},
+    {"shipment", "export", "DIR", "write one CSV per outlet with its shipments' cards (holder data masked)",
+     NULL},
+    {"dispatch", NULL, "COMMAND [ARGS]", "shipments to the outlets, receipt, collection, tracking",
+     "A shipment id is an 18-digit SSCC; CARD is a card number.\n"},
+    {"dispatch", "list", "[--status open|sealed|dispatched|received|lost] [--outlet CODE] [--json]",
+     "shipments, newest first within each status",
+     "Options:\n"
+     "  --status S  only shipments with status S\n"
+     "  --outlet CODE  only this outlet's shipments\n"
+     "  --json  as JSON\n"},
+    {"dispatch", "show", "SHIPMENT [--json]", "one shipment with its cards (holder data masked)",
+     "Options:\n"
+     "  --json  as JSON\n"},
+    {"dispatch", "seal", "SHIPMENT", "seal an open shipment now", NULL},
+    {"dispatch", "seal-due", "[--at TIME]",
+     "seal the open shipments whose delivery run's cut-off has passed today",
+     "Run it from cron (or the systemd timer) every few minutes.\n"
+     "Options:\n"
+     "  --at TIME  pretend it is TIME\n"},
+    {"dispatch", "label", "SHIPMENT FILE.png|FILE.pdf",
+     "the shipment label: GS1-128 and QR code of the shipment id", NULL},
+    {"dispatch", "manifest", "SHIPMENT FILE.pdf|FILE.csv",
+     "the list of cards (masked) with counts and signature lines", NULL},
+    {"dispatch", "send", "SHIPMENT", "hand a sealed shipment to the courier (its cards are in transit)",
+     NULL},
+    {"dispatch", "receive", "[--outlet CODE] [LABEL...]", "record receipt of shipments at the outlet",
+     "Without LABEL, reads one scanned label per line from standard input (a barcode scanner types the "
+     "label\n"
+     "and Enter) until end of input.\n"
+     "Options:\n"
+     "  --outlet CODE  the outlet receiving: a shipment for another outlet is refused\n"},
+    {"dispatch", "collect",
+     "CARD --holder-doc NUMBER [--agent-name NAME --agent-doc-type TYPE --agent-doc NUMBER]\n"
+     "[--no-activate]",
+     "hand the card to its holder, or to an agent with a power of attorney",
+     "Activates the card's social security function unless --no-activate.\n"
+     "Options:\n"
+     "  --holder-doc NUMBER  the number of the document the holder shows\n"
+     "  --agent-name NAME  the agent's name (stored masked)\n"
+     "  --agent-doc-type TYPE  the agent's document type (resident_id, passport, ...)\n"
+     "  --agent-doc NUMBER  the agent's document number (stored masked)\n"
+     "  --no-activate  do not activate the social security function now (dispatch activate later)\n"},
+    {"dispatch", "activate", "CARD", "activate a collected card's social security function later", NULL},
+    {"dispatch", "return", "CARD | --due", "send a card not collected within 12 months back to the bureau",
+     "Options:\n"
+     "  --due  every card due for return now\n"},
+    {"dispatch", "lost", "SHIPMENT|CARD [--reason TEXT]",
+     "a dispatched shipment (or one card in it) never arrived",
+     "The cards are blacklisted and their applications produced again first.\n"
+     "Options:\n"
+     "  --reason TEXT  what is known of the loss\n"},
+    {"dispatch", "overdue", "[--json]",
+     "shipments past their expected arrival; cards not at the outlet by the deadline",
+     "Options:\n"
+     "  --json  as JSON\n"},
+    {"dispatch", "uncollected", "[--due] [--json]", "cards waiting at outlets",
+     "Options:\n"
+     "  --due  only those to send back now (waiting 12 months)\n"
+     "  --json  as JSON\n"},
+    {"dispatch", "track", "APPLICATION [--json]", "an application's way from acceptance to collection",
+     "Options:\n"
+     "  --json  as JSON\n"},
+
+    /* --- web, accounts ------------------------------------------------------------------------------- */
+    {"serve", NULL,
+     "[--listen HOST:PORT] [--threads N] [--web-dir DIR] [--secure-cookies]\n"
+     "[--trusted-proxy ADDRESS] [--config FILE]",
+     "the web dashboard and JSON API for operators, studios and dispatch",
+     "Serves the pages for operators, studios, dispatch, auditors and admins, a public tracking page, the\n"
+     "JSON API under /api/v1 and /metrics for Prometheus, until Ctrl-C. Accounts: cardline account add.\n"
+     "Options:\n"
+     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks a free port). "
+     "Anything\n"
+     "      but loopback belongs behind a TLS proxy: then also give --secure-cookies\n"
+     "  --threads N  database connections for the requests (1..32, default 4); every client connection is\n"
+     "      served by a thread of its own, so a slow request holds up no other\n"
+     "  --web-dir DIR  serve the pages from DIR (producer/web/assets of a checkout) instead of the built-in\n"
+     "      copies\n"
+     "  --secure-cookies  mark the session cookie Secure (HTTPS only)\n"
+     "  --trusted-proxy ADDRESS  the TLS proxy's IP address: from it alone, the client address in Forwarded\n"
+     "      or X-Forwarded-For counts (sign-in and tracking limits, logs); others are ignored\n"
+     "  --config FILE  the configuration the lines run with: studio photos are checked against its\n"
+     "      photo_profile, as the lines check them (default: ssc)\n"},
+    {"account", NULL, "add|list|disable|password|token ...", "dashboard accounts and their roles",
+     "NAME: 2-32 of a-z 0-9 . _ -.\n"},
+    {"account", "add",
+     "NAME --role operator|studio|dispatch|auditor|admin [--studio STUDIO] [--password-stdin]",
+     "add a dashboard account",
+     "Without --password-stdin a random password is made and printed once.\n"
+     "Options:\n"
+     "  --role ROLE  operator, studio, dispatch, auditor or admin\n"
+     "  --studio STUDIO  a studio account's studio code (required for, and only for, role studio); it sees\n"
+     "      only that studio's photos and receipts\n"
+     "  --password-stdin  read the password from the first line of standard input\n"},
+    {"account", "list", "[--json]",
+     "the accounts with role, studio, whether disabled and whether a token exists",
+     "Options:\n"
+     "  --json  as JSON\n"},
+    {"account", "disable", "NAME", "disable an account: its sessions and token stop working", NULL},
+    {"account", "password", "NAME [--password-stdin]",
+     "set a new password; the account's sessions end and its API token stops working",
+     "Without --password-stdin a random password is made and printed once.\n"
+     "Options:\n"
+     "  --password-stdin  read the password from the first line of standard input\n"},
+    {"account", "token", "NAME", "print a new API token for scripts; the old one stops working",
+     "Scripts send it as 'Authorization: Bearer TOKEN'.\n"},
+
+    /* --- photo studios ------------------------------------------------------------------------------- */
+    {"photo", NULL, "check|verify|receipt|profile ...", "check ID photos, issue and verify quality receipts",
+     NULL},
+    {"photo", "check",
+     "[--profile P] [--json] [--verbose] [--models DIR]\n"
+     "[--receipt --studio S --id DOCNO [--out DIR]] FILE|DIR...",
+     "check ID photos against a profile's rules",
+     "358x441, white background, face and eye geometry, exposure, sharpness, colour, compression. A DIR\n"
+     "contributes its .jpg/.jpeg/.png files.\n"
+     "Options:\n"
+     "  --profile P  ssc (default; this city's social security card), national-id, or a profile file\n"
+     "  --json  one JSON array with an object per file (shape in README)\n"
+     "  --verbose  list every check, not only warnings and failures\n"
+     "  --models DIR  Haar cascades (default $CARDLINE_PHOTO_MODELS or " PHOTO_DEFAULT_MODEL_DIR ")\n"
+     "  --receipt  issue a receipt for one passing FILE, stored in the database and written as\n"
+     "      DIR/<number>.png and .pdf\n"
+     "  --studio S  the studio's code (letters, digits, '-', '_'); with --receipt\n"
+     "  --id DOCNO  the applicant's document number; with --receipt\n"
+     "  --out DIR  where the receipt is written (default <data dir>/receipts); with --receipt\n"
+     "Exit status:\n"
+     "  0  every photo passes (warnings allowed)\n"
+     "  1  any photo fails\n"
+     "  2  bad usage or unreadable file\n"},
+    {"photo", "verify", "RECEIPT FILE", "prove that FILE is the photo the receipt was issued for",
+     "Also checks that the receipt is still valid.\n"
+     "Exit status:\n"
+     "  0  valid\n"
+     "  1  not valid (the reason is printed)\n"
+     "  2  bad usage or unreadable file\n"},
+    {"photo", "receipt", "RECEIPT [DIR]", "show a receipt",
+     "With DIR, render it again as DIR/<number>.png and .pdf (without the photo).\n"},
+    {"photo", "profile", "NAME|FILE",
+     "print a profile (built in: ssc, national-id) in the profile file format", NULL},
+
+    /* --- devices ------------------------------------------------------------------------------------- */
+    {"chip", NULL, "read|personalize|readers|unlock-pin ...",
+     "read a card's chip (masked), personalise one card at a counter, unblock a PIN, list readers",
+     "SPEC is soft:<key file> (tests, demo) or psam:<reader name>; --config takes key_service and atr_allow\n"
+     "from the configuration file. LIST is the ATR allow-list (hex ATRs, optional /mask, separated by\n"
+     "commas).\n"},
+    {"chip", "read", "[--reader R] [--json] [--unmasked] [--atr-allow LIST] [--key-service SPEC]",
+     "print what a card's social security application holds (EF05/EF06)",
+     "A third-generation (3.00) card shows its holder's data (EF06) only under the issuer's read key.\n"
+     "Options:\n"
+     "  --reader R  the PC/SC reader (default: the one reader holding a card)\n"
+     "  --json  as JSON\n"
+     "  --unmasked  show the holder's number, name and birth date unmasked\n"
+     "  --atr-allow LIST  refuse cards whose ATR is not on LIST\n"
+     "  --key-service SPEC  the issuer's keys, to read a third-generation card's holder data\n"},
+    {"chip", "personalize",
+     "--reader R --application ID [--card NUMBER]\n"
+     "[--key-service SPEC | --config FILE] [--atr-allow LIST]",
+     "write an application's data to the card in a reader at a counter",
+     "The maker's data and internal authentication are checked, external authentication goes through the "
+     "key\n"
+     "service, then the records, a byte-for-byte read-back and the maker's initial PIN verified. It "
+     "allocates\n"
+     "nothing: the card number is the one the application already has, a finished card ('good') or one\n"
+     "allocated and not being produced by a line right now. 'personalise' is the same command.\n"
+     "Options:\n"
+     "  --reader R  the PC/SC reader holding the card\n"
+     "  --application ID  the application number or its upstream id\n"
+     "  --card NUMBER  the application's card to write (default: its card)\n"
+     "  --key-service SPEC  the issuer's keys\n"
+     "  --config FILE  key_service and atr_allow from the configuration file\n"
+     "  --atr-allow LIST  refuse cards whose ATR is not on LIST\n"},
+    {"chip", "readers", "", "list the PC/SC readers and the ATR of any card in them", NULL},
+    {"chip", "unlock-pin",
+     "--reader R --document NUMBER [--new-pin-stdin]\n"
+     "[--key-service SPEC | --config FILE] [--atr-allow LIST]",
+     "unblock the holder's locked social security PIN at a window",
+     "The card must be genuine and its social security number must be the NUMBER of the document the holder\n"
+     "showed; then the issuer's PUK authentication and PIN UNBLOCK (84 24) reset the try counter.\n"
+     "Options:\n"
+     "  --reader R  the PC/SC reader holding the card\n"
+     "  --document NUMBER  the 18-character number of the document the holder shows\n"
+     "  --new-pin-stdin  also replace the PIN with the digits read from standard input (never from the\n"
+     "      command line)\n"
+     "  --key-service SPEC  the issuer's keys\n"
+     "  --config FILE  key_service and atr_allow from the configuration file\n"
+     "  --atr-allow LIST  refuse cards whose ATR is not on LIST\n"},
+    {"render", NULL, "--application ID --png FILE.png [--layout FILE.json]",
+     "draw the application's card face as it will be printed",
+     "Draws the front of the card (300 dpi, 1016x648) into FILE.png. The card number is that of the\n"
+     "application's produced card; before production a placeholder (prefix + 00000000) stands in.\n"
+     "Options:\n"
+     "  --application ID  the application number\n"
+     "  --png FILE.png  the output file\n"
+     "  --layout FILE.json  another layout file (default $CARDLINE_LAYOUT or the installed "
+     "ssc-front.json)\n"},
+    {"devices", NULL, "[--json]", "card printers on USB and PC/SC readers attached to this machine",
+     "Lists the card printers attached over USB (driver, model, serial number, the --printer value that "
+     "opens\n"
+     "each, and what an idle printer reports: ribbon left, cards printed, cleaning due) and the PC/SC "
+     "readers\n"
+     "with whether a card is in each.\n"
+     "Options:\n"
+     "  --json  as JSON\n"},
+
+    /* --- the clock and the database ----------------------------------------------------------------- */
+    {"clock", NULL, "[--date | --offset]", "the bureau's date and time as cardline sees them",
+     "Also whether today is a working day. CARDLINE_NOW pins the clock for tests and rehearsals.\n"
+     "Options:\n"
+     "  --date  only the date, YYYY-MM-DD\n"
+     "  --offset  the seconds the clock is ahead of the real one, for other programs' sessions\n"
+     "      (PGOPTIONS=\"-c cardline.clock_offset=SECONDS\" makes SQL's clock_now() agree)\n"},
+    {"db", NULL, "start|stop|status|migrate|conninfo|destroy|backup|restore ...",
+     "the database (cardline's private PostgreSQL unless --db is given)", NULL},
+    {"db", "start", "", "create (first time) and start the private PostgreSQL cluster", NULL},
+    {"db", "stop", "", "stop the private cluster", NULL},
+    {"db", "status", "", "say whether the database is reachable and its schema version",
+     "Exits 1 when the database is not reachable.\n"},
+    {"db", "migrate", "", "apply pending schema migrations (also done automatically)", NULL},
+    {"db", "conninfo", "", "print the libpq connection string cardline uses", NULL},
+    {"db", "destroy", "--yes", "stop the private cluster and delete it with all its data",
+     "Also deletes the card faces, photo receipts and shipment exports under the data directory.\n"
+     "Options:\n"
+     "  --yes  required: there is no undo\n"},
+    {"db", "backup", "DIR [--jobs N]", "back the database up into DIR with PostgreSQL's own pg_dump",
+     "DIR must be new or empty and is made owner-only. The dump is one consistent snapshot; DIR/manifest,\n"
+     "written last, records the schema version, the bureau time and the row counts of that snapshot: a\n"
+     "directory without it is an unfinished backup.\n"
+     "Options:\n"
+     "  --jobs N  parallel pg_dump workers (1..16, default 2)\n"},
+    {"db", "restore", "DIR [--replace] [--jobs N]", "restore a backup taken with cardline db backup",
+     "Refused when DIR has no manifest or its schema is newer than this cardline; the row counts must match\n"
+     "the manifest; pending migrations are applied after.\n"
+     "Options:\n"
+     "  --replace  drop and recreate a target database that is not empty (refused otherwise)\n"
+     "  --jobs N  parallel pg_restore workers (1..16, default 2)\n"},
+};
+
+const size_t cli_usage_count = sizeof(cli_usages) / sizeof(cli_usages[0]);
+
+static const struct cli_usage *find(const char *command, const char *sub)
+{
+    for (size_t i = 0; i < cli_usage_count; i++) {
+        const struct cli_usage *u = &cli_usages[i];
+        if (strcmp(u->command, command) == 0 && (sub ? u->sub && strcmp(u->sub, sub) == 0 : u->sub == NULL))
+            return u;
+    }
+    return NULL;
+}
+
+static bool has_subs(const char *command)
+{
+    for (size_t i = 0; i < cli_usage_count; i++)
+        if (strcmp(cli_usages[i].command, command) == 0 && cli_usages[i].sub)
+            return true;
+    return false;
+}
+
+/* "PREFIX" before the first line of TEXT, an indent of INDENT spaces before every further line. */
+static void print_lines(FILE *out, const char *prefix, const char *text, int indent)
+{
+    const char *p = text;
+
+    fputs(prefix, out);
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (p != text)
+            fprintf(out, "%*s", indent, "");
+        fprintf(out, "%.*s\n", (int)len, p);
+        p += len + (nl ? 1 : 0);
+    }
+    if (!*text)
+        fputc('\n', out);
+}
+
+/* "Usage: cardline COMMAND [SUB] SYNOPSIS", continuation lines under the synopsis's start */
+static void print_synopsis(FILE *out, const struct cli_usage *u)
+{
+    char head[96];
+
+    snprintf(head, sizeof(head), "Usage: cardline %s%s%s%s", u->command, u->sub ? " " : "",
+             u->sub ? u->sub : "", u->synopsis[0] ? " " : "");
+    print_lines(out, head, u->synopsis, (int)strlen(head));
+}
+
+void cli_usage_print(FILE *out, const char *command, const char *sub)
+{
+    const struct cli_usage *u = sub ? find(command, sub) : NULL;
+
+    if (!u)
+        u = find(command, NULL);
+    if (!u) {
+        cli_usage_top(out);
+        return;
+    }
+    print_synopsis(out, u);
+    /* the summary as a sentence here; lists show it as it is */
+    fprintf(out, "%c%s.\n", toupper((unsigned char)u->summary[0]), u->summary + 1);
+    if (u->details)
+        fputs(u->details, out);
+    if (u->sub || !has_subs(command))
+        return;
+    fputs("Commands:\n", out);
+    for (size_t i = 0; i < cli_usage_count; i++) {
+        const struct cli_usage *s = &cli_usages[i];
+        char head[64];
+        if (strcmp(s->command, command) != 0 || !s->sub)
+            continue;
+        snprintf(head, sizeof(head), "  %s%s", s->sub, s->synopsis[0] ? " " : "");
+        print_lines(out, head, s->synopsis, (int)strlen(head) + 2);
+        fprintf(out, "      %s\n", s->summary);
+    }
+    fprintf(out, "'cardline %s COMMAND --help' shows one command's options.\n", command);
+}
+
+void cli_usage_top(FILE *out)
+{
+    fputs("Usage: cardline [--data-dir DIR] [--db CONNINFO] [-v|-q] COMMAND [ARGS]\n"
+          "Production-line controller for social security cards.\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < cli_usage_count; i++) {
+        const struct cli_usage *u = &cli_usages[i];
+        if (!u->sub)
+            fprintf(out, "  %-12s %s\n", u->command, u->summary);
+    }
+    fputs(
+        "'cardline COMMAND --help' shows a command's subcommands and options.\n"
+        "Global options:\n"
+        "  --data-dir DIR  data directory (default $CARDLINE_DATA_DIR or $XDG_DATA_HOME/cardline)\n"
+        "  --db CONNINFO  use this PostgreSQL server (libpq conninfo or URI); PG* variables work too\n"
+        "  -v, --verbose  more log output\n"
+        "  -q, --quiet  errors only\n"
+        "  -h, --help  this help\n"
+        "  --version  the version of cardline\n"
+        "Environment:\n"
+        "  CARDLINE_NOW  pin the bureau's clock (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]) for tests and\n"
+        "      rehearsals; it runs on from there (CARDLINE_NOW_ANCHOR: when it held)\n"
+        "  CARDLINE_DATA_DIR  the data directory when --data-dir is not given\n"
+        "Exit status:\n"
+        "  0  success\n"
+        "  1  failure (the message says why)\n"
+        "  2  bad usage\n",
+        out);
+}
+
+bool cli_is_command(const char *command)
+{
+    return find(command, NULL) != NULL;
+}
+
+int cli_help(const char *command, int argc, char **argv)
+{
+    bool asked = false;
+
+    /* "--" ends the options: what follows is an argument, even when it reads --help */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0 && !asked; i++)
+        asked = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    if (!asked)
+        return -1;
+    /* the subcommand's own usage when the first argument names one, else the command's */
+    cli_usage_print(stdout, command, argc > 1 ? argv[1] : NULL);
+    return 0;
+}
+
+int cli_usage_error(const char *command, const char *sub)
+{
+    cli_usage_print(stderr, command, sub);
+    return EXIT_USAGE;
+}
