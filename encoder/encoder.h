@@ -178,6 +178,11 @@ int encoder_key_service_soft_file_new(const char *path, struct encoder_key_servi
 int encoder_key_service_psam_new(const char *reader, struct encoder_key_service **ret);
 /* "soft:<path of the hex key file>" or "psam:<reader name>". Returns 0 or an ENCODER_ERROR. */
 int encoder_key_service_open_spec(const char *spec, struct encoder_key_service **ret);
+/* Why a key service spec cannot be used, in words an operator can act on ("key file /etc/k: readable by group or
+ * others (mode 0644): chmod 600 it"), without opening a reader: a soft key file is checked for existence, type,
+ * mode and content; a psam: spec only for its form. Returns 0 (usable as far as can be told) or an ENCODER_ERROR
+ * with why filled. The key itself is never copied into why. */
+int encoder_key_service_explain(const char *spec, char *why, size_t why_size);
 void encoder_key_service_free(struct encoder_key_service *ks);
 
 /* What goes into EF05 / EF06. Strings are UTF-8 / ASCII as noted. */

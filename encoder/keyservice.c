@@ -1,5 +1,6 @@
 /* keyservice.c — SM4, the SSSE external-authentication cryptogram, and the key services that compute it
  * (software for demo and tests, the issuer's PSAM in a PC/SC reader) */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -391,6 +392,55 @@ int encoder_key_service_open_spec(const char *spec, struct encoder_key_service *
     return ENCODER_ERROR_INVALID;
 }
 
+int encoder_key_service_explain(const char *spec, char *why, size_t why_size)
+{
+    uint8_t key[16];
+    struct stat st;
+    const char *path;
+    int r;
+
+    if (!spec || !why || why_size == 0)
+        return ENCODER_ERROR_INVALID;
+    why[0] = '\0';
+    if (strncmp(spec, "psam:", 5) == 0) {
+        if (!spec[5]) {
+            snprintf(why, why_size, "psam: needs the PSAM reader's name (cardline chip readers lists them)");
+            return ENCODER_ERROR_INVALID;
+        }
+        return 0;
+    }
+    if (strncmp(spec, "soft:", 5) != 0) {
+        snprintf(why, why_size, "key service '%.64s' is neither soft:<key file> nor psam:<reader>", spec);
+        return ENCODER_ERROR_INVALID;
+    }
+    path = spec + 5;
+    if (lstat(path, &st) < 0) {
+        snprintf(why, why_size, "key file %.256s: %s", path, strerror(errno));
+        return ENCODER_ERROR_KEY;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, why_size, "key file %.256s is not a regular file%s", path,
+                 S_ISLNK(st.st_mode) ? " (a symbolic link is refused)" : "");
+        return ENCODER_ERROR_KEY;
+    }
+    if ((st.st_mode & 077) != 0) {
+        snprintf(why, why_size, "key file %.256s is readable by group or others (mode %04o): chmod 600 it",
+                 path, (unsigned)(st.st_mode & 07777));
+        return ENCODER_ERROR_KEY;
+    }
+    r = encoder_key_file_read(path, key);
+    OPENSSL_cleanse(key, sizeof key);
+    if (r < 0) {
+        if (access(path, R_OK) < 0)
+            snprintf(why, why_size, "key file %.256s: %s", path, strerror(errno));
+        else
+            snprintf(why, why_size, "key file %.256s does not hold a key: 32 hexadecimal digits expected",
+                     path);
+        return r;
+    }
+    return 0;
+}
+
 void encoder_key_service_free(struct encoder_key_service *ks)
 {
     if (!ks)
@@ -547,8 +597,10 @@ static int soft_root(struct encoder_key_service *ks, uint8_t ret_root[16])
     return encoder_key_file_read(ks->path, ret_root);
 }
 
-/* The card's own key (the root dispersed for this card) from a soft key service; the root is wiped at once. */
-static int soft_card_key(struct encoder_key_service *ks, const struct encoder_card_ref *ref, uint8_t ret_key[16])
+/* The card's own key (the root dispersed for this card) from a soft key service; the root is wiped at once.
+ */
+static int soft_card_key(struct encoder_key_service *ks, const struct encoder_card_ref *ref,
+                         uint8_t ret_key[16])
 {
     uint8_t root[16];
     int r = soft_root(ks, root);

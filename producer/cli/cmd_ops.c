@@ -10,6 +10,7 @@
 #include "dispatch/stock.h"
 #include "intake/applications.h"
 #include "line/line.h"
+#include "encoder.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -507,6 +508,13 @@ int cmd_config(struct globals *g, int argc, char **argv)
         return usage_error(text, cli_want_help(argc, argv));
     if (producer_config_load(argv[2], &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "cardline: %s\n", err);
+        return 1;
+    }
+    /* a configuration whose key file is missing or open to others would stop every line at start-up: say so
+     * now, while someone is looking */
+    if (cfg->key_service[0] && encoder_key_service_explain(cfg->key_service, err, sizeof(err)) < 0) {
+        fprintf(stderr, "cardline: %s: (top).key_service: %s\n", argv[2], err);
+        producer_config_free(cfg);
         return 1;
     }
     printf("%s: %d line(s), %d outlet(s), key service %s\n", argv[2], cfg->nlines, cfg->noutlets,

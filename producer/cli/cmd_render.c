@@ -27,17 +27,23 @@ int cmd_render(struct globals *g, int argc, char **argv)
     struct store_render_row row = {.photo = NULL};
     struct line_card_source src;
     struct printer_face face;
-    char id_text[24], masked[64], why[512] = "", bad[8] = "";
+    char id_text[65] = "", masked[64], why[512] = "", bad[8] = "";
     PGconn *conn = NULL;
-    long id = 0;
     int c, r, status = 1;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'a':
-            if (!cli_parse_int(optarg, 1, LONG_MAX, &id))
-                return cli_bad_number("--application", optarg, 1, LONG_MAX);
+            /* the application number or its upstream id, as `application show` takes it */
+            if (!optarg[0] || strlen(optarg) >= sizeof(id_text)) {
+                fprintf(stderr,
+                        "cardline render: --application wants an application number or upstream id "
+                        "(at most %zu characters)\n",
+                        sizeof(id_text) - 1);
+                return EXIT_USAGE;
+            }
+            snprintf(id_text, sizeof(id_text), "%s", optarg);
             break;
         case 'p':
             png = optarg;
@@ -52,7 +58,7 @@ int cmd_render(struct globals *g, int argc, char **argv)
             return cli_usage_error("render", NULL);
         }
     }
-    if (!id || !png || optind != argc)
+    if (!id_text[0] || !png || optind != argc)
         return cli_usage_error("render", NULL);
 
     /* the layout first: a broken layout file is the operator's to fix before anything else */
@@ -64,7 +70,6 @@ int cmd_render(struct globals *g, int argc, char **argv)
     conn = cli_open_db(g);
     if (!conn)
         goto out;
-    snprintf(id_text, sizeof(id_text), "%ld", id);
     r = store_production_render_row(conn, id_text, &row);
     if (r == PRODUCER_ERROR_NOT_FOUND) {
         fprintf(stderr, "cardline render: no application %s\n", id_text);

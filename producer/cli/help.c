@@ -379,7 +379,7 @@ const struct cli_usage cli_usages[] = {
      "Draws the front of the card (300 dpi, 1016x648) into FILE.png. The card number is that of the\n"
      "application's produced card; before production a placeholder (prefix + 00000000) stands in.\n"
      "Options:\n"
-     "  --application ID  the application number\n"
+     "  --application ID  the application number or its upstream id\n"
      "  --png FILE.png  the output file\n"
      "  --layout FILE.json  another layout file (default $CARDLINE_LAYOUT or the installed "
      "ssc-front.json)\n"},

@@ -97,6 +97,8 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
         }
         printf("%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %9lld\n", id, v[0], v[1], v[2], v[3], v[4],
                v[5], v[6], v[7]);
+        if (from)
+            printf("  %s had %lld blank(s) on hand when the period began\n", id, num(o, "opening"));
         if (v[1] != v[2] + v[3] + v[4])
             printf("  !! DIFFERENCE on %s: %lld blanks used but %lld cards accounted for (good + spoiled + "
                    "in the "
@@ -106,10 +108,11 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
             printf("  !! DIFFERENCE on %s: %lld card(s) fed but recorded unused, %lld recorded not fed but "
                    "used\n",
                    id, fed_unused, unfed_used);
-        if (!from && !to && v[7] < 0)
-            printf("  !! DIFFERENCE on %s: %lld more blanks used, returned or sampled than were issued to it "
-                   "(record the issue with 'cardline stock issue')\n",
-                   id, -v[7]);
+        if (v[7] < 0)
+            printf(
+                "  !! DIFFERENCE on %s: %lld more blanks used, returned or sampled than were issued to it%s "
+                "(record the issue with 'cardline stock issue')\n",
+                id, -v[7], from ? " (counting what it had on hand when the period began)" : "");
         if (v[4])
             printf("  note: %lld card(s) of %s are recorded inside the machine (a line is running, or a "
                    "controller "

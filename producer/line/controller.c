@@ -266,8 +266,12 @@ static int controller_init(struct controller *ctl, PGconn *conn, const struct db
     r = keys && *keys ? encoder_key_service_open_spec(keys, &ctl->keys)
                       : encoder_key_service_soft_new(ctl->master_key, &ctl->keys);
     if (r < 0) {
-        log_error("run", "cannot open the key service '%s': %s", keys ? keys : "per-run",
-                  encoder_strerror(r));
+        /* "key service failure" alone sends an operator nowhere: say what is wrong with the file */
+        if (keys && *keys && encoder_key_service_explain(keys, why, sizeof(why)) < 0)
+            log_error("run", "cannot open the key service: %s", why);
+        else
+            log_error("run", "cannot open the key service '%s': %s", keys ? keys : "per-run",
+                      encoder_strerror(r));
         return r;
     }
     if (cfg->config) {

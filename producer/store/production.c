@@ -416,7 +416,7 @@ int store_production_render_row(PGconn *conn, const char *app_id, struct store_r
                        "LEFT JOIN LATERAL (SELECT card_number, issue_date FROM card "
                        "                   WHERE application_id = a.id AND status IN ('good', 'issued') "
                        "                   ORDER BY card_number DESC LIMIT 1) c ON true "
-                       "WHERE a.id = $1",
+                       "WHERE a.id::text = $1 OR a.upstream_id = $1",
                        1, NULL, params, NULL, NULL, 1);
     if (!db_ok(res)) {
         log_debug("production", "render row: %s", PQresultErrorMessage(res));

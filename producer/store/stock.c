@@ -75,7 +75,12 @@ static const char *const report_sql =
     "  (SELECT count(*) FROM fed WHERE fed.line_id = l.id AND NOT unfed AND status = 'unused'), "
     "  (SELECT count(*) FROM fed WHERE fed.line_id = l.id AND unfed AND status <> 'unused'), "
     "  coalesce((SELECT sum(quantity) FROM m WHERE m.line_id = l.id AND kind = 'returned'), 0), "
-    "  coalesce((SELECT sum(quantity) FROM m WHERE m.line_id = l.id AND kind = 'sample'), 0) "
+    "  coalesce((SELECT sum(quantity) FROM m WHERE m.line_id = l.id AND kind = 'sample'), 0), "
+    /* a period starts from what was on hand at its start: every move before it, so that a period in which
+     * more blanks were used than the line had shows its difference as the whole life does */
+    "  coalesce((SELECT sum(CASE b.kind WHEN 'issued' THEN b.quantity WHEN 'unfed' THEN b.quantity "
+    "                                   ELSE -b.quantity END) "
+    "            FROM stock_move b WHERE b.line_id = l.id AND $2::timestamptz IS NOT NULL AND b.at < $2), 0) "
     "FROM line l WHERE ($1::text IS NULL OR l.id = $1) ORDER BY l.id";
 
 int store_stock_report(PGconn *conn, const char *line, const char *from, const char *to, json_object **ret)
@@ -94,19 +99,20 @@ int store_stock_report(PGconn *conn, const char *line, const char *from, const c
     arr = json_object_new_array();
     for (int i = 0; i < PQntuples(res); i++) {
         json_object *o = json_object_new_object();
-        long long v[9], on_hand;
+        long long v[9], on_hand, opening = atoll(PQgetvalue(res, i, 10));
         bool balanced;
         for (int c = 0; c < 9; c++)
             v[c] = atoll(PQgetvalue(res, i, c + 1));
         /* v: 0 issued, 1 used, 2 good, 3 spoiled, 4 in machine, 5 fed but marked unused, 6 unfed but not
          * unused, 7 returned, 8 samples */
-        on_hand = v[0] - v[1] - v[7] - v[8];
-        balanced = v[1] == v[2] + v[3] + v[4] && v[5] == 0 && v[6] == 0 && (from || to || on_hand >= 0);
+        on_hand = opening + v[0] - v[1] - v[7] - v[8];
+        balanced = v[1] == v[2] + v[3] + v[4] && v[5] == 0 && v[6] == 0 && on_hand >= 0;
         if (!balanced)
             problems++;
         json_object_object_add(o, "line", json_object_new_string(PQgetvalue(res, i, 0)));
         for (int c = 0; c < 9; c++)
             json_object_object_add(o, names[c], json_object_new_int64(v[c]));
+        json_object_object_add(o, "opening", json_object_new_int64(opening));
         json_object_object_add(o, "on_hand", json_object_new_int64(on_hand));
         json_object_object_add(o, "balanced", json_object_new_boolean(balanced));
         json_object_array_add(arr, o);

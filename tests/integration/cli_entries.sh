@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cli_entries.sh — the CLI entries no other test ran: outlet list, application list/show, photo profile, account
-# list/disable/password, devices; each check asserts what the entry prints, not only its exit status.
+# list/disable/password, devices, render; each check asserts what the entry prints, not only its exit status.
 #
 # CLI_ENTRIES_BREAK=N turns check N's expectation into a wrong one, so the test must fail there (exit 1);
 # CLI_ENTRIES_BREAK=all does it to every check, carries on, and exits 0 only when every one of them failed: proof
@@ -148,6 +148,24 @@ check "devices: readers section" "$(grep -c '^PC/SC readers:$' <<<"$out")" "1"
 # the text says what the JSON says: why readers cannot be listed, "none", or the first reader's name
 readers=$(cl devices --json | json_get '"  cannot list readers: " + d["readers_error"] if d["readers_error"] else "  " + d["readers"][0]["name"] if d["readers"] else "  none"')
 check "devices: readers as in the JSON" "$(sed -n '/^PC\/SC readers:$/{n;p}' <<<"$out" | sed 's/ (card present)$//')" "$readers"
+
+# render: the face as the printer gets it, by application number or by upstream id (the same bytes); after
+# production it is the face the simulated printer received, card number included
+cl gen applications 2 --seed 11 >/dev/null
+app=$(sql "SELECT id FROM application WHERE status = 'pending' ORDER BY id LIMIT 1")
+upstream=$(sql "SELECT upstream_id FROM application WHERE id = $app")
+check_rc "render by number" 0 cl render --application "$app" --png "$WORK/by-id.png"
+check_rc "render by upstream id" 0 cl render --application "$upstream" --png "$WORK/by-upstream.png"
+check "render: number and upstream id draw the same face" \
+    "$(cmp -s "$WORK/by-id.png" "$WORK/by-upstream.png" && echo same || echo differ)" "same"
+check "render: a PNG of the card's size" "$(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print(d[:8]==b"\x89PNG\r\n\x1a\n", struct.unpack(">II", d[16:24]))' "$WORK/by-id.png")" "True (1016, 648)"
+check_rc "render an unknown application" 1 cl render --application no-such-app --png "$WORK/none.png"
+check "render an unknown application: the message" "$err" "cardline render: no application no-such-app"
+cl run --lines 1 --until-empty >/dev/null 2>&1 || fail "a short production run failed"
+card=$(sql "SELECT card_number FROM card WHERE application_id = $app AND status = 'good'")
+check_rc "render after production" 0 cl render --application "$upstream" --png "$WORK/produced.png"
+check "render after production: the printed face" \
+    "$(cmp -s "$WORK/produced.png" "$WORK/faces/$card.png" && echo same || echo differ)" "same"
 
 if [ "${CLI_ENTRIES_BREAK:-0}" = all ]; then
     [ "$survived" = 0 ] || fail "$survived of $checks checks did not fail when broken on purpose"

@@ -71,3 +71,45 @@ JSON
 cl config check "$WORK/atr.json" >/dev/null || fail "a masked ATR entry was refused"
 sed -i 's|/FFFF|/FF|' "$WORK/atr.json"
 expect_refused "a mask of another length" 1 "entry 0 must be an ATR" cl config check "$WORK/atr.json"
+
+# the key file: missing, open to others, or not a key — said before any line starts, and again by run
+keycfg() { printf '{ "lines": [ {"id": "L1", "printer": "sim", "encoder": "sim"} ], "key_service": "soft:%s" }\n' "$1" >"$WORK/keys.json"; }
+keycfg "$WORK/no-such.key"
+expect_refused "a missing key file" 1 "key_service: key file $WORK/no-such.key: No such file or directory" \
+    cl config check "$WORK/keys.json"
+printf '00112233445566778899AABBCCDDEEFF\n' >"$WORK/issuer.key"
+chmod 644 "$WORK/issuer.key"
+keycfg "$WORK/issuer.key"
+expect_refused "a key file others can read" 1 "readable by group or others (mode 0644): chmod 600 it" \
+    cl config check "$WORK/keys.json"
+expect_refused "run with a key file others can read" 1 "cannot open the key service: key file .*chmod 600 it" \
+    cl run --config "$WORK/keys.json" --until-empty
+chmod 600 "$WORK/issuer.key"
+cl config check "$WORK/keys.json" >/dev/null || fail "a good key file was refused: $(cl config check "$WORK/keys.json" 2>&1)"
+printf 'not a key\n' >"$WORK/issuer.key"
+expect_refused "a key file without a key" 1 "does not hold a key: 32 hexadecimal digits expected" \
+    cl config check "$WORK/keys.json"
+grep -q "4NOT\|not a key" "$WORK/err" && fail "the key file's content reached the message"
+echo "ok: key file problems are named"
+
+# a period's stock report starts from what the line had on hand then: a line that used blanks it was never
+# issued shows its difference in a period too (it used to balance whatever the period held)
+cl gen applications 3 --seed 21 >/dev/null
+cl run --lines 1 --line-prefix Z --until-empty >/dev/null 2>&1 || fail "production on line Z1 failed"
+unbalanced() { # WHAT ARGS...: the report exits 1 and prints the line's DIFFERENCE
+    local what=$1 rc=0
+    shift
+    cl stock report "$@" >"$WORK/out" 2>&1 || rc=$?
+    [ "$rc" = 1 ] || fail "$what: exit status $rc, want 1: $(cat "$WORK/out")"
+    grep -q "DIFFERENCE on Z1" "$WORK/out" || fail "$what: no DIFFERENCE shown: $(cat "$WORK/out")"
+    echo "ok: $what: difference shown"
+}
+unbalanced "whole life, blanks never issued" --line Z1
+unbalanced "a period, blanks never issued" --line Z1 --from 2000-01-01T00:00Z --to 2100-01-01T00:00Z
+cl stock issue --line Z1 10 >/dev/null
+cl stock report --line Z1 --from 2000-01-01T00:00Z --to 2100-01-01T00:00Z >"$WORK/out" ||
+    fail "a period with its issue does not balance: $(cat "$WORK/out")"
+cl stock report --line Z1 --from 2100-01-01T00:00Z --to 2100-02-01T00:00Z >"$WORK/out" ||
+    fail "a later period does not balance: $(cat "$WORK/out")"
+grep -q "Z1 had 7 blank(s) on hand when the period began" "$WORK/out" || fail "opening balance: $(cat "$WORK/out")"
+echo "ok: period stock reports carry the opening balance"
