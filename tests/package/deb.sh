@@ -124,7 +124,8 @@ if [ "$MAN" = yes ]; then man -w cardline-dispatch; man -w cardline; fi
 as cardline db stop
 RUN
 # the source tree and the build tree (the one holding this test's package build)
-hide="$CARDLINE_SRC $(dirname "$PKG_ROOT")"
+# the build tree first: when it lies inside the source tree, the source's tmpfs would hide its mount point
+hide="$(dirname "$PKG_ROOT") $CARDLINE_SRC"
 unshare -m --propagation private env DATA="$data" NOW="2026-06-10T10:00:00+08:00" MAN=$man_pages HIDE="$hide" \
     bash "$data/run.sh" >"$PKG_ROOT/run.out" 2>"$PKG_ROOT/run.err" ||
     fail "running from installed paths: $(cat "$PKG_ROOT/run.out" "$PKG_ROOT/run.err")"
