@@ -18,20 +18,143 @@
 
 struct ctx {
     const char *path;
+    const char *data; /* the file's text, already parsed as strict JSON: for the line of a field */
+    size_t len;
+    const char *locate; /* for the next bad(): find this field's line instead (then forgotten) */
     char *err;
     size_t err_size;
 };
+
+/* --- where a field is in the text ------------------------------------------------------------------------
+ * json-c keeps no positions, so the line of a field ("lines[1].printer", "(top).key_service") is found again
+ * in the text, which json-c has already accepted as strict JSON; every step is bounded by len all the same.
+ */
+#define NOWHERE ((size_t)-1)
+
+static size_t skip_ws(const char *d, size_t len, size_t i)
+{
+    while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* i at an opening quote; returns the index after the closing one */
+static size_t skip_string(const char *d, size_t len, size_t i)
+{
+    for (i++; i < len && d[i] != '"'; i++)
+        if (d[i] == '\\')
+            i++;
+    return i < len ? i + 1 : len;
+}
+
+static size_t skip_value(const char *d, size_t len, size_t i)
+{
+    size_t depth = 0;
+
+    if (i < len && d[i] == '"')
+        return skip_string(d, len, i);
+    for (; i < len; i++) {
+        if (d[i] == '"') {
+            i = skip_string(d, len, i) - 1;
+        } else if (d[i] == '{' || d[i] == '[') {
+            depth++;
+        } else if (d[i] == '}' || d[i] == ']') {
+            if (depth == 0)
+                return i;
+            if (--depth == 0)
+                return i + 1;
+        } else if (depth == 0 && d[i] == ',') {
+            return i;
+        }
+    }
+    return len;
+}
+
+/* The offset of key's quote in the object starting at i ('{'), or NOWHERE. Keys are compared as written. */
+static size_t find_key(const char *d, size_t len, size_t i, const char *key, size_t *ret_value)
+{
+    size_t klen = strlen(key);
+
+    if (i >= len || d[i] != '{')
+        return NOWHERE;
+    for (i = skip_ws(d, len, i + 1); i < len && d[i] == '"';) {
+        size_t k = i, end = skip_string(d, len, i);
+
+        i = skip_ws(d, len, end);
+        if (i >= len || d[i] != ':')
+            return NOWHERE;
+        i = skip_ws(d, len, i + 1);
+        if (end - k - 2 == klen && memcmp(d + k + 1, key, klen) == 0) {
+            *ret_value = i;
+            return k;
+        }
+        i = skip_ws(d, len, skip_value(d, len, i));
+        if (i < len && d[i] == ',')
+            i = skip_ws(d, len, i + 1);
+    }
+    return NOWHERE;
+}
+
+static size_t array_element(const char *d, size_t len, size_t i, long index)
+{
+    if (i >= len || d[i] != '[')
+        return NOWHERE;
+    for (i = skip_ws(d, len, i + 1); i < len && d[i] != ']'; index--) {
+        if (index == 0)
+            return i;
+        i = skip_ws(d, len, skip_value(d, len, i));
+        if (i < len && d[i] == ',')
+            i = skip_ws(d, len, i + 1);
+    }
+    return NOWHERE;
+}
+
+static int line_of_offset(const char *data, size_t offset);
+
+/* The line of field (top[.key], top[N], top[N].key), or 0 when it cannot be told. */
+static int field_line(const struct ctx *c, const char *field)
+{
+    char top[32] = "", key[32] = "";
+    size_t at, value, root;
+    long index = -1;
+    const char *p = field;
+
+    if (!c->data)
+        return 0;
+    root = skip_ws(c->data, c->len, 0);
+    if (strncmp(p, "(top)", 5) == 0) {
+        if (p[5] != '.')
+            return line_of_offset(c->data, root);
+        p += 6;
+    }
+    if (sscanf(p, "%31[a-z_][%ld].%31[a-z_]", top, &index, key) < 1 &&
+        sscanf(p, "%31[a-z_].%31[a-z_]", top, key) < 1)
+        return 0;
+    at = find_key(c->data, c->len, root, top, &value);
+    if (at != NOWHERE && index >= 0) {
+        at = array_element(c->data, c->len, value, index);
+        value = at;
+    }
+    if (at != NOWHERE && key[0])
+        at = find_key(c->data, c->len, value, key, &value);
+    return at == NOWHERE ? 0 : line_of_offset(c->data, at);
+}
 
 static int bad(struct ctx *c, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(struct ctx *c, const char *field, const char *fmt, ...)
 {
     char msg[256];
+    int line = field_line(c, c->locate ? c->locate : field);
     va_list ap;
 
+    c->locate = NULL;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    snprintf(c->err, c->err_size, "%s: %s: %s", c->path, field, msg);
+    if (line > 0)
+        snprintf(c->err, c->err_size, "%s:%d: %s: %s", c->path, line, field, msg);
+    else
+        snprintf(c->err, c->err_size, "%s: %s: %s", c->path, field, msg);
     return PRODUCER_ERROR_INPUT;
 }
 
@@ -50,8 +173,13 @@ static int only_keys(struct ctx *c, json_object *obj, const char *where, const c
         (void)val;
         for (size_t i = 0; i < nkeys; i++)
             known |= strcmp(key, keys[i]) == 0;
-        if (!known)
+        if (!known) {
+            char at[96];
+
+            snprintf(at, sizeof(at), "%s.%s", where, key);
+            c->locate = at;
             return bad(c, where, "unknown key '%s'", key);
+        }
     }
     return 0;
 }
@@ -279,6 +407,8 @@ int producer_config_parse(const char *name, const char *data, size_t len, struct
         r = PRODUCER_ERROR_INPUT;
         goto out;
     }
+    c.data = data;
+    c.len = len;
     cfg = calloc(1, sizeof(*cfg));
     if (!cfg) {
         r = PRODUCER_ERROR_NOMEM;

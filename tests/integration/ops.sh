@@ -132,7 +132,11 @@ cat >"$WORK/bad.json" <<JSON
              {"id": "L2", "printer": "lpt1", "encoder": "sim"} ] }
 JSON
 if cl config check "$WORK/bad.json" 2>"$WORK/err"; then fail "bad printer accepted"; fi
-grep -q "lines\[1\]: printer 'lpt1' is not one of" "$WORK/err" || fail "$(cat "$WORK/err")"
+grep -q "bad.json:2: lines\[1\]: printer 'lpt1' is not one of" "$WORK/err" || fail "$(cat "$WORK/err")"
+printf '{\n  "lines": [ {"id": "L1", "printer": "sim",\n              "encodr": "sim"} ]\n}\n' >"$WORK/key.json"
+if cl config check "$WORK/key.json" 2>"$WORK/err"; then fail "a misspelt key accepted"; fi
+grep -q "key.json:3: lines\[0\]: unknown key 'encodr'" "$WORK/err" || fail "$(cat "$WORK/err")"
+echo "ok: content errors name the file, line and field"
 printf '{ "lines": [ {"id": "L1", "printer": "sim", "encoder": "sim", } ] }' >"$WORK/syntax.json"
 if cl config check "$WORK/syntax.json" 2>"$WORK/err"; then fail "bad JSON accepted"; fi
 grep -q "syntax.json:1: not valid JSON" "$WORK/err" || fail "$(cat "$WORK/err")"
