@@ -135,6 +135,9 @@ const char *const *photo_check_ids(void);
 int photo_profile_parse(const char *text, size_t len, struct photo_profile *ret, char *err, size_t err_size);
 /* Read and parse a profile file (at most 64 KiB). */
 int photo_profile_load(const char *path, struct photo_profile *ret, char *err, size_t err_size);
+/* What a configuration's photo_profile names: a built-in profile by name (NULL or "" is the default), else a
+ * profile file's path, loaded. Errors as photo_profile_load(). */
+int photo_profile_find(const char *name, struct photo_profile *ret, char *err, size_t err_size);
 
 /* The Haar cascades for face and eye localisation, loaded once and shared read-only by any number of threads.
  */

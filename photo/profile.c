@@ -321,3 +321,16 @@ int photo_profile_load(const char *path, struct photo_profile *ret, char *err, s
     }
     return photo_profile_parse(buf, n, ret, err, err_size);
 }
+
+int photo_profile_find(const char *name, struct photo_profile *ret, char *err, size_t err_size)
+{
+    const struct photo_profile *builtin = photo_profile_builtin(name && *name ? name : NULL);
+
+    if (!ret)
+        return PHOTO_ERROR_INVALID;
+    if (builtin) {
+        *ret = *builtin;
+        return 0;
+    }
+    return photo_profile_load(name, ret, err, err_size);
+}

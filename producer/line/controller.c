@@ -219,7 +219,7 @@ static int controller_init(struct controller *ctl, PGconn *conn, const struct db
                            const struct producer_run_config *cfg)
 {
     char host[64] = "host", why[256] = "";
-    const char *profile = cfg->config && cfg->config->photo_profile[0] ? cfg->config->photo_profile : "ssc";
+    const char *profile = cfg->config ? cfg->config->photo_profile : NULL;
     const char *keys =
         cfg->config && cfg->config->key_service[0] ? cfg->config->key_service : cfg->key_service;
     uint32_t nonce = 0;
@@ -254,10 +254,7 @@ static int controller_init(struct controller *ctl, PGconn *conn, const struct db
         log_error("run", "photo checker: %s", photo_strerror(r));
         return r;
     }
-    /* a built-in profile by name, or a bureau's profile file */
-    if (photo_profile_builtin(profile))
-        ctl->photo_profile = *photo_profile_builtin(profile);
-    else if (photo_profile_load(profile, &ctl->photo_profile, why, sizeof(why)) < 0) {
+    if (photo_profile_find(profile, &ctl->photo_profile, why, sizeof(why)) < 0) {
         log_error("run", "photo profile: %s", why);
         return PRODUCER_ERROR_INPUT;
     }

@@ -1314,10 +1314,8 @@ int web_server_set_profile(struct web_server *s, const char *name)
     p = malloc(sizeof(*p));
     if (!p)
         return PHOTO_ERROR_NOMEM;
-    /* a built-in profile by name, or a bureau's profile file: as the lines read the configuration */
-    if (photo_profile_builtin(name)) {
-        *p = *photo_profile_builtin(name);
-    } else if ((r = photo_profile_load(name, p, why, sizeof(why))) < 0) {
+    /* as the lines read the configuration */
+    if ((r = photo_profile_find(name, p, why, sizeof(why))) < 0) {
         log_error("web", "photo profile: %s", why);
         free(p);
         return r;
