@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "base/clock.h"
 #include "base/config.h"
+#include "base/i18n.h"
 #include "store/backup.h"
 #include "store/db.h"
 #include "intake/gen_portrait.h"
@@ -604,6 +605,7 @@ int main(int argc, char **argv)
     int c;
 
     memset(&g, 0, sizeof(g));
+    i18n_init();
     /* '+': stop at the command so that its own options are left for it */
     while ((c = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
         switch (c) {
@@ -653,7 +655,7 @@ int main(int argc, char **argv)
             return commands[i].run(&g, sub_argc, sub_argv);
         }
     }
-    fprintf(stderr, "cardline: unknown command '%s'\n", argv[optind]);
+    fprintf(stderr, _("cardline: unknown command '%s'\n"), argv[optind]);
     usage(stderr);
     return EXIT_USAGE;
 }

@@ -3,6 +3,7 @@
 #include "store/db.h"
 
 #include "base/clock.h"
+#include "base/i18n.h"
 #include "base/log.h"
 #include "store/migrations.h"
 
@@ -374,6 +375,8 @@ static int run_program_env(const struct passwd *pw, char *const argv[], const ch
             setenv("HOME", "/", 1);
             setenv("USER", pw->pw_name, 1);
         }
+        /* PostgreSQL's programs speak their own language, not the one cardline chose for itself */
+        i18n_child_env();
         /* what these programs write (dumps, logs) is for the owner alone */
         umask(077);
         /* a password goes through the environment, which only we can read, never through argv */

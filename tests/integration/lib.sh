@@ -17,6 +17,10 @@ if [ -n "${CARDLINE_NOW:-}" ]; then
     echo "clock pinned: CARDLINE_NOW=$CARDLINE_NOW"
 fi
 
+# The tests read cardline's messages as the source writes them, in English (a language named in the environment);
+# language.sh reads them in Chinese, the bureau's default.
+export LANGUAGE=en
+
 # Locally a missing PostgreSQL skips (77); in CI it fails.
 require_postgres() {
     if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null; then

@@ -33,9 +33,10 @@ for part in base store line intake schedule dispatch account cli web; do
         sed -E 's|^([^:]+):([0-9]+):#include "([a-z]+)/.*|\1:\2:\3|')
 done
 
-# 3. Nothing but the umbrella header and the CMake file sits loose in producer/.
+# 3. Nothing but the umbrella header, the CMake file and the translations (po/: data, no code) sits loose in
+# producer/.
 for f in *; do
-    case $f in CMakeLists.txt | producer.h | base | store | line | intake | schedule | dispatch | account | cli | web) ;;
+    case $f in CMakeLists.txt | producer.h | po | base | store | line | intake | schedule | dispatch | account | cli | web) ;;
     *) complain "producer/$f belongs in one of the parts" ;;
     esac
 done
