@@ -47,6 +47,12 @@ const char *encoder_strerror(int err)
         return "the social security application is blocked";
     case ENCODER_ERROR_NOT_GENUINE:
         return "the card failed internal authentication (not a genuine card)";
+    case ENCODER_ERROR_BANK_DATA:
+        return "the bank's data for this card is malformed";
+    case ENCODER_ERROR_CRYPTOGRAM:
+        return "the card's secure channel cryptogram is wrong (wrong key set or not our card)";
+    case ENCODER_ERROR_NOT_BANK:
+        return "the bank application is not on this card";
     default:
         return "unknown encoder error";
     }

@@ -281,3 +281,66 @@ unsigned encoder_sim_card_updates(const struct encoder_sim_card *card);
 /* From the next reset on, the simulated station holds cards without the SSSE application (e.g. a bank-only
  * card), so SELECT of the SSSE AID answers 6A82. Returns 0 or ENCODER_ERROR_INVALID when t is not a sim. */
 int encoder_sim_set_foreign_cards(struct encoder_transport *t, bool foreign);
+
+/* ---- the bank application: SCP02 primitives (scp02.c), BER-TLV and the data file (bank.c) ---- */
+
+/* SCP02 session key derivation constants (GP Card Specification 2.2 §E.4.1). */
+#define ENCODER_SCP02_C_MAC 0x0101
+#define ENCODER_SCP02_R_MAC 0x0102
+#define ENCODER_SCP02_S_ENC 0x0182
+#define ENCODER_SCP02_DEK   0x0181
+/* Session key: 3DES-CBC (ICV zero) of constant || sequence counter || 00 x 12 under the static key. */
+int encoder_scp02_session_key(const uint8_t key[16], uint16_t constant, const uint8_t seq[2],
+                              uint8_t out[16]);
+/* Full triple DES MAC: 3DES-CBC (ICV zero) over data padded by ISO 9797-1 method 2, last block. */
+int encoder_scp02_full_mac(const uint8_t key[16], const uint8_t *data, size_t len, uint8_t out[8]);
+/* Card and host cryptograms under the S-ENC session key. */
+int encoder_scp02_card_cryptogram(const uint8_t s_enc[16], const uint8_t host_challenge[8],
+                                  const uint8_t seq[2], const uint8_t card_challenge[6], uint8_t out[8]);
+int encoder_scp02_host_cryptogram(const uint8_t s_enc[16], const uint8_t seq[2],
+                                  const uint8_t card_challenge[6], const uint8_t host_challenge[8],
+                                  uint8_t out[8]);
+/* Retail MAC (ISO 9797-1 MAC algorithm 3, padding method 2) with icv, under the C-MAC session key. */
+int encoder_scp02_retail_mac(const uint8_t key[16], const uint8_t icv[8], const uint8_t *data, size_t len,
+                             uint8_t out[8]);
+/* The ICV of the next command from the previous C-MAC: single DES under the key's left half (i=15/55). */
+int encoder_scp02_icv(const uint8_t c_mac_key[16], const uint8_t prev_mac[8], uint8_t out[8]);
+/* A card's static key of type 1 (ENC), 2 (MAC) or 3 (DEK) from the issuer master key (KMC), EMV CPS
+ * diversification over KDD bytes 4..9. */
+int encoder_scp02_emv_key(const uint8_t kmc[16], const uint8_t kdd[10], uint8_t type, uint8_t out[16]);
+/* Key check value: the first 3 bytes of 3DES-ECB of 00 x 8. */
+int encoder_kcv(const uint8_t key[16], uint8_t out[3]);
+/* The soft key service's transport key for a label (1..15 of A-Z a-z 0-9 - _): 3DES-ECB of the label
+ * padded 80 00.. to 16 bytes under the root (a test set-up; a bank's transport keys live in its HSM). */
+int encoder_soft_transport_key(const uint8_t root[16], const char *label, uint8_t out[16]);
+
+/* One BER-TLV (ISO/IEC 8825-1 as EMV Book 3 Annex B uses it): tags of 1..3 bytes, lengths in short form or
+ * 81 xx / 82 xx xx; indefinite (80) and longer forms are refused. */
+struct encoder_ber {
+    unsigned tag;
+    bool constructed;
+    const uint8_t *value;
+    size_t len;
+    size_t used; /* bytes of the whole TLV */
+};
+/* Parse the TLV at the start of buf. Returns 0 or ENCODER_ERROR_INVALID. Pure (fuzzed). */
+int encoder_ber_parse(const uint8_t *buf, size_t len, struct encoder_ber *ret);
+/* Find tag at any depth of a TLV list (constructed values searched). Returns 1 found (value/len set), 0 not
+ * found, ENCODER_ERROR_INVALID when the list is malformed anywhere before the tag is found. */
+int encoder_ber_find(const uint8_t *buf, size_t len, unsigned tag, const uint8_t **ret_value,
+                     size_t *ret_len);
+/* A DOL (PDOL): tag/length pairs. Fills out with the terminal's values for the tags it knows (amount 0,
+ * currency 0156, country 0156, TTQ, date, an unpredictable number) and zeros for the rest. Returns the length
+ * or ENCODER_ERROR_INVALID (malformed, or longer than out_max). */
+int encoder_dol_fill(const uint8_t *dol, size_t len, uint8_t *out, size_t out_max);
+/* The AFL (94): entries of 4 bytes (SFI << 3, first record, last record, offline records). Returns the number
+ * of entries or ENCODER_ERROR_INVALID when an entry is malformed (SFI 0 or > 30, first 0, last < first). */
+int encoder_afl_check(const uint8_t *afl, size_t len);
+/* Luhn (ISO/IEC 7812-1) over decimal digits: 1 valid, 0 not. */
+int encoder_luhn_ok(const char *digits, size_t n);
+/* Account number as the card encodes it (5A: cn, BCD F-padded) to digits; Returns the digit count or -1. */
+int encoder_bcd_digits(const uint8_t *v, size_t len, char *out, size_t out_max);
+/* The DGIs of parsed bank data, in file order, for tests and the fuzz target. */
+size_t encoder_bank_data_dgis(const struct encoder_bank_data *d);
+int encoder_bank_data_dgi(const struct encoder_bank_data *d, size_t i, uint16_t *ret_number,
+                          const uint8_t **ret_value, size_t *ret_len, bool *ret_encrypted);

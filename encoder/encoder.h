@@ -28,6 +28,9 @@ enum encoder_error {
     ENCODER_ERROR_BLANK = -1316, /* the blank's manufacturer data (EF05 01-04) is not what the bureau buys */
     ENCODER_ERROR_BLOCKED = -1317,     /* the SSSE application is blocked (SELECT answers 9303) */
     ENCODER_ERROR_NOT_GENUINE = -1318, /* the card failed INTERNAL AUTHENTICATE: not a genuine card of ours */
+    ENCODER_ERROR_BANK_DATA = -1319,   /* the bank's data file is malformed (cause: line, field) */
+    ENCODER_ERROR_CRYPTOGRAM = -1320,  /* SCP02: the card's cryptogram is wrong (wrong keys, not ours) */
+    ENCODER_ERROR_NOT_BANK = -1321,    /* the bank application (the data's AID) is not on this card */
 };
 
 const char *encoder_strerror(int err);
@@ -262,3 +265,83 @@ int encoder_block_card(struct encoder_transport *t, struct encoder_key_service *
  * Returns 0 or an ENCODER_ERROR (cause in ret->cause). */
 int encoder_unblock_pin(struct encoder_transport *t, struct encoder_key_service *ks, const char *expect_ssn,
                         const char *new_pin, struct encoder_result *ret);
+
+/* ---- the bank (financial, PBOC/UnionPay) application (bank.c, scp02.c) ----
+ * The bank's data-preparation output for one card (the file format is in the README, "Attaching the bank's
+ * data"), loaded over GlobalPlatform SCP02 with STORE DATA, then read back as a payment terminal reads it. */
+struct encoder_bank_data;
+
+/* Parse one card's bank data (len bytes of text, not NUL-terminated). Strict: every line, field and DGI is
+ * checked before any card is touched; on ENCODER_ERROR_BANK_DATA cause names the line, the field and the
+ * problem (never a value: the account number is personal data). Returns 0, _BANK_DATA or _NOMEM. */
+int encoder_bank_data_parse(const char *text, size_t len, struct encoder_bank_data **ret, char *cause,
+                            size_t cause_size);
+void encoder_bank_data_free(struct encoder_bank_data *d); /* accepts NULL; wipes the data */
+
+/* What the line needs to know of a card's bank data without the data itself. */
+struct encoder_bank_summary {
+    char aid_hex[33];         /* the application's AID */
+    char pan_masked[20];      /* first 6 and last 4 digits, the rest '*' */
+    char expiry[7];           /* YYMMDD (tag 5F24) */
+    char transport_key[33];   /* the label of the transport key the sensitive DGIs are encrypted under */
+    unsigned dgi_count;       /* DGIs to store */
+    unsigned sensitive_count; /* of which encrypted under the transport key */
+    int has_stripe;           /* 1 when the data carries magnetic stripe tracks */
+};
+int encoder_bank_data_summary(const struct encoder_bank_data *d, struct encoder_bank_summary *ret);
+/* Magnetic stripe track n (1..3) as ISO/IEC 7813 characters without sentinels ("" when the data has none).
+ * Returns 0 or ENCODER_ERROR_INVALID (n out of range, out too small). */
+int encoder_bank_data_stripe(const struct encoder_bank_data *d, int track, char *out, size_t out_size);
+
+struct encoder_bank_result {
+    char atr_hex[67];
+    char pan_masked[20];        /* the account number as the card answers it, masked; "" when not read */
+    char cause[192];            /* on failure: what went wrong (never the account number) */
+    int data_written;           /* 1 when a STORE DATA reached the card */
+    unsigned store_data_blocks; /* STORE DATA commands the card accepted */
+    unsigned records_read;      /* records read back per the AFL */
+};
+
+/* Personalise the bank application of the card in the station and prove it: reset, SELECT the data's AID,
+ * SCP02 (INITIALIZE UPDATE, the card's cryptogram checked by the key service before anything else, EXTERNAL
+ * AUTHENTICATE with C-MAC), STORE DATA of every DGI under C-MAC (sensitive DGIs re-encrypted from the
+ * transport key to the session DEK inside the key service), then encoder_bank_read. Returns 0 when the card
+ * is good, else an ENCODER_ERROR with ret->cause. */
+int encoder_bank_personalize(struct encoder_transport *t, struct encoder_key_service *ks,
+                             const struct encoder_bank_data *data, struct encoder_bank_result *ret);
+/* Read the card as a payment terminal does: reset, SELECT 2PAY.SYS.DDF01 (PPSE; else 1PAY.SYS.DDF01, PSE),
+ * SELECT the UnionPay application it lists, GET PROCESSING OPTIONS with the PDOL filled, READ RECORD per the
+ * AFL; the account number (5A) must pass Luhn and, with expect, equal the data's, as must the expiry (5F24)
+ * and the track 2 equivalent (57). expect may be NULL (read and check Luhn only). */
+int encoder_bank_read(struct encoder_transport *t, const struct encoder_bank_data *expect,
+                      struct encoder_bank_result *ret);
+
+/* Key service operations of the bank application (GlobalPlatform SCP02, i=55; see scp02.c). The card's
+ * static keys (ENC, MAC, DEK) and the transport keys stay inside the service: the encoder hands over what
+ * the card answered to INITIALIZE UPDATE and gets cryptograms, MACs and re-encrypted data back. */
+struct encoder_scp02_ref {
+    uint8_t kdd[10]; /* key diversification data (INITIALIZE UPDATE response bytes 0..9) */
+    uint8_t kv;      /* key version number the card used */
+    uint8_t seq[2];  /* sequence counter */
+};
+/* Check the card's cryptogram over host challenge || sequence counter || card challenge (ENCODER_ERROR_
+ * CRYPTOGRAM when it differs: nothing is computed for a card that did not prove its keys) and return the
+ * host cryptogram over sequence counter || card challenge || host challenge. */
+int encoder_key_service_scp02_auth(struct encoder_key_service *ks, const struct encoder_scp02_ref *ref,
+                                   const uint8_t host_challenge[8], const uint8_t card_challenge[6],
+                                   const uint8_t card_cryptogram[8], uint8_t ret_host_cryptogram[8]);
+/* C-MAC (8 bytes) of a command as modified for secure messaging (CLA with bit 3 set, Lc counting the MAC),
+ * chained: prev_mac is the previous command's C-MAC (NULL for EXTERNAL AUTHENTICATE: ICV zero), which the
+ * service encrypts to make the ICV. */
+int encoder_key_service_scp02_cmac(struct encoder_key_service *ks, const struct encoder_scp02_ref *ref,
+                                   const uint8_t *prev_mac, const uint8_t *data, size_t len,
+                                   uint8_t ret_mac[8]);
+/* Re-encrypt a sensitive DGI's data (len a multiple of 8, at most 1024) from the transport key labelled
+ * transport_key (checked against its 3-byte check value kcv) to the session DEK (3DES-ECB), clear data only
+ * inside the service. With key_kcvs (n_kcv check values of 3 bytes, e.g. DGI 9000 for DGI 8000) the clear
+ * data must be n_kcv 16-byte keys with exactly these check values. Returns 0, ENCODER_ERROR_KEY (unknown
+ * transport key, check value mismatch; cause says which when not NULL) or _INVALID. */
+int encoder_key_service_scp02_rewrap(struct encoder_key_service *ks, const struct encoder_scp02_ref *ref,
+                                     const char *transport_key, const uint8_t kcv[3], const uint8_t *key_kcvs,
+                                     size_t n_kcv, const uint8_t *in, size_t len, uint8_t *out, char *cause,
+                                     size_t cause_size);

@@ -690,3 +690,128 @@ int encoder_key_service_pin_block(struct encoder_key_service *ks, const struct e
     OPENSSL_cleanse(key, sizeof key);
     return r;
 }
+
+/*
+ * The bank application's key operations (GlobalPlatform SCP02, scp02.c). The soft service stands for the
+ * bank's HSM in tests and the demo: its root is the issuer master key (KMC) the card's static SCP02 keys are
+ * diversified from (EMV CPS, over the key diversification data the card answers INITIALIZE UPDATE with) and
+ * the root of the transport keys (encoder_soft_transport_key). A social security PSAM holds neither: the
+ * bank's keys are in the bank's HSM, so a psam: service refuses these operations.
+ */
+
+/* The session key of one SCP02 role for this card and sequence counter, inside the soft service. */
+static int scp02_session(struct encoder_key_service *ks, const struct encoder_scp02_ref *ref, uint8_t type,
+                         uint16_t constant, uint8_t ret_key[16])
+{
+    if (ks->kind == KS_PSAM)
+        return ENCODER_ERROR_KEY;
+    uint8_t root[16], card_key[16];
+    int r = soft_root(ks, root);
+    if (r == 0)
+        r = encoder_scp02_emv_key(root, ref->kdd, type, card_key);
+    if (r == 0)
+        r = encoder_scp02_session_key(card_key, constant, ref->seq, ret_key);
+    OPENSSL_cleanse(root, sizeof root);
+    OPENSSL_cleanse(card_key, sizeof card_key);
+    return r < 0 && r != ENCODER_ERROR_INVALID ? ENCODER_ERROR_KEY : r;
+}
+
+int encoder_key_service_scp02_auth(struct encoder_key_service *ks, const struct encoder_scp02_ref *ref,
+                                   const uint8_t host_challenge[8], const uint8_t card_challenge[6],
+                                   const uint8_t card_cryptogram[8], uint8_t ret_host_cryptogram[8])
+{
+    if (!ks || !ref || !host_challenge || !card_challenge || !card_cryptogram || !ret_host_cryptogram)
+        return ENCODER_ERROR_INVALID;
+    uint8_t s_enc[16], expect[8];
+    int r = scp02_session(ks, ref, 1, ENCODER_SCP02_S_ENC, s_enc);
+    if (r == 0)
+        r = encoder_scp02_card_cryptogram(s_enc, host_challenge, ref->seq, card_challenge, expect);
+    /* the card proves its keys first: a card that cannot gets no host cryptogram */
+    if (r == 0 && CRYPTO_memcmp(expect, card_cryptogram, 8) != 0)
+        r = ENCODER_ERROR_CRYPTOGRAM;
+    if (r == 0)
+        r = encoder_scp02_host_cryptogram(s_enc, ref->seq, card_challenge, host_challenge,
+                                          ret_host_cryptogram);
+    OPENSSL_cleanse(s_enc, sizeof s_enc);
+    return r;
+}
+
+int encoder_key_service_scp02_cmac(struct encoder_key_service *ks, const struct encoder_scp02_ref *ref,
+                                   const uint8_t *prev_mac, const uint8_t *data, size_t len,
+                                   uint8_t ret_mac[8])
+{
+    if (!ks || !ref || (len && !data) || len > 512 || !ret_mac)
+        return ENCODER_ERROR_INVALID;
+    uint8_t c_mac[16], icv[8] = {0};
+    int r = scp02_session(ks, ref, 2, ENCODER_SCP02_C_MAC, c_mac);
+    if (r == 0 && prev_mac)
+        r = encoder_scp02_icv(c_mac, prev_mac, icv);
+    if (r == 0)
+        r = encoder_scp02_retail_mac(c_mac, icv, data, len, ret_mac);
+    OPENSSL_cleanse(c_mac, sizeof c_mac);
+    return r;
+}
+
+#define REWRAP_MAX 1024
+
+int encoder_key_service_scp02_rewrap(struct encoder_key_service *ks, const struct encoder_scp02_ref *ref,
+                                     const char *transport_key, const uint8_t kcv[3], const uint8_t *key_kcvs,
+                                     size_t n_kcv, const uint8_t *in, size_t len, uint8_t *out, char *cause,
+                                     size_t cause_size)
+{
+    if (!cause)
+        cause_size = 0;
+    if (cause_size)
+        cause[0] = '\0';
+    if (!ks || !ref || !transport_key || !kcv || !in || !out || len == 0 || len % 8 != 0 ||
+        len > REWRAP_MAX || (n_kcv && !key_kcvs))
+        return ENCODER_ERROR_INVALID;
+    if (ks->kind == KS_PSAM) {
+        if (cause_size)
+            snprintf(cause, cause_size,
+                     "the social security PSAM holds no bank keys: use the bank's key service");
+        return ENCODER_ERROR_KEY;
+    }
+    uint8_t root[16], tk[16], dek[16], check[3], clear[REWRAP_MAX];
+    int r = soft_root(ks, root);
+    if (r == 0 && encoder_soft_transport_key(root, transport_key, tk) < 0) {
+        r = ENCODER_ERROR_KEY;
+        if (cause_size)
+            snprintf(cause, cause_size, "no transport key '%.32s' in the key service", transport_key);
+    }
+    if (r == 0 && (encoder_kcv(tk, check) < 0 || CRYPTO_memcmp(check, kcv, 3) != 0)) {
+        r = ENCODER_ERROR_KEY;
+        if (cause_size)
+            snprintf(cause, cause_size,
+                     "transport key '%.32s': check value differs from the bank's (the bank used another key)",
+                     transport_key);
+    }
+    if (r == 0)
+        r = encoder_block_decrypt(ENCODER_ALG_3DES, tk, in, len, clear);
+    if (r == 0 && n_kcv) {
+        /* the keys inside (DGI 8000) must be the ones the bank's check values (DGI 9000) name */
+        if (len != 16 * n_kcv) {
+            r = ENCODER_ERROR_KEY;
+            if (cause_size)
+                snprintf(cause, cause_size, "%zu key check values for %zu bytes of keys", n_kcv, len);
+        }
+        for (size_t i = 0; r == 0 && i < n_kcv; i++) {
+            if (encoder_kcv(clear + 16 * i, check) < 0 || CRYPTO_memcmp(check, key_kcvs + 3 * i, 3) != 0) {
+                r = ENCODER_ERROR_KEY;
+                if (cause_size)
+                    snprintf(cause, cause_size,
+                             "key %zu decrypted under transport key '%.32s' does not match its check value",
+                             i + 1, transport_key);
+            }
+        }
+    }
+    if (r == 0)
+        r = scp02_session(ks, ref, 3, ENCODER_SCP02_DEK, dek);
+    if (r == 0)
+        r = encoder_block_encrypt(ENCODER_ALG_3DES, dek, clear, len, out);
+    OPENSSL_cleanse(root, sizeof root);
+    OPENSSL_cleanse(tk, sizeof tk);
+    OPENSSL_cleanse(dek, sizeof dek);
+    OPENSSL_cleanse(clear, sizeof clear);
+    return r;
+}
