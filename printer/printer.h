@@ -55,8 +55,11 @@ struct printer_face {
     const char *ssn;         /* social security number, 18 characters */
     const char *card_number; /* 9 characters */
     int issue_year;
-    int issue_month;          /* 1..12 */
-    const char *bank_name;    /* may be NULL */
+    int issue_month;       /* 1..12 */
+    const char *bank_name; /* may be NULL */
+    /* A temporary card (临时卡): its last valid day, YYYY-MM-DD; the face then says 临时卡 and shows it (the
+     * layout's valid_until text). NULL for a regular card. */
+    const char *valid_until;
     const uint8_t *photo_rgb; /* 8-bit RGB, packed rows; may be NULL (then a grey placeholder box) */
     unsigned photo_width;
     unsigned photo_height;
@@ -64,6 +67,34 @@ struct printer_face {
      * printer_layout_load() where cards are rendered in a loop). */
     const struct printer_layout *layout;
 };
+
+/* The magnetic stripe of a card (ISO/IEC 7811-2 and 7813): each track's data WITHOUT start sentinel, end
+ * sentinel or LRC — the printer adds those (Evolis Pmtc, A5013 Rev E p. 51; Magicard's driver puts the
+ * sentinels in, magencd.c). ISO 7813 counts sentinels and LRC in a track's length, so the data is at most
+ * 79 - 3 = 76 characters on track 1, 40 - 3 = 37 on track 2 and 107 - 3 = 104 on track 3.
+ *   track 1: the 6-bit alphanumeric set, 0x20..0x5F ('^' separates fields), without '%' and '?' (sentinels)
+ *   track 2, 3: the 4-bit set '0'..'9' ':' '<' '=' '>' ('=' separates fields), without ';' and '?'
+ * Card data: log it masked only. */
+#define PRINTER_MAG_TRACKS     3
+#define PRINTER_MAG_TRACK1_MAX 76
+#define PRINTER_MAG_TRACK2_MAX 37
+#define PRINTER_MAG_TRACK3_MAX 104
+#define PRINTER_MAG_DATA_MAX   PRINTER_MAG_TRACK3_MAX
+
+enum printer_mag_coercivity {
+    PRINTER_MAG_HICO = 0, /* high coercivity (Evolis Pmc;h, Magicard COEH): the usual bank card */
+    PRINTER_MAG_LOCO,     /* low coercivity (Pmc;l, COEL) */
+};
+
+struct printer_mag {
+    const char *track[PRINTER_MAG_TRACKS]; /* track[0] is track 1; NULL or "" = that track is not written */
+    enum printer_mag_coercivity coercivity;
+};
+
+/* Whether the tracks can be written: at least one track, each within its length and character set, a known
+ * coercivity. Returns 0 or PRINTER_ERROR_INVALID; then ret_why (when not NULL, why_size bytes) names the
+ * track and the position and code of the bad character (never the data itself: it is card data). */
+int printer_mag_check(const struct printer_mag *mag, char *ret_why, size_t why_size);
 
 /* A rendered face: 8-bit RGB composite plus a mask of pixels that belong on the K (resin black) panel. */
 struct printer_raster {
@@ -73,6 +104,12 @@ struct printer_raster {
     uint8_t *kmask; /* width * height, 1 = black resin */
     /* The chip window, left clear on the overlay (O) panel; w or h 0 = overlay everywhere. */
     unsigned chip_x, chip_y, chip_w, chip_h;
+    /* Magnetic tracks written with this print job, NULL = none (the renderer leaves it NULL; the caller sets
+     * it and keeps it alive through printer_print()). Checked with printer_mag_check() by the drivers: an
+     * invalid set fails the print with INVALID and REJECT_CARD before anything reaches the printer. The
+     * Evolis and Magicard drivers write the stripe before the face and verify it (see printer_print()); the
+     * simulated printer ignores it. */
+    const struct printer_mag *mag;
 };
 
 const char *printer_strerror(int err);
@@ -178,9 +215,13 @@ int printer_purge(struct printer *p, enum printer_disposition *ret_disp, char *r
 /* Chip first: take one blank from the hopper into the printer (to the contact station where the printer can).
  */
 int printer_feed(struct printer *p, enum printer_disposition *ret_disp, char *ret_cause);
-/* Print the face on the card inside; label (card number) names the output file. Printers whose print ends
- * by ejecting (Evolis, Magicard) leave the card in the output stacker; printer_eject() then has nothing to
- * do. */
+/* Print the face on the card inside; label (card number) names the output file. With r->mag the stripe is
+ * written first and verified (Evolis: read back with Smr and compared; Magicard: the printer's own verify,
+ * MGVON) — a stripe that cannot be written or does not verify fails with PRINTER_ERROR_DEVICE and
+ * REJECT_CARD, as a print fault that spoils the card does, with a cause starting "magnetic stripe"; an
+ * invalid track set fails with INVALID and REJECT_CARD before anything is sent. Printers whose print ends by
+ * ejecting (Evolis, Magicard) leave the card in the output stacker; printer_eject() then has nothing to do.
+ */
 int printer_print(struct printer *p, const struct printer_raster *r, const char *label,
                   enum printer_disposition *ret_disp, char *ret_cause);
 /* Have the card at the contact (chip) station, to personalise it before it is printed. */

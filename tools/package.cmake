@@ -21,21 +21,38 @@ install(FILES ${CARDLINE_SYSTEMD_DIR}/cardline.tmpfiles DESTINATION ${CMAKE_INST
 install(FILES ${CARDLINE_SYSTEMD_DIR}/cardline.env DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/cardline)
 install(FILES ${CARDLINE_SYSTEMD_DIR}/cardline.json ${CARDLINE_SYSTEMD_DIR}/cardline.env
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-# man pages come from the cardline_man target (the same source as --help); absent until it is built
-install(DIRECTORY ${CMAKE_BINARY_DIR}/man/man1 DESTINATION ${CMAKE_INSTALL_MANDIR} OPTIONAL
-        FILES_MATCHING PATTERN "*.1")
+# man pages come from the cardline_man target (the same source as --help), gzip -9n as Debian policy wants;
+# absent until it is built
+install(DIRECTORY ${CMAKE_BINARY_DIR}/man/gz/man1 DESTINATION ${CMAKE_INSTALL_MANDIR} OPTIONAL
+        FILES_MATCHING PATTERN "*.1.gz")
+# Debian policy 12.5 and 12.7: the copyright (machine-readable, DEP-5) and the Debian changelog, gzip -9n like
+# the man pages; the lintian overrides say why each accepted warning does not apply to cardline
+set(CARDLINE_DEBIAN_REVISION 1)
+set(CARDLINE_DEBIAN_VERSION ${PROJECT_VERSION}-${CARDLINE_DEBIAN_REVISION})
+configure_file(${CARDLINE_SYSTEMD_DIR}/debian/changelog.in ${CMAKE_BINARY_DIR}/debian/changelog.Debian @ONLY)
+execute_process(COMMAND sh -c "gzip -9n <changelog.Debian >changelog.Debian.gz"
+                WORKING_DIRECTORY ${CMAKE_BINARY_DIR}/debian COMMAND_ERROR_IS_FATAL ANY)
+install(FILES ${CARDLINE_SYSTEMD_DIR}/debian/copyright ${CMAKE_BINARY_DIR}/debian/changelog.Debian.gz
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${CARDLINE_SYSTEMD_DIR}/debian/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
+        RENAME cardline)
 
 # --- the Debian package ------------------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME cardline)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "cardline maintainers <cardline@localhost>")
+# a Debian revision (0.1.0-1): the packaging (tools/systemd/debian) can change without a new cardline version,
+# and the changelog is then changelog.Debian.gz as policy names it for a package with one
+set(CPACK_DEBIAN_PACKAGE_RELEASE ${CARDLINE_DEBIAN_REVISION})
+set(CPACK_PACKAGE_CONTACT "cardline maintainers <dev@cardline.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "production-line controller for social security cards")
+# (lintian: the extended description's lines at most 80 columns)
 set(CPACK_PACKAGE_DESCRIPTION
-    "Drives card printers and chip encoders on production lines, schedules the applications against the\n\
-official working-day calendar, and dispatches the cards to the outlets; a web dashboard and JSON API for\n\
-operators, studios and dispatch. Runs as systemd services with a private PostgreSQL cluster or an external\n\
-server.")
+    "Drives card printers and chip encoders on production lines, schedules the\n\
+applications against the official working-day calendar, and dispatches the\n\
+cards to the outlets; a web dashboard and JSON API for operators, studios and\n\
+dispatch. Runs as systemd services with a private PostgreSQL cluster or an\n\
+external server.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

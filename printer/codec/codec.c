@@ -280,21 +280,162 @@ size_t magicard_row_bytes(enum magicard_layout layout)
 
 /* The header fields in the order rastertoultra.c OutputHeaderCommand writes them for a simplex YMCK front
  * (golden: ",NOC1,VER1.16-F1.0,LANENG,TDT...,KGE2,SLWON,...,SZK97536"); no comma before the 0x1C. */
+/* --- Magnetic stripe (ISO/IEC 7811-2, 7813) ----------------------------------------------------------- */
+
+static const unsigned mag_max[PRINTER_MAG_TRACKS] = {PRINTER_MAG_TRACK1_MAX, PRINTER_MAG_TRACK2_MAX,
+                                                     PRINTER_MAG_TRACK3_MAX};
+
+/* Whether c may stand in the data of track (0-based): ISO 7811-2's 6-bit set (0x20..0x5F) on track 1 and
+ * 4-bit set (0x30..0x3F) on tracks 2 and 3, less the sentinels, which only the printer writes. */
+static bool mag_char_ok(unsigned track, unsigned char c)
+{
+    if (track == 0)
+        return c >= 0x20 && c <= 0x5f && c != '%' && c != '?';
+    return c >= 0x30 && c <= 0x3f && c != ';' && c != '?';
+}
+
+int printer_mag_check(const struct printer_mag *mag, char *ret_why, size_t why_size)
+{
+    char why[160] = "";
+    unsigned written = 0;
+
+    if (!mag) {
+        snprintf(why, sizeof(why), "no magnetic tracks");
+    } else if (mag->coercivity != PRINTER_MAG_HICO && mag->coercivity != PRINTER_MAG_LOCO) {
+        snprintf(why, sizeof(why), "unknown coercivity %d", (int)mag->coercivity);
+    } else {
+        for (unsigned t = 0; t < PRINTER_MAG_TRACKS && !why[0]; t++) {
+            const char *d = mag->track[t];
+            size_t len = d ? strlen(d) : 0;
+
+            if (!len)
+                continue;
+            written++;
+            if (len > mag_max[t]) {
+                snprintf(why, sizeof(why), "magnetic track %u: %zu characters, at most %u (ISO 7813)", t + 1,
+                         len, mag_max[t]);
+                break;
+            }
+            for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)d[i];
+
+                if (!mag_char_ok(t, c)) {
+                    /* the code, not the character: the rest of the track is card data */
+                    snprintf(why, sizeof(why),
+                             "magnetic track %u: character %zu (0x%02X) is not in the %s (ISO 7811-2)%s",
+                             t + 1, i + 1, c, t == 0 ? "6-bit alphanumeric set" : "4-bit numeric set",
+                             c == '%' || c == ';' || c == '?' ? "; sentinels are the printer's" : "");
+                    break;
+                }
+            }
+        }
+        if (!why[0] && !written)
+            snprintf(why, sizeof(why), "no magnetic track has data");
+    }
+    if (!why[0])
+        return 0;
+    if (ret_why && why_size)
+        snprintf(ret_why, why_size, "%s", why);
+    return PRINTER_ERROR_INVALID;
+}
+
+int magicard_mag_fields(const struct printer_mag *mag, char *out, size_t size)
+{
+    static const char start[PRINTER_MAG_TRACKS] = {'%', ';', ';'}; /* magencd.h ISO_STARTSENTINEL_TRACKn */
+    size_t o = 0;
+    int n;
+
+    if (!out || !size)
+        return PRINTER_ERROR_INVALID;
+    out[0] = '\0';
+    if (!mag)
+        return 0;
+    if (printer_mag_check(mag, NULL, 0) < 0)
+        return PRINTER_ERROR_INVALID;
+    /* the header is comma separated: a track 1 comma would end the field (magencd.c treats ',' apart) */
+    if (mag->track[0] && strchr(mag->track[0], ','))
+        return PRINTER_ERROR_INVALID;
+    n = snprintf(out, size, "MGVON,%s", mag->coercivity == PRINTER_MAG_LOCO ? "COEL," : "COEH,");
+    if (n < 0 || (size_t)n >= size)
+        return PRINTER_ERROR_INVALID;
+    o = (size_t)n;
+    for (unsigned t = 0; t < PRINTER_MAG_TRACKS; t++) {
+        if (!mag->track[t] || !mag->track[t][0])
+            continue;
+        n = snprintf(out + o, size - o, "MAG%u,%c%s?,", t + 1, start[t], mag->track[t]);
+        if (n < 0 || (size_t)n >= size - o)
+            return PRINTER_ERROR_INVALID;
+        o += (size_t)n;
+    }
+    return (int)o;
+}
+
+int evolis_mag_download(unsigned track, const char *data, char *out, size_t size)
+{
+    struct printer_mag one = {.coercivity = PRINTER_MAG_HICO};
+    int n;
+
+    if (track < 1 || track > PRINTER_MAG_TRACKS || !data || !out)
+        return PRINTER_ERROR_INVALID;
+    one.track[track - 1] = data;
+    if (printer_mag_check(&one, NULL, 0) < 0)
+        return PRINTER_ERROR_INVALID;
+    n = snprintf(out, size, "Dm;%u;%s", track, data);
+    if (n < 0 || (size_t)n >= size)
+        return PRINTER_ERROR_INVALID;
+    return n;
+}
+
+/* s without spaces at either end: *ret_len characters from the returned pointer */
+static const char *mag_trim(const char *s, size_t *ret_len)
+{
+    size_t len = strlen(s);
+
+    while (*s == ' ')
+        s++, len--;
+    while (len && s[len - 1] == ' ')
+        len--;
+    *ret_len = len;
+    return s;
+}
+
+bool evolis_mag_verify(unsigned track, const char *written, const char *reply_text)
+{
+    const char *w, *r;
+    size_t wl, rl;
+
+    if (track < 1 || track > PRINTER_MAG_TRACKS || !written || !reply_text)
+        return false;
+    r = reply_text;
+    rl = strlen(r);
+    if (rl >= 2 && r[0] == (track == 1 ? '%' : ';') && r[rl - 1] == '?') {
+        char inner[PRINTER_REPLY_MAX];
+
+        snprintf(inner, sizeof(inner), "%.*s", (int)(rl - 2), r + 1);
+        return evolis_mag_verify(track, written, inner);
+    }
+    w = mag_trim(written, &wl);
+    r = mag_trim(reply_text, &rl);
+    return wl == rl && memcmp(w, r, wl) == 0;
+}
+
 static int magicard_job_header(const struct magicard_job_params *jp, char *out, size_t size)
 {
     size_t dye = PRINTER_MAGICARD_BITS * PRINTER_PANEL_LINES * magicard_row_bytes(jp->layout),
            k = PRINTER_PANEL_LINES * magicard_row_bytes(jp->layout);
-    char hole[48] = "";
+    char hole[48] = "", mag[400];
     int n;
 
+    if (magicard_mag_fields(jp->mag, mag, sizeof(mag)) < 0)
+        return PRINTER_ERROR_INVALID;
     if (jp->hole)
         snprintf(hole, sizeof(hole), ",NCT%u,%u,%u,%u", jp->hole->left, jp->hole->bottom, jp->hole->right,
                  jp->hole->top);
     n = snprintf(
         out, size,
-        ",NOC1,VER1.16%s%s,LANENG,TDT%08X,%s%s,SLWON,DPXOFF,PAG1,IMFBGRK,XCO0,YCO0,WID%u,HGT%u,OVRON,"
+        ",NOC1,VER1.16%s%s,LANENG,TDT%08X,%s%s%s,SLWON,DPXOFF,PAG1,IMFBGRK,XCO0,YCO0,WID%u,HGT%u,OVRON,"
         "NNNOFF,USFOFF,PCT0,0,%u,%u%s,ICC0,DDD50,SZB%zu,SZG%zu,SZR%zu,SZK%zu",
-        jp->firmware && jp->firmware[0] ? "-" : "", jp->firmware ? jp->firmware : "", (unsigned)jp->tdt,
+        jp->firmware && jp->firmware[0] ? "-" : "", jp->firmware ? jp->firmware : "", (unsigned)jp->tdt, mag,
         jp->head_id, jp->rio ? ",RT2" : "", PRINTER_PANEL_LINES, PRINTER_MAGICARD_WIDTH,
         jp->rio ? 1025u : PRINTER_PANEL_LINES - 1, PRINTER_MAGICARD_WIDTH - 1, hole, dye, dye, dye, k);
     if (n < 0 || (size_t)n >= size)
@@ -316,7 +457,7 @@ static bool job_params_valid(const struct magicard_job_params *jp)
 
 size_t magicard_job_size(const struct magicard_job_params *jp)
 {
-    char header[512];
+    char header[1024];
     size_t row;
     int n;
 
@@ -334,7 +475,7 @@ size_t magicard_job_size(const struct magicard_job_params *jp)
 int magicard_encode_job(const struct magicard_job_params *jp, const struct printer_panels *panels,
                         uint8_t *out, size_t size)
 {
-    char header[512];
+    char header[1024];
     const struct {
         char letter;
         const uint8_t *samples;

@@ -33,7 +33,7 @@ struct printer_reply {
 
 #define EVOLIS_ESC     0x1b
 #define EVOLIS_CR      0x0d
-#define EVOLIS_CMD_MAX 64 /* longest command text (without ESC and CR) the driver sends */
+#define EVOLIS_CMD_MAX 128 /* longest command text (without ESC and CR) the driver sends: Dm;3;<104> */
 
 /* Frames cmd (printable ASCII, no ESC/CR) as ESC cmd CR into out. Returns the frame length or
  * PRINTER_ERROR_INVALID (bad command, or out too small). */
@@ -98,7 +98,25 @@ struct magicard_job_params {
     unsigned head_position;           /* STA$$ field 16; 0 = the vendor default 50 */
     uint32_t tdt;                     /* the job's time stamp (TDT, 8 hex digits) */
     const struct magicard_hole *hole; /* NULL = overcoat everywhere */
+    /* Magnetic tracks (already checked with printer_mag_check(), no ',' in track 1); NULL = none. In the
+     * header after TDT, as rastertoultra.c 2127-2180 writes them: MGVON, (the printer verifies what it
+     * wrote), COEH,|COEL, then per track MAG<n>,<start sentinel><data>?, (sentinels as magencd.c puts
+     * them: '%' track 1, ';' tracks 2 and 3, '?' end; ISO density and bits per character are the
+     * printer's defaults, so no BPI/MPC fields). */
+    const struct printer_mag *mag;
 };
+
+/* The Magicard header fields for the tracks (see magicard_job_params.mag) into out: "" for NULL. Returns
+ * the length or PRINTER_ERROR_INVALID (invalid tracks, a ',' in a track, out too small). */
+int magicard_mag_fields(const struct printer_mag *mag, char *out, size_t size);
+
+/* Evolis magnetic commands (A5013 Rev E pp. 49-55): the track download "Dm;<n>;<data>" for track n (1..3)
+ * into out. Returns the length or PRINTER_ERROR_INVALID (bad track number or data, out too small). */
+int evolis_mag_download(unsigned track, const char *data, char *out, size_t size);
+/* Whether the text of an `Smr;<n>` reply is the data written on track n (1..3). Rev E p. 55 does not give
+ * the reply's format: the data itself, or framed by the track's sentinels ('%' or ';' ... '?'), are taken;
+ * spaces at either end are compared loosely because a reply cannot carry them (evolis_parse_reply trims). */
+bool evolis_mag_verify(unsigned track, const char *written, const char *reply_text);
 
 /* The row margin from the head position: 65 - clamp(position, 35, 65) (rastertoultra.c 6152-6167). */
 unsigned magicard_margin(unsigned head_position);

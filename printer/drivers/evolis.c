@@ -49,10 +49,11 @@ static const struct printer_usb_id evolis_ids[] = {
 };
 
 /* Sends cmd and reads its answer (the text into ret_text when not NULL). With want_ok, anything but exactly
- * "OK" fails: a documented text with its fault, any other with the text quoted. */
-static int evolis_exchange(struct evolis *e, const char *cmd, unsigned reply_ms,
-                           enum printer_disposition on_stall, bool want_ok, char *ret_text,
-                           enum printer_disposition *ret_disp, char *ret_cause)
+ * "OK" fails: a documented text with its fault, any other with the text quoted. Causes name the command
+ * as `what` (a magnetic download carries card data, which a cause must not). */
+static int evolis_exchange_as(struct evolis *e, const char *cmd, const char *what, unsigned reply_ms,
+                              enum printer_disposition on_stall, bool want_ok, char *ret_text,
+                              enum printer_disposition *ret_disp, char *ret_cause)
 {
     uint8_t frame[EVOLIS_CMD_MAX + 2], answer[LINK_REPLY_MAX];
     struct printer_reply reply;
@@ -62,25 +63,32 @@ static int evolis_exchange(struct evolis *e, const char *cmd, unsigned reply_ms,
     n = evolis_encode(cmd, frame, sizeof(frame));
     if (n < 0)
         return printer_link_fail(n, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause, "bad command %s",
-                                 cmd);
-    n = printer_link_exchange(&e->link, frame, (size_t)n, reply_ms, cmd, on_stall, answer, ret_disp,
+                                 what);
+    n = printer_link_exchange(&e->link, frame, (size_t)n, reply_ms, what, on_stall, answer, ret_disp,
                               ret_cause);
     if (n < 0)
         return n;
     if (evolis_parse_reply(answer, (size_t)n, &reply) < 0)
         return printer_link_fail(PRINTER_ERROR_PROTOCOL, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause,
-                                 "printer sent an unreadable answer to %s", cmd);
+                                 "printer sent an unreadable answer to %s", what);
     if (ret_text)
         snprintf(ret_text, PRINTER_REPLY_MAX, "%s", reply.text);
     if (want_ok && reply.kind != PRINTER_REPLY_OK) {
         fault = evolis_reply_fault(reply.text);
         if (fault)
             return printer_link_fail(PRINTER_ERROR_DEVICE, fault->disposition, ret_disp, ret_cause, "%s (%s)",
-                                     fault->cause, cmd);
+                                     fault->cause, what);
         return printer_link_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_PAUSE_LINE, ret_disp, ret_cause,
-                                 "printer answered '%.60s' to %s", reply.text, cmd);
+                                 "printer answered '%.60s' to %s", reply.text, what);
     }
     return 0;
+}
+
+static int evolis_exchange(struct evolis *e, const char *cmd, unsigned reply_ms,
+                           enum printer_disposition on_stall, bool want_ok, char *ret_text,
+                           enum printer_disposition *ret_disp, char *ret_cause)
+{
+    return evolis_exchange_as(e, cmd, cmd, reply_ms, on_stall, want_ok, ret_text, ret_disp, ret_cause);
 }
 
 static int evolis_command(struct evolis *e, const char *cmd, unsigned reply_ms,
@@ -298,6 +306,74 @@ static int evolis_feed(void *ctx, enum printer_disposition *ret_disp, char *ret_
     return r;
 }
 
+/* A stripe failure spoils the card as a print fault does: the printer refused a magnetic command (with a text
+ * the guide does not document) or the stripe does not read back -> REJECT_CARD; a documented operator's
+ * matter (ERR NEED CLEANING), an unreadable answer, a timeout or an unplug keep what the link said. */
+static int evolis_stripe_fail(int err, enum printer_disposition *ret_disp, char *ret_cause)
+{
+    char first[PRINTER_CAUSE_SIZE];
+
+    if (err == PRINTER_ERROR_DEVICE && *ret_disp == PRINTER_DISPOSITION_PAUSE_LINE &&
+        strncmp(ret_cause, "cleaning due", 12) != 0)
+        *ret_disp = PRINTER_DISPOSITION_REJECT_CARD;
+    snprintf(first, sizeof(first), "%s", ret_cause);
+    snprintf(ret_cause, PRINTER_CAUSE_SIZE, "magnetic stripe: %.100s", first);
+    return err;
+}
+
+/* Writes the tracks on the card inside and reads each back (A5013 Rev E pp. 49-55): Pmc coercivity, per
+ * track Pmt;<track>;<track> (ISO format of that track) and Dm;<track>;<data> (the printer adds sentinels and
+ * LRC: its ISO defaults, Pmt/Pmtc p. 51), Smw writes what was downloaded, Smr;<track> reads one track back.
+ * The guide says nothing of where the stripe goes in a print sequence; it is written before Ss, on the card
+ * that Sis brought in, so that a bad stripe costs no ribbon (as chip first does). The replies of a successful
+ * Dm/Smw and the text of Smr are not documented: OK is taken as success (as for every action), Smr's text is
+ * compared by evolis_mag_verify(). Every failure is REJECT_CARD. Neither the data nor the read-back reaches a
+ * cause. */
+static int evolis_write_stripe(struct evolis *e, const struct printer_mag *mag,
+                               enum printer_disposition *ret_disp, char *ret_cause)
+{
+    char cmd[EVOLIS_CMD_MAX + 1], what[16], text[PRINTER_REPLY_MAX];
+    int err;
+
+    err = evolis_command(e, mag->coercivity == PRINTER_MAG_LOCO ? "Pmc;l" : "Pmc;h", e->link.to.command_ms,
+                         PRINTER_DISPOSITION_REJECT_CARD, ret_disp, ret_cause);
+    for (unsigned t = 1; err == 0 && t <= PRINTER_MAG_TRACKS; t++) {
+        if (!mag->track[t - 1] || !mag->track[t - 1][0])
+            continue;
+        if (evolis_mag_download(t, mag->track[t - 1], cmd, sizeof(cmd)) < 0)
+            return evolis_stripe_fail(printer_link_fail(PRINTER_ERROR_INVALID,
+                                                        PRINTER_DISPOSITION_REJECT_CARD, ret_disp, ret_cause,
+                                                        "track %u cannot be sent", t),
+                                      ret_disp, ret_cause);
+        /* p. 51: ISO format n on track n, whatever format a previous user left saved in the printer */
+        snprintf(what, sizeof(what), "Pmt;%u;%u", t, t);
+        err = evolis_command(e, what, e->link.to.command_ms, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
+                             ret_cause);
+        if (err < 0)
+            break;
+        snprintf(what, sizeof(what), "Dm;%u", t);
+        err = evolis_exchange_as(e, cmd, what, e->link.to.command_ms, PRINTER_DISPOSITION_REJECT_CARD, true,
+                                 NULL, ret_disp, ret_cause);
+    }
+    /* Smw moves the card under the magnetic head and back: a card move's time */
+    if (err == 0)
+        err = evolis_command(e, "Smw", e->link.to.move_ms, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
+                             ret_cause);
+    for (unsigned t = 1; err == 0 && t <= PRINTER_MAG_TRACKS; t++) {
+        if (!mag->track[t - 1] || !mag->track[t - 1][0])
+            continue;
+        snprintf(what, sizeof(what), "Smr;%u", t);
+        err = evolis_exchange_as(e, what, what, e->link.to.move_ms, PRINTER_DISPOSITION_REJECT_CARD, false,
+                                 text, ret_disp, ret_cause);
+        if (err == 0 && !evolis_mag_verify(t, mag->track[t - 1], text))
+            err = printer_link_fail(PRINTER_ERROR_DEVICE, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
+                                    ret_cause, "track %u does not read back as written", t);
+    }
+    if (err < 0)
+        return evolis_stripe_fail(err, ret_disp, ret_cause);
+    return 0;
+}
+
 static int evolis_print(void *ctx, const struct printer_raster *r, const char *label,
                         enum printer_disposition *ret_disp, char *ret_cause)
 {
@@ -307,6 +383,16 @@ static int evolis_print(void *ctx, const struct printer_raster *r, const char *l
     int err;
 
     (void)label;
+    if (r->mag) {
+        char why[PRINTER_CAUSE_SIZE - 20];
+
+        if (printer_mag_check(r->mag, why, sizeof(why)) < 0)
+            return printer_link_fail(PRINTER_ERROR_INVALID, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
+                                     ret_cause, "%s", why);
+        err = evolis_write_stripe(e, r->mag, ret_disp, ret_cause);
+        if (err < 0)
+            return err;
+    }
     err = printer_panels_split(r, &chip, &panels);
     if (err < 0)
         return printer_link_fail(err, PRINTER_DISPOSITION_REJECT_CARD, ret_disp, ret_cause,

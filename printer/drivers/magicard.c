@@ -277,6 +277,22 @@ static int magicard_print(void *ctx, const struct printer_raster *r, const char 
     jp.head_position = m->head_position;
     jp.tdt = (uint32_t)time(NULL);
     jp.hole = magicard_hole(r, &hole) ? &hole : NULL;
+    /* The tracks travel in the job header (rastertoultra.c 2127-2180) with MGVON: the printer reads the
+     * stripe back itself and reports a mismatch as error 1037 (error_codes.h), which the status poll below
+     * turns into REJECT_CARD. The protocol has no command that returns a track's data to the host (no
+     * source shows one), so the host cannot compare the data itself. */
+    if (r->mag) {
+        char why[PRINTER_CAUSE_SIZE - 20];
+
+        if (printer_mag_check(r->mag, why, sizeof(why)) < 0)
+            return printer_link_fail(PRINTER_ERROR_INVALID, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
+                                     ret_cause, "%s", why);
+        if (r->mag->track[0] && strchr(r->mag->track[0], ','))
+            return printer_link_fail(PRINTER_ERROR_INVALID, PRINTER_DISPOSITION_REJECT_CARD, ret_disp,
+                                     ret_cause,
+                                     "magnetic track 1: a ',' cannot travel in a Magicard job header");
+        jp.mag = r->mag;
+    }
     size = magicard_job_size(&jp);
     if (size > m->job_size) {
         free(m->job);

@@ -13,7 +13,7 @@
 
 #define EM_FEEDER       100
 #define EM_RIBBON       200
-#define EM_CMD_MAX      512 /* a Magicard job header is ~200 characters */
+#define EM_CMD_MAX      1024 /* a Magicard job header is ~200 characters, ~450 with three tracks */
 #define EM_ANSWERS      16
 #define EM_ANSWER_MAX   512
 #define EM_RECEIVED_MAX (16u * 1024 * 1024)
@@ -47,6 +47,56 @@
 #define MC_ERR_COVER        1038
 #define MC_ERR_DYE_EXPIRED  1042
 #define MC_ERR_CLEANING     2048
+#define MC_ERR_MAG_VERIFY   1037 /* "mag verify failed" */
+
+/* ISO 7811-2 / 7813, the emulator's own copy: track data without sentinels and LRC is at most 76, 37, 104
+ * characters; track 1 takes the 6-bit set 0x20..0x5F, tracks 2 and 3 the 4-bit set 0x30..0x3F; '%' and ';'
+ * start a track, '?' ends every one (magencd.h ISO_STARTSENTINEL_TRACKn, ISO_ENDSENTINEL). */
+static const unsigned em_track_max[3] = {76, 37, 104};
+
+static bool em_track_char(unsigned t, unsigned char c)
+{
+    if (t == 0)
+        return c >= 0x20 && c <= 0x5f && c != '%' && c != '?';
+    return c >= 0x30 && c <= 0x3f && c != ';' && c != '?';
+}
+
+/* Why data cannot be track t's (0-based), NULL if it can. */
+static const char *em_track_bad(unsigned t, const char *data, size_t len)
+{
+    if (len == 0)
+        return "empty track";
+    if (len > em_track_max[t])
+        return "track data too long for ISO 7811";
+    for (size_t i = 0; i < len; i++)
+        if (!em_track_char(t, (unsigned char)data[i]))
+            return t == 0 ? "character outside track 1's 6-bit set" : "character outside the 4-bit set";
+    return NULL;
+}
+
+/* Writes the loaded tracks on the card's stripe under the fault switches; false if the write failed. */
+static bool em_stripe_write(struct printer_emulator_state *st,
+                            const char (*loaded)[PRINTER_EMULATOR_TRACK_MAX + 1])
+{
+    if (st->mag_fail_next) {
+        st->mag_fail_next = false;
+        return false;
+    }
+    for (unsigned t = 0; t < 3; t++)
+        if (loaded[t][0])
+            snprintf(st->stripe[t], sizeof(st->stripe[t]), "%s", loaded[t]);
+    if (st->mag_corrupt_next) {
+        st->mag_corrupt_next = false;
+        for (unsigned t = 0; t < 3; t++)
+            if (st->stripe[t][0]) {
+                /* a flipped bit: still a character of the set on track 1 ('0'..'9' <-> '1'..) */
+                st->stripe[t][0] = st->stripe[t][0] == '0' ? '1' : '0';
+                break;
+            }
+    }
+    st->stripes_written++;
+    return true;
+}
 
 /* Captured panels: Evolis y m c k o (7 bits: 576 072 bytes) or Magicard B G R K (KGE: 585 216 bytes). */
 #define EM_CAPTURE_PANELS 5
@@ -97,17 +147,21 @@ struct printer_emulator {
     /* Evolis */
     char ribbon_type[16]; /* from Pr; "" before */
     enum ev_seq seq;
-    unsigned ev_panels;   /* panels downloaded in this sequence */
-    unsigned ev_panel;    /* index in "ymcko" of the panel being received */
-    unsigned ev_bits[5];  /* bits per dot of each panel as announced */
-    char ev_last[64];     /* the last answer, for Rlr;r */
-    bool ev_ribbon_taken; /* this sequence has used a panel set */
-    bool ev_discard;      /* the payload being read belongs to a refused download */
-    unsigned ev_inserted; /* cards taken from the feeder (Rco;c) */
+    unsigned ev_panels;                             /* panels downloaded in this sequence */
+    unsigned ev_panel;                              /* index in "ymcko" of the panel being received */
+    unsigned ev_bits[5];                            /* bits per dot of each panel as announced */
+    char ev_last[64];                               /* the last answer, for Rlr;r */
+    bool ev_ribbon_taken;                           /* this sequence has used a panel set */
+    bool ev_discard;                                /* the payload being read belongs to a refused download */
+    unsigned ev_inserted;                           /* cards taken from the feeder (Rco;c) */
+    char ev_mag[3][PRINTER_EMULATOR_TRACK_MAX + 1]; /* tracks downloaded by Dm, written by Smw */
+    unsigned ev_mag_format[3]; /* Pmt (p. 51): 1..3 ISO 1..3, 4..6 the custom formats; 0 = ISO n on track n */
 
     /* Magicard */
-    bool mc_kge;         /* layout of the model: KGE or KEE */
-    const char *mc_head; /* head identifier a job must carry */
+    bool mc_kge;                                    /* layout of the model: KGE or KEE */
+    const char *mc_head;                            /* head identifier a job must carry */
+    char mc_mag[3][PRINTER_EMULATOR_TRACK_MAX + 1]; /* the tracks of the job being received, no sentinels */
+    bool mc_verify;                                 /* the job asked for MGVON */
     unsigned mc_major, mc_minor;
     unsigned mc_printed; /* STA$$ field 9 */
     unsigned mc_planes;  /* planes in the job (IMF) */
@@ -492,6 +546,12 @@ static void capture_byte(struct printer_emulator *p, unsigned panel, uint8_t c)
 #define EV_FAIL_FEEDER  "ERR FEEDER"
 #define EV_FAIL_RIBBON  "ERR RIBBON"
 #define EV_FAIL_REJECT  "ERR REJECT BOX"
+/* Magnetic failures: Rev E names the condition ERR_MAGN (Pem bit 5, p. 20) and, in the ACK/NACK protocol
+ * only, the codes D (magnetic data error) and W (writing magnetic data error) (p. 7); no text for the
+ * standard protocol is documented, so these too are the emulator's own. */
+#define EV_FAIL_MAG_DATA  "ERR_MAGN DATA"
+#define EV_FAIL_MAG_WRITE "ERR_MAGN WRITE"
+#define EV_FAIL_MAG_READ  "ERR_MAGN READ"
 
 static void ev_refuse(struct printer_emulator *p, const char *why)
 {
@@ -529,6 +589,7 @@ static const char *ev_take_card(struct printer_emulator *p, enum printer_emulato
     p->st.feeder--;
     p->ev_inserted++;
     p->st.position = where;
+    memset(p->st.stripe, 0, sizeof(p->st.stripe)); /* a blank card */
     return NULL;
 }
 
@@ -669,6 +730,80 @@ static void ev_command(struct printer_emulator *p, const char *cmd)
         st->position = PRINTER_EMULATOR_CARD_NONE;
         st->ejected++;
         ev_answer(p, "OK");
+    } else if (!strcmp(cmd, "Pmc;h") || !strcmp(cmd, "Pmc;l")) {
+        ev_answer(p, "OK"); /* p. 50: high or low coercivity */
+    } else if (!strncmp(cmd, "Pmt;", 4)) {
+        /* p. 51: Pmt;<1|2|3>;<1|2|3|4|5|6|C1|C2|C4> */
+        static const char *const formats[] = {"1", "2", "3", "4", "5", "6", "C1", "C2", "C4"};
+        static const unsigned values[] = {1, 2, 3, 4, 5, 6, 4, 5, 6};
+        unsigned f = 0;
+
+        for (size_t i = 0; cmd[4] >= '1' && cmd[4] <= '3' && cmd[5] == ';' && i < 9; i++)
+            if (!strcmp(cmd + 6, formats[i]))
+                f = values[i];
+        if (!f) {
+            ev_refuse(p, "Pmt: track 1..3 and format 1..6, C1, C2 or C4");
+            return;
+        }
+        p->ev_mag_format[cmd[4] - '1'] = f;
+        ev_answer(p, "OK");
+    } else if (!strncmp(cmd, "Dm;", 3)) {
+        /* p. 49: Dm;<1|2|3>;<ASCII data> */
+        const char *bad;
+
+        if (cmd[3] < '1' || cmd[3] > '3' || cmd[4] != ';') {
+            refuse(p, "Dm: track must be 1, 2 or 3");
+            ev_answer(p, EV_FAIL_MAG_DATA);
+            return;
+        }
+        {
+            /* the data must fit the track's format: ISO 1 the 6-bit set, ISO 2 and 3 the 4-bit set (with
+             * their lengths); a custom format is not checked */
+            unsigned f =
+                p->ev_mag_format[cmd[3] - '1'] ? p->ev_mag_format[cmd[3] - '1'] : (unsigned)(cmd[3] - '0');
+
+            bad = f <= 3 ? em_track_bad(f - 1, cmd + 5, strlen(cmd + 5)) : NULL;
+        }
+        if (bad) {
+            char why[EM_REFUSAL_MAX];
+
+            snprintf(why, sizeof(why), "Dm;%c: %s", cmd[3], bad);
+            refuse(p, why);
+            ev_answer(p, EV_FAIL_MAG_DATA);
+            return;
+        }
+        snprintf(p->ev_mag[cmd[3] - '1'], sizeof(p->ev_mag[0]), "%s", cmd + 5);
+        ev_answer(p, "OK");
+    } else if (!strcmp(cmd, "Smw")) {
+        /* p. 55: writes the tracks the Dm commands downloaded, on the card inside */
+        if (!p->ev_mag[0][0] && !p->ev_mag[1][0] && !p->ev_mag[2][0]) {
+            ev_refuse(p, "Smw without a Dm before it");
+            return;
+        }
+        if (blocked)
+            ev_answer(p, blocked);
+        else if (st->position == PRINTER_EMULATOR_CARD_NONE)
+            ev_answer(p, EV_FAIL_COMMAND);
+        else
+            ev_answer(p, em_stripe_write(st, p->ev_mag) ? "OK" : EV_FAIL_MAG_WRITE);
+        memset(p->ev_mag, 0, sizeof(p->ev_mag));
+    } else if (!strncmp(cmd, "Smr;", 4)) {
+        /* p. 55: reads one track; the reply's format is not documented: the data, as Dm took it */
+        if (cmd[4] < '1' || cmd[4] > '3' || cmd[5]) {
+            ev_refuse(p, "Smr: track must be 1, 2 or 3");
+            return;
+        }
+        if (blocked)
+            ev_answer(p, blocked);
+        else if (st->position == PRINTER_EMULATOR_CARD_NONE)
+            ev_answer(p, EV_FAIL_COMMAND);
+        else if (!st->stripe[cmd[4] - '1'][0])
+            ev_answer(p, EV_FAIL_MAG_READ);
+        else {
+            /* card data: not kept as the last answer that Rlr;r repeats */
+            answer(p, st->stripe[cmd[4] - '1'], strlen(st->stripe[cmd[4] - '1']));
+            snprintf(p->ev_last, sizeof(p->ev_last), "OK");
+        }
     } else if (!strcmp(cmd, "Ser") || !strcmp(cmd, "Seb")) {
         if (p->seq != EV_SEQ_NONE) {
             ev_refuse(p, "Ser inside a sequence");
@@ -927,6 +1062,7 @@ static void mc_command(struct printer_emulator *p, const char *cmd)
             else {
                 st->feeder--;
                 st->position = PRINTER_EMULATOR_CARD_CONTACT;
+                memset(st->stripe, 0, sizeof(st->stripe)); /* a blank card */
             }
         }
     } else {
@@ -946,9 +1082,11 @@ static const char *mc_header(struct printer_emulator *p)
     const char *h = p->cmd;
     char tok[EM_CMD_MAX];
     bool wid = false, hgt = false, head = false, imf = false;
-    unsigned sz = 0, numbers = 0;
+    unsigned sz = 0, numbers = 0, mag_track = 0;
 
     p->mc_planes = 0;
+    memset(p->mc_mag, 0, sizeof(p->mc_mag));
+    p->mc_verify = false;
     if (h[0] != ',' || strncmp(h, ",NOC", 4) != 0)
         return "job header must start with ,NOC (rastertoultra.c 1972)";
     if (p->cmd_len && h[p->cmd_len - 1] == ',')
@@ -968,8 +1106,43 @@ static const char *mc_header(struct printer_emulator *p)
             numbers--;
             continue;
         }
+        if (mag_track) {
+            /* rastertoultra.c 2160-2178: MAG<n>, [MPC<bits>,] [BPI<density>,] then the data, which magencd.c
+             * has framed by the track's sentinels */
+            const char start = mag_track == 1 ? '%' : ';';
+            const char *bad;
+
+            if (!strcmp(tok, "MPC1") || !strcmp(tok, "MPC5") || !strcmp(tok, "MPC7") ||
+                !strcmp(tok, "BPI75") || !strcmp(tok, "BPI210"))
+                continue;
+            if (len < 2 || tok[0] != start || tok[len - 1] != '?')
+                return "magnetic track data not framed by its sentinels";
+            bad = em_track_bad(mag_track - 1, tok + 1, len - 2);
+            if (bad)
+                return bad;
+            if (p->mc_mag[mag_track - 1][0])
+                return "magnetic track given twice";
+            memcpy(p->mc_mag[mag_track - 1], tok + 1, len - 2);
+            p->mc_mag[mag_track - 1][len - 2] = '\0';
+            mag_track = 0;
+            continue;
+        }
         if (sz && strncmp(tok, "SZ", 2) != 0)
             return "SZ fields must end the header";
+        if (!strcmp(tok, "MGVON") || !strcmp(tok, "COEH") || !strcmp(tok, "COEL") ||
+            (!strncmp(tok, "MAG", 3) && len == 4)) {
+            /* the vendor writes the magnetic fields after TDT, before the print-head identifier */
+            if (head)
+                return "magnetic fields after the print-head identifier";
+            if (!strcmp(tok, "MGVON"))
+                p->mc_verify = true;
+            else if (tok[0] == 'M' && tok[1] == 'A') {
+                if (tok[3] < '1' || tok[3] > '3')
+                    return "magnetic track must be 1, 2 or 3";
+                mag_track = (unsigned)(tok[3] - '0');
+            }
+            continue;
+        }
         if (!strcmp(tok, p->mc_head)) {
             head = true;
         } else if (!strncmp(tok, "KEE", 3) || !strncmp(tok, "KGE", 3)) {
@@ -1016,6 +1189,8 @@ static const char *mc_header(struct printer_emulator *p)
     }
     if (numbers)
         return "PCT/NCT needs four numbers";
+    if (mag_track)
+        return "magnetic track without data";
     if (!head)
         return "no print-head identifier";
     if (!hgt || !imf || sz != p->mc_planes)
@@ -1040,8 +1215,24 @@ static void mc_job(struct printer_emulator *p)
             return;
         }
         st->feeder--;
+        memset(st->stripe, 0, sizeof(st->stripe)); /* a blank card */
     }
     st->position = PRINTER_EMULATOR_CARD_PRINT;
+    if (p->mc_mag[0][0] || p->mc_mag[1][0] || p->mc_mag[2][0]) {
+        /* the stripe is encoded before the print; with MGVON the printer reads it back and stops the job with
+         * 1037 when it differs (error_codes.h "mag verify failed"); the spoiled card is ejected */
+        bool wrote = em_stripe_write(st, p->mc_mag);
+        bool same = wrote;
+
+        for (unsigned t = 0; same && t < 3; t++)
+            same = !p->mc_mag[t][0] || !strcmp(st->stripe[t], p->mc_mag[t]);
+        if (!wrote || (p->mc_verify && !same)) {
+            p->mc_major = MC_ERR_MAG_VERIFY;
+            st->position = PRINTER_EMULATOR_CARD_NONE;
+            st->ejected++;
+            return;
+        }
+    }
     if (!st->ribbon) {
         p->mc_major = MC_ERR_DYE_EXPIRED;
         return;

@@ -13,6 +13,10 @@
 #define PRINTER_EMULATOR_MAGICARD_VENDOR  0x0c1f
 #define PRINTER_EMULATOR_MAGICARD_PRODUCT 0x1800
 
+/* Longest track data a printer takes, sentinels and LRC not counted: ISO 7813 track 3 is 107 characters
+ * with them. */
+#define PRINTER_EMULATOR_TRACK_MAX 104
+
 enum printer_emulator_kind {
     PRINTER_EMULATOR_EVOLIS,
     PRINTER_EMULATOR_MAGICARD,
@@ -39,6 +43,15 @@ struct printer_emulator_state {
     unsigned ejected;  /* cards in the output stacker */
     unsigned rejected; /* cards in the reject box */
     unsigned refused;  /* commands and jobs refused as a real printer would (wrong order, size, framing...) */
+    /* The magnetic stripe. Fault switches, each for the next stripe write only: mag_fail_next = the write
+     * fails (Evolis: Smw answers an error; Magicard: the job stops with error 1037); mag_corrupt_next = the
+     * write "succeeds" but the stripe holds other data (Evolis: Smr reads it; Magicard: its own verify,
+     * MGVON, reports 1037). */
+    bool mag_fail_next;
+    bool mag_corrupt_next;
+    char stripe[3][PRINTER_EMULATOR_TRACK_MAX + 1]; /* tracks on the card inside or last out, without
+                                                      sentinels; "" = blank; a new card starts blank */
+    unsigned stripes_written;                       /* stripe writes that succeeded */
 };
 
 /* Link faults, injected between operations. */

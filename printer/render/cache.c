@@ -45,7 +45,7 @@ static bool sprite_worthy(const struct face_cache *c, const struct printer_layou
 {
     enum face_field field = lay->texts[slot].field;
 
-    return field == FACE_FIELD_BANK || field == FACE_FIELD_ISSUE_DATE ||
+    return field == FACE_FIELD_BANK || field == FACE_FIELD_ISSUE_DATE || field == FACE_FIELD_VALID_UNTIL ||
            (field == FACE_FIELD_LITERAL && !c->cached[slot]);
 }
 

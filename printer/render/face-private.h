@@ -31,6 +31,7 @@ enum face_field {
     FACE_FIELD_CARD_NUMBER,
     FACE_FIELD_ISSUE_DATE,
     FACE_FIELD_BANK,
+    FACE_FIELD_VALID_UNTIL, /* temporary cards only: "临时卡 有效期至 YYYY年MM月DD日" */
 };
 
 /* Where and how one piece of text goes. */

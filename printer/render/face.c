@@ -128,7 +128,7 @@ static int render_face(const struct printer_face *face, struct printer_raster **
     struct face_job job;
     struct printer_raster *ras = NULL;
     bool drawn = false;
-    char date[32];
+    char date[32], valid[64];
     int r;
 
     if (!ret)
@@ -148,7 +148,12 @@ static int render_face(const struct printer_face *face, struct printer_raster **
         return 1;
     }
 
-    face_card_texts(lay, face, date, texts);
+    /* a temporary card that the layout cannot mark as one is not printed at all */
+    if (face->valid_until && !printer_layout_slot(lay, FACE_FIELD_VALID_UNTIL)) {
+        printer_layout_free(owned);
+        return PRINTER_ERROR_LAYOUT;
+    }
+    face_card_texts(lay, face, date, valid, texts);
     r = face_job_init(&job, lay);
     if (r == 0)
         r = face_place_texts(&job, texts, cache ? cache->cached : NULL, cache, bad_char);

@@ -200,6 +200,7 @@ static const struct {
     {"card_number", FACE_FIELD_CARD_NUMBER},
     {"issue_date", FACE_FIELD_ISSUE_DATE},
     {"bank", FACE_FIELD_BANK},
+    {"valid_until", FACE_FIELD_VALID_UNTIL},
 };
 
 static bool parse_text(struct parse *p, json_object *t, const char *place, struct face_slot *s)
@@ -216,7 +217,8 @@ static bool parse_text(struct parse *p, json_object *t, const char *place, struc
             if (strcmp(buf, fields[i].name) == 0)
                 s->field = fields[i].field;
         if (s->field == FACE_FIELD_LITERAL)
-            return fail(p, place, "unknown field '%s' (name, ssn, card_number, issue_date, bank)", buf);
+            return fail(p, place,
+                        "unknown field '%s' (name, ssn, card_number, issue_date, bank, valid_until)", buf);
         if (member(t, "text"))
             return fail(p, place, "give either 'field' or 'text', not both");
     } else if (!get_string(p, t, place, "text", s->text, sizeof(s->text), true)) {
@@ -348,9 +350,10 @@ static bool parse_layout(struct parse *p, json_object *root, struct printer_layo
             if (l->texts[i].field != FACE_FIELD_LITERAL && l->texts[j].field == l->texts[i].field)
                 return fail(p, place, "the field appears twice");
     }
-    /* the line cannot produce a card without these */
+    /* the line cannot produce a card without these; a layout without valid_until renders no temporary card */
     for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
-        if (fields[f].field != FACE_FIELD_BANK && !printer_layout_slot(l, fields[f].field))
+        if (fields[f].field != FACE_FIELD_BANK && fields[f].field != FACE_FIELD_VALID_UNTIL &&
+            !printer_layout_slot(l, fields[f].field))
             return fail(p, "texts", "field '%s' is missing", fields[f].name);
     (void)d;
     return true;

@@ -140,12 +140,13 @@ void face_job_done(struct face_job *job);
 int face_use_layout(const struct printer_layout *given, const struct printer_layout **ret,
                     struct printer_layout **ret_owned);
 
-/* text.c: the checks of a card's fields before anything is laid out; the text of each slot (date is the
- * buffer the issue date is written into); laying out one text, or every text in layout order but the slots
- * marked in skip and those cache has drawn before (either may be NULL). PRINTER_ERROR_FONT sets bad_char. */
+/* text.c: the checks of a card's fields before anything is laid out; the text of each slot (date and valid
+ * are the buffers the issue date and a temporary card's validity are written into); laying out one text, or
+ * every text in layout order but the slots marked in skip and those cache has drawn before (either may be
+ * NULL). PRINTER_ERROR_FONT sets bad_char. */
 int face_check(const struct printer_face *f);
 void face_card_texts(const struct printer_layout *lay, const struct printer_face *f, char date[32],
-                     const char *texts[FACE_TEXTS_MAX]);
+                     char valid[64], const char *texts[FACE_TEXTS_MAX]);
 int face_place_text(struct face_job *job, const struct face_slot *s, const char *text, bool may_wrap,
                     char *bad_char);
 int face_place_texts(struct face_job *job, const char *const texts[FACE_TEXTS_MAX], const bool *skip,

@@ -273,6 +273,17 @@ static bool valid_code(const char *s, size_t len)
     return true;
 }
 
+/* YYYY-MM-DD, digits where digits belong, a month 1..12 and a day 1..31 */
+static bool valid_day(const char *s)
+{
+    if (strnlen(s, 11) != 10 || s[4] != '-' || s[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !g_ascii_isdigit(s[i]))
+            return false;
+    return atoi(s + 5) >= 1 && atoi(s + 5) <= 12 && atoi(s + 8) >= 1 && atoi(s + 8) <= 31;
+}
+
 int face_check(const struct printer_face *f)
 {
     if (!f || !f->name || !f->ssn || !f->card_number)
@@ -286,6 +297,8 @@ int face_check(const struct printer_face *f)
         return PRINTER_ERROR_INVALID;
     if (f->bank_name && f->bank_name[0] && !valid_text(f->bank_name, FACE_BANK_MAX_BYTES))
         return PRINTER_ERROR_INVALID;
+    if (f->valid_until && !valid_day(f->valid_until))
+        return PRINTER_ERROR_INVALID;
     if (f->photo_rgb && (f->photo_width == 0 || f->photo_height == 0 ||
                          f->photo_width > FACE_PHOTO_MAX_SIDE || f->photo_height > FACE_PHOTO_MAX_SIDE))
         return PRINTER_ERROR_INVALID;
@@ -294,9 +307,13 @@ int face_check(const struct printer_face *f)
 
 /* The text each slot of the layout shows on this card (NULL or empty: nothing); date: room for the date. */
 void face_card_texts(const struct printer_layout *lay, const struct printer_face *f, char date[32],
-                     const char *texts[FACE_TEXTS_MAX])
+                     char valid[64], const char *texts[FACE_TEXTS_MAX])
 {
     snprintf(date, 32, "%04d年%02d月", f->issue_year, f->issue_month);
+    valid[0] = '\0';
+    if (f->valid_until) /* checked by face_check: YYYY-MM-DD */
+        snprintf(valid, 64, "临时卡 有效期至 %.4s年%.2s月%.2s日", f->valid_until, f->valid_until + 5,
+                 f->valid_until + 8);
     for (size_t i = 0; i < lay->n_texts; i++) {
         switch (lay->texts[i].field) {
         case FACE_FIELD_LITERAL:
@@ -316,6 +333,9 @@ void face_card_texts(const struct printer_layout *lay, const struct printer_face
             break;
         case FACE_FIELD_BANK:
             texts[i] = f->bank_name;
+            break;
+        case FACE_FIELD_VALID_UNTIL:
+            texts[i] = valid;
             break;
         }
     }

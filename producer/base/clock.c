@@ -32,59 +32,139 @@ static int digits(const char *s, int n, int *ret)
     return 0;
 }
 
-int producer_clock_parse(const char *s, time_t *ret)
+/* Each part a fixed number of digits: no signs, blanks or short fields, as strtol or sscanf would take. */
+static int time_parse(const char *s, enum producer_time_form form, struct producer_time *ret)
 {
-    struct tm tm = {0};
-    int y, mo, d, h = 10, mi = 0, sec = 0, zone = BUREAU_UTC_OFFSET;
+    struct producer_time t = {0};
     char day[11];
-    time_t t;
 
-    if (!s || strlen(s) < 10)
+    if (strlen(s) < 10 || strlen(s) > 40)
         return -1;
     memcpy(day, s, 10);
     day[10] = '\0';
-    if (!producer_date_parse(day, &y, &mo, &d) || y < 1970)
+    if (!producer_date_parse(day, &t.year, &t.month, &t.day) || t.year < 1900)
         return -1;
     s += 10;
-    if (*s == 'T' || *s == ' ') {
-        if (digits(s + 1, 2, &h) < 0 || s[3] != ':' || digits(s + 4, 2, &mi) < 0 || h > 23 || mi > 59)
+    if (form == PRODUCER_TIME_DATE) {
+        if (*s != '\0')
             return -1;
+        *ret = t;
+        return 0;
+    }
+    if (*s == 'T' || *s == ' ') {
+        if (digits(s + 1, 2, &t.hour) < 0 || s[3] != ':' || digits(s + 4, 2, &t.minute) < 0 || t.hour > 23 ||
+            t.minute > 59)
+            return -1;
+        t.has_time = true;
         s += 6;
         if (*s == ':') {
-            if (digits(s + 1, 2, &sec) < 0 || sec > 59)
+            if (digits(s + 1, 2, &t.second) < 0 || t.second > 59)
                 return -1;
             s += 3;
+            if (*s == '.' || *s == ',') {
+                size_t n = strspn(s + 1, "0123456789");
+                if (n < 1 || n > 9)
+                    return -1;
+                s += 1 + n;
+            }
         }
         if (*s == 'Z') {
-            zone = 0;
+            t.has_offset = true;
             s++;
         } else if (*s == '+' || *s == '-') {
             int zh, zm = 0, sign = *s == '-' ? -1 : 1;
             if (digits(s + 1, 2, &zh) < 0 || zh > 14)
                 return -1;
             s += 3;
-            if (*s == ':')
-                s++;
-            if (isdigit((unsigned char)*s)) {
-                if (digits(s, 2, &zm) < 0 || zm > 59)
+            if (*s == ':') {
+                if (digits(s + 1, 2, &zm) < 0)
+                    return -1;
+                s += 3;
+            } else if (isdigit((unsigned char)*s)) {
+                if (digits(s, 2, &zm) < 0)
                     return -1;
                 s += 2;
             }
-            zone = sign * (zh * 3600 + zm * 60);
+            if (zm > 59)
+                return -1;
+            t.has_offset = true;
+            t.offset = sign * (zh * 3600 + zm * 60);
         }
     }
     if (*s != '\0')
         return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    t = timegm(&tm);
-    if (t == (time_t)-1)
+    *ret = t;
+    return 0;
+}
+
+int producer_time_parse(const char *text, enum producer_time_form form, const char *field,
+                        struct producer_time *ret, char *err, size_t err_size)
+{
+    char shown[44];
+    size_t i;
+
+    if (text && ret && time_parse(text, form, ret) == 0)
+        return 0;
+    /* echo what was written, bounded and printable, so the person sees which value is meant */
+    for (i = 0; text && text[i] && i < 40; i++)
+        shown[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+    snprintf(shown + i, sizeof(shown) - i, "%s", text && text[i] ? "..." : "");
+    if (err && err_size)
+        snprintf(err, err_size, "%s '%s' is not %s: write %s", field ? field : "the value", shown,
+                 form == PRODUCER_TIME_DATE ? "a date" : "a date or a time",
+                 form == PRODUCER_TIME_DATE ? PRODUCER_DATE_FORMS : PRODUCER_TIME_FORMS);
+    return PRODUCER_ERROR_INPUT;
+}
+
+static bool zone_name_ok(const char *z)
+{
+    size_t n = z ? strlen(z) : 0;
+
+    return n >= 1 && n <= 63 &&
+           strspn(z, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") == n;
+}
+
+int producer_time_sql(const struct producer_time *t, const char *time_zone, char *buf, size_t size)
+{
+    int n;
+
+    if (!t || !buf || size == 0)
+        return PRODUCER_ERROR_INVALID;
+    if (t->has_offset) {
+        int a = t->offset < 0 ? -t->offset : t->offset;
+        n = snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d%c%02d:%02d", t->year, t->month, t->day,
+                     t->hour, t->minute, t->second, t->offset < 0 ? '-' : '+', a / 3600, a % 3600 / 60);
+    } else {
+        if (!zone_name_ok(time_zone))
+            return PRODUCER_ERROR_INVALID;
+        n = snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d %s", t->year, t->month, t->day, t->hour,
+                     t->minute, t->second, time_zone);
+    }
+    return n < 0 || (size_t)n >= size ? PRODUCER_ERROR_INVALID : 0;
+}
+
+time_t producer_time_instant(const struct producer_time *t, int utc_offset)
+{
+    struct tm tm = {0};
+
+    tm.tm_year = t->year - 1900;
+    tm.tm_mon = t->month - 1;
+    tm.tm_mday = t->day;
+    tm.tm_hour = t->hour;
+    tm.tm_min = t->minute;
+    tm.tm_sec = t->second;
+    return timegm(&tm) - (t->has_offset ? t->offset : utc_offset);
+}
+
+int producer_clock_parse(const char *s, time_t *ret)
+{
+    struct producer_time t;
+
+    if (!s || time_parse(s, PRODUCER_TIME_INSTANT, &t) < 0 || t.year < 1970)
         return -1;
-    *ret = t - zone;
+    if (!t.has_time)
+        t.hour = 10; /* the bureau's day has begun: its windows are open */
+    *ret = producer_time_instant(&t, BUREAU_UTC_OFFSET);
     return 0;
 }
 

@@ -158,7 +158,8 @@ static int bad(struct ctx *c, const char *field, const char *fmt, ...)
     return PRODUCER_ERROR_INPUT;
 }
 
-static const char *const top_keys[] = {"lines", "key_service", "photo_profile", "atr_allow", "outlets"};
+static const char *const top_keys[] = {"lines",     "key_service", "photo_profile",
+                                       "atr_allow", "outlets",     "banks"};
 static const char *const line_keys[] = {"id", "printer", "encoder", "counter"};
 static const char *const outlet_keys[] = {"code",        "name", "kind", "county", "delivery_weekdays",
                                           "transit_days"};
@@ -359,6 +360,34 @@ static int parse_atrs(struct ctx *c, json_object *arr, struct producer_config *c
     return 0;
 }
 
+/* The cooperating banks: names as the card face and the import file write them, each once. */
+static int parse_banks(struct ctx *c, json_object *arr, struct producer_config *cfg)
+{
+    if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0 ||
+        json_object_array_length(arr) > CONFIG_MAX_BANKS)
+        return bad(c, "banks", "must be an array of 1 to %d bank names", CONFIG_MAX_BANKS);
+    cfg->nbanks = 0;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        json_object *v = json_object_array_get_idx(arr, i);
+        const char *s = json_object_get_string(v);
+        char where[32];
+
+        snprintf(where, sizeof(where), "banks[%zu]", i);
+        if (!json_object_is_type(v, json_type_string) || !s[0] || strlen(s) >= sizeof(cfg->banks[0]))
+            return bad(c, where, "must be a bank's name of 1 to 100 bytes");
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+            if (*p < 0x20 || *p == 0x7F)
+                return bad(c, where, "contains a control character");
+        }
+        for (int k = 0; k < cfg->nbanks; k++) {
+            if (strcmp(cfg->banks[k], s) == 0)
+                return bad(c, where, "bank '%s' appears twice", s);
+        }
+        snprintf(cfg->banks[cfg->nbanks++], sizeof(cfg->banks[0]), "%s", s);
+    }
+    return 0;
+}
+
 static int line_of_offset(const char *data, size_t offset)
 {
     int line = 1;
@@ -430,6 +459,10 @@ int producer_config_parse(const char *name, const char *data, size_t len, struct
         goto out;
     if (json_object_object_get_ex(root, "atr_allow", &v) && (r = parse_atrs(&c, v, cfg)) < 0)
         goto out;
+    cfg->nbanks = -1;
+    if (json_object_object_get_ex(root, "banks", &v) && (r = parse_banks(&c, v, cfg)) < 0)
+        goto out;
+    snprintf(cfg->source, sizeof(cfg->source), "%s", name);
     if ((r = get_string(&c, root, "key_service", "(top)", false, cfg->key_service,
                         sizeof(cfg->key_service))) < 0 ||
         (r = get_string(&c, root, "photo_profile", "(top)", false, cfg->photo_profile,

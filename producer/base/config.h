@@ -8,6 +8,7 @@
 #define CONFIG_MAX_LINES   64
 #define CONFIG_MAX_OUTLETS 2000
 #define CONFIG_MAX_ATRS    32
+#define CONFIG_MAX_BANKS   64 /* STORE_BANKS_MAX */
 /* an allowed ATR as hex, optionally with /MASK (hex, as long as the ATR): 66 + 1 + 66 characters */
 #define CONFIG_ATR_TEXT_MAX 134
 
@@ -36,6 +37,11 @@ struct producer_config {
     int natr;
     struct producer_outlet_config *outlets;
     int noutlets;
+    /* the bureau's cooperating banks (account banks an applicant may choose); nbanks < 0: the file has no
+     * "banks" key and the database keeps its list */
+    char banks[CONFIG_MAX_BANKS][101];
+    int nbanks;
+    char source[300]; /* the file's name as given, for "where the list comes from" */
 };
 
 /* Read and validate a configuration file. On failure returns a negative error and err names the file, the

@@ -20,6 +20,8 @@
 static enum i18n_lang process_lang = I18N_ZH;
 static _Thread_local int thread_lang = -1; /* -1: the process's */
 static bool set_language_env;              /* i18n_init() set LANGUAGE itself */
+static bool had_language;                  /* and what it was before */
+static char language_before[256];
 static char catalog_dir[512];
 
 bool i18n_lang_of(const char *name, enum i18n_lang *ret)
@@ -87,21 +89,37 @@ void i18n_init(void)
         return;
     bindtextdomain(I18N_DOMAIN, catalog_dir);
     bind_textdomain_codeset(I18N_DOMAIN, "UTF-8");
+    /* English needs nothing more: i18n_text() never calls gettext then, and the C library's own messages
+     * (strerror) stay as they are */
+    if (process_lang == I18N_EN)
+        return;
     /* gettext finds the Chinese catalog through the message locale's name. The bureau's machines have
      * zh_CN.UTF-8; where that locale is not installed, C.UTF-8 (always there) with LANGUAGE=zh_CN does the
-     * same, and English never calls gettext at all (i18n_text()), so the process-wide choice is always
-     * Chinese. */
-    if (!setlocale(LC_MESSAGES, "zh_CN.UTF-8") && setlocale(LC_MESSAGES, "C.UTF-8")) {
-        if (!getenv("LANGUAGE") || strncmp(getenv("LANGUAGE"), "zh_CN", 5) != 0) {
-            setenv("LANGUAGE", "zh_CN", 1);
-            set_language_env = true;
-        }
+     * same. A web request in English never calls gettext (i18n_text()), so the process-wide choice can be
+     * Chinese. The C library translates its own messages then too (strerror): in UTF-8, not as '?' for every
+     * character the C locale's ASCII cannot show. */
+    setlocale(LC_CTYPE, "C.UTF-8");
+    if (!setlocale(LC_MESSAGES, "zh_CN.UTF-8"))
+        setlocale(LC_MESSAGES, "C.UTF-8");
+    /* LANGUAGE names the catalog whatever it said before ("zh_TW" would find none); children get theirs back
+     */
+    if (!getenv("LANGUAGE") || strcmp(getenv("LANGUAGE"), "zh_CN") != 0) {
+        const char *before = getenv("LANGUAGE");
+        if (before)
+            snprintf(language_before, sizeof(language_before), "%s", before);
+        had_language = before != NULL;
+        setenv("LANGUAGE", "zh_CN", 1);
+        set_language_env = true;
     }
 }
 
 void i18n_child_env(void)
 {
-    if (set_language_env)
+    if (!set_language_env)
+        return;
+    if (had_language)
+        setenv("LANGUAGE", language_before, 1);
+    else
         unsetenv("LANGUAGE");
 }
 

@@ -398,11 +398,18 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
             cfg.defects = (int)v;
             break;
         case 'f':
-            cfg.accepted_from = optarg;
+        case 't': {
+            /* a day as written, never PostgreSQL's reading of it ("yesterday") */
+            char why[200];
+            if (producer_time_parse(optarg, PRODUCER_TIME_DATE,
+                                    c == 'f' ? "--accepted-from" : "--accepted-to",
+                                    &(struct producer_time){0}, why, sizeof(why)) < 0) {
+                fprintf(stderr, "cardline gen: %s\n", why);
+                return EXIT_USAGE;
+            }
+            *(c == 'f' ? &cfg.accepted_from : &cfg.accepted_to) = optarg;
             break;
-        case 't':
-            cfg.accepted_to = optarg;
-            break;
+        }
         case 'p':
             cfg.photo_profile = optarg;
             break;

@@ -2,6 +2,8 @@
  */
 #include "cli/cli.h"
 #include "dispatch/dispatch.h"
+#include "schedule/schedule.h"
+#include "base/fileio.h"
 #include "base/log.h"
 
 #include <getopt.h>
@@ -62,8 +64,10 @@ static void print_cards(json_object *a, const char *extra)
 
 /* the options of the dispatch subcommands; each subcommand uses its own */
 struct dispatch_opts {
-    bool json, due, activate;
+    bool json, due, activate, temporary_returned;
     const char *status, *outlet, *at, *reason, *holder_doc, *agent_name, *agent_doc_type, *agent_doc;
+    const char *skip_activation, *poa_ref, *poa_scan;
+    char why[200]; /* a refused option's reason */
 };
 
 static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
@@ -79,6 +83,10 @@ static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
                                          {"agent-doc-type", required_argument, NULL, 'T'},
                                          {"agent-doc", required_argument, NULL, 'D'},
                                          {"no-activate", no_argument, NULL, 'n'},
+                                         {"skip-activation", required_argument, NULL, 'S'},
+                                         {"poa-ref", required_argument, NULL, 'P'},
+                                         {"poa-scan", required_argument, NULL, 'p'},
+                                         {"temporary-returned", no_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -99,6 +107,12 @@ static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
             o->outlet = optarg;
             break;
         case 'a':
+            /* refused before anything runs: PostgreSQL's readings ("yesterday") never reach it */
+            if (producer_time_parse(optarg, PRODUCER_TIME_INSTANT, "--at", &(struct producer_time){0}, o->why,
+                                    sizeof(o->why)) < 0) {
+                fprintf(stderr, "cardline dispatch: %s\n", o->why);
+                return EXIT_USAGE;
+            }
             o->at = optarg;
             break;
         case 'r':
@@ -118,6 +132,19 @@ static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
             break;
         case 'n':
             o->activate = false;
+            break;
+        case 'S':
+            o->activate = false;
+            o->skip_activation = optarg;
+            break;
+        case 'P':
+            o->poa_ref = optarg;
+            break;
+        case 'p':
+            o->poa_scan = optarg;
+            break;
+        case 't':
+            o->temporary_returned = true;
             break;
         case 'h':
             return 0; /* answered before any command runs (cli_help) */
@@ -234,8 +261,13 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
         if (r == 0)
             printf("sealed %s\n", args[0]);
     } else if (strcmp(sub, "seal-due") == 0) {
+        char at[112];
         int n = 0;
-        r = producer_dispatch_seal_due(&ctx, o.at, &n);
+        r = o.at ? producer_time_text(conn, o.at, PRODUCER_TIME_INSTANT, "--at", at, sizeof(at), ctx.message,
+                                      sizeof(ctx.message))
+                 : 0;
+        if (r == 0)
+            r = producer_dispatch_seal_due(&ctx, o.at ? at : NULL, &n);
         if (r == 0)
             printf("sealed %d shipment(s) at their delivery cut-off\n", n);
     } else if (strcmp(sub, "label") == 0 || strcmp(sub, "manifest") == 0) {
@@ -280,11 +312,35 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
                                      .agent_name = o.agent_name,
                                      .agent_doc_type = o.agent_doc_type,
                                      .agent_doc = o.agent_doc,
-                                     .activate = o.activate};
+                                     .poa_reference = o.poa_ref,
+                                     .activate = o.activate,
+                                     .skip_activation_reason =
+                                         o.skip_activation ? o.skip_activation : o.reason,
+                                     .temporary_returned = o.temporary_returned};
+        char *scan = NULL;
+        size_t scan_len = 0;
+
+        if (o.poa_scan && producer_read_file(o.poa_scan, DISPATCH_POA_SCAN_MAX, &scan, &scan_len) < 0) {
+            fprintf(stderr,
+                    "cardline dispatch collect: cannot read the power of attorney's scan %s (at most %u "
+                    "bytes)\n",
+                    o.poa_scan, DISPATCH_POA_SCAN_MAX);
+            PQfinish(conn);
+            return 1;
+        }
+        c.poa_scan = (const uint8_t *)scan;
+        c.poa_scan_len = scan_len;
         r = producer_dispatch_collect(&ctx, &c);
-        if (r == 0)
-            printf("card %s handed out%s\n", args[0],
-                   o.activate ? "; social security function activated" : "");
+        free(scan);
+        if (r == 0) {
+            printf("card %s handed out; %s\n", args[0],
+                   o.activate ? "social security function activated"
+                              : "social security function NOT activated (recorded exception)");
+            if (c.ret_temporary[0])
+                printf("temporary card %s %s\n", c.ret_temporary,
+                       c.ret_temporary_due ? "not handed in: flagged for return and blocked"
+                                           : "returned and cancelled");
+        }
     } else if (strcmp(sub, "activate") == 0) {
         r = producer_dispatch_activate(&ctx, args[0]);
         if (r == 0)

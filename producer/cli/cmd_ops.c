@@ -204,23 +204,51 @@ static int card_blacklist(PGconn *conn, bool json)
     return 0;
 }
 
+/* The window's temporary cards: the ones due back first. */
+static int card_temporary_list(PGconn *conn, bool json, bool due)
+{
+    json_object *a = NULL;
+    int r = producer_card_temporary_json(conn, due, &a);
+
+    if (r < 0) {
+        fprintf(stderr, "cardline: %s\n", producer_strerror(r));
+        return 1;
+    }
+    if (json) {
+        puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    } else if (json_object_array_length(a) == 0) {
+        printf(due ? "(no temporary card is due back)\n" : "(no temporary card is out)\n");
+    } else {
+        printf("%-10s %-11s %-10s %-12s %-8s %s\n", "card", "status", "valid to", "holder", "outlet",
+               "due back");
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+            json_object *o = json_object_array_get_idx(a, i);
+            printf("%-10s %-11s %-10s %-12s %-8s %s\n", field(o, "card", ""), field(o, "status", ""),
+                   field(o, "valid_until", ""), field(o, "holder", ""), field(o, "outlet", ""),
+                   field(o, "due_reason", "-"));
+        }
+    }
+    json_object_put(a);
+    return 0;
+}
+
 /* The usage texts are help.c's (cli_usages), the one source of --help, of bad-usage messages and of the man
  * pages. */
 int cmd_card(struct globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {{"temporary", no_argument, NULL, 't'},
-                                         {"reason", required_argument, NULL, 'r'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"temporary", no_argument, NULL, 't'}, {"reason", required_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},      {"due", no_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
     const char *sub = argc > 1 ? argv[1] : "", *reason = NULL;
-    bool temporary = false, json = false, report = strcmp(sub, "report-lost") == 0,
+    bool temporary = false, json = false, due = false, report = strcmp(sub, "report-lost") == 0,
          withdraw = strcmp(sub, "withdraw-loss") == 0, cancel = strcmp(sub, "cancel") == 0,
-         blacklist = strcmp(sub, "blacklist") == 0;
+         blacklist = strcmp(sub, "blacklist") == 0, list_temp = strcmp(sub, "temporary") == 0,
+         return_temp = strcmp(sub, "return-temporary") == 0, listing = blacklist || list_temp;
     struct producer_ctx ctx = {.actor = OPERATOR};
     int c, r, n = 0;
 
-    if (!report && !withdraw && !cancel && !blacklist) {
+    if (!report && !withdraw && !cancel && !blacklist && !list_temp && !return_temp) {
         if (cli_want_help(argc, argv)) {
             cli_usage_print(stdout, "card", NULL);
             return 0;
@@ -237,14 +265,19 @@ int cmd_card(struct globals *g, int argc, char **argv)
             temporary = true;
             break;
         case 'r':
-            if (blacklist)
+            if (listing)
                 return cli_usage_error("card", sub);
             reason = optarg;
             break;
         case 'j':
-            if (!blacklist)
+            if (!listing)
                 return cli_usage_error("card", sub);
             json = true;
+            break;
+        case 'd':
+            if (!list_temp)
+                return cli_usage_error("card", sub);
+            due = true;
             break;
         case 'h':
             cli_usage_print(stdout, "card", sub);
@@ -253,7 +286,7 @@ int cmd_card(struct globals *g, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind != argc - (blacklist ? 0 : 1))
+    if (optind != argc - (listing ? 0 : 1))
         return cli_usage_error("card", sub);
     if (reason && strlen(reason) > 500) {
         fprintf(stderr, "cardline card %s: --reason is at most 500 characters\n", sub);
@@ -272,12 +305,14 @@ int cmd_card(struct globals *g, int argc, char **argv)
     ctx.conn = cli_open_db(g);
     if (!ctx.conn)
         return 1;
-    if (blacklist) {
-        r = card_blacklist(ctx.conn, json);
+    if (blacklist || list_temp) {
+        r = blacklist ? card_blacklist(ctx.conn, json) : card_temporary_list(ctx.conn, json, due);
         PQfinish(ctx.conn);
         return r;
     }
-    if (report)
+    if (return_temp)
+        r = producer_card_return_temporary(&ctx, argv[optind], reason);
+    else if (report)
         r = temporary ? producer_card_report_lost_temporary(&ctx, argv[optind], reason)
                       : producer_card_report_lost(&ctx, argv[optind], reason);
     else if (withdraw)
@@ -294,6 +329,8 @@ int cmd_card(struct globals *g, int argc, char **argv)
         printf("card %s reported lost\n", argv[optind]);
     else if (withdraw)
         printf("card %s: loss report withdrawn; the card is unblocked\n", argv[optind]);
+    else if (return_temp)
+        printf("temporary card %s returned and cancelled\n", argv[optind]);
     else
         printf("card %s cancelled (%s); %d open application(s) of its holder cancelled\n", argv[optind],
                reason, n);
@@ -332,9 +369,13 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
           (strcmp(sub, "workdays") == 0 && argc == 4) || (strcmp(sub, "years") == 0 && argc == 2)))
         return usage_error(text, false);
     for (int i = 2; (strcmp(sub, "deadline") == 0 || strcmp(sub, "workdays") == 0) && i < argc; i++) {
-        if (!producer_date_parse(argv[i], NULL, NULL, NULL)) {
-            fprintf(stderr, "cardline calendar %s: '%s' is not a date (YYYY-MM-DD, a day that exists)\n", sub,
-                    argv[i]);
+        char why[200];
+        if (producer_time_parse(argv[i], PRODUCER_TIME_DATE,
+                                strcmp(sub, "deadline") == 0 ? "DATE"
+                                : i == 2                     ? "FROM"
+                                                             : "TO",
+                                &(struct producer_time){0}, why, sizeof(why)) < 0) {
+            fprintf(stderr, "cardline calendar %s: %s (a day that exists)\n", sub, why);
             return EXIT_USAGE;
         }
     }
@@ -396,6 +437,7 @@ int cmd_stock(struct globals *g, int argc, char **argv)
         "a\n"
         "return or sample never takes more than the line has on hand.\n";
     const char *sub = argc > 1 ? argv[1] : "", *line = NULL, *from = NULL, *to = NULL;
+    char why[200], from_text[112], to_text[112];
     bool json = false, new_line = false;
     long n = 0;
     PGconn *conn;
@@ -411,10 +453,14 @@ int cmd_stock(struct globals *g, int argc, char **argv)
             line = optarg;
             break;
         case 'f':
-            from = optarg;
-            break;
         case 't':
-            to = optarg;
+            /* refused before anything runs: PostgreSQL's readings ("yesterday") never reach it */
+            if (producer_time_parse(optarg, PRODUCER_TIME_INSTANT, c == 'f' ? "--from" : "--to",
+                                    &(struct producer_time){0}, why, sizeof(why)) < 0) {
+                fprintf(stderr, "cardline stock: %s\n", why);
+                return EXIT_USAGE;
+            }
+            *(c == 'f' ? &from : &to) = optarg;
             break;
         case 'j':
             json = true;
@@ -440,7 +486,17 @@ int cmd_stock(struct globals *g, int argc, char **argv)
     if (!conn)
         return 1;
     if (strcmp(sub, "report") == 0) {
-        r = producer_stock_report(conn, line, from, to, json);
+        /* bureau time unless the value says otherwise */
+        r = from ? producer_time_text(conn, from, PRODUCER_TIME_INSTANT, "--from", from_text,
+                                      sizeof(from_text), why, sizeof(why))
+                 : 0;
+        if (r == 0 && to)
+            r = producer_time_text(conn, to, PRODUCER_TIME_INSTANT, "--to", to_text, sizeof(to_text), why,
+                                   sizeof(why));
+        if (r < 0)
+            fprintf(stderr, "cardline stock report: %s\n", why);
+        else
+            r = producer_stock_report(conn, line, from ? from_text : NULL, to ? to_text : NULL, json);
         r = r != 0;
     } else {
         const char *kind = strcmp(sub, "issue") == 0    ? "issued"

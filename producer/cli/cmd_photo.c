@@ -216,14 +216,19 @@ static int render_receipt(const struct photo_receipt *rc, const uint8_t *data, s
 
 static int cmd_check(struct globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"profile", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
-        {"verbose", no_argument, NULL, 'v'},       {"models", required_argument, NULL, 'm'},
-        {"receipt", no_argument, NULL, 'r'},       {"studio", required_argument, NULL, 's'},
-        {"id", required_argument, NULL, 'i'},      {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"models", required_argument, NULL, 'm'},
+                                         {"receipt", no_argument, NULL, 'r'},
+                                         {"studio", required_argument, NULL, 's'},
+                                         {"id", required_argument, NULL, 'i'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"doc-type", required_argument, NULL, 'T'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct photo_profile profile = *photo_profile_builtin(NULL);
-    const char *models = NULL, *studio = NULL, *doc = NULL, *out = NULL;
+    const char *models = NULL, *studio = NULL, *doc = NULL, *doc_type = NULL, *out = NULL;
     bool json = false, verbose = false, receipt = false;
     struct photo_checker *ck = NULL;
     struct file_list files = {0};
@@ -254,6 +259,9 @@ static int cmd_check(struct globals *g, int argc, char **argv)
         case 'i':
             doc = optarg;
             break;
+        case 'T':
+            doc_type = optarg;
+            break;
         case 'o':
             out = optarg;
             break;
@@ -270,9 +278,22 @@ static int cmd_check(struct globals *g, int argc, char **argv)
         fprintf(stderr, "cardline photo check: --receipt needs --studio, --id and exactly one FILE\n");
         return EXIT_USAGE;
     }
-    if (!receipt && (studio || doc || out)) {
-        fprintf(stderr, "cardline photo check: --studio, --id and --out go with --receipt\n");
+    if (!receipt && (studio || doc || doc_type || out)) {
+        fprintf(stderr, "cardline photo check: --studio, --id, --doc-type and --out go with --receipt\n");
         return EXIT_USAGE;
+    }
+    if (receipt) {
+        /* an invalid document number is refused before the photo is checked: no receipt could be issued */
+        struct producer_ctx ctx = {.conn = cli_open_db(g), .actor = "operator"};
+        if (!ctx.conn)
+            return 2;
+        r = producer_photo_receipt_doc_check(&ctx, doc_type, doc);
+        PQfinish(ctx.conn);
+        if (r < 0) {
+            fprintf(stderr, "cardline photo check: no receipt: %s\n",
+                    ctx.message[0] ? ctx.message : producer_strerror(r));
+            return r == PRODUCER_ERROR_INPUT ? EXIT_USAGE : 2;
+        }
     }
     for (int i = optind; i < argc; i++) {
         struct stat st;
@@ -337,11 +358,10 @@ static int cmd_check(struct globals *g, int argc, char **argv)
             char dir[PATH_MAX + 16];
             if (!conn) {
                 status = 2;
-            } else if ((r = producer_photo_receipt_issue(&ctx, data, len, rep, studio, doc, &rc)) < 0) {
+            } else if ((r = producer_photo_receipt_issue(&ctx, data, len, rep, studio, doc_type, doc, &rc)) <
+                       0) {
                 fprintf(stderr, "cardline photo check: no receipt: %s\n",
-                        r == PRODUCER_ERROR_INPUT ? "the studio code or document number is malformed"
-                        : ctx.message[0]          ? ctx.message
-                                                  : producer_strerror(r));
+                        ctx.message[0] ? ctx.message : producer_strerror(r));
                 status = r == PRODUCER_ERROR_INPUT ? EXIT_USAGE : 1;
             } else {
                 if (!out)

@@ -1,6 +1,7 @@
 /* help.c — the command reference: every command's and subcommand's usage, the one source of --help, of the
  * usage printed on bad arguments and of the man pages (tools/man/ turns the --help output into roff) */
 #include "cli/cli.h"
+#include "base/clock.h"
 #include "photo.h"
 
 #include <ctype.h>
@@ -55,11 +56,19 @@ const struct cli_usage cli_usages[] = {
     {"import", NULL, "applications FILE.csv", "import approved applications (all rows or none)", NULL},
     {"import", "applications", "FILE.csv", "import approved applications (all rows or none)",
      "The first row names the columns (any order): upstream_id, kind (new|replacement|exchange|temporary),\n"
-     "doc_type (resident_id|household_register|passport|hk_macau_permit|taiwan_permit|foreign_permanent),\n"
-     "doc_number, ssn (optional for resident IDs), name, sex (1|2), ethnicity (GB 3304 code), birth_date\n"
-     "(YYYY-MM-DD), birth_place (6-digit region code), nationality (optional, ISO alpha-3), outlet, bank\n"
-     "(optional), accepted_at (timestamp), photo (path relative to the CSV), replaced_card\n"
-     "(replacement/exchange), priority (optional 0..9, default 5).\n"
+     "doc_type (resident_id|household_register|passport|foreign_permanent|hk_macau_permit|\n"
+     "hk_macau_residence|taiwan_permit|taiwan_residence), doc_number, ssn (optional for resident IDs and\n"
+     "residence permits), name, sex (1|2), ethnicity (GB 3304 code), birth_date (YYYY-MM-DD), birth_place\n"
+     "(6-digit region code), nationality (ISO alpha-3; a foreigner's, else CHN), outlet, bank (optional, one\n"
+     "of the cooperating banks the configuration lists), accepted_at (see below), photo (path relative to\n"
+     "the CSV), replaced_card (replacement/exchange), priority (optional 0..9, default 5).\n"
+     "A household register is the document only under 16 on the day of acceptance; passports and\n"
+     "foreign_permanent cards only for foreigners, the permits only for Hong Kong, Macau and Taiwan residents.\n"
+     "Under 16 a guardian applies; anyone else may send an agent: rep_role (guardian|agent), rep_name,\n"
+     "rep_doc_type, rep_doc_number, rep_nationality (for a foreigner's papers), rep_relationship\n"
+     "(father|mother|grandparent|sibling|spouse|child|relative|other).\n"
+     "accepted_at is " PRODUCER_TIME_FORMS ",\n"
+     "and not after the bureau's now; a date alone is 00:00.\n"
      "Every row is checked first; one bad row and nothing is imported.\n"},
     {"gen", NULL, "applications|outlets|photo ...",
      "generate realistic test applications, the default outlets, a portrait", NULL},
@@ -114,7 +123,7 @@ const struct cli_usage cli_usages[] = {
     {"application", "release", "ID", "return a held application to the queue once its problem is fixed",
      "Days it was held waiting for the applicant extend its deadline. ID is the application number or its\n"
      "upstream id.\n"},
-    {"card", NULL, "report-lost|withdraw-loss|cancel|blacklist ...",
+    {"card", NULL, "report-lost|withdraw-loss|cancel|temporary|return-temporary|blacklist ...",
      "a card's life after collection: loss reports, their withdrawal, cancellation, the blacklist",
      "Loss reports block a card at once; a report may be withdrawn until a replacement is requested;\n"
      "cancellation (注销) ends it.\n"},
@@ -142,6 +151,18 @@ const struct cli_usage cli_usages[] = {
      "cards first.\n"
      "Options:\n"
      "  --reason REASON  left-scheme, emigrated, deceased or disappeared (required)\n"},
+    {"card", "temporary", "[--due] [--json]", "the temporary cards (临时卡) out, and the ones due back",
+     "For the window: every temporary card still out, the ones due back first (expired, or the real card\n"
+     "collected without it; they no longer work). Expiries are recorded first.\n"
+     "Options:\n"
+     "  --due   only the cards due back\n"
+     "  --json  as JSON\n"},
+    {"card", "return-temporary", "CARD_NUMBER [--reason TEXT]",
+     "the holder hands a temporary card back: returned and cancelled",
+     "The card is blocked for good. A temporary card is also settled when the real card is collected\n"
+     "(dispatch collect --temporary-returned).\n"
+     "Options:\n"
+     "  --reason TEXT  goes into the audit trail only (no personal data; at most 500 characters)\n"},
     {"card", "blacklist", "[--json]", "the cards whose chips are blocked now, since when, until when and why",
      "Loss reports (a lapsed temporary one no longer counts), cancellations, cards lost in transit.\n"
      "Options:\n"
@@ -174,8 +195,9 @@ const struct cli_usage cli_usages[] = {
      "Used is good + spoiled + in the machine. Exits 1 and says DIFFERENCE when the books do not balance.\n"
      "Options:\n"
      "  --line L  only line L\n"
-     "  --from T  from time T\n"
-     "  --to T  up to time T\n"
+     "  --from T  from time T: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], bureau time unless followed by Z or\n"
+     "      +HH:MM (a date alone is 00:00)\n"
+     "  --to T  up to time T, in the same forms\n"
      "  --json  the report as JSON (what GET /api/v1/stock answers)\n"},
     {"config", NULL, "check|apply FILE", "validate the configuration file / write its outlets", NULL},
     {"config", "check", "FILE", "read and validate the configuration file",
@@ -204,7 +226,8 @@ const struct cli_usage cli_usages[] = {
      "seal the open shipments whose delivery run's cut-off has passed today",
      "Run it from cron (or the systemd timer) every few minutes.\n"
      "Options:\n"
-     "  --at TIME  pretend it is TIME\n"},
+     "  --at TIME  pretend it is TIME: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], bureau time unless followed\n"
+     "      by Z or +HH:MM (a date alone is 00:00)\n"},
     {"dispatch", "label", "SHIPMENT FILE.png|FILE.pdf",
      "the shipment label: GS1-128 and QR code of the shipment id", NULL},
     {"dispatch", "manifest", "SHIPMENT FILE.pdf|FILE.csv",
@@ -218,16 +241,23 @@ const struct cli_usage cli_usages[] = {
      "Options:\n"
      "  --outlet CODE  the outlet receiving: a shipment for another outlet is refused\n"},
     {"dispatch", "collect",
-     "CARD --holder-doc NUMBER [--agent-name NAME --agent-doc-type TYPE --agent-doc NUMBER]\n"
-     "[--no-activate]",
+     "CARD --holder-doc NUMBER [--agent-name NAME --agent-doc-type TYPE --agent-doc NUMBER\n"
+     "(--poa-ref REF | --poa-scan FILE)] [--skip-activation REASON] [--temporary-returned]",
      "hand the card to its holder, or to an agent with a power of attorney",
-     "Activates the card's social security function unless --no-activate.\n"
+     "Activates the card's social security function, as the measures say; not activating it is an exception\n"
+     "recorded with its reason. An agent's document is checked as an applicant's (check character). The\n"
+     "holder's temporary card (临时卡), if one is out, is returned and cancelled (--temporary-returned) or\n"
+     "else flagged for return; it stops working either way.\n"
      "Options:\n"
      "  --holder-doc NUMBER  the number of the document the holder shows\n"
      "  --agent-name NAME  the agent's name (stored masked)\n"
      "  --agent-doc-type TYPE  the agent's document type (resident_id, passport, ...)\n"
      "  --agent-doc NUMBER  the agent's document number (stored masked)\n"
-     "  --no-activate  do not activate the social security function now (dispatch activate later)\n"},
+     "  --poa-ref REF  the power of attorney's reference number (an agent needs it or --poa-scan)\n"
+     "  --poa-scan FILE  the power of attorney's scan (at most 5 MiB), kept with its SHA-256\n"
+     "  --skip-activation REASON  do not activate now, for this reason (dispatch activate later)\n"
+     "  --no-activate  the same, with the reason in --reason TEXT\n"
+     "  --temporary-returned  the holder hands the temporary card back now\n"},
     {"dispatch", "activate", "CARD", "activate a collected card's social security function later", NULL},
     {"dispatch", "return", "CARD | --due", "send a card not collected within 12 months back to the bureau",
      "Options:\n"
@@ -298,7 +328,7 @@ const struct cli_usage cli_usages[] = {
      NULL},
     {"photo", "check",
      "[--profile P] [--json] [--verbose] [--models DIR]\n"
-     "[--receipt --studio S --id DOCNO [--out DIR]] FILE|DIR...",
+     "[--receipt --studio S --id DOCNO [--doc-type TYPE] [--out DIR]] FILE|DIR...",
      "check ID photos against a profile's rules",
      "358x441, white background, face and eye geometry, exposure, sharpness, colour, compression. A DIR\n"
      "contributes its .jpg/.jpeg/.png files.\n"
@@ -310,7 +340,11 @@ const struct cli_usage cli_usages[] = {
      "  --receipt  issue a receipt for one passing FILE, stored in the database and written as\n"
      "      DIR/<number>.png and .pdf\n"
      "  --studio S  the studio's code (letters, digits, '-', '_'); with --receipt\n"
-     "  --id DOCNO  the applicant's document number; with --receipt\n"
+     "  --id DOCNO  the applicant's document number, valid for its type (check character, length); with\n"
+     "      --receipt\n"
+     "  --doc-type TYPE  the document's type (default resident_id), one of resident_id,\n"
+     "      household_register, passport, foreign_permanent, hk_macau_permit, hk_macau_residence,\n"
+     "      taiwan_permit, taiwan_residence; with --receipt\n"
      "  --out DIR  where the receipt is written (default <data dir>/receipts); with --receipt\n"
      "Exit status:\n"
      "  0  every photo passes (warnings allowed)\n"

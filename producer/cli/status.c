@@ -2,6 +2,7 @@
  * and card counts, shipments per outlet, lines, nearest deadlines, the demo's summary, outlets */
 #include "producer.h"
 #include "dispatch/dispatch.h"
+#include "schedule/schedule.h"
 
 #include "base/log.h"
 #include "store/outlets.h"
@@ -42,9 +43,11 @@ static void counts_text(const char *title, json_object *by)
 
 int producer_status(PGconn *conn, bool json)
 {
-    json_object *root = NULL, *a;
+    json_object *root = NULL, *a, *u;
     int r = store_reads_status(conn, &root);
 
+    if (r >= 0 && (r = producer_status_deadlines(conn, root)) < 0)
+        json_object_put(root);
     if (r < 0) {
         log_error("status", "the status could not be read from the database");
         return r;
@@ -70,23 +73,32 @@ int producer_status(PGconn *conn, bool json)
         printf("  %-8s %-8s good %-6lld spoiled %-6lld %s\n", str(o, "line"), str(o, "state"), num(o, "good"),
                num(o, "spoiled"), str(o, "reason"));
     }
+    /* the nearest known deadlines first; the unknown ones counted with their reasons, not listed first */
     printf("Nearest deadlines of open applications:\n");
     a = json_object_object_get(root, "nearest_deadlines");
-    if (json_object_array_length(a) == 0)
-        printf("  (none open)\n");
     for (size_t i = 0; i < json_object_array_length(a); i++) {
         json_object *o = json_object_array_get_idx(a, i),
                     *left = json_object_object_get(o, "working_days_left");
         char days[24] = "?";
-        if (!json_object_object_get(o, "deadline")) {
-            printf("  %-18s %-14s deadline unknown: %s\n", str(o, "upstream_id"), str(o, "status"),
-                   str(o, "deadline_problem"));
-            continue;
-        }
         if (left)
             snprintf(days, sizeof(days), "%d", json_object_get_int(left));
         printf("  %-18s %-14s due %s  %s working day(s) left\n", str(o, "upstream_id"), str(o, "status"),
                str(o, "deadline"), days);
+    }
+    u = json_object_object_get(root, "deadlines_unknown");
+    if (json_object_array_length(a) == 0 && num(u, "count") == 0)
+        printf("  (none open)\n");
+    if (num(u, "count") > 0) {
+        json_object *why = json_object_object_get(u, "reasons");
+        printf("  %lld deadline(s) unknown:", num(u, "count"));
+        for (size_t i = 0; i < json_object_array_length(why); i++) {
+            json_object *w = json_object_array_get_idx(why, i);
+            printf("%s %s (%lld)", i ? ";" : "", str(w, "reason"), num(w, "n"));
+        }
+        /* the usual reason has one remedy; say it */
+        printf("%s\n", strstr(str(json_object_array_get_idx(why, 0), "reason"), "calendar")
+                           ? " -- load the year with cardline calendar import"
+                           : "");
     }
     json_object_put(root);
     return 0;

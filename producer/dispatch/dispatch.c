@@ -10,6 +10,8 @@
 
 #include "base/csv.h"
 #include "base/log.h"
+#include "base/rules.h"
+#include "store/calendar.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -276,25 +278,77 @@ static bool same_doc(const char *a, const char *b, size_t n)
     return diff == 0;
 }
 
-static const char *const agent_doc_types[] = {"resident_id",     "household_register", "passport",
-                                              "hk_macau_permit", "taiwan_permit",      "foreign_permanent"};
-
-int producer_dispatch_collect(struct producer_ctx *ctx, const struct dispatch_collect *c)
+/* The agent's document, checked as any applicant's would be (base/rules: a resident ID number by its check
+ * character and birth date, the other types by their published formats); the agent's nationality is not asked
+ * at the counter, so it is not held against the document. */
+static int check_agent_doc(struct producer_ctx *ctx, const char *type, const char *doc)
 {
-    char doc[40], agent_doc[40], agent_doc_masked[48], agent_name_masked[200], detail[320];
+    char why[RULES_REASON_MAX];
+    int today = 0;
+
+    if (store_calendar_today(ctx->conn, &today) < 0)
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB,
+                                 "the database did not say what day it is; try again");
+    if (!producer_doc_valid(type, doc, "", today, why, sizeof(why)))
+        return producer_ctx_fail(ctx, DISPATCH_ERROR_IDENTITY, "the agent's %s: %s; do not hand the card out",
+                                 type, why);
+    return 0;
+}
+
+static bool printable_reference(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* bytea input text ("\\x" then two hex digits a byte) of the power of attorney's scan; NULL when out of
+ * memory */
+static char *scan_hex(const uint8_t *b, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *hex = malloc(2 * n + 3);
+
+    if (!hex)
+        return NULL;
+    hex[0] = '\\';
+    hex[1] = 'x';
+    for (size_t i = 0; i < n; i++) {
+        hex[2 + 2 * i] = digits[b[i] >> 4];
+        hex[3 + 2 * i] = digits[b[i] & 15];
+    }
+    hex[2 + 2 * n] = '\0';
+    return hex;
+}
+
+int producer_dispatch_collect(struct producer_ctx *ctx, struct dispatch_collect *c)
+{
+    char doc[40], agent_doc[40], agent_doc_masked[48], agent_name_masked[200], detail[320], tstatus[16] = "";
     struct store_card_holder h;
     bool agent = c->agent_name || c->agent_doc || c->agent_doc_type, type_ok = false;
+    char *poa_hex = NULL;
     int r = check_card(ctx, c->card_number);
 
     if (r < 0)
         return r;
+    c->ret_temporary[0] = '\0';
+    c->ret_temporary_due = false;
     norm_doc(c->holder_doc, doc, sizeof(doc));
     if (!doc[0])
         return producer_ctx_fail(ctx, DISPATCH_ERROR_IDENTITY,
                                  "the holder's document number is needed (from the ID presented)");
+    if (!c->activate && (!c->skip_activation_reason || !*c->skip_activation_reason ||
+                         strlen(c->skip_activation_reason) > 500))
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
+                                 "the social security function is activated at collection; not activating "
+                                 "it needs the reason (1 to 500 characters), which is recorded");
     if (agent) {
-        for (size_t i = 0; i < sizeof(agent_doc_types) / sizeof(agent_doc_types[0]); i++)
-            type_ok = type_ok || (c->agent_doc_type && strcmp(c->agent_doc_type, agent_doc_types[i]) == 0);
+        type_ok = c->agent_doc_type && producer_doc_type_known(c->agent_doc_type);
         norm_doc(c->agent_doc, agent_doc, sizeof(agent_doc));
         if (!c->agent_name || !*c->agent_name || strlen(c->agent_name) > 60 || !type_ok ||
             strlen(agent_doc) < 5 || strlen(agent_doc) > 32)
@@ -302,17 +356,31 @@ int producer_dispatch_collect(struct producer_ctx *ctx, const struct dispatch_co
                 ctx, DISPATCH_ERROR_IDENTITY,
                 "an agent needs a name (up to 60 bytes), a document type (resident_id, passport, ...) and "
                 "a document number (5 to 32 characters), with the power of attorney and the holder's ID");
+        if (!printable_reference(c->poa_reference) && !(c->poa_scan && c->poa_scan_len > 0))
+            return producer_ctx_fail(ctx, DISPATCH_ERROR_IDENTITY,
+                                     "an agent needs the holder's power of attorney: its reference number (1 "
+                                     "to 64 characters) or its scan; do not hand the card out");
+        if (c->poa_scan && c->poa_scan_len > DISPATCH_POA_SCAN_MAX)
+            return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
+                                     "the power of attorney's scan is larger than %u bytes",
+                                     DISPATCH_POA_SCAN_MAX);
+        if ((r = check_agent_doc(ctx, c->agent_doc_type, agent_doc)) < 0)
+            return r;
         producer_mask_doc(agent_doc, agent_doc_masked, sizeof(agent_doc_masked));
         if (!strchr(agent_doc_masked, '*'))
             snprintf(agent_doc_masked, sizeof(agent_doc_masked), "*****");
         producer_mask_name(c->agent_name, agent_name_masked, sizeof(agent_name_masked));
         snprintf(detail, sizeof(detail), "agent %s, %s %s", agent_name_masked, c->agent_doc_type,
                  agent_doc_masked);
+        if (c->poa_scan && c->poa_scan_len > 0 && !(poa_hex = scan_hex(c->poa_scan, c->poa_scan_len)))
+            return producer_ctx_fail(ctx, PRODUCER_ERROR_NOMEM, "out of memory");
     } else {
         snprintf(detail, sizeof(detail), "holder in person");
     }
-    if ((r = begin(ctx, detail)) < 0)
+    if ((r = begin(ctx, detail)) < 0) {
+        free(poa_hex);
         return r;
+    }
     r = store_shipments_card_holder(ctx->conn, c->card_number, &h, ctx->message);
     if (r == PRODUCER_ERROR_NOT_FOUND)
         r = producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, "no card %s", c->card_number);
@@ -335,17 +403,51 @@ int producer_dispatch_collect(struct producer_ctx *ctx, const struct dispatch_co
         else if (r >= 0)
             r = 0; /* the old card was already reported lost or returned */
     }
+    /* the measures: the temporary card is returned and cancelled once the real one is in the holder's hands
+     */
+    if (r == 0) {
+        r = store_failure(
+            store_shipments_temporary_of(ctx->conn, c->card_number, c->ret_temporary, tstatus, ctx->message));
+        if (r == 1) {
+            char why[80];
+            snprintf(why, sizeof(why), "%s when card %s was collected",
+                     c->temporary_returned ? "handed in" : "not handed in", c->card_number);
+            /* the temporary card's own event says why it moved, then the collection's detail again */
+            r = store_failure(store_shipments_custody(ctx->conn, ctx->actor, why, ctx->message));
+            if (r >= 0)
+                r = store_failure(store_shipments_temporary_settle(ctx->conn, c->ret_temporary,
+                                                                   c->temporary_returned, ctx->message));
+            if (r >= 0)
+                r = store_failure(store_shipments_custody(ctx->conn, ctx->actor, detail, ctx->message));
+        }
+        if (r >= 0) {
+            c->ret_temporary_due = c->ret_temporary[0] && !c->temporary_returned;
+            r = 0;
+        }
+    }
     if (r >= 0) {
-        const struct store_collection col = {.card_number = c->card_number,
-                                             .collected_by = agent ? "agent" : "holder",
-                                             .agent_name = agent ? agent_name_masked : NULL,
-                                             .agent_doc_type = agent ? c->agent_doc_type : NULL,
-                                             .agent_doc_masked = agent ? agent_doc_masked : NULL,
-                                             .actor = ctx->actor,
-                                             .activate = c->activate};
+        const struct store_collection col = {
+            .card_number = c->card_number,
+            .collected_by = agent ? "agent" : "holder",
+            .agent_name = agent ? agent_name_masked : NULL,
+            .agent_doc_type = agent ? c->agent_doc_type : NULL,
+            .agent_doc_masked = agent ? agent_doc_masked : NULL,
+            .actor = ctx->actor,
+            .activate = c->activate,
+            .activation_skipped = c->skip_activation_reason,
+            .poa_reference = agent && printable_reference(c->poa_reference) ? c->poa_reference : NULL,
+            .poa_scan_hex = poa_hex,
+            .temporary_card = c->ret_temporary[0] ? c->ret_temporary : NULL,
+            .temporary_returned = c->temporary_returned};
         r = store_failure(store_shipments_collect(ctx->conn, &col, ctx->message));
     }
+    if (r >= 0 && !c->activate)
+        r = store_event(ctx->conn, ctx->actor, "activation_skipped", h.application_id, c->card_number, NULL,
+                        c->skip_activation_reason);
     explicit_bzero(&h, sizeof(h));
+    free(poa_hex);
+    if (r < 0)
+        c->ret_temporary[0] = '\0';
     return commit(ctx, r < 0 ? r : 0);
 }
 

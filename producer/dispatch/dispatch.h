@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Errors beyond producer_error; each call that refuses fills a message a person can act on. */
 enum dispatch_error {
@@ -48,10 +49,28 @@ struct dispatch_collect {
     const char *holder_doc;     /* the holder's document number as presented; must match the application */
     const char *agent_name;     /* NULL: the holder collects in person */
     const char *agent_doc_type; /* resident_id, passport, ... */
-    const char *agent_doc;      /* stored masked only */
-    bool activate;              /* enable the social security function now (the usual case) */
+    const char *agent_doc;      /* stored masked only; checked by its type's rules
+                                 * (base/rules producer_doc_valid: a resident ID's check character) */
+    /* the power of attorney an agent brings (one of them is required for an agent): its reference number (1
+     * to 64 printable characters), or its scan (at most DISPATCH_POA_SCAN_MAX bytes, kept with its SHA-256)
+     */
+    const char *poa_reference;
+    const uint8_t *poa_scan;
+    size_t poa_scan_len;
+    /* The measures: the social security function is activated at collection. Not activating is an exception:
+     * activate false needs skip_activation_reason (1 to 500 characters), recorded with the collection and as
+     * an activation_skipped event. */
+    bool activate;
+    const char *skip_activation_reason;
+    /* The holder's temporary card (临时卡), if one is out: handed in now (returned and cancelled), else
+     * flagged for return (return_due); either way it stops working. */
+    bool temporary_returned;
+    /* out: the holder's temporary card that was settled ("" when none) and whether it is still due back */
+    char ret_temporary[16];
+    bool ret_temporary_due;
 };
-int producer_dispatch_collect(struct producer_ctx *ctx, const struct dispatch_collect *c);
+#define DISPATCH_POA_SCAN_MAX (5u * 1024 * 1024)
+int producer_dispatch_collect(struct producer_ctx *ctx, struct dispatch_collect *c);
 int producer_dispatch_activate(struct producer_ctx *ctx, const char *card_number);
 /* A card not collected within setting uncollected_return_months of outlet receipt goes back to the bureau. */
 int producer_dispatch_return(struct producer_ctx *ctx, const char *card_number);

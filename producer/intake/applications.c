@@ -263,6 +263,43 @@ int producer_card_cancel(struct producer_ctx *ctx, const char *card_number, cons
     return 0;
 }
 
+int producer_card_temporary_json(PGconn *conn, bool due_only, json_object **ret)
+{
+    if (!conn || !ret)
+        return PRODUCER_ERROR_INVALID;
+    /* the list shows the cards as they stand today: an expiry nobody recorded yet is recorded first */
+    if (store_applications_temporary_expire(conn, LAPSE_ACTOR) < 0)
+        return PRODUCER_ERROR_DB;
+    return store_applications_temporary_json(conn, due_only, ret);
+}
+
+int producer_card_return_temporary(struct producer_ctx *ctx, const char *card_number, const char *reason)
+{
+    struct store_card_life life;
+    int r;
+
+    if (!valid_ctx(ctx))
+        return PRODUCER_ERROR_INVALID;
+    if (store_applications_temporary_expire(ctx->conn, LAPSE_ACTOR) < 0)
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database is not available; nothing changed");
+    r = card_begin(ctx, card_number, reason, &life);
+    if (r < 0)
+        return r;
+    if (!life.temporary)
+        return card_refuse(ctx, "card %s is not a temporary card; it is not returned at the window",
+                           card_number);
+    if (strcmp(life.status, "issued") != 0 && strcmp(life.status, "return_due") != 0)
+        return card_refuse(ctx, "temporary card %s is not out (it is %s)", card_number, life.status);
+    r = store_applications_temporary_return(ctx->conn, card_number, life.status, ctx->actor,
+                                            reason && reason[0] ? reason : "handed in at the window");
+    if (r != 1 || store_commit(ctx->conn) < 0) {
+        store_rollback(ctx->conn);
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database failed; card %.32s is unchanged",
+                                 card_number);
+    }
+    return 0;
+}
+
 int producer_card_blacklist_json(PGconn *conn, json_object **ret)
 {
     if (!conn || !ret)

@@ -6,6 +6,7 @@
 #include "store/db.h"
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Every change takes a struct producer_ctx (base/ctx.h): connection, actor (goes into the audit trail), and
@@ -66,6 +67,21 @@ extern const char *const producer_card_cancel_reasons[]; /* NULL-terminated */
 int producer_card_cancel(struct producer_ctx *ctx, const char *card_number, const char *reason,
                          int *ret_applications);
 
+/* --- temporary cards (临时卡) ----------------------------------------------------------------------------
+ * Issued at a counter line to the insured who wait for a card or replace a lost one (the schema refuses the
+ * application otherwise), valid setting temporary_validity_days (90) on face and chip. Once past its
+ * validity, or when the real card is collected without it, it is due back (return_due, blocked) and no longer
+ * stands in the way of a new one. */
+
+/* The window's list (see store_applications_temporary_json()), after flagging the expired ones (actor
+ * "cardline"); due_only: only the cards due back. */
+int producer_card_temporary_json(PGconn *conn, bool due_only, json_object **ret);
+
+/* The holder hands a temporary card back at the window: returned and cancelled (blocked). Refused for a card
+ * that is not a temporary card out (issued or due back). Event temporary_returned (detail: reason or "handed
+ * in at the window"). */
+int producer_card_return_temporary(struct producer_ctx *ctx, const char *card_number, const char *reason);
+
 /* The chips' blacklist as it stands now: see store_applications_blacklist_json() (store/applications.h). */
 int producer_card_blacklist_json(PGconn *conn, json_object **ret);
 
@@ -81,7 +97,9 @@ int producer_card_blacklist_json(PGconn *conn, json_object **ret);
  *   {id (int), upstream_id, kind, status, doc_type, doc_number (masked), holder (masked name), outlet,
  *    accepted (YYYY-MM-DD), deadline (or null), latest_completion ("YYYY-MM-DD HH:MI" bureau time, or null),
  *    held_working_days (int), attempts (int), held_reason, cancel_reason, deadline_problem (each null when
- *    none), cards ("NUMBER status (reason); ..." or null)}
+ *    none), cards ("NUMBER status (reason); ..." or null), nationality, bank (or null), representative (null,
+ *    or the guardian or agent who applied: {role, name (masked), doc_type, doc_number (masked),
+ *    relationship})}
  * PRODUCER_ERROR_NOT_FOUND when no application has that id or upstream id. */
 int producer_applications_json(PGconn *conn, const char *status, int limit, json_object **ret);
 int producer_application_json(PGconn *conn, const char *application, json_object **ret);

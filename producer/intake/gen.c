@@ -2,6 +2,7 @@
  * rare and long names, both kinds of outlet, replacements and exchanges, each with a photo */
 #include "producer.h"
 #include "store/applications.h"
+#include "store/banks.h"
 #include "store/calendar.h"
 #include "store/outlets.h"
 #include "store/settings.h"
@@ -63,30 +64,42 @@ static const char *const other_regions[] = {"430102", "510104", "360102", "45010
 static const char *const surnames[] = {"王",   "李",   "张",   "刘",   "陈", "杨", "黄", "赵", "吴", "周",
                                        "徐",   "孙",   "马",   "朱",   "胡", "郭", "何", "林", "罗", "梁",
                                        "欧阳", "司马", "上官", "诸葛", "钟", "邓", "冯", "曾", "彭", "萧"};
-static const char *const given_common[] = {
-    "伟", "芳", "娜", "敏",   "静", "丽", "强",   "磊",   "军",   "洋",   "勇",   "艳",   "杰",   "娟",
-    "涛", "明", "超", "秀英", "华", "慧", "建国", "志强", "晓燕", "子涵", "浩然", "梓轩", "雨桐", "欣怡"};
-/* characters outside everyday use that still must print and encode (all within GBK) */
-static const char *const given_rare[] = {"堃", "喆", "犇", "淼", "彧", "玥", "珺", "燊", "昇", "翀",
-                                         "赟", "昊", "骉", "垚", "祎", "旻", "琍", "溱", "頔", "婧"};
+/* given names by the sex they are usually given to, so that a name never contradicts the sex field (a woman
+ * called 建国 is an error a clerk would query) */
+static const char *const given_male[] = {"伟", "强", "磊",   "军",   "洋",   "勇",   "杰", "涛",
+                                         "明", "超", "建国", "志强", "浩然", "梓轩", "华", "俊杰"};
+static const char *const given_female[] = {"芳", "娜",   "敏",   "静",   "丽",   "艳", "娟", "秀英",
+                                           "慧", "晓燕", "子涵", "雨桐", "欣怡", "婷", "雪", "秀兰"};
+/* characters outside everyday use that still must print and encode (all within GBK), by the same rule (淼,
+ * 旻, 溱 and 頔 are given to both; they stand with the women's) */
+static const char *const rare_male[] = {"堃", "喆", "犇", "彧", "燊", "昇", "翀", "赟", "昊", "骉", "垚"};
+static const char *const rare_female[] = {"玥", "珺", "祎", "琍", "婧", "淼", "旻", "溱", "頔"};
 /* long names of Uyghur and other minorities, written with the middle dot */
 static const struct {
     const char *name;
     int ethnicity;
+    char sex;
 } long_names[] = {
-    {"阿依古丽·买买提依明·阿卜杜克热木", 5},
-    {"买买提依明·阿卜杜热西提", 5},
-    {"热依拉·艾买提江", 5},
-    {"扎西次仁·洛桑丹增", 4},
-    {"阿卜杜萨拉木·吐尔逊托合提", 5},
+    {"阿依古丽·买买提依明·阿卜杜克热木", 5, '2'},
+    {"买买提依明·阿卜杜热西提", 5, '1'},
+    {"热依拉·艾买提江", 5, '2'},
+    {"扎西次仁·洛桑丹增", 4, '1'},
+    {"阿卜杜萨拉木·吐尔逊托合提", 5, '1'},
 };
 static const struct {
     const char *name, *nationality;
+    char sex;
 } foreigners[] = {
-    {"SMITH JOHN WILLIAM", "USA"}, {"KIM MINJUN", "KOR"},      {"TANAKA HARUTO", "JPN"},
-    {"MUELLER ANNA", "DEU"},       {"DUPONT CAMILLE", "FRA"},  {"IVANOV DMITRY", "RUS"},
-    {"NGUYEN VAN AN", "VNM"},      {"OKAFOR CHIAMAKA", "NGA"},
+    {"SMITH JOHN WILLIAM", "USA", '1'}, {"KIM MINJUN", "KOR", '1'},      {"TANAKA HARUTO", "JPN", '1'},
+    {"MUELLER ANNA", "DEU", '2'},       {"DUPONT CAMILLE", "FRA", '2'},  {"IVANOV DMITRY", "RUS", '1'},
+    {"NGUYEN VAN AN", "VNM", '1'},      {"OKAFOR CHIAMAKA", "NGA", '2'},
 };
+/* ret = the index of a random entry of that sex in a table of names whose entries carry one (each table has
+ * both, so this ends) */
+#define PICK_SEXED(r, table, want, ret)                                                                      \
+    do                                                                                                       \
+        (ret) = rng_below((r), (int)(sizeof(table) / sizeof((table)[0])));                                   \
+    while ((table)[(ret)].sex != (want))
 /* GB 3304 ethnicity codes other than Han (01) seen in Guangdong */
 static const int minority_codes[] = {8, 3, 6, 11, 7, 9, 13, 16};
 
@@ -115,19 +128,52 @@ static void random_birth(struct rng *r, int today_y, int min_age, int max_age, i
     *d = 1 + rng_below(r, mdays[*m - 1]);
 }
 
-static void chinese_name(struct rng *r, char *out, size_t size)
+static void chinese_name(struct rng *r, char sex, char *out, size_t size)
 {
     const char *sur = PICK(r, surnames);
     int roll = rng_below(r, 10);
+    bool male = sex == '1';
+    const char *rare = male ? PICK(r, rare_male) : PICK(r, rare_female);
+    const char *first = male ? PICK(r, given_male) : PICK(r, given_female);
+    const char *second = male ? PICK(r, given_male) : PICK(r, given_female);
 
     if (roll < 2)
-        snprintf(out, size, "%s%s", sur, PICK(r, given_rare));
+        snprintf(out, size, "%s%s", sur, rare);
     else if (roll < 3)
-        snprintf(out, size, "%s%s%s", sur, PICK(r, given_rare), PICK(r, given_common));
+        snprintf(out, size, "%s%s%s", sur, rare, first);
     else if (roll < 6)
-        snprintf(out, size, "%s%s", sur, PICK(r, given_common));
+        snprintf(out, size, "%s%s", sur, first);
+    else if (strlen(first) == 3 && strlen(second) == 3 && strcmp(first, second) != 0)
+        snprintf(out, size, "%s%s%s", sur, first, second); /* two single characters: 王伟强 */
     else
-        snprintf(out, size, "%s%s%s", sur, PICK(r, given_common), PICK(r, given_common));
+        snprintf(out, size, "%s%s", sur, first); /* 建国, 秀英 are whole given names already */
+}
+
+/* ISO 3166 numeric codes of the foreigners above: the 2023 permanent resident card writes the country so */
+static const char *iso_numeric(const char *alpha3)
+{
+    static const char *const map[][2] = {{"USA", "840"}, {"KOR", "410"}, {"JPN", "392"}, {"DEU", "276"},
+                                         {"FRA", "250"}, {"RUS", "643"}, {"VNM", "704"}, {"NGA", "566"}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(map[i][0], alpha3) == 0)
+            return map[i][1];
+    }
+    return "999";
+}
+
+/* A foreign permanent resident card number: the 2023 card (18 digits from 9, built like a resident ID
+ * number), or the 2004/2017 card (the country's 3 capitals, 4-digit place of issue, YYMMDD, 2 digits). */
+static void make_foreign_permanent(struct rng *r, const char *alpha3, int y, int m, int d, char sex,
+                                   bool card2023, char out[19])
+{
+    if (card2023) {
+        char head[7];
+        snprintf(head, sizeof(head), "944%.3s", iso_numeric(alpha3));
+        make_resident_id(r, head, y, m, d, sex, out);
+    } else {
+        snprintf(out, 19, "%.3s4401%02u%02u%02u%02u", alpha3, (unsigned)y % 100u, (unsigned)m % 100u,
+                 (unsigned)d % 100u, (unsigned)rng_below(r, 100));
+    }
 }
 
 /* A person and the document they applied with. */
@@ -136,36 +182,62 @@ static void gen_person(struct person_gen *g, struct producer_app *a)
     struct rng *r = &g->rng;
     int roll = rng_below(r, 100), y, m, d;
 
+    memset(&a->rep, 0, sizeof(a->rep));
     a->sex = rng_below(r, 2) ? '1' : '2';
     a->ethnicity = rng_below(r, 10) == 0 ? PICK(r, minority_codes) : 1;
     snprintf(a->nationality, sizeof(a->nationality), "CHN");
     if (roll < 6) {
-        /* foreigner with a passport; the bureau assigns the social security number */
-        int i = rng_below(r, (int)(sizeof(foreigners) / sizeof(foreigners[0])));
+        /* a foreigner, with a passport (the bureau assigns the social security number) or a permanent
+         * resident card */
+        int i, doc;
+        PICK_SEXED(r, foreigners, a->sex, i);
+        doc = rng_below(r, 4);
         random_birth(r, g->today_y, 20, 60, &y, &m, &d);
-        snprintf(a->doc_type, sizeof(a->doc_type), "passport");
-        snprintf(a->doc_number, sizeof(a->doc_number), "%c%c%07u", 'E' + rng_below(r, 4),
-                 'A' + rng_below(r, 26), rng_next(r) % 10000000u);
         snprintf(a->name, sizeof(a->name), "%s", foreigners[i].name);
         snprintf(a->nationality, sizeof(a->nationality), "%s", foreigners[i].nationality);
         snprintf(a->ssn, sizeof(a->ssn), "%.3s%04u%02u%02u%07u", foreigners[i].nationality,
                  (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u, rng_next(r) % 10000000u);
+        if (doc < 2) {
+            snprintf(a->doc_type, sizeof(a->doc_type), "passport");
+            snprintf(a->doc_number, sizeof(a->doc_number), "%c%c%07u", 'E' + rng_below(r, 4),
+                     'A' + rng_below(r, 26), rng_next(r) % 10000000u);
+        } else {
+            snprintf(a->doc_type, sizeof(a->doc_type), "foreign_permanent");
+            make_foreign_permanent(r, a->nationality, y, m, d, a->sex, doc == 3, a->doc_number);
+            if (doc == 3)
+                snprintf(a->ssn, sizeof(a->ssn), "%.18s", a->doc_number);
+        }
         snprintf(a->birth_place, sizeof(a->birth_place), "440100");
         a->ethnicity = 97;
-    } else if (roll < 8) {
+    } else if (roll < 10) {
+        /* Hong Kong, Macau and Taiwan residents: the Mainland travel permit, or the residence permit whose
+         * 18-digit number (810000 Hong Kong, 820000 Macau, 830000 Taiwan) is their social security number */
+        bool taiwan = roll >= 9, residence = rng_below(r, 2) == 0;
         random_birth(r, g->today_y, 18, 70, &y, &m, &d);
-        snprintf(a->doc_type, sizeof(a->doc_type), "hk_macau_permit");
-        snprintf(a->doc_number, sizeof(a->doc_number), "%c%08u", rng_below(r, 2) ? 'H' : 'M',
-                 rng_next(r) % 100000000u);
-        chinese_name(r, a->name, sizeof(a->name));
-        snprintf(a->birth_place, sizeof(a->birth_place), rng_below(r, 2) ? "810000" : "820000");
-        /* Hong Kong and Macau residents living on the mainland hold an 18-digit residence permit number */
-        make_resident_id(r, a->birth_place, y, m, d, a->sex, a->ssn);
+        chinese_name(r, a->sex, a->name, sizeof(a->name));
+        snprintf(a->birth_place, sizeof(a->birth_place), "%s",
+                 taiwan            ? "710000"
+                 : rng_below(r, 2) ? "810000"
+                                   : "820000");
+        make_resident_id(r, taiwan ? "830000" : a->birth_place, y, m, d, a->sex, a->ssn);
+        if (residence) {
+            snprintf(a->doc_type, sizeof(a->doc_type), taiwan ? "taiwan_residence" : "hk_macau_residence");
+            snprintf(a->doc_number, sizeof(a->doc_number), "%.18s", a->ssn);
+        } else if (taiwan) {
+            snprintf(a->doc_type, sizeof(a->doc_type), "taiwan_permit");
+            snprintf(a->doc_number, sizeof(a->doc_number), "%08u", rng_next(r) % 100000000u);
+        } else {
+            snprintf(a->doc_type, sizeof(a->doc_type), "hk_macau_permit");
+            snprintf(a->doc_number, sizeof(a->doc_number), "%c%08u", a->birth_place[1] == '1' ? 'H' : 'M',
+                     rng_next(r) % 100000000u);
+        }
     } else {
-        bool minor = roll < 22;
+        /* under 16 on the day of acceptance (ages 2 to 15 now, so also on any working day of the window) the
+         * household register is the document and a parent applies as the guardian */
+        bool minor = roll < 24;
         const char *region = rng_below(r, 3) ? PICK(r, local_regions) : PICK(r, other_regions);
         if (minor)
-            random_birth(r, g->today_y, 1, 15, &y, &m, &d);
+            random_birth(r, g->today_y, 2, 15, &y, &m, &d);
         else
             random_birth(r, g->today_y, 18, 85, &y, &m, &d);
         snprintf(a->doc_type, sizeof(a->doc_type), minor ? "household_register" : "resident_id");
@@ -173,11 +245,29 @@ static void gen_person(struct person_gen *g, struct producer_app *a)
         snprintf(a->ssn, sizeof(a->ssn), "%.18s", a->doc_number);
         snprintf(a->birth_place, sizeof(a->birth_place), "%s", region);
         if (rng_below(r, 25) == 0) {
-            int i = rng_below(r, (int)(sizeof(long_names) / sizeof(long_names[0])));
+            int i;
+            PICK_SEXED(r, long_names, a->sex, i);
             snprintf(a->name, sizeof(a->name), "%s", long_names[i].name);
             a->ethnicity = long_names[i].ethnicity;
         } else {
-            chinese_name(r, a->name, sizeof(a->name));
+            chinese_name(r, a->sex, a->name, sizeof(a->name));
+        }
+        /* the very old often send a son, daughter or spouse with a power of attorney */
+        if (minor || (g->today_y - y >= 75 && rng_below(r, 3) == 0)) {
+            struct producer_rep *rep = &a->rep;
+            char rep_sex = rng_below(r, 2) ? '1' : '2';
+            int ry, rm, rd;
+            if (minor)
+                random_birth(r, y, 22, 40, &ry, &rm, &rd);
+            else
+                random_birth(r, g->today_y, 20, g->today_y - y - 20, &ry, &rm, &rd);
+            snprintf(rep->role, sizeof(rep->role), minor ? "guardian" : "agent");
+            snprintf(rep->relationship, sizeof(rep->relationship), "%s",
+                     minor ? (rep_sex == '1' ? "father" : "mother") : "child");
+            snprintf(rep->doc_type, sizeof(rep->doc_type), "resident_id");
+            make_resident_id(r, region, ry, rm, rd, rep_sex, rep->doc_number);
+            snprintf(rep->nationality, sizeof(rep->nationality), "CHN");
+            chinese_name(r, rep_sex, rep->name, sizeof(rep->name));
         }
     }
     snprintf(a->birth_date, sizeof(a->birth_date), "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
@@ -228,6 +318,22 @@ static int insert_old_card(PGconn *conn, struct rng *r, const struct producer_ap
     return PRODUCER_ERROR_DB;
 }
 
+/* The account bank: the outlet's own when it is a cooperating bank's window, else one of the cooperating
+ * banks (the configured list in ctx, or the defaults a new database has). */
+static const char *pick_bank(const struct producer_gen_ctx *ctx, struct rng *r, const char *outlet_bank)
+{
+    int n = ctx->banks ? ctx->nbanks : (int)(sizeof(banks) / sizeof(banks[0]));
+    int pick = rng_below(r, n > 0 ? n : 1);
+
+    for (int i = 0; outlet_bank && i < n; i++) {
+        if (strcmp(ctx->banks ? ctx->banks[i] : banks[i], outlet_bank) == 0)
+            return outlet_bank;
+    }
+    if (n <= 0)
+        return "";
+    return ctx->banks ? ctx->banks[pick] : banks[pick];
+}
+
 /* The item's own random state: a function of (seed, index) alone, so that one item never depends on another,
  * on the day, or on how many draws an earlier item needed. */
 static void item_rng(uint32_t seed, int index, struct rng *ret)
@@ -264,7 +370,7 @@ int producer_gen_item_make(const struct producer_gen_ctx *ctx, int index, int de
     snprintf(it.app.outlet_code, sizeof(it.app.outlet_code), "%s", default_outlets[outlet].code);
     /* at a bank's window the applicant opens the account with that bank */
     snprintf(it.app.bank_name, sizeof(it.app.bank_name), "%s",
-             default_outlets[outlet].bank ? default_outlets[outlet].bank : PICK(r, banks));
+             pick_bank(ctx, r, default_outlets[outlet].bank));
     /* accepted on one of the bureau's working days in the window, during office hours, bureau time (the
      * writer adds the bureau's time zone, so the item does not depend on it) */
     day = ctx->days[rng_below(r, ctx->ndays)];
@@ -417,6 +523,7 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     struct photo_checker *checker = NULL;
     struct photo_profile profile;
     char(*days)[11] = NULL, why[256], time_zone[64];
+    char(*bank_names)[STORE_BANK_NAME_MAX] = NULL;
     struct rng seed_rng = {.s = cfg->seed};
     int r = 0;
 
@@ -440,6 +547,16 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     r = gen_days(conn, cfg, &ctx, &days);
     if (r < 0)
         return r;
+    bank_names = calloc(STORE_BANKS_MAX, sizeof(*bank_names));
+    r = bank_names ? store_banks_list(conn, bank_names, STORE_BANKS_MAX, NULL, 0) : PRODUCER_ERROR_NOMEM;
+    if (r < 0) {
+        log_error("gen", "the cooperating banks could not be read: %s", producer_strerror(r));
+        free(bank_names);
+        free(days);
+        return r;
+    }
+    ctx.banks = (const char(*)[STORE_BANK_NAME_MAX])bank_names;
+    ctx.nbanks = r < STORE_BANKS_MAX ? r : STORE_BANKS_MAX;
     r = producer_gen_outlets(conn);
     if (r < 0)
         log_error("gen", "the default outlets could not be written: %s", producer_strerror(r));
@@ -480,6 +597,7 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     photo_checker_free(checker);
     producer_portrait_source_free(portraits);
     free(days);
+    free(bank_names);
     if (r < 0)
         return r;
     store_work_notify(conn);

@@ -33,6 +33,8 @@ struct producer_gen_ctx {
     const struct producer_portrait_source *portraits;
     const struct photo_checker *checker; /* NULL: portraits are not checked (tests of the generator only) */
     const struct photo_profile *profile; /* the bureau's photo rules the portraits must pass */
+    const char (*banks)[101];            /* the cooperating banks (NULL: the defaults of a new database) */
+    int nbanks;
 };
 
 /* One application as the upstream platform would send it, before it is written. */

@@ -2,9 +2,11 @@
  */
 #include "intake/intake.h"
 #include "store/applications.h"
+#include "store/banks.h"
 #include "store/calendar.h"
 #include "store/outlets.h"
 #include "store/photos.h"
+#include "store/settings.h"
 #include "store/store.h"
 
 #include "base/fileio.h"
@@ -63,6 +65,12 @@ enum column {
     COL_PHOTO,
     COL_REPLACED_CARD,
     COL_PRIORITY,
+    COL_REP_ROLE,
+    COL_REP_NAME,
+    COL_REP_DOC_TYPE,
+    COL_REP_DOC_NUMBER,
+    COL_REP_NATIONALITY,
+    COL_REP_RELATIONSHIP,
     COL_COUNT
 };
 
@@ -89,6 +97,12 @@ static const struct {
     [COL_PHOTO] = {"photo", true},
     [COL_REPLACED_CARD] = {"replaced_card", false},
     [COL_PRIORITY] = {"priority", false},
+    [COL_REP_ROLE] = {"rep_role", false},
+    [COL_REP_NAME] = {"rep_name", false},
+    [COL_REP_DOC_TYPE] = {"rep_doc_type", false},
+    [COL_REP_DOC_NUMBER] = {"rep_doc_number", false},
+    [COL_REP_NATIONALITY] = {"rep_nationality", false},
+    [COL_REP_RELATIONSHIP] = {"rep_relationship", false},
 };
 
 struct import_row {
@@ -136,6 +150,12 @@ int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUC
     COPY(outlet_code, COL_OUTLET);
     COPY(bank_name, COL_BANK);
     COPY(replaced_card, COL_REPLACED_CARD);
+    COPY(rep.role, COL_REP_ROLE);
+    COPY(rep.name, COL_REP_NAME);
+    COPY(rep.doc_type, COL_REP_DOC_TYPE);
+    COPY(rep.doc_number, COL_REP_DOC_NUMBER);
+    COPY(rep.nationality, COL_REP_NATIONALITY);
+    COPY(rep.relationship, COL_REP_RELATIONSHIP);
     if (v[COL_SSN][0])
         COPY(ssn, COL_SSN);
     else
@@ -157,9 +177,16 @@ int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUC
         ROW_ERROR("birth_date '%s' is not YYYY-MM-DD", a->birth_date);
     if (strlen(a->birth_place) != 6 || strspn(a->birth_place, "0123456789") != 6)
         ROW_ERROR("birth_place '%s' is not a 6-digit region code", a->birth_place);
-    if (strlen(v[COL_ACCEPTED_AT]) >= sizeof(row->accepted_at))
-        ROW_ERROR("accepted_at is too long");
-    snprintf(row->accepted_at, sizeof(row->accepted_at), "%s", v[COL_ACCEPTED_AT]);
+    {
+        /* ISO 8601 only, so that PostgreSQL's own readings ("yesterday", "now") never reach it; the import
+         * turns it into the instant it names (bureau time without an offset) once it knows the zone */
+        struct producer_time t;
+        if (producer_time_parse(v[COL_ACCEPTED_AT], PRODUCER_TIME_INSTANT, "accepted_at", &t, reason,
+                                sizeof(reason)) < 0 ||
+            strlen(v[COL_ACCEPTED_AT]) >= sizeof(row->accepted_at))
+            ROW_ERROR("%s", reason);
+        snprintf(row->accepted_at, sizeof(row->accepted_at), "%s", v[COL_ACCEPTED_AT]);
+    }
     row->priority = 5;
     if (v[COL_PRIORITY][0]) {
         row->priority = (int)strtol(v[COL_PRIORITY], &end, 10);
@@ -168,8 +195,16 @@ int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUC
     }
     /* the same rules the line applies, so that a bad number is refused at the door */
     a->photo_id = 1;
+    /* the document first, so that the message names the field: its type, then its number */
+    if (!producer_doc_type_known(a->doc_type))
+        ROW_ERROR("doc_type: '%s' is not one of %s", a->doc_type, PRODUCER_DOC_TYPES);
+    if (!producer_doc_valid(a->doc_type, a->doc_number, "", today_yyyymmdd, reason, sizeof(reason)))
+        ROW_ERROR("doc_number: %s", reason);
     if (!producer_validate_app(a, today_yyyymmdd, reason, sizeof(reason)))
         ROW_ERROR("%s", reason);
+    if (a->nationality[0] && !producer_doc_valid(a->doc_type, a->doc_number, a->nationality, today_yyyymmdd,
+                                                 reason, sizeof(reason)))
+        ROW_ERROR("nationality: %s", reason);
     a->photo_id = 0;
     row->photo = v[COL_PHOTO];
     return 0;
@@ -257,6 +292,52 @@ int producer_import_header(const struct csv_record *rec, const char *name,
     return r;
 }
 
+/* Every row's accepted_at becomes the instant it names, a value without an offset being bureau time (setting
+ * bureau_timezone), and none may lie after the bureau's now (CARDLINE_NOW respected). The rows then carry UTC
+ * text, which every later check and the insert read the same whatever the session's time zone. */
+static int resolve_accepted(PGconn *conn, struct import_row *rows, int n, const char *csv_path)
+{
+    char(*text)[112] = calloc((size_t)n + 1, sizeof(*text)), (*utc)[32] = calloc((size_t)n + 1, sizeof(*utc));
+    const char **texts = calloc((size_t)n + 1, sizeof(*texts));
+    bool *future = calloc((size_t)n + 1, sizeof(*future));
+    char zone[64];
+    struct store_clock now;
+    int bad = 0, r = PRODUCER_ERROR_NOMEM;
+
+    if (text && utc && texts && future)
+        r = store_settings_time_zone(conn, zone, sizeof(zone));
+    for (int i = 0; i < n && r >= 0; i++) {
+        struct producer_time t;
+        r = producer_time_parse(rows[i].r.accepted_at, PRODUCER_TIME_INSTANT, "accepted_at", &t, NULL, 0);
+        if (r >= 0)
+            r = producer_time_sql(&t, zone, text[i], sizeof(text[i]));
+        texts[i] = text[i];
+    }
+    if (r >= 0)
+        r = store_calendar_instants(conn, texts, n, utc, future);
+    if (r < 0) {
+        fprintf(stderr, "%s: could not read the accepted times: %s\n", csv_path, producer_strerror(r));
+        bad = 1;
+        goto out;
+    }
+    if (store_calendar_clock(conn, &now) < 0)
+        snprintf(now.now, sizeof(now.now), "?");
+    for (int i = 0; i < n; i++) {
+        if (!future[i]) {
+            snprintf(rows[i].r.accepted_at, sizeof(rows[i].r.accepted_at), "%s", utc[i]);
+        } else if (bad++ < IMPORT_MAX_ERRORS) {
+            fprintf(stderr, "%s:%d: accepted_at '%s' is in the future: the bureau's time is now %s (%s)\n",
+                    csv_path, rows[i].r.line, rows[i].r.accepted_at, now.now, zone);
+        }
+    }
+out:
+    free(text);
+    free(utc);
+    free(texts);
+    free(future);
+    return bad;
+}
+
 static int check_outlets(PGconn *conn, struct import_row *rows, int n, const char *csv_path)
 {
     int bad = 0;
@@ -275,6 +356,78 @@ static int check_outlets(PGconn *conn, struct import_row *rows, int n, const cha
             bad++;
         }
     }
+    return bad;
+}
+
+/* The rules of the day of acceptance (which PostgreSQL reads from the row's accepted_at, in bureau time): the
+ * applicant's document for their age, the guardian or agent. */
+static int check_acceptance(PGconn *conn, struct import_row *rows, int n, int today, const char *csv_path)
+{
+    char reason[RULES_REASON_MAX];
+    int bad = 0;
+
+    for (int i = 0; i < n && bad < IMPORT_MAX_ERRORS; i++) {
+        int day, r = store_applications_accept_day(conn, rows[i].r.accepted_at, &day);
+        if (r == PRODUCER_ERROR_INPUT) {
+            fprintf(stderr, "%s:%d: accepted_at: '%s' is not a time\n", csv_path, rows[i].r.line,
+                    rows[i].r.accepted_at);
+            bad++;
+            continue;
+        }
+        if (r < 0) {
+            fprintf(stderr, "%s:%d: could not read accepted_at: %s\n", csv_path, rows[i].r.line,
+                    producer_strerror(r));
+            return bad + 1;
+        }
+        if (!producer_validate_intake(&rows[i].r.app, day, today, reason, sizeof(reason))) {
+            fprintf(stderr, "%s:%d: %s\n", csv_path, rows[i].r.line, reason);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* The account bank is one of the bureau's cooperating banks (table bank, written from the configuration). */
+static int check_banks(PGconn *conn, struct import_row *rows, int n, const char *csv_path)
+{
+    char(*names)[STORE_BANK_NAME_MAX] = NULL;
+    char source[301], list[STORE_BANKS_MAX * 24] = "";
+    int bad = 0, count = -1;
+
+    for (int i = 0; i < n && bad < IMPORT_MAX_ERRORS; i++) {
+        bool known = false;
+
+        if (!rows[i].r.app.bank_name[0])
+            continue;
+        if (count < 0) {
+            names = calloc(STORE_BANKS_MAX, sizeof(*names));
+            count = names ? store_banks_list(conn, names, STORE_BANKS_MAX, source, sizeof(source))
+                          : PRODUCER_ERROR_NOMEM;
+            if (count < 0) {
+                fprintf(stderr, "%s:%d: could not read the cooperating banks: %s\n", csv_path, rows[i].r.line,
+                        producer_strerror(count));
+                free(names);
+                return bad + 1;
+            }
+            if (count > STORE_BANKS_MAX)
+                count = STORE_BANKS_MAX;
+            for (int k = 0; k < count; k++) {
+                size_t used = strlen(list);
+                snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "", names[k]);
+            }
+        }
+        for (int k = 0; k < count && !known; k++)
+            known = strcmp(names[k], rows[i].r.app.bank_name) == 0;
+        if (!known) {
+            fprintf(stderr,
+                    "%s:%d: bank: '%s' is not one of the bureau's cooperating banks (%s; the list comes from "
+                    "%s)\n",
+                    csv_path, rows[i].r.line, rows[i].r.app.bank_name, count ? list : "none",
+                    source[0] ? source : "no configuration");
+            bad++;
+        }
+    }
+    free(names);
     return bad;
 }
 
@@ -343,7 +496,13 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
         bad++;
     }
     if (!bad)
+        bad = resolve_accepted(conn, rows, n, csv_path);
+    if (!bad)
         bad = check_outlets(conn, rows, n, csv_path);
+    if (!bad)
+        bad = check_banks(conn, rows, n, csv_path);
+    if (!bad)
+        bad = check_acceptance(conn, rows, n, today, csv_path);
     if (bad) {
         fprintf(stderr, "%s: %d bad row(s); nothing was imported\n", csv_path, bad);
         r = PRODUCER_ERROR_INPUT;

@@ -19,7 +19,7 @@ int producer_insert_application(PGconn *conn, const struct producer_app *app, co
 
 /* --- the pure part of a CSV import (no files, no database; fuzzed) --- */
 
-#define PRODUCER_IMPORT_COLUMNS 17
+#define PRODUCER_IMPORT_COLUMNS 23
 
 struct csv_record;
 

@@ -3,6 +3,8 @@
 #include "intake/photo_receipt.h"
 
 #include "base/log.h"
+#include "base/rules.h"
+#include "store/calendar.h"
 #include "store/photos.h"
 #include "store/store.h"
 
@@ -130,8 +132,31 @@ static int issue_in_transaction(struct producer_ctx *ctx, size_t len, const stru
     return store_event(ctx->conn, ctx->actor, "photo_checked", NULL, NULL, NULL, detail);
 }
 
+int producer_photo_receipt_doc_check(struct producer_ctx *ctx, const char *doc_type, const char *doc_number)
+{
+    char reason[RULES_REASON_MAX];
+    int today;
+
+    if (!ctx || !ctx->conn)
+        return PRODUCER_ERROR_INVALID;
+    if (!doc_type || !doc_type[0])
+        doc_type = "resident_id";
+    if (!doc_number || !doc_number[0])
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT, "give the applicant's document number");
+    if (strlen(doc_number) > 32)
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
+                                 "the document number is longer than 32 characters");
+    if (store_calendar_today(ctx->conn, &today) < 0)
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the bureau's date could not be read");
+    /* the identity rules applications are checked with: a receipt for a number no application could carry
+     * would only send the applicant back to the studio */
+    if (!producer_doc_valid(doc_type, doc_number, "", today, reason, sizeof(reason)))
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT, "%s", reason);
+    return 0;
+}
+
 int producer_photo_receipt_issue(struct producer_ctx *ctx, const uint8_t *data, size_t len,
-                                 const struct photo_report *report, const char *studio,
+                                 const struct photo_report *report, const char *studio, const char *doc_type,
                                  const char *doc_number, struct photo_receipt *ret)
 {
     struct photo_receipt rc;
@@ -142,10 +167,13 @@ int producer_photo_receipt_issue(struct producer_ctx *ctx, const uint8_t *data, 
     if (!ctx || !ctx->conn || !ctx->actor || !data || !report || !ret || !doc_number)
         return PRODUCER_ERROR_INVALID;
     ctx->message[0] = '\0';
-    if (!studio_ok(studio) || strlen(doc_number) < 5 || strlen(doc_number) > 32)
-        return PRODUCER_ERROR_INPUT;
+    if (!studio_ok(studio))
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
+                                 "the studio code is malformed (1 to 32 letters, digits, '-', '_')");
+    if ((r = producer_photo_receipt_doc_check(ctx, doc_type, doc_number)) < 0)
+        return r;
     if (report->verdict != PHOTO_STATUS_PASS && report->verdict != PHOTO_STATUS_WARN)
-        return PRODUCER_ERROR_INPUT;
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT, "the photo fails");
     /* The receipt binds the bytes the studio hands over; a report of other bytes must not be receipted. */
     photo_sha256_hex(data, len, sha);
     if (strcmp(sha, report->sha256) != 0)

@@ -15,15 +15,23 @@
  * file may be NULL (then omitted). Returns a new object (json_object_put it) or NULL when out of memory. */
 json_object *producer_photo_report_json(const struct photo_report *report, const char *file);
 
+/* Whether a receipt may be issued for the applicant's document: doc_type one of the supported types
+ * (PRODUCER_DOC_TYPES; NULL or "" means resident_id) and doc_number valid for it as base/rules.h's
+ * producer_doc_valid says (length, characters, check character, birth date not after the bureau's today).
+ * Returns 0, or PRODUCER_ERROR_INPUT with ctx->message saying why (the number masked); PRODUCER_ERROR_DB.
+ * Front ends call it before the (slow) photo check; producer_photo_receipt_issue calls it again. */
+int producer_photo_receipt_doc_check(struct producer_ctx *ctx, const char *doc_type, const char *doc_number);
+
 /* Issue a receipt for the photo bytes that report was made from (verdict pass or warn; a failing photo gets
- * PRODUCER_ERROR_INPUT). studio is a studio code (letters, digits, '-', '_', up to 32), doc_number the
- * applicant's document number. Stores the receipt with the full report and records the audit event
- * (ctx->actor, kind photo_checked, detail "<studio> receipt <number>"), so every front end records the same;
- * fills *ret (document number masked). Runs inside the caller's transaction when one is open on ctx->conn
- * (the web stores the photo with its receipt), else in its own. Returns 0, or a negative PRODUCER_ERROR with
- * ctx->message saying why (nothing logged above debug; the caller reports it). */
+ * PRODUCER_ERROR_INPUT). studio is a studio code (letters, digits, '-', '_', up to 32), doc_type and
+ * doc_number the applicant's document (producer_photo_receipt_doc_check: an invalid one gets
+ * PRODUCER_ERROR_INPUT and no receipt row). Stores the receipt with the full report and records the audit
+ * event (ctx->actor, kind photo_checked, detail "<studio> receipt <number>"), so every front end records the
+ * same; fills *ret (document number masked). Runs inside the caller's transaction when one is open on
+ * ctx->conn (the web stores the photo with its receipt), else in its own. Returns 0, or a negative
+ * PRODUCER_ERROR with ctx->message saying why (nothing logged above debug; the caller reports it). */
 int producer_photo_receipt_issue(struct producer_ctx *ctx, const uint8_t *data, size_t len,
-                                 const struct photo_report *report, const char *studio,
+                                 const struct photo_report *report, const char *studio, const char *doc_type,
                                  const char *doc_number, struct photo_receipt *ret);
 
 /* Fetch a receipt by number: 0 and *ret; PRODUCER_ERROR_NOT_FOUND when no such receipt; PRODUCER_ERROR_INPUT

@@ -59,6 +59,8 @@ void line_card_face(const struct line_card_source *s, const struct printer_layou
     issue[4] = '\0';
     ret->issue_year = atoi(issue);
     ret->bank_name = s->bank_name && s->bank_name[0] ? s->bank_name : NULL;
+    /* the measures: a temporary card shows its validity on the face, the same date as in the chip */
+    ret->valid_until = s->temporary && s->expiry_date && strlen(s->expiry_date) == 10 ? s->expiry_date : NULL;
     if (photo) {
         ret->photo_rgb = photo->rgb;
         ret->photo_width = photo->width;
@@ -82,5 +84,6 @@ void line_card_source_of_claim(const struct producer_claim *c, const char *card_
                                      .card_number = card_number,
                                      .issue_date = c->issue_date,
                                      .expiry_date = c->expiry_date,
-                                     .region_code = region_code};
+                                     .region_code = region_code,
+                                     .temporary = strcmp(a->kind, "temporary") == 0};
 }

@@ -33,6 +33,7 @@ struct line_card_source {
     const char *issue_date;
     const char *expiry_date;
     const char *region_code; /* the bureau's */
+    bool temporary;          /* a temporary card (临时卡): the face says so and shows expiry_date */
 };
 
 /* What the chip receives. Pure: no database, no device. */

@@ -4,6 +4,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "store/banks.h"
 #include "store/outlets.h"
 #include "store/settings.h"
 #include "store/store.h"
@@ -29,6 +30,23 @@ int producer_config_apply(PGconn *conn, const struct producer_config *cfg)
             log_error("config", "outlet %s: %s", c->code,
                       why ? "a field is out of range (kind hrss|bank, weekdays 1..7)"
                           : "the database refused it");
+            store_rollback(conn);
+            return PRODUCER_ERROR_DB;
+        }
+    }
+    /* the configured cooperating banks become the list an application's bank must be in */
+    if (cfg->nbanks >= 0) {
+        const char *names[CONFIG_MAX_BANKS];
+        char source[320];
+        int bad_bank = 0;
+
+        for (int i = 0; i < cfg->nbanks; i++)
+            names[i] = cfg->banks[i];
+        snprintf(source, sizeof(source), "configuration file %s", cfg->source);
+        r = store_banks_replace(conn, names, cfg->nbanks, source, &bad_bank);
+        if (r < 0) {
+            log_error("config", "banks[%d]: %s", bad_bank,
+                      r == PRODUCER_ERROR_INPUT ? "the database refused the name" : "the database failed");
             store_rollback(conn);
             return PRODUCER_ERROR_DB;
         }

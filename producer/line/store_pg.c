@@ -115,7 +115,7 @@ static int pg_pause(void *ctx, const char *line_id, const char *cause)
 
 static int pg_work_left(void *ctx)
 {
-    return store_queue_work_left(claimer(ctx)->conn);
+    return store_queue_work_left_for(claimer(ctx)->conn, claimer(ctx));
 }
 
 static const char *pg_last_error(void *ctx)

@@ -142,9 +142,9 @@ static int calendar_rows(PGconn *conn, const char *path, const char *data, size_
 
 int producer_calendar_import(PGconn *conn, const char *path)
 {
-    char *data = NULL, y[8], detail[64];
+    char *data = NULL, y[8], detail[80];
     size_t len = 0;
-    int year = 0, r;
+    int year = 0, known, r;
     long long working, waiting;
 
     r = producer_read_file(path, CALENDAR_FILE_MAX, &data, &len);
@@ -163,23 +163,26 @@ int producer_calendar_import(PGconn *conn, const char *path)
         fprintf(stderr, "%s: nothing was imported\n", path);
         return r;
     }
-    /* open applications that were waiting for this year's schedule get their deadlines now */
-    if (store_calendar_refresh_deadlines(conn) < 0) {
+    /* applications that were waiting for this year's schedule get their deadlines now: open ones, and
+     * produced cards still on their way to the outlet, which travel against the same deadline */
+    known = store_calendar_refresh_deadlines(conn);
+    if (known < 0) {
         log_error("calendar", "%s: the deadlines could not be recomputed; nothing was imported", path);
         store_rollback(conn);
         return PRODUCER_ERROR_DB;
     }
     snprintf(y, sizeof(y), "%d", year);
-    snprintf(detail, sizeof(detail), "calendar %d", year);
+    snprintf(detail, sizeof(detail), "calendar %d, %d deadline(s) now known", year, known);
     if (store_event(conn, "calendar", "calendar_imported", NULL, NULL, NULL, detail) < 0 ||
         store_commit(conn) < 0) {
         store_rollback(conn);
         return PRODUCER_ERROR_DB;
     }
     if (store_calendar_year_summary(conn, y, &working, &waiting) == 0)
-        printf("calendar %d imported: %lld working days; %lld open application(s) still without a deadline\n",
-               year, working, waiting);
-    return 0;
+        printf("calendar %d imported: %lld working days; %d deadline(s) now known; %lld open application(s) "
+               "still without a deadline\n",
+               year, working, known, waiting);
+    return known;
 }
 
 int producer_calendar_years_json(PGconn *conn, json_object **ret)
@@ -203,6 +206,50 @@ int producer_calendar_workdays(PGconn *conn, const char *from, const char *to, c
     if (!conn || !from || !to || !ret || ret_size == 0)
         return PRODUCER_ERROR_INVALID;
     return store_calendar_working_days_between(conn, from, to, ret, ret_size, err, err_size);
+}
+
+int producer_time_text(PGconn *conn, const char *text, enum producer_time_form form, const char *field,
+                       char *ret, size_t ret_size, char *err, size_t err_size)
+{
+    struct producer_time t;
+    int r;
+
+    if (!ret || ret_size < 11)
+        return PRODUCER_ERROR_INVALID;
+    r = producer_time_parse(text, form, field, &t, err, err_size);
+    if (r < 0)
+        return r;
+    if (form == PRODUCER_TIME_DATE) {
+        snprintf(ret, ret_size, "%04d-%02d-%02d", t.year, t.month, t.day);
+        return 0;
+    }
+    if (!conn)
+        return PRODUCER_ERROR_INVALID;
+    r = store_calendar_time_text(conn, &t, ret, ret_size);
+    if (r < 0 && err && err_size)
+        snprintf(err, err_size, "%s: the bureau's time zone (setting bureau_timezone) could not be read",
+                 field ? field : "time");
+    return r < 0 ? PRODUCER_ERROR_DB : 0;
+}
+
+int producer_status_deadlines(PGconn *conn, json_object *status)
+{
+    json_object *d = NULL, *unknown;
+    int r;
+
+    if (!conn || !status)
+        return PRODUCER_ERROR_INVALID;
+    r = store_calendar_deadlines_json(conn, 10, &d);
+    if (r < 0)
+        return r;
+    unknown = json_object_new_object();
+    json_object_object_add(unknown, "count", json_object_get(json_object_object_get(d, "unknown")));
+    json_object_object_add(unknown, "reasons", json_object_get(json_object_object_get(d, "unknown_reasons")));
+    json_object_object_add(status, "nearest_deadlines",
+                           json_object_get(json_object_object_get(d, "nearest")));
+    json_object_object_add(status, "deadlines_unknown", unknown);
+    json_object_put(d);
+    return 0;
 }
 
 int producer_risk_count(PGconn *conn)

@@ -1,6 +1,8 @@
 /* schedule.h — the working-day calendar for operators, and the forecast of applications that will be late */
 #pragma once
 
+#include "base/clock.h"
+
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -10,8 +12,8 @@
  *   year,2027,State Council notice of ...
  *   off,2027-01-01,2027-01-03,New Year
  *   work,2027-02-07,,makeup working day
- * In one transaction; then open applications waiting for that year get their deadlines.
- * Returns the number of applications whose deadline became known, or a negative error. */
+ * In one transaction, with the deadlines that were unknown recomputed (open applications, and produced cards
+ * not yet collected). Returns the number of applications whose deadline became known, or a negative error. */
 int producer_calendar_import(PGconn *conn, const char *path);
 
 /* The loaded years: [{year, source}] by year; *ret is a new json object the caller puts. */
@@ -24,6 +26,21 @@ int producer_calendar_deadline(PGconn *conn, const char *date, int days, char *r
 /* The working days after from up to and including to, as text in ret; errors as for the deadline. */
 int producer_calendar_workdays(PGconn *conn, const char *from, const char *to, char *ret, size_t ret_size,
                                char *err, size_t err_size);
+
+/* A time or date a person wrote (a CLI argument, a web parameter), checked by producer_time_parse and turned
+ * into what PostgreSQL reads without guessing: for PRODUCER_TIME_INSTANT timestamptz text (a value without an
+ * offset in the bureau's time zone, setting bureau_timezone), for PRODUCER_TIME_DATE the day YYYY-MM-DD.
+ * Every front end takes its times through this one function. Returns 0; PRODUCER_ERROR_INPUT with err naming
+ * field and the accepted forms; PRODUCER_ERROR_DB. */
+int producer_time_text(PGconn *conn, const char *text, enum producer_time_form form, const char *field,
+                       char *ret, size_t ret_size, char *err, size_t err_size);
+
+/* The deadline part of the status object (store_reads_status), the same for the CLI and the web: replaces
+ * nearest_deadlines with the nearest KNOWN deadlines of open applications, nearest first ([{application,
+ * upstream_id, status, deadline, working_days_left (null when a year in between is not loaded)}], 10 at
+ * most), and adds deadlines_unknown: {count, reasons: [{reason, n}]} for the others. 0 or PRODUCER_ERROR_DB.
+ */
+int producer_status_deadlines(PGconn *conn, json_object *status);
 
 enum producer_calendar_kind {
     PRODUCER_CALENDAR_COMMENT, /* a row whose first field starts with '#' */

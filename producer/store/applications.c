@@ -181,6 +181,90 @@ int store_applications_cancel_holder(PGconn *conn, const char *card_number, cons
     return n;
 }
 
+int store_applications_temporary_expire(PGconn *conn, const char *actor)
+{
+    const char *params[1] = {actor};
+    /* the FROM clause names the actor for the trigger's event before the function runs; local to this
+     * statement's own transaction, or to the caller's */
+    PGresult *res = store_query(conn, "expire temporary cards",
+                                "SELECT temporary_cards_expire(NULL) "
+                                "FROM (SELECT set_config('cardline.actor', $1, true)) s",
+                                1, params);
+    int n;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    n = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+int store_applications_temporary_json(PGconn *conn, bool due_only, json_object **ret)
+{
+    const char *params[1] = {due_only ? "t" : "f"};
+    PGresult *res = store_query(
+        conn, "temporary cards",
+        "SELECT c.card_number, c.status, coalesce(a.name, ''), coalesce(a.doc_number, ''), "
+        "  coalesce(a.outlet_code, ''), coalesce(to_char(c.issue_date, 'YYYY-MM-DD'), ''), "
+        "  coalesce(to_char(c.expiry_date, 'YYYY-MM-DD'), ''), c.status = 'return_due', c.return_due_reason "
+        "FROM card c LEFT JOIN application a ON a.id = c.application_id "
+        "WHERE c.temporary AND c.status IN ('issued', 'return_due') "
+        "  AND (NOT $1::boolean OR c.status = 'return_due') "
+        "ORDER BY c.status = 'return_due' DESC, c.expiry_date, c.card_number",
+        1, params);
+    json_object *a;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    a = json_object_new_array();
+    for (int i = 0; a && i < PQntuples(res); i++) {
+        json_object *o = json_object_new_object();
+        char doc[48];
+
+        producer_mask_doc(PQgetvalue(res, i, 3), doc, sizeof(doc));
+        json_object_object_add(o, "card", json_object_new_string(PQgetvalue(res, i, 0)));
+        json_object_object_add(o, "status", json_object_new_string(PQgetvalue(res, i, 1)));
+        json_object_object_add(o, "holder", masked_name(res, i, 2));
+        json_object_object_add(o, "doc", json_object_new_string(doc));
+        json_object_object_add(o, "outlet", json_object_new_string(PQgetvalue(res, i, 4)));
+        json_object_object_add(o, "issued", json_object_new_string(PQgetvalue(res, i, 5)));
+        json_object_object_add(o, "valid_until", json_object_new_string(PQgetvalue(res, i, 6)));
+        json_object_object_add(o, "due", json_object_new_boolean(strcmp(PQgetvalue(res, i, 7), "t") == 0));
+        json_object_object_add(o, "due_reason", text_or_null(res, i, 8));
+        json_object_array_add(a, o);
+    }
+    PQclear(res);
+    if (!a)
+        return PRODUCER_ERROR_NOMEM;
+    *ret = a;
+    return 0;
+}
+
+int store_applications_temporary_return(PGconn *conn, const char *card_number, const char *from,
+                                        const char *actor, const char *detail)
+{
+    const char *p_set[2] = {actor, detail};
+    const char *p_move[2] = {card_number, from};
+    PGresult *res = store_query(conn, "custody settings",
+                                "SELECT set_config('cardline.actor', $1, true), "
+                                "  set_config('cardline.detail', $2, true)",
+                                2, p_set);
+    int r;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    PQclear(res);
+    res = store_query(conn, "return the temporary card",
+                      "UPDATE card SET status = 'returned' "
+                      "WHERE card_number = $1 AND status = $2 AND temporary RETURNING card_number",
+                      2, p_move);
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    r = PQntuples(res) == 1;
+    PQclear(res);
+    return r;
+}
+
 int store_applications_blacklist_json(PGconn *conn, json_object **ret)
 {
     PGresult *res =
@@ -266,7 +350,8 @@ int store_applications_show_json(PGconn *conn, const char *application, json_obj
         "  held_working_days, attempts, coalesce(held_reason, ''), coalesce(cancel_reason, ''), "
         "  coalesce(deadline_problem, ''), "
         "  (SELECT string_agg(card_number || ' ' || status || coalesce(' (' || spoil_reason || ')', "
-        "     ''), '; ' ORDER BY created_at) FROM card WHERE application_id = a.id) "
+        "     ''), '; ' ORDER BY created_at) FROM card WHERE application_id = a.id), "
+        "  nationality, bank_name, rep_role, rep_name, rep_doc_type, rep_doc_number, rep_relationship "
         "FROM application a WHERE a.id::text = $1 OR a.upstream_id = $1",
         1, params);
     if (!res)
@@ -297,6 +382,23 @@ int store_applications_show_json(PGconn *conn, const char *application, json_obj
     json_object_object_add(o, "held_reason", nonempty_or_null(res, 0, 13));
     json_object_object_add(o, "cancel_reason", nonempty_or_null(res, 0, 14));
     json_object_object_add(o, "deadline_problem", nonempty_or_null(res, 0, 15));
+    json_object_object_add(o, "nationality", json_object_new_string(PQgetvalue(res, 0, 17)));
+    json_object_object_add(o, "bank", text_or_null(res, 0, 18));
+    if (PQgetisnull(res, 0, 19)) {
+        json_object_object_add(o, "representative", NULL);
+    } else {
+        /* the guardian or agent who applied: as masked as the holder */
+        json_object *rep = json_object_new_object();
+        char rep_doc[40];
+
+        producer_mask_doc(PQgetvalue(res, 0, 22), rep_doc, sizeof(rep_doc));
+        json_object_object_add(rep, "role", json_object_new_string(PQgetvalue(res, 0, 19)));
+        json_object_object_add(rep, "name", masked_name(res, 0, 20));
+        json_object_object_add(rep, "doc_type", json_object_new_string(PQgetvalue(res, 0, 21)));
+        json_object_object_add(rep, "doc_number", json_object_new_string(rep_doc));
+        json_object_object_add(rep, "relationship", json_object_new_string(PQgetvalue(res, 0, 23)));
+        json_object_object_add(o, "representative", rep);
+    }
     json_object_object_add(o, "cards", text_or_null(res, 0, 16));
     PQclear(res);
     *ret = o;
@@ -307,7 +409,9 @@ int store_applications_insert(PGconn *conn, const struct producer_app *a, const 
                               int priority, char *err, size_t err_size)
 {
     char eth[8], photo[24], prio[8], sex[2] = {a->sex, 0};
-    const char *params[17] = {a->upstream_id,
+    const struct producer_rep *rep = &a->rep;
+    bool has_rep = rep->role[0] != '\0';
+    const char *params[23] = {a->upstream_id,
                               a->kind,
                               a->doc_type,
                               a->doc_number,
@@ -323,7 +427,13 @@ int store_applications_insert(PGconn *conn, const struct producer_app *a, const 
                               a->photo_id ? photo : NULL,
                               a->replaced_card[0] ? a->replaced_card : NULL,
                               accepted_at,
-                              prio};
+                              prio,
+                              has_rep ? rep->role : NULL,
+                              has_rep ? rep->name : NULL,
+                              has_rep ? rep->doc_type : NULL,
+                              has_rep ? rep->doc_number : NULL,
+                              has_rep ? (rep->nationality[0] ? rep->nationality : "CHN") : NULL,
+                              has_rep ? rep->relationship : NULL};
     PGresult *res;
     int r = 0;
 
@@ -334,9 +444,11 @@ int store_applications_insert(PGconn *conn, const struct producer_app *a, const 
         conn,
         "INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, "
         "  birth_date, birth_place, nationality, outlet_code, bank_name, photo_id, replaced_card_number, "
-        "  accepted_at, priority) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        17, params);
+        "  accepted_at, priority, rep_role, rep_name, rep_doc_type, rep_doc_number, rep_nationality, "
+        "  rep_relationship) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, "
+        "  $21, $22, $23)",
+        23, params);
     if (!db_ok(res)) {
         const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         snprintf(err, err_size, "%s",
@@ -344,6 +456,23 @@ int store_applications_insert(PGconn *conn, const struct producer_app *a, const 
                      ? "an application with this upstream_id already exists"
                      : (msg ? msg : "database error"));
         r = PRODUCER_ERROR_DB;
+    }
+    PQclear(res);
+    return r;
+}
+
+int store_applications_accept_day(PGconn *conn, const char *accepted_at, int *ret_yyyymmdd)
+{
+    const char *params[1] = {accepted_at};
+    PGresult *res = db_exec(conn, "SELECT to_char(bureau_date($1::timestamptz), 'YYYYMMDD')", 1, params);
+    int r = 0;
+
+    if (!db_ok(res)) {
+        /* 22xxx: the text is no time PostgreSQL reads; anything else is the database's trouble */
+        r = strncmp(db_sqlstate(res), "22", 2) == 0 ? PRODUCER_ERROR_INPUT : PRODUCER_ERROR_DB;
+        log_debug("store", "accept day: %s", PQresultErrorMessage(res));
+    } else {
+        *ret_yyyymmdd = atoi(PQgetvalue(res, 0, 0));
     }
     PQclear(res);
     return r;

@@ -15,6 +15,10 @@
 int store_applications_insert(PGconn *conn, const struct producer_app *app, const char *accepted_at,
                               int priority, char *err, size_t err_size);
 
+/* The bureau's day (YYYYMMDD) of a time as PostgreSQL reads it (accepted_at of an import row). Returns 0,
+ * PRODUCER_ERROR_INPUT when it is no time, or PRODUCER_ERROR_DB. */
+int store_applications_accept_day(PGconn *conn, const char *accepted_at, int *ret_yyyymmdd);
+
 /* Each change runs inside the CALLER's transaction and returns 1 with *ret_id (the application number) when
  * one row changed, 0 when no application with that id or upstream id is in a state that allows it, or
  * PRODUCER_ERROR_DB (logged at debug level only). */
@@ -53,6 +57,21 @@ int store_applications_lapse_losses(PGconn *conn, const char *actor);
  * a cancelled event by actor. Returns how many or PRODUCER_ERROR_DB. */
 int store_applications_cancel_holder(PGconn *conn, const char *card_number, const char *reason,
                                      const char *actor);
+
+/* Temporary cards (临时卡) past their validity are flagged for return (return_due, 'expired'), each with a
+ * temporary_return_due event by actor. Returns how many or PRODUCER_ERROR_DB. */
+int store_applications_temporary_expire(PGconn *conn, const char *actor);
+
+/* The window's list of temporary cards: an array, due back first then by expiry, of {card, status (issued or
+ * return_due), holder (masked name), doc (masked document number), outlet, issued, valid_until (YYYY-MM-DD),
+ * due (bool), due_reason (expired, card collected or null)}; due_only: the ones due back only. */
+int store_applications_temporary_json(PGconn *conn, bool due_only, json_object **ret);
+
+/* Inside the caller's transaction: a temporary card handed back at the window (issued or return_due ->
+ * returned; the schema blocks it and writes temporary_returned by actor with detail). 1 when it moved, 0 when
+ * it was not in from, or PRODUCER_ERROR_DB. */
+int store_applications_temporary_return(PGconn *conn, const char *card_number, const char *from,
+                                        const char *actor, const char *detail);
 
 /* The blacklist as it stands now (view card_blacklist): an array of {card, status, since, until (a temporary
  * report's lapse, or null), reason, chip (the chip's serial, null when unknown)}, times "YYYY-MM-DD HH:MI"

@@ -2,6 +2,7 @@
 #include "store/calendar.h"
 
 #include "base/log.h"
+#include "store/settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,16 +146,24 @@ int store_calendar_add_days(PGconn *conn, const char *from, const char *to, cons
 
 int store_calendar_refresh_deadlines(PGconn *conn)
 {
-    PGresult *res = store_query(conn, "recompute deadlines",
-                                "UPDATE application SET held_working_days = held_working_days "
-                                "WHERE status IN ('pending', 'in_production', 'held') "
-                                "  AND (deadline IS NULL OR deadline_problem IS NOT NULL)",
-                                0, NULL);
+    PGresult *res = store_query(
+        conn, "recompute deadlines",
+        "WITH touched AS ("
+        "  UPDATE application a SET held_working_days = held_working_days "
+        "  WHERE (deadline IS NULL OR deadline_problem IS NOT NULL) "
+        "    AND (status IN ('pending', 'in_production', 'held') "
+        "         OR status = 'produced' AND EXISTS (SELECT 1 FROM card c WHERE c.application_id = a.id "
+        "              AND c.status IN ('good', 'in_transit', 'at_outlet'))) "
+        "  RETURNING deadline) "
+        "SELECT count(*) FILTER (WHERE deadline IS NOT NULL) FROM touched",
+        0, NULL);
+    int n;
 
     if (!res)
         return PRODUCER_ERROR_DB;
+    n = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
-    return 0;
+    return n;
 }
 
 int store_calendar_year_summary(PGconn *conn, const char *year, long long *ret_working_days,
@@ -378,5 +387,130 @@ int store_calendar_risk_json(PGconn *conn, int limit, json_object **ret)
     PQclear(res);
     PQclear(held);
     *ret = root;
+    return 0;
+}
+
+/* --- times people write ----------------------------------------------------------------------------------
+ */
+
+int store_calendar_time_text(PGconn *conn, const struct producer_time *t, char *ret, size_t ret_size)
+{
+    char zone[64];
+    int r;
+
+    if (!t->has_offset && (r = store_settings_time_zone(conn, zone, sizeof(zone))) < 0)
+        return r;
+    return producer_time_sql(t, t->has_offset ? NULL : zone, ret, ret_size);
+}
+
+int store_calendar_instants(PGconn *conn, const char *const *times, int n, char (*ret_utc)[32],
+                            bool *ret_future)
+{
+    char *list, *p;
+    const char *params[1];
+    size_t size = 3;
+    PGresult *res;
+
+    if (n <= 0)
+        return 0;
+    /* one array literal: the texts are digits, '-', ':', ' ', '+' and a zone name, none of which needs
+     * escaping inside double quotes (anything that would is refused) */
+    for (int i = 0; i < n; i++) {
+        if (strpbrk(times[i], "\"\\{},"))
+            return PRODUCER_ERROR_INVALID;
+        size += strlen(times[i]) + 3;
+    }
+    list = p = malloc(size);
+    if (!list)
+        return PRODUCER_ERROR_NOMEM;
+    *p++ = '{';
+    for (int i = 0; i < n; i++)
+        p += snprintf(p, size - (size_t)(p - list), "%s\"%s\"", i ? "," : "", times[i]);
+    snprintf(p, size - (size_t)(p - list), "}");
+    params[0] = list;
+    res =
+        store_query(conn, "instants",
+                    "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || '+00', t > clock_now() "
+                    "FROM unnest($1::timestamptz[]) WITH ORDINALITY AS u(t, i) ORDER BY i",
+                    1, params);
+    free(list);
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    if (PQntuples(res) != n) {
+        PQclear(res);
+        return PRODUCER_ERROR_DB;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(ret_utc[i], sizeof(ret_utc[i]), "%s", PQgetvalue(res, i, 0));
+        ret_future[i] = PQgetvalue(res, i, 1)[0] == 't';
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* --- the deadlines status shows --------------------------------------------------------------------------
+ */
+
+int store_calendar_deadlines_json(PGconn *conn, int limit, json_object **ret)
+{
+    char lim[16];
+    const char *params[1] = {lim};
+    PGresult *known, *unknown;
+    json_object *o, *a, *why;
+    long long total = 0;
+
+    snprintf(lim, sizeof(lim), "%d", limit);
+    /* working days left only where every year between today and the deadline is loaded */
+    known = store_query(
+        conn, "nearest known deadlines",
+        "SELECT id, upstream_id, status, deadline, "
+        "  CASE WHEN NOT EXISTS (SELECT 1 FROM generate_series(least(extract(year FROM bureau_today()), "
+        "         extract(year FROM deadline))::integer, greatest(extract(year FROM bureau_today()), "
+        "         extract(year FROM deadline))::integer) y "
+        "       WHERE y NOT IN (SELECT year FROM calendar_year)) "
+        "       THEN working_days_between(bureau_today(), deadline) END "
+        "FROM application WHERE status IN ('pending', 'in_production', 'held') AND deadline IS NOT NULL "
+        "ORDER BY deadline, id LIMIT $1::integer",
+        1, params);
+    if (!known)
+        return PRODUCER_ERROR_DB;
+    unknown =
+        store_query(conn, "unknown deadlines",
+                    "SELECT coalesce(deadline_problem, 'no reason recorded'), count(*) FROM application "
+                    "WHERE status IN ('pending', 'in_production', 'held') AND deadline IS NULL "
+                    "GROUP BY 1 ORDER BY 2 DESC, 1",
+                    0, NULL);
+    if (!unknown) {
+        PQclear(known);
+        return PRODUCER_ERROR_DB;
+    }
+    o = json_object_new_object();
+    a = json_object_new_array();
+    for (int i = 0; i < PQntuples(known); i++) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "application", json_object_new_int64(atoll(PQgetvalue(known, i, 0))));
+        json_object_object_add(d, "upstream_id", json_object_new_string(PQgetvalue(known, i, 1)));
+        json_object_object_add(d, "status", json_object_new_string(PQgetvalue(known, i, 2)));
+        json_object_object_add(d, "deadline", json_object_new_string(PQgetvalue(known, i, 3)));
+        json_object_object_add(d, "working_days_left",
+                               PQgetisnull(known, i, 4) ? NULL
+                                                        : json_object_new_int(atoi(PQgetvalue(known, i, 4))));
+        json_object_array_add(a, d);
+    }
+    why = json_object_new_array();
+    for (int i = 0; i < PQntuples(unknown); i++) {
+        json_object *w = json_object_new_object();
+        long long n = atoll(PQgetvalue(unknown, i, 1));
+        json_object_object_add(w, "reason", json_object_new_string(PQgetvalue(unknown, i, 0)));
+        json_object_object_add(w, "n", json_object_new_int64(n));
+        json_object_array_add(why, w);
+        total += n;
+    }
+    json_object_object_add(o, "nearest", a);
+    json_object_object_add(o, "unknown", json_object_new_int64(total));
+    json_object_object_add(o, "unknown_reasons", why);
+    PQclear(known);
+    PQclear(unknown);
+    *ret = o;
     return 0;
 }

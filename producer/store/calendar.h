@@ -1,9 +1,11 @@
 /* calendar.h (store) — the working-day calendar, the business clock, and the deadline forecast's query */
 #pragma once
 
+#include "base/clock.h"
 #include "store/db.h"
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The bureau's today as YYYYMMDD. */
@@ -35,7 +37,9 @@ int store_calendar_add_year(PGconn *conn, const char *year, const char *source, 
 /* kind "off" or "work"; to may be NULL for one day */
 int store_calendar_add_days(PGconn *conn, const char *from, const char *to, const char *name,
                             const char *kind, char *err, size_t err_size);
-/* Open applications that were waiting for a year's schedule get their deadlines (the trigger recomputes). */
+/* Every application whose deadline was unknown (or had a problem) gets it recomputed (the trigger does it):
+ * open ones, and produced ones whose card has not reached its holder yet (it still travels against that
+ * deadline). Returns how many became known, or PRODUCER_ERROR_DB. */
 int store_calendar_refresh_deadlines(PGconn *conn);
 /* After an import: the year's working days, and the open applications still without a deadline. */
 int store_calendar_year_summary(PGconn *conn, const char *year, long long *ret_working_days,
@@ -58,3 +62,20 @@ int store_calendar_working_days_between(PGconn *conn, const char *from, const ch
 int store_calendar_risk_json(PGconn *conn, int limit, json_object **ret);
 /* Only the number at risk. */
 int store_calendar_risk_count(PGconn *conn, int *ret_count);
+
+/* A time a person wrote (checked by producer_time_parse) as PostgreSQL timestamptz text, a value without an
+ * offset being in the bureau's time zone (setting bureau_timezone). 0, PRODUCER_ERROR_DB, or
+ * PRODUCER_ERROR_INVALID (the setting is no usable zone name, ret too small). */
+int store_calendar_time_text(PGconn *conn, const struct producer_time *t, char *ret, size_t ret_size);
+
+/* For n timestamptz texts (as store_calendar_time_text writes them), in one round trip: each instant as
+ * "YYYY-MM-DD HH:MM:SS+00" (UTC, which any session reads the same) in ret_utc[i], and whether it lies after
+ * the business clock's now (CARDLINE_NOW respected) in ret_future[i]. 0, PRODUCER_ERROR_INVALID (a text that
+ * is no such output), PRODUCER_ERROR_DB or PRODUCER_ERROR_NOMEM. */
+int store_calendar_instants(PGconn *conn, const char *const *times, int n, char (*ret_utc)[32],
+                            bool *ret_future);
+
+/* The deadlines `cardline status` shows, for open applications (pending, in production, held):
+ * {nearest: [{application, upstream_id, status, deadline, working_days_left (or null)}] (the limit nearest
+ *  known deadlines, nearest first), unknown: n, unknown_reasons: [{reason, n}] (most frequent first)}. */
+int store_calendar_deadlines_json(PGconn *conn, int limit, json_object **ret);

@@ -117,9 +117,12 @@ int store_queue_claim(struct producer_claimer *c, struct producer_claim *ret)
      */
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!c->prepared) {
-            /* a counter line issues temporary cards only, while the applicant waits at the window */
+            /* a counter line issues temporary cards only, while the applicant waits at the window, and only
+             * a counter line makes them (the measures: issued on the spot) */
             res = PQprepare(c->conn, c->counter ? CLAIM_COUNTER_STATEMENT : CLAIM_STATEMENT,
-                            c->counter ? CLAIM_SQL("AND kind = 'temporary'") : CLAIM_SQL(""), 2, NULL);
+                            c->counter ? CLAIM_SQL("AND kind = 'temporary'")
+                                       : CLAIM_SQL("AND kind <> 'temporary'"),
+                            2, NULL);
             /* 42P05: another claimer on this session prepared it already */
             if (!db_ok(res) && strcmp(db_sqlstate(res), "42P05") != 0) {
                 log_debug("queue", "prepare claim: %s", PQresultErrorMessage(res));
@@ -297,10 +300,19 @@ int store_queue_rescue_expired(PGconn *conn, const char *actor)
 
 int store_queue_work_left(PGconn *conn)
 {
-    PGresult *res = db_exec(conn,
-                            "SELECT EXISTS (SELECT 1 FROM application WHERE status = 'pending') "
-                            "    OR EXISTS (SELECT 1 FROM application WHERE status = 'in_production')",
-                            0, NULL);
+    return store_queue_work_left_for(conn, NULL);
+}
+
+int store_queue_work_left_for(PGconn *conn, const struct producer_claimer *c)
+{
+    /* a line waits only for what it may claim: temporary cards on counter lines, the rest elsewhere */
+    const char *params[1] = {!c ? NULL : c->counter ? "t" : "f"};
+    PGresult *res =
+        db_exec(conn,
+                "SELECT EXISTS (SELECT 1 FROM application WHERE status = 'pending' "
+                "                 AND ($1::boolean IS NULL OR (kind = 'temporary') = $1::boolean)) "
+                "    OR EXISTS (SELECT 1 FROM application WHERE status = 'in_production')",
+                1, params);
     int left = !db_ok(res) || strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 
     PQclear(res);

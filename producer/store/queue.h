@@ -58,3 +58,5 @@ int store_queue_rescue_expired(PGconn *conn, const char *actor);
 
 /* 1 while an application is pending or in production anywhere (also when the question fails), else 0. */
 int store_queue_work_left(PGconn *conn);
+/* The same, counting only the pending applications claimer c may claim (NULL: any). */
+int store_queue_work_left_for(PGconn *conn, const struct producer_claimer *c);

@@ -283,14 +283,25 @@ int store_shipments_hand_in(PGconn *conn, const char *old_card, char reason[STOR
 
 int store_shipments_collect(PGconn *conn, const struct store_collection *c, char reason[STORE_REASON_SIZE])
 {
-    const char *p_col[6] = {c->card_number,    c->collected_by,     c->agent_name,
-                            c->agent_doc_type, c->agent_doc_masked, c->actor};
+    const char *p_col[11] = {c->card_number,
+                             c->collected_by,
+                             c->agent_name,
+                             c->agent_doc_type,
+                             c->agent_doc_masked,
+                             c->actor,
+                             c->activate ? NULL : c->activation_skipped,
+                             c->poa_reference,
+                             c->poa_scan_hex,
+                             c->temporary_card,
+                             c->temporary_card ? (c->temporary_returned ? "t" : "f") : NULL};
     const char *p_act[2] = {c->card_number, c->activate ? "t" : "f"};
     int r = run(conn, "record collection",
                 "INSERT INTO collection (card_number, collected_by, agent_name, agent_doc_type, "
-                "agent_doc_masked, "
-                "actor) VALUES ($1, $2, $3, $4, $5, $6)",
-                6, p_col, reason, NULL);
+                "  agent_doc_masked, actor, activation_skipped, poa_reference, poa_scan, poa_scan_sha256, "
+                "  temporary_card, temporary_returned) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bytea, "
+                "  encode(sha256($9::bytea), 'hex'), $10, $11::boolean)",
+                11, p_col, reason, NULL);
 
     if (r >= 0)
         r = run(conn, "issue card",
@@ -298,6 +309,43 @@ int store_shipments_collect(PGconn *conn, const struct store_collection *c, char
                 "  activated_at = CASE WHEN $2::boolean THEN clock_now() END WHERE card_number = $1",
                 2, p_act, reason, NULL);
     return r < 0 ? r : 0;
+}
+
+int store_shipments_temporary_of(PGconn *conn, const char *card_number, char ret_card[16],
+                                 char ret_status[16], char reason[STORE_REASON_SIZE])
+{
+    const char *p[1] = {card_number};
+    PGresult *res = NULL;
+    int r = run(conn, "the holder's temporary card",
+                "SELECT t.card_number, t.status FROM card t "
+                "WHERE t.person_key = (SELECT person_key FROM card WHERE card_number = $1) AND t.temporary "
+                "  AND t.status IN ('issued', 'return_due') "
+                "ORDER BY t.status = 'issued' DESC, t.card_number DESC LIMIT 1 FOR UPDATE",
+                1, p, reason, &res);
+
+    if (r <= 0) {
+        if (r == 0)
+            PQclear(res);
+        return r;
+    }
+    snprintf(ret_card, 16, "%s", PQgetvalue(res, 0, 0));
+    snprintf(ret_status, 16, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 1;
+}
+
+int store_shipments_temporary_settle(PGconn *conn, const char *temporary_card, bool returned,
+                                     char reason[STORE_REASON_SIZE])
+{
+    const char *p[2] = {temporary_card, returned ? "t" : "f"};
+
+    /* one due back already (expired) stays due back unless it is handed in now */
+    return run(conn, "settle the temporary card",
+               "UPDATE card SET status = CASE WHEN $2::boolean THEN 'returned' ELSE 'return_due' END, "
+               "  return_due_reason = coalesce(return_due_reason, 'card collected') "
+               "WHERE card_number = $1 AND temporary "
+               "  AND (status = 'issued' OR status = 'return_due' AND $2::boolean)",
+               2, p, reason, NULL);
 }
 
 int store_shipments_card_state(PGconn *conn, const char *card_number, char ret_status[16],

@@ -79,6 +79,11 @@ struct store_collection {
     const char *agent_doc_masked; /* NULL for the holder */
     const char *actor;
     bool activate;
+    const char *activation_skipped; /* the reason when !activate (required then) */
+    const char *poa_reference;      /* an agent's power of attorney: its reference number, or */
+    const char *poa_scan_hex;       /* its scan as bytea hex text ("\\x..."); NULL when none */
+    const char *temporary_card;     /* the holder's temporary card at this moment, NULL when none */
+    bool temporary_returned;        /* handed in now (else flagged for return) */
 };
 /* Record the collection and issue the card (activated now when c->activate). */
 int store_shipments_collect(PGconn *conn, const struct store_collection *c, char reason[STORE_REASON_SIZE]);
@@ -88,6 +93,14 @@ int store_shipments_collect(PGconn *conn, const struct store_collection *c, char
 int store_shipments_card_state(PGconn *conn, const char *card_number, char ret_status[16],
                                bool *ret_activated, char reason[STORE_REASON_SIZE]);
 int store_shipments_activate(PGconn *conn, const char *card_number, char reason[STORE_REASON_SIZE]);
+/* The holder's temporary card (临时卡) still out, locked: the valid one, else the latest due back; 1 with its
+ * number and status, 0 when none. */
+int store_shipments_temporary_of(PGconn *conn, const char *card_number, char ret_card[16],
+                                 char ret_status[16], char reason[STORE_REASON_SIZE]);
+/* The real card collected: the temporary card comes back (returned) or is flagged for return (return_due,
+ * 'card collected'); the schema stops it either way. Returns 1 when it moved, 0 when it was not out. */
+int store_shipments_temporary_settle(PGconn *conn, const char *temporary_card, bool returned,
+                                     char reason[STORE_REASON_SIZE]);
 /* A card not collected goes back to the bureau; returns 1, or 0 when there is no such card. */
 int store_shipments_return(PGconn *conn, const char *card_number, char reason[STORE_REASON_SIZE]);
 

@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include "dispatch/dispatch.h"
+#include "schedule/schedule.h"
 #include "intake/applications.h"
 #include "intake/intake.h"
 #include "store/limit.h"
@@ -370,6 +371,9 @@ static void api_status(struct call *c)
     json_object *o = NULL;
     int r = store_reads_status(c->conn, &o);
 
+    /* with the deadlines as `cardline status` shows them (schedule/schedule.h) */
+    if (r >= 0 && (r = producer_status_deadlines(c->conn, o)) < 0)
+        json_object_put(o);
     /* the object `cardline status --json` prints; dispatch may read neither the lines nor the held list
      * (GET /api/v1/lines and /api/v1/held are not theirs), so it gets the rest */
     if (r >= 0 && strcmp(c->who.role, "dispatch") == 0) {
@@ -548,21 +552,35 @@ static void api_collect(struct call *c)
     if (field(c, body, "holder_doc", 32, true, &col.holder_doc) &&
         field(c, body, "agent_name", 60, false, &col.agent_name) &&
         field(c, body, "agent_doc_type", 32, false, &col.agent_doc_type) &&
-        field(c, body, "agent_doc", 32, false, &col.agent_doc)) {
+        field(c, body, "agent_doc", 32, false, &col.agent_doc) &&
+        field(c, body, "poa_ref", 64, false, &col.poa_reference) &&
+        field(c, body, "skip_activation_reason", 500, false, &col.skip_activation_reason)) {
         if (json_object_object_get_ex(body, "activate", &v))
             col.activate = json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v) : true;
+        if (json_object_object_get_ex(body, "temporary_returned", &v))
+            col.temporary_returned = json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
         if (col.agent_name && !*col.agent_name)
             col.agent_name = NULL;
         if (col.agent_doc && !*col.agent_doc)
             col.agent_doc = NULL;
         if (col.agent_doc_type && (!*col.agent_doc_type || (!col.agent_name && !col.agent_doc)))
             col.agent_doc_type = NULL;
+        if (col.poa_reference && !*col.poa_reference)
+            col.poa_reference = NULL;
         producer_ctx_init(c, &ctx);
         r = producer_dispatch_collect(&ctx, &col);
-        if (r < 0)
+        if (r < 0) {
             reply_failure(c, r, ctx.message);
-        else
-            reply_ok(c, "card", c->seg[0]);
+        } else {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "ok", json_object_new_boolean(1));
+            json_object_object_add(o, "card", json_object_new_string(c->seg[0]));
+            json_object_object_add(o, "activated", json_object_new_boolean(col.activate));
+            json_object_object_add(o, "temporary",
+                                   col.ret_temporary[0] ? json_object_new_string(col.ret_temporary) : NULL);
+            json_object_object_add(o, "temporary_due", json_object_new_boolean(col.ret_temporary_due));
+            reply_json(c, 200, o);
+        }
     }
     json_object_put(body);
 }
@@ -731,24 +749,94 @@ static void api_cancel(struct call *c)
     json_object_put(body);
 }
 
-static void api_report_lost(struct call *c)
+/* The card's life after collection and the temporary cards: one handler per route, one domain call each. */
+enum card_life_action {
+    CARD_REPORT_LOST,
+    CARD_REPORT_LOST_TEMPORARY,
+    CARD_WITHDRAW_LOSS,
+    CARD_CANCEL,
+    CARD_RETURN_TEMPORARY
+};
+
+static void api_card_life(struct call *c, enum card_life_action action)
 {
     struct producer_ctx ctx;
     const char *reason = NULL;
     json_object *body;
-    int r;
+    int r, n = 0;
 
     if (!(body = json_body(c)))
         return;
-    if (field(c, body, "reason", 200, false, &reason)) {
+    if (field(c, body, "reason", 200, action == CARD_CANCEL, &reason)) {
+        if (reason && !*reason)
+            reason = NULL;
         producer_ctx_init(c, &ctx);
-        r = producer_card_report_lost(&ctx, c->seg[0], reason && *reason ? reason : NULL);
-        if (r < 0)
+        switch (action) {
+        case CARD_REPORT_LOST:
+            r = producer_card_report_lost(&ctx, c->seg[0], reason);
+            break;
+        case CARD_REPORT_LOST_TEMPORARY:
+            r = producer_card_report_lost_temporary(&ctx, c->seg[0], reason);
+            break;
+        case CARD_WITHDRAW_LOSS:
+            r = producer_card_withdraw_loss(&ctx, c->seg[0], reason);
+            break;
+        case CARD_CANCEL:
+            r = producer_card_cancel(&ctx, c->seg[0], reason, &n);
+            break;
+        default:
+            r = producer_card_return_temporary(&ctx, c->seg[0], reason);
+            break;
+        }
+        if (r < 0) {
             reply_failure(c, r, ctx.message);
-        else
-            reply_ok(c, "card", c->seg[0]);
+        } else {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "ok", json_object_new_boolean(1));
+            json_object_object_add(o, "card", json_object_new_string(c->seg[0]));
+            if (action == CARD_CANCEL)
+                json_object_object_add(o, "applications_cancelled", json_object_new_int(n));
+            reply_json(c, 200, o);
+        }
     }
     json_object_put(body);
+}
+
+static void api_report_lost(struct call *c)
+{
+    api_card_life(c, CARD_REPORT_LOST);
+}
+
+static void api_report_lost_temporary(struct call *c)
+{
+    api_card_life(c, CARD_REPORT_LOST_TEMPORARY);
+}
+
+static void api_withdraw_loss(struct call *c)
+{
+    api_card_life(c, CARD_WITHDRAW_LOSS);
+}
+
+static void api_card_cancel(struct call *c)
+{
+    api_card_life(c, CARD_CANCEL);
+}
+
+static void api_return_temporary(struct call *c)
+{
+    api_card_life(c, CARD_RETURN_TEMPORARY);
+}
+
+static void api_temporary_cards(struct call *c)
+{
+    const char *due = query(c, "due");
+    json_object *o = NULL;
+    int r = producer_card_temporary_json(c->conn, due && strcmp(due, "1") == 0, &o);
+
+    if (r < 0)
+        reply_failure(c, r, NULL);
+    else
+        reply_json(c, 200, o);
 }
 
 /* --- tracking ------------------------------------------------------------------------------------------- */
@@ -818,6 +906,7 @@ static void api_photo_upload(struct call *c)
     char failing[300], detail[360];
     json_object *o;
     struct producer_ctx ctx;
+    const char *doc_type;
     int r;
 
     if (!content_type_is(req->content_type, "image/jpeg") &&
@@ -833,6 +922,22 @@ static void api_photo_upload(struct call *c)
         reply_error(c, 400,
                     "give the applicant's document number (5 to 32 characters) in the X-Document-Number "
                     "header");
+        return;
+    }
+    /* the document's type (?doc_type=, default resident_id) and a number valid for it, before the slow
+     * check: no receipt for a number no application could carry */
+    producer_ctx_init(c, &ctx);
+    doc_type = query(c, "doc_type");
+    if (doc_type && !valid_code(doc_type, 23)) {
+        reply_error(c, 400, "doc_type is one of " PRODUCER_DOC_TYPES);
+        return;
+    }
+    r = producer_photo_receipt_doc_check(&ctx, doc_type, req->doc_number);
+    if (r < 0) {
+        if (r == PRODUCER_ERROR_INPUT)
+            reply_error(c, 400, "%s", ctx.message);
+        else
+            reply_error(c, 503, "the document could not be checked; try again");
         return;
     }
     if (!ck) {
@@ -869,14 +974,14 @@ static void api_photo_upload(struct call *c)
      * CLI) and the photo it was issued for */
     if (store_begin(c->conn) < 0)
         goto db_fail;
-    producer_ctx_init(c, &ctx);
-    r = producer_photo_receipt_issue(&ctx, req->body, req->body_len, rep, c->who.studio, req->doc_number,
-                                     &rc);
+    r = producer_photo_receipt_issue(&ctx, req->body, req->body_len, rep, c->who.studio, doc_type,
+                                     req->doc_number, &rc);
     if (r == PRODUCER_ERROR_INPUT) {
         store_rollback(c->conn);
         photo_report_free(rep);
         json_object_put(o);
-        reply_error(c, 400, "the studio code or document number is malformed");
+        reply_error(c, 400, "%s",
+                    ctx.message[0] ? ctx.message : "the studio code or document number is malformed");
         return;
     }
     /* the photo is kept so its receipt can show it; only receipted photos are stored */
@@ -1156,6 +1261,11 @@ static const struct route routes[] = {
     {"POST", "/api/v1/applications/*/release", R_OPERATOR | R_ADMIN, api_release},
     {"POST", "/api/v1/applications/*/cancel", R_OPERATOR | R_ADMIN, api_cancel},
     {"POST", "/api/v1/cards/*/report-lost", R_OPERATOR | R_ADMIN, api_report_lost},
+    {"POST", "/api/v1/cards/*/report-lost-temporary", R_OPERATOR | R_ADMIN, api_report_lost_temporary},
+    {"POST", "/api/v1/cards/*/withdraw-loss", R_OPERATOR | R_ADMIN, api_withdraw_loss},
+    {"POST", "/api/v1/cards/*/cancel", R_OPERATOR | R_ADMIN, api_card_cancel},
+    {"POST", "/api/v1/cards/*/return-temporary", R_OPERATOR | R_DISPATCH | R_ADMIN, api_return_temporary},
+    {"GET", "/api/v1/temporary-cards", R_OPERATOR | R_DISPATCH | R_AUDITOR | R_ADMIN, api_temporary_cards},
     {"GET", "/api/v1/shipments", R_STAFF, api_shipments},
     {"GET", "/api/v1/shipments/*", R_STAFF, api_shipment},
     {"GET", "/api/v1/shipments/*/*", R_DISPATCH | R_AUDITOR | R_ADMIN, api_document},

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # browser.sh — the dashboard in a real browser (Debian's chromium, playwright-core): a studio uploads a photo and
 # downloads its receipt; another studio cannot see it; dispatch scans a label and the shipment shows received; an
-# operator sees an at-risk application, releases a held application, cancels another and reports a card lost; an
+# operator sees an at-risk application, releases a held application, cancels another and reports a card lost, records
+# a temporary loss report, withdraws it, cancels (注销) a card and takes a temporary card back at the window; an
 # admin adds and disables an account, signs out, and opens the tracking page; an auditor reads the counts and the
 # audit trail; the public tracks an application. Screenshots: $BROWSER_DIR/artifacts/*.png
 source "$(dirname "$0")/../integration/lib.sh"
@@ -56,6 +57,23 @@ cl dispatch send "$ship2" >/dev/null
 printf '00%s\n' "$ship2" | cl dispatch receive --outlet "$(sql "SELECT outlet_code FROM shipment WHERE id = '$ship2'")" >/dev/null
 lostcard=$(sql "SELECT card_number FROM shipment_item WHERE shipment_id = '$ship2' ORDER BY card_number LIMIT 1")
 cl dispatch collect "$lostcard" --holder-doc "$(sql "SELECT a.doc_number FROM card c JOIN application a ON a.id = c.application_id WHERE c.card_number = '$lostcard'")" >/dev/null
+# a second holder for the temporary loss report, its withdrawal and the cancellation
+lifecard=$(sql "SELECT card_number FROM shipment_item WHERE shipment_id = '$ship2' ORDER BY card_number OFFSET 1 LIMIT 1")
+cl dispatch collect "$lifecard" --holder-doc "$(sql "SELECT a.doc_number FROM card c JOIN application a ON a.id = c.application_id WHERE c.card_number = '$lifecard'")" >/dev/null
+# a temporary card made at a counter line for a holder whose card is on its way, for the window to take back
+psql "$DB" -XAtq -v ON_ERROR_STOP=1 >/dev/null <<SQL
+INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place,
+    nationality, outlet_code, photo_id, accepted_at)
+SELECT 'TEMP-B', 'temporary', a.doc_type, a.doc_number, a.ssn, a.name, a.sex, a.ethnicity, a.birth_date, a.birth_place,
+       a.nationality, a.outlet_code, a.photo_id, clock_now()
+FROM shipment_item i JOIN card c USING (card_number) JOIN application a ON a.id = c.application_id
+WHERE i.shipment_id = '$ship' AND NOT EXISTS (SELECT 1 FROM card x WHERE x.person_key = a.ssn AND x.status = 'issued')
+ORDER BY c.card_number LIMIT 1;
+SQL
+printf '{ "lines": [ {"id": "C1", "printer": "sim", "encoder": "sim", "counter": true} ] }' >"$WORK/counter.json"
+cl run --config "$WORK/counter.json" --until-empty --no-faces >/dev/null
+tempcard=$(sql "SELECT c.card_number FROM card c JOIN application a ON a.id = c.application_id WHERE a.upstream_id = 'TEMP-B'")
+[ -n "$tempcard" ] || fail "no temporary card made at the counter line"
 cl gen applications 1 --seed 33 >/dev/null
 cancel=$(sql "SELECT upstream_id FROM application WHERE status = 'pending' ORDER BY id DESC LIMIT 1")
 [ -n "$cancel" ] || fail "no pending application to cancel"
@@ -73,14 +91,21 @@ start_serve
 
 BROWSER_DIR="$BROWSER_DIR" URL=$url SHIPMENT=$ship RISKY=$risky PHOTO="$WORK/portrait.jpg" \
     CHROMIUM="$chromium" ARTIFACTS="$BROWSER_DIR/artifacts" PROFILE_ROOT="$WORK" \
-    LOSTCARD=$lostcard CANCEL=$cancel TRACK=$track TRACKDOC=$trackdoc DB="$DB" \
+    LOSTCARD=$lostcard CANCEL=$cancel TRACK=$track TRACKDOC=$trackdoc DB="$DB" LIFECARD=$lifecard TEMPCARD=$tempcard \
     node "$here/dashboard.mjs"
 expect_eq "the held application released from the dashboard" "$(sql "SELECT status || ' ' || (held_reason IS NULL) FROM application WHERE upstream_id = '$risky'")" "pending true"
 expect_eq "the application cancelled from the dashboard" "$(sql "SELECT status || ': ' || cancel_reason FROM application WHERE upstream_id = '$cancel'")" "cancelled: browser test: applicant withdrew"
 expect_eq "the card reported lost from the dashboard" "$(sql "SELECT status FROM card WHERE card_number = '$lostcard'")" "lost"
-expect_eq "the three changes audited as the operator" "$(sql "SELECT string_agg(kind, ',' ORDER BY id) FROM event WHERE actor = 'web:op'")" "released,cancelled,reported_lost"
+expect_eq "the operator's changes audited as the operator" "$(sql "SELECT string_agg(kind, ',' ORDER BY id) FROM event WHERE actor = 'web:op'")" \
+    "released,cancelled,reported_lost,reported_lost_temporary,loss_withdrawn,card_cancelled,temporary_returned"
 expect_eq "the account added and disabled from the admin page" "$(sql "SELECT role || ' ' || (disabled_at IS NOT NULL) FROM account WHERE name = 'newop'")" "operator true"
 expect_eq "shipment received in the database" "$(sql "SELECT status FROM shipment WHERE id = '$ship'")" "received"
 expect_eq "receipt issued to studio SA only" "$(sql "SELECT string_agg(studio || ':' || verdict, ',') FROM photo_receipt")" "SA:pass"
 expect_eq "the stopgap table is not written" "$(sql "SELECT count(*) FROM photo_check")" "0"
 echo "browser: all checks passed; screenshots in $BROWSER_DIR/artifacts"
+expect_eq "the temporary loss report withdrawn, then the card cancelled from the dashboard" \
+    "$(sql "SELECT status || ' ' || cancel_reason || ' ' || (SELECT string_agg(actor || ':' || kind, ',' ORDER BY id) FROM event
+            WHERE card_number = '$lifecard' AND kind IN ('reported_lost_temporary', 'loss_withdrawn', 'card_cancelled'))
+            FROM card WHERE card_number = '$lifecard'")" \
+    "cancelled left-scheme web:op:reported_lost_temporary,web:op:loss_withdrawn,web:op:card_cancelled"
+expect_eq "the temporary card returned from the dashboard" "$(sql "SELECT status || ' ' || (blacklisted_at IS NOT NULL) FROM card WHERE card_number = '$tempcard'")" "returned true"

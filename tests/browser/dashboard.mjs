@@ -5,7 +5,8 @@ import path from 'node:path';
 
 const require = createRequire(path.join(process.env.BROWSER_DIR, 'package.json'));
 const { chromium } = require('playwright-core');
-const { URL, SHIPMENT, RISKY, PHOTO, CHROMIUM, ARTIFACTS, PROFILE_ROOT, LOSTCARD, CANCEL, TRACK, TRACKDOC } = process.env;
+const { URL, SHIPMENT, RISKY, PHOTO, CHROMIUM, ARTIFACTS, PROFILE_ROOT, LOSTCARD, CANCEL, TRACK, TRACKDOC, LIFECARD,
+  TEMPCARD } = process.env;
 let profiles = 0;
 // a 100 x 100 grey PNG: fails the size and colour checks
 const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAGQAAABkCAAAAABVicqIAAAAPklEQVR4nO3NAQkAAAwDoPVPtlhrcThoAdMDkUgkEolEIpFIJBKJRCKRSCQSiUQikUgkEolEIpFIJBKJ5H8yNJ+GQyaz05oAAAAASUVORK5CYII=';
@@ -56,7 +57,7 @@ let receiptNo = null;
   const ctx = await browser();
   const page = await signIn(ctx, 'studio-a', 'password-of-studio-a');
   check('studio lands on the studio page', page.url().endsWith('/studio.html'));
-  await page.fill('#doc', '110105194912310021');
+  await page.fill('#doc', '11010519491231002X');
   await page.setInputFiles('#photo', PHOTO);
   await page.click('#check');
   await page.waitForSelector('#verdict.ok');
@@ -196,6 +197,41 @@ let receiptNo = null;
   const cards = await page.evaluate(async () => (await (await fetch('/api/v1/status')).json()).cards.by_status.lost);
   check('the dashboard counts the lost card', cards === 1, cards);
   check('no script errors while acting', page.errors.length === 0, page.errors);
+
+  // another holder phones in a loss (temporary report), finds the card, and later leaves the scheme (注销)
+  const said = (text) => page.waitForFunction((t) => document.getElementById('act-msg').textContent === t, text);
+  await page.fill('#lost-card', LIFECARD);
+  await page.fill('#lost-reason', 'holder phoned the hotline');
+  await page.click('#lost-temporary');
+  await said('card ' + LIFECARD + ' reported lost (temporary report)');
+  check('the temporary loss report confirmed on screen', true);
+  const blocked = await page.evaluate(async () => (await (await fetch('/api/v1/status')).json()).cards.by_status.lost_temporary);
+  check('the card is blocked at once (lost_temporary)', blocked === 1, blocked);
+  await page.click('#withdraw-loss');
+  await said('card ' + LIFECARD + ': loss report withdrawn');
+  check('the withdrawal confirmed on screen', true);
+  await page.click('#withdraw-loss');
+  await page.waitForSelector('#act-msg.bad');
+  check('a second withdrawal is refused with the reason', (await page.textContent('#act-msg')) ===
+    'card ' + LIFECARD + ' is not reported lost (it is issued)', await page.textContent('#act-msg'));
+  check('the refusal is the only error', page.errors.length === 1 && page.errors[0].includes('404'), page.errors);
+  page.errors.length = 0;
+  await page.fill('#card-cancel-card', LIFECARD);
+  await page.selectOption('#card-cancel-reason', 'left-scheme');
+  await page.click('#card-cancel button[type=submit]');
+  await said('card ' + LIFECARD + ' cancelled (left-scheme)');
+  check('the cancellation confirmed on screen', true);
+
+  // the window's temporary cards: listed with their validity, taken back with one click
+  const returnButton = `#temporary button[data-return-temporary="${TEMPCARD}"]`;
+  await page.waitForSelector(returnButton);
+  const row = await page.textContent(`xpath=//table[@id="temporary"]//tr[td[1][text()="${TEMPCARD}"]]`);
+  check('the temporary card is listed with its validity', /issued.*\d{4}-\d\d-\d\d.*no/.test(row), row);
+  await page.click(returnButton);
+  await said('temporary card ' + TEMPCARD + ' returned and cancelled');
+  await page.waitForFunction((c) => !document.getElementById('temporary').textContent.includes(c), TEMPCARD);
+  check('the returned temporary card left the list', true);
+  check('no script errors on the card actions', page.errors.length === 0, page.errors);
   await shot(page, '5-operator-acted');
   await ctx.close();
 }

@@ -194,9 +194,9 @@ expect_eq "refused card still at the outlet" "$(sql "SELECT status FROM card WHE
 cl dispatch collect "$card1" --holder-doc "$doc1"
 expect_eq "holder's card issued and activated" "$(sql "SELECT status || '/' || (activated_at IS NOT NULL) FROM card WHERE card_number = '$card1'")" "issued/true"
 if cl dispatch collect "$card2" --holder-doc "$doc2" --agent-name 李四 2>/dev/null; then fail "agent without a document accepted"; fi
-cl dispatch collect "$card2" --holder-doc "$doc2" --agent-name 李四 --agent-doc-type resident_id --agent-doc 440101199001011234 --no-activate
-expect_eq "agent recorded masked" "$(sql "SELECT collected_by || ' ' || agent_name || ' ' || agent_doc_masked FROM collection WHERE card_number = '$card2'")" "agent 李* 4401**********1234"
-expect_eq "agent's document nowhere in clear" "$(sql "SELECT count(*) FROM event WHERE detail LIKE '%440101199001011234%'")" "0"
+cl dispatch collect "$card2" --holder-doc "$doc2" --agent-name 李四 --agent-doc-type resident_id --agent-doc 440101199001011233 --poa-ref WT-2026-001 --skip-activation "holder activates at the bank"
+expect_eq "agent recorded masked" "$(sql "SELECT collected_by || ' ' || agent_name || ' ' || agent_doc_masked FROM collection WHERE card_number = '$card2'")" "agent 李* 4401**********1233"
+expect_eq "agent's document nowhere in clear" "$(sql "SELECT count(*) FROM event WHERE detail LIKE '%440101199001011233%'")" "0"
 expect_eq "not yet activated" "$(sql "SELECT activated_at IS NULL FROM card WHERE card_number = '$card2'")" "t"
 cl dispatch activate "$card2"
 if cl dispatch activate "$card2" 2>/dev/null; then fail "activated twice"; fi

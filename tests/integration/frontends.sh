@@ -154,7 +154,7 @@ PY
 # front ends, and both record the receipt in the audit trail alike
 cl gen photo "$WORK/portrait.jpg" --seed 5 >/dev/null
 code=$(curl -s -o "$WORK/upload.json" -w '%{http_code}' -H "Authorization: Bearer $SA_TOKEN" \
-    -H "Content-Type: image/jpeg" -H "X-Document-Number: 110105194912310021" --data-binary "@$WORK/portrait.jpg" \
+    -H "Content-Type: image/jpeg" -H "X-Document-Number: 11010519491231002X" --data-binary "@$WORK/portrait.jpg" \
     "$URL/api/v1/photos")
 if [ "$code" = 503 ] && grep -q "checker is not available" "$WORK/upload.json"; then
     [ "${CI:-}" = "true" ] && fail "face detection models missing in CI (Debian package opencv-data)"
@@ -169,7 +169,7 @@ assert r["receipt_no"], r
 print("ok: the web checked the upload against the configured profile (bureau-rules) and issued a receipt")
 PY
 web_receipt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("receipt_no") or "")' "$WORK/upload.json")
-cl photo check --receipt --studio SB --id 110105194912310022 --out "$WORK/receipts" "$WORK/portrait.jpg" >"$WORK/cli-receipt.txt"
+cl photo check --receipt --studio SB --id 11010519491231002X --out "$WORK/receipts" "$WORK/portrait.jpg" >"$WORK/cli-receipt.txt"
 cli_receipt=$(sed -n 's/^receipt \(P[0-9X]*\)$/\1/p' "$WORK/cli-receipt.txt")
 [ -n "$cli_receipt" ] || fail "the CLI issued no receipt: $(cat "$WORK/cli-receipt.txt")"
 expect_eq "the CLI's receipt is in the audit trail" \

@@ -37,4 +37,15 @@ server_log=$(find -L "$dir" -name server.log | head -1)
 grep -q "database system is ready to accept connections" "$server_log" ||
     fail "PostgreSQL's log is not in its own language: cardline's language leaked into its children: $(tail -2 "$server_log")"
 checks=$((checks + 1))
+
+# the C library's own words inside a Chinese message (strerror) come out readable, never as '?' for each
+# character the C locale cannot show
+printf '{ "lines": [ {"id": "L1", "printer": "sim", "encoder": "sim"} ], "key_service": "soft:%s" }\n' \
+    "$dir/no-such.key" >"$dir/keys.json"
+out=$(env -u LANG "$CARDLINE" -q --data-dir "$dir" config check "$dir/keys.json" 2>&1 || true)
+grep -q "no-such.key" <<<"$out" || fail "the missing key file is not named: $out"
+if grep -q '??' <<<"$out"; then
+    fail "a message in Chinese shows '?' for characters: $out"
+fi
+checks=$((checks + 1))
 echo "language: $checks checks passed"

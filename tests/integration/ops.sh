@@ -122,7 +122,9 @@ INSERT INTO application (upstream_id, kind, doc_type, doc_number, ssn, name, sex
 SELECT 'TEMP-1', 'temporary', doc_type, doc_number, ssn, name, sex, ethnicity, birth_date, birth_place, outlet_code,
        photo_id, clock_now() FROM application WHERE upstream_id = 'REPL-1';
 SQL
-cl run --lines 1 --until-empty --max-cards 1
+# only a counter line makes temporary cards
+printf '{ "lines": [ {"id": "C1", "printer": "sim", "encoder": "sim", "counter": true} ] }' >"$WORK/counter.json"
+cl run --config "$WORK/counter.json" --until-empty --max-cards 1
 expect_eq "temporary produced first" "$(sql "SELECT status FROM application WHERE upstream_id = 'TEMP-1'")" "produced"
 expect_eq "temporary card" "$(sql "SELECT c.status || ' ' || (c.expiry_date - c.issue_date) || ' ' || left(c.card_number, 1) || ' ' || (SELECT count(*) FROM shipment_item i WHERE i.card_number = c.card_number) FROM card c JOIN application a ON a.id = c.application_id WHERE a.upstream_id = 'TEMP-1'")" "issued 90 T 0"
 

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# pipeline.sh — 200 applications become 200 good cards, each in its own outlet's shipment; one person, one card is
+# pipeline.sh — 200 applications (CARDLINE_PIPELINE_APPS: fewer under the sanitizers) become as many good cards, each in its own outlet's shipment; one person, one card is
 # enforced by the database; faults spoil cards that keep their numbers while the applications are retried
 source "$(dirname "$0")/lib.sh"
 require_postgres
 new_db
+n=${CARDLINE_PIPELINE_APPS:-200}
 
-cl gen applications 200 --seed 42 >/dev/null
+cl gen applications "$n" --seed 42 >/dev/null
 cl run --lines 4 --until-empty
-expect_eq "applications produced" "$(sql "SELECT count(*) FROM application WHERE status = 'produced'")" "200"
-expect_eq "good cards" "$(sql "SELECT count(*) FROM card WHERE status = 'good'")" "200"
-expect_eq "distinct card numbers" "$(sql "SELECT count(DISTINCT card_number) FROM card WHERE application_id IS NOT NULL")" "200"
+expect_eq "applications produced" "$(sql "SELECT count(*) FROM application WHERE status = 'produced'")" "$n"
+expect_eq "good cards" "$(sql "SELECT count(*) FROM card WHERE status = 'good'")" "$n"
+expect_eq "distinct card numbers" "$(sql "SELECT count(DISTINCT card_number) FROM card WHERE application_id IS NOT NULL")" "$n"
 expect_eq "cards in the wrong outlet's shipment" "$(sql "
     SELECT count(*) FROM shipment_item i JOIN shipment s ON s.id = i.shipment_id JOIN card c ON c.card_number = i.card_number
     JOIN application a ON a.id = c.application_id WHERE s.outlet_code <> a.outlet_code")" "0"
@@ -19,7 +20,7 @@ expect_eq "open shipments per outlet at most one" "$(sql "SELECT coalesce(max(n)
 expect_eq "shipment ids carry a GS1 check digit" "$(sql "SELECT count(*) FROM shipment WHERE gs1_check_digit(left(id, 17)) <> right(id, 1)")" "0"
 expect_eq "people with two cards on the way" "$(sql "SELECT count(*) FROM (SELECT person_key FROM card WHERE status IN ('allocated','printing','encoding','ejecting','good') GROUP BY person_key HAVING count(*) > 1) x")" "0"
 expect_eq "every card has an ATR and chip id" "$(sql "SELECT count(*) FROM card WHERE status = 'good' AND (atr IS NULL OR chip_id IS NULL)")" "0"
-expect_eq "faces written" "$(ls "$WORK/faces" | wc -l)" "200"
+expect_eq "faces written" "$(ls "$WORK/faces" | wc -l)" "$n"
 expect_eq "stock balances" "$(sql "SELECT (SELECT count(*) FROM stock_move WHERE kind = 'fed') - (SELECT count(*) FROM stock_move WHERE kind = 'unfed') - (SELECT count(*) FROM card WHERE status IN ('good', 'spoiled') AND application_id IS NOT NULL)")" "0"
 
 # one person, one card, held by a constraint and not only by code
@@ -36,12 +37,12 @@ echo "ok: cards are never deleted"
 
 # status --json has the documented shape
 cl status --json >"$WORK/status.json"
-python3 - "$WORK/status.json" <<'PY'
+python3 - "$WORK/status.json" "$n" <<'PY'
 import json, sys
-s = json.load(open(sys.argv[1]))
-assert s["applications"]["by_status"]["produced"] == 200, s["applications"]
-assert s["cards"]["by_status"]["good"] == 200, s["cards"]
-assert sum(o["cards"] for o in s["shipments"]) == 200, s["shipments"]
+s, n = json.load(open(sys.argv[1])), int(sys.argv[2])
+assert s["applications"]["by_status"]["produced"] == n, s["applications"]
+assert s["cards"]["by_status"]["good"] == n, s["cards"]
+assert sum(o["cards"] for o in s["shipments"]) == n, s["shipments"]
 print("ok: status --json")
 PY
 

@@ -16,7 +16,7 @@ account photo chip render devices clock db"
 declare -A expected_subs=(
     [db]="start stop status migrate conninfo destroy backup restore" [import]="applications"
     [gen]="applications outlets photo" [outlet]="list add" [application]="list show cancel release"
-    [card]="report-lost withdraw-loss cancel blacklist" [calendar]="import deadline workdays years"
+    [card]="report-lost withdraw-loss cancel temporary return-temporary blacklist" [calendar]="import deadline workdays years"
     [stock]="issue return sample report" [config]="check apply" [shipment]="export"
     [dispatch]="list show seal seal-due label manifest send receive collect activate return lost overdue uncollected
                 track"

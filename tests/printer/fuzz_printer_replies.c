@@ -47,6 +47,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             if (evolis_parse_counter(reply.text, &v) == 0 && (v < 0 || v > 999999999))
                 abort();
+            /* an Smr read-back: compared with what was written, and as track data of its own */
+            for (unsigned t = 1; t <= PRINTER_MAG_TRACKS; t++) {
+                struct printer_mag m = {{NULL, NULL, NULL}, PRINTER_MAG_HICO};
+                char cmd[EVOLIS_CMD_MAX + 1], fields[400];
+
+                (void)evolis_mag_verify(t, "B4000^A/B^2912", reply.text);
+                m.track[t - 1] = reply.text;
+                if (printer_mag_check(&m, out, sizeof(out)) == 0) {
+                    if (evolis_mag_download(t, reply.text, cmd, sizeof(cmd)) < 0 ||
+                        !evolis_mag_verify(t, reply.text, reply.text))
+                        abort();
+                    if (magicard_mag_fields(&m, fields, sizeof(fields)) < 0 && !strchr(reply.text, ','))
+                        abort();
+                } else if (evolis_mag_download(t, reply.text, cmd, sizeof(cmd)) >= 0) {
+                    abort();
+                }
+            }
         }
         break;
     case 1:

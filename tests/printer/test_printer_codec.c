@@ -425,7 +425,8 @@ static void test_layout_file(void **state)
 
     (void)state;
     assert_int_equal(printer_layout_load(NULL, &l, why, sizeof(why)), 0);
-    assert_int_equal(l->n_texts, 11);
+    assert_int_equal(l->n_texts, 12); /* with valid_until, the temporary card's 临时卡 line */
+    assert_non_null(printer_layout_slot(l, FACE_FIELD_VALID_UNTIL));
     assert_int_equal(printer_face_area(l, PRINTER_FACE_AREA_CHIP, &box), 0);
     assert_true(box.x == 98 && box.y == 206 && box.w == 158 && box.h == 168);
     assert_int_equal(printer_face_area(l, PRINTER_FACE_AREA_NAME, &box), 0);

@@ -97,13 +97,40 @@ static void test_item_is_function_of_seed_and_index(void **state)
         producer_gen_item_clear(&first[i]);
 }
 
+/* The sex a name's given name says, by endings no one gives to the other sex ('1' men, '2' women); 0 when it
+ * does not say (the rare characters, foreign and minority names). Written apart from the generator's own
+ * lists. */
+static char name_sex(const char *name)
+{
+    static const char *const men[] = {"建国", "志强", "浩然", "梓轩", "俊杰", "强", "军", "勇", "磊", "涛"};
+    static const char *const women[] = {"秀英", "晓燕", "雨桐", "欣怡", "秀兰", "芳", "娜",
+                                        "丽",   "艳",   "娟",   "婷",   "玥",   "婧"};
+    size_t n = strlen(name);
+
+    for (size_t i = 0; i < sizeof(men) / sizeof(men[0]); i++) {
+        size_t k = strlen(men[i]);
+        if (n > k && strcmp(name + n - k, men[i]) == 0)
+            return '1';
+    }
+    for (size_t i = 0; i < sizeof(women) / sizeof(women[0]); i++) {
+        size_t k = strlen(women[i]);
+        if (n > k && strcmp(name + n - k, women[i]) == 0)
+            return '2';
+    }
+    if (strcmp(name, "SMITH JOHN WILLIAM") == 0 || strcmp(name, "KIM MINJUN") == 0)
+        return '1';
+    if (strcmp(name, "MUELLER ANNA") == 0 || strcmp(name, "OKAFOR CHIAMAKA") == 0)
+        return '2';
+    return 0;
+}
+
 /* Every generated good application passes the rules and its photo passes the real checker. */
 static void test_thousands_pass(void **state)
 {
     static const uint32_t seeds[] = {99, 1, 31, 2026, 4242424242u};
     struct fixture *f = *state;
     const char *env = getenv("CARDLINE_GEN_TEST_COUNT");
-    int per_seed = env ? atoi(env) : 420, failures = 0, total = 0, kinds[4] = {0};
+    int per_seed = env ? atoi(env) : 420, failures = 0, total = 0, kinds[4] = {0}, identity[5] = {0};
 
     for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
         struct producer_gen_ctx ctx = f->ctx;
@@ -131,6 +158,34 @@ static void test_thousands_pass(void **state)
                 fprintf(stderr, "seed %u item %d: rules: %s\n", seeds[s], i, reason);
                 failures++;
             }
+            /* and the rules of the day of acceptance the importer applies: document for the age, guardian */
+            if (!producer_validate_intake(
+                    &it.app, atoi(it.accepted) * 10000 + atoi(it.accepted + 5) * 100 + atoi(it.accepted + 8),
+                    ctx.today, reason, sizeof(reason))) {
+                fprintf(stderr, "seed %u item %d: intake rules: %s\n", seeds[s], i, reason);
+                failures++;
+            }
+            /* a name never contradicts the sex field: men's given names on men, women's on women */
+            if (name_sex(it.app.name) && name_sex(it.app.name) != it.app.sex) {
+                fprintf(stderr, "seed %u item %d: name %s generated with sex %c\n", seeds[s], i, it.app.name,
+                        it.app.sex);
+                failures++;
+            }
+            /* and a father's or mother's name is a man's or a woman's */
+            char parent = strcmp(it.app.rep.relationship, "father") == 0   ? '1'
+                          : strcmp(it.app.rep.relationship, "mother") == 0 ? '2'
+                                                                           : 0;
+            if (parent && name_sex(it.app.rep.name) && name_sex(it.app.rep.name) != parent) {
+                fprintf(stderr, "seed %u item %d: %s named %s\n", seeds[s], i, it.app.rep.relationship,
+                        it.app.rep.name);
+                failures++;
+            }
+            identity[0] += strcmp(it.app.rep.role, "guardian") == 0;
+            identity[1] += strcmp(it.app.rep.role, "agent") == 0;
+            identity[2] +=
+                strcmp(it.app.doc_type, "passport") == 0 || strcmp(it.app.doc_type, "foreign_permanent") == 0;
+            identity[3] += strncmp(it.app.doc_type, "hk_macau", 8) == 0;
+            identity[4] += strncmp(it.app.doc_type, "taiwan", 6) == 0;
             assert_int_equal(photo_check(f->checker, it.jpeg, it.jpeg_len, ctx.profile, &rep), 0);
             if (rep->verdict == PHOTO_STATUS_FAIL) {
                 photo_report_failing_ids(rep, ids, sizeof(ids));
@@ -153,6 +208,13 @@ static void test_thousands_pass(void **state)
     assert_int_equal(failures, 0);
     /* the mix is realistic: some replacements, exchanges and minors in every large batch */
     assert_true(kinds[1] > 0 && kinds[2] > 0 && kinds[3] > 0);
+    /* minors come with their guardian; foreigners and Hong Kong, Macau and Taiwan residents with their papers
+     */
+    printf("guardians %d, agents %d, foreigners %d, Hong Kong/Macau %d, Taiwan %d\n", identity[0],
+           identity[1], identity[2], identity[3], identity[4]);
+    assert_int_equal(identity[0], kinds[3]);
+    for (int k = 0; k < 5; k++)
+        assert_true(identity[k] > 0);
 }
 
 /* A defective photo is made only when asked, and then it fails. */

@@ -73,11 +73,15 @@ document.getElementById('collect').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const v = (id) => document.getElementById(id).value.trim();
   const card = v('card').toUpperCase();
-  const body = { holder_doc: v('holder-doc'), activate: document.getElementById('activate').checked };
-  if (v('agent-name')) Object.assign(body, { agent_name: v('agent-name'), agent_doc_type: v('agent-doc-type'), agent_doc: v('agent-doc') });
+  const body = { holder_doc: v('holder-doc'), activate: document.getElementById('activate').checked,
+    temporary_returned: document.getElementById('temporary-returned').checked };
+  if (!body.activate) body.skip_activation_reason = v('skip-reason');
+  if (v('agent-name')) Object.assign(body, { agent_name: v('agent-name'), agent_doc_type: v('agent-doc-type'), agent_doc: v('agent-doc'), poa_ref: v('poa-ref') });
   try {
-    await cardline.api('POST', '/api/v1/cards/' + encodeURIComponent(card) + '/collect', body);
-    cardline.say('collect-msg', 'card ' + card + ' handed out' + (body.activate ? '; social security function activated' : ''), true);
+    const r = await cardline.api('POST', '/api/v1/cards/' + encodeURIComponent(card) + '/collect', body);
+    cardline.say('collect-msg', 'card ' + card + ' handed out' + (body.activate ? '; social security function activated'
+      : '; social security function NOT activated (recorded exception)') + (r.temporary ? '; temporary card ' + r.temporary +
+      (r.temporary_due ? ' not handed in: flagged for return' : ' returned and cancelled') : ''), true);
     document.getElementById('collect').reset();
   } catch (e) {
     cardline.say('collect-msg', e.message, false);

@@ -1,5 +1,6 @@
 // operator.js — the bureau's day: lines, at-risk applications, holds, queue, spoiled cards, stock; operators
-// release held applications, cancel applications and record a holder's loss report
+// release held applications, cancel applications, record a holder's loss report (formal or temporary), withdraw
+// it, cancel a card, and take temporary cards back
 'use strict';
 
 function counts(status) {
@@ -25,12 +26,19 @@ async function act(path, body, done) {
 }
 
 async function refresh() {
-  const [status, lines, risk, held, queue, spoiled, stock] = await Promise.all([
+  const [status, lines, risk, held, queue, spoiled, stock, temporary] = await Promise.all([
     cardline.api('GET', '/api/v1/status'), cardline.api('GET', '/api/v1/lines'),
     cardline.api('GET', '/api/v1/at-risk'), cardline.api('GET', '/api/v1/held'),
     cardline.api('GET', '/api/v1/queue'), cardline.api('GET', '/api/v1/spoiled'),
-    cardline.api('GET', '/api/v1/stock'),
+    cardline.api('GET', '/api/v1/stock'), cardline.api('GET', '/api/v1/temporary-cards'),
   ]);
+  cardline.table('temporary', temporary.map((t) => Object.assign({}, t, { due: t.due ? 'yes: ' + t.due_reason : 'no' })),
+    [['card', 'Card'], ['status', 'Status'], ['holder', 'Holder'], ['doc', 'Document'], ['outlet', 'Outlet'],
+      ['valid_until', 'Valid until'], ['due', 'Due back']], mayAct() ? (cell, t) => {
+      const b = cardline.button(cell, 'Returned', () => act('/api/v1/cards/' + encodeURIComponent(t.card) +
+        '/return-temporary', {}, 'temporary card ' + t.card + ' returned and cancelled'));
+      b.dataset.returnTemporary = t.card;
+    } : undefined);
   cardline.table('status', counts(status), [['what', 'What'], ['status', 'Status'], ['n', 'Count']]);
   cardline.table('lines', lines, [['line', 'Line'], ['state', 'State'], ['reason', 'Why'], ['printer', 'Printer'],
     ['encoder', 'Encoder'], ['heartbeat', 'Heartbeat'], ['last_hour', 'Cards last hour'], ['good', 'Good'],
@@ -64,6 +72,25 @@ document.getElementById('lost').addEventListener('submit', async (ev) => {
   const reason = document.getElementById('lost-reason').value.trim();
   await act('/api/v1/cards/' + encodeURIComponent(card) + '/report-lost', reason ? { reason } : {},
     'card ' + card + ' reported lost');
+});
+
+// the other two actions of the loss form: the same card number and note, another route
+for (const [id, route, done] of [['lost-temporary', 'report-lost-temporary', ' reported lost (temporary report)'],
+  ['withdraw-loss', 'withdraw-loss', ': loss report withdrawn']]) {
+  document.getElementById(id).addEventListener('click', async () => {
+    const form = document.getElementById('lost');
+    if (!form.reportValidity()) return;
+    const card = document.getElementById('lost-card').value.trim().toUpperCase();
+    const reason = document.getElementById('lost-reason').value.trim();
+    await act('/api/v1/cards/' + encodeURIComponent(card) + '/' + route, reason ? { reason } : {}, 'card ' + card + done);
+  });
+}
+
+document.getElementById('card-cancel').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const card = document.getElementById('card-cancel-card').value.trim().toUpperCase();
+  const reason = document.getElementById('card-cancel-reason').value;
+  await act('/api/v1/cards/' + encodeURIComponent(card) + '/cancel', { reason }, 'card ' + card + ' cancelled (' + reason + ')');
 });
 
 (async () => {
