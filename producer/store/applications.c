@@ -186,17 +186,13 @@ int store_applications_temporary_expire(PGconn *conn, const char *actor)
     const char *params[1] = {actor};
     /* the FROM clause names the actor for the trigger's event before the function runs; local to this
      * statement's own transaction, or to the caller's */
-    PGresult *res = store_query(conn, "expire temporary cards",
-                                "SELECT temporary_cards_expire(NULL) "
-                                "FROM (SELECT set_config('cardline.actor', $1, true)) s",
-                                1, params);
-    int n;
+    long long n;
+    int r = store_query_number(conn, "expire temporary cards",
+                               "SELECT temporary_cards_expire(NULL) "
+                               "FROM (SELECT set_config('cardline.actor', $1, true)) s",
+                               1, params, &n);
 
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    n = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return n;
+    return r < 0 ? r : (int)n;
 }
 
 int store_applications_temporary_json(PGconn *conn, bool due_only, json_object **ret)

@@ -421,18 +421,12 @@ out:
 
 static int count_relations(PGconn *conn, long long *ret)
 {
-    PGresult *res = store_query(
+    return store_query_number(
         conn, "count relations",
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
         "  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
-        0, NULL);
-
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    *ret = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
+        0, NULL, ret);
 }
 
 /* A session on the server's maintenance database, from which the target can be dropped and created. */

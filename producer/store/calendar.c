@@ -30,14 +30,13 @@ static int refused(PGresult *res, const char *what, char *err, size_t err_size)
 
 int store_calendar_today(PGconn *conn, int *ret_yyyymmdd)
 {
-    PGresult *res =
-        store_query(conn, "today", "SELECT to_char(bureau_date(clock_now()), 'YYYYMMDD')", 0, NULL);
+    long long today;
+    int r = store_query_number(conn, "today", "SELECT to_char(bureau_date(clock_now()), 'YYYYMMDD')", 0, NULL,
+                               &today);
 
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    *ret_yyyymmdd = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
+    if (r == 0)
+        *ret_yyyymmdd = (int)today;
+    return r;
 }
 
 int store_calendar_clock(PGconn *conn, struct store_clock *ret)
@@ -146,7 +145,8 @@ int store_calendar_add_days(PGconn *conn, const char *from, const char *to, cons
 
 int store_calendar_refresh_deadlines(PGconn *conn)
 {
-    PGresult *res = store_query(
+    long long n;
+    int r = store_query_number(
         conn, "recompute deadlines",
         "WITH touched AS ("
         "  UPDATE application a SET held_working_days = held_working_days "
@@ -156,14 +156,9 @@ int store_calendar_refresh_deadlines(PGconn *conn)
         "              AND c.status IN ('good', 'in_transit', 'at_outlet'))) "
         "  RETURNING deadline) "
         "SELECT count(*) FILTER (WHERE deadline IS NOT NULL) FROM touched",
-        0, NULL);
-    int n;
+        0, NULL, &n);
 
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    n = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return n;
+    return r < 0 ? r : (int)n;
 }
 
 int store_calendar_year_summary(PGconn *conn, const char *year, long long *ret_working_days,

@@ -852,6 +852,23 @@ PGresult *store_query(PGconn *conn, const char *what, const char *sql, int npara
     return res;
 }
 
+int store_query_number(PGconn *conn, const char *what, const char *sql, int nparams,
+                       const char *const *params, long long *ret)
+{
+    PGresult *res = store_query(conn, what, sql, nparams, params);
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    if (PQntuples(res) != 1 || PQnfields(res) < 1) {
+        log_debug("store", "%s: %d rows, one expected", what, PQntuples(res));
+        PQclear(res);
+        return PRODUCER_ERROR_DB;
+    }
+    *ret = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
 int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, const char *const *params)
 {
     PGresult *res = db_exec(conn, sql, nparams, params);

@@ -71,6 +71,10 @@ bool db_ok(const PGresult *res);
  * only (what says which statement), because the caller reports it once with context. */
 PGresult *store_query(PGconn *conn, const char *what, const char *sql, int nparams,
                       const char *const *params);
+/* The one number a statement answers (a count, a sum, a YYYYMMDD) in its only row's first column, as
+ * store_query() reports failures; a statement answering no row or several is a failure too. */
+int store_query_number(PGconn *conn, const char *what, const char *sql, int nparams,
+                       const char *const *params, long long *ret);
 /* SQLSTATE of a failed result, or "" */
 const char *db_sqlstate(const PGresult *res);
 /* Connect to the configured server, to database dbname instead of the configured one when not NULL. Never

@@ -73,14 +73,10 @@ int store_outlets_exists(PGconn *conn, const char *code)
 
 int store_outlets_count(PGconn *conn, int *ret_count)
 {
-    PGresult *res = db_exec(conn, "SELECT count(*) FROM outlet", 0, NULL);
+    long long n;
+    int r = store_query_number(conn, "count outlets", "SELECT count(*) FROM outlet", 0, NULL, &n);
 
-    if (!db_ok(res)) {
-        log_debug("store", "count outlets: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    *ret_count = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
+    if (r == 0)
+        *ret_count = (int)n;
+    return r;
 }

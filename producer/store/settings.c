@@ -24,16 +24,13 @@ int store_settings_time_zone(PGconn *conn, char *buf, size_t size)
 
 int store_settings_schema_version(PGconn *conn, int *ret_version)
 {
-    PGresult *res = db_exec(conn, "SELECT coalesce(max(version), 0) FROM schema_migration", 0, NULL);
+    long long version;
+    int r = store_query_number(conn, "schema version",
+                               "SELECT coalesce(max(version), 0) FROM schema_migration", 0, NULL, &version);
 
-    if (!db_ok(res)) {
-        log_debug("store", "schema version: %s", PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    *ret_version = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
+    if (r == 0)
+        *ret_version = (int)version;
+    return r;
 }
 
 int store_settings_line(PGconn *conn, const char *line_id)

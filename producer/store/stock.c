@@ -30,18 +30,12 @@ int store_stock_add_line(PGconn *conn, const char *line)
 int store_stock_on_hand(PGconn *conn, const char *line, long long *ret_on_hand)
 {
     const char *params[1] = {line};
-    PGresult *res = store_query(
+    return store_query_number(
         conn, "blanks on hand",
         "SELECT coalesce(sum(CASE kind WHEN 'issued' THEN quantity WHEN 'fed' THEN -quantity "
         "  WHEN 'unfed' THEN quantity WHEN 'returned' THEN -quantity WHEN 'sample' THEN -quantity END), 0) "
         "FROM stock_move WHERE line_id = $1",
-        1, params);
-
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    *ret_on_hand = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
+        1, params, ret_on_hand);
 }
 
 int store_stock_add_move(PGconn *conn, const char *line, const char *kind, int quantity)
