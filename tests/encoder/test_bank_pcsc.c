@@ -21,6 +21,7 @@
 #include <winscard.h>
 
 #include "bank_testdata.h"
+#include "vcard_wait.h"
 #include "encoder-private.h"
 
 #define READER "Virtual PCD 00 00"
@@ -71,38 +72,6 @@ static pid_t spawn_card(const char *key, ...)
         _exit(127);
     }
     return pid;
-}
-
-static void stop_card(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pfd >= 0) {
-        struct pollfd p = {.fd = pfd, .events = POLLIN};
-        if (poll(&p, 1, 5000) == 0)
-            kill(pid, SIGKILL);
-        close(pfd);
-    }
-    waitpid(pid, NULL, 0);
-}
-
-static bool wait_card(bool present)
-{
-    SCARDCONTEXT ctx;
-    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS)
-        return false;
-    SCARD_READERSTATE rs = {.szReader = READER, .dwCurrentState = SCARD_STATE_UNAWARE};
-    bool ok = false;
-    for (int i = 0; i < 100 && !ok; i++) {
-        LONG rv = SCardGetStatusChange(ctx, 100, &rs, 1);
-        if (rv == SCARD_S_SUCCESS && !!(rs.dwEventState & SCARD_STATE_PRESENT) == present)
-            ok = true;
-        rs.dwCurrentState = rs.dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
-    }
-    SCardReleaseContext(ctx);
-    return ok;
 }
 
 static struct encoder_transport *open_station(void)
@@ -331,7 +300,7 @@ static void bench(struct encoder_key_service *ks, int cards)
     long ssse = 0, full = 0;
     for (int i = 0; i < cards; i++) {
         pid_t pid = spawn_card(key_path, (char *)NULL);
-        CHECK(wait_card(true), "card");
+        CHECK(wait_card(READER, true, 10000), "card");
         struct encoder_transport *t = open_station();
         CHECK(t, "station");
         struct encoder_card_data cd = sample();
@@ -346,8 +315,8 @@ static void bench(struct encoder_key_service *ks, int cards)
         long t2 = now_ms();
         encoder_bank_data_free(d);
         encoder_transport_close(t);
-        stop_card(pid);
-        wait_card(false);
+        stop_vcard(pid);
+        wait_card(READER, false, 10000);
         CHECK(r == 0, "card %d: %s / %s", i, sr.cause, br.cause);
         ssse += t1 - t0;
         full += t2 - t0;
@@ -380,7 +349,7 @@ int main(int argc, char **argv)
     }
     /* one card for the good path and the refusals (each scenario starts from a reset) */
     pid_t pid = spawn_card(key_path, (char *)NULL);
-    if (!wait_card(true)) {
+    if (!wait_card(READER, true, 10000)) {
         fprintf(stderr, "the virtual card did not appear in %s\n", READER);
         return 1;
     }
@@ -390,35 +359,35 @@ int main(int argc, char **argv)
     bad_data(t, ks);
     both_applications(t, ks);
     encoder_transport_close(t);
-    stop_card(pid);
-    wait_card(false);
+    stop_vcard(pid);
+    wait_card(READER, false, 10000);
     /* a fresh card for the raw refusals, then one made with another KMC */
     pid = spawn_card(key_path, (char *)NULL);
-    wait_card(true);
+    wait_card(READER, true, 10000);
     t = open_station();
     if (t) {
         card_refuses(t, ks);
         encoder_transport_close(t);
     }
-    stop_card(pid);
-    wait_card(false);
+    stop_vcard(pid);
+    wait_card(READER, false, 10000);
     pid = spawn_card(key_path, "--bank-kmc-file", other_path, (char *)NULL);
-    wait_card(true);
+    wait_card(READER, true, 10000);
     t = open_station();
     if (t) {
         wrong_key(t, ks);
         encoder_transport_close(t);
     }
-    stop_card(pid);
-    wait_card(false);
+    stop_vcard(pid);
+    wait_card(READER, false, 10000);
     pid = spawn_card(key_path, "--bank-fault-at", "1", (char *)NULL);
-    wait_card(true);
+    wait_card(READER, true, 10000);
     t = open_station();
     if (t) {
         memory_fault(t, ks);
         encoder_transport_close(t);
     }
-    stop_card(pid);
+    stop_vcard(pid);
     encoder_key_service_free(ks);
     if (failures)
         fprintf(stderr, "%d check(s) failed\n", failures);
