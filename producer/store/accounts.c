@@ -8,23 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs a statement expecting no rows back: the rows it changed, or PRODUCER_ERROR_DB (logged at debug: the
- * caller reports it with context). */
-static int change(PGconn *conn, const char *what, const char *sql, int n, const char *const *params)
-{
-    PGresult *res = db_exec(conn, sql, n, params);
-    int r;
-
-    if (!db_ok(res)) {
-        log_debug("store", "%s: %s", what, PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    r = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return r;
-}
-
 int store_accounts_add(PGconn *conn, const char *name, const char *role, const char *studio,
                        const char *password_hash)
 {
@@ -45,7 +28,7 @@ int store_accounts_set_password(PGconn *conn, const char *name, const char *pass
 {
     const char *p[2] = {name, password_hash};
     /* the API token goes with the old password: whoever knew one may have made the other */
-    int r = change(
+    int r = store_command_count(
         conn, "set password",
         "UPDATE account SET password_hash = $2, token_id = NULL, token_hash = NULL WHERE name = $1", 2, p);
 
@@ -55,10 +38,11 @@ int store_accounts_set_password(PGconn *conn, const char *name, const char *pass
 int store_accounts_disable(PGconn *conn, const char *name)
 {
     const char *p[1] = {name};
-    int r = change(conn, "disable account",
-                   "UPDATE account SET disabled_at = coalesce(disabled_at, clock_now()), token_id = NULL, "
-                   "token_hash = NULL WHERE name = $1",
-                   1, p);
+    int r = store_command_count(
+        conn, "disable account",
+        "UPDATE account SET disabled_at = coalesce(disabled_at, clock_now()), token_id = NULL, "
+        "token_hash = NULL WHERE name = $1",
+        1, p);
 
     return r < 0 ? r : r == 1;
 }
@@ -66,7 +50,7 @@ int store_accounts_disable(PGconn *conn, const char *name)
 int store_accounts_set_token(PGconn *conn, const char *name, const char *token_id, const char *token_hash)
 {
     const char *p[3] = {name, token_id, token_hash};
-    int r = change(
+    int r = store_command_count(
         conn, "new token",
         "UPDATE account SET token_id = $2, token_hash = $3 WHERE name = $1 AND disabled_at IS NULL", 3, p);
 
@@ -76,8 +60,9 @@ int store_accounts_set_token(PGconn *conn, const char *name, const char *token_i
 int store_accounts_end_sessions(PGconn *conn, const char *name)
 {
     const char *p[1] = {name};
-    int r = change(conn, "end sessions",
-                   "DELETE FROM session WHERE account_id = (SELECT id FROM account WHERE name = $1)", 1, p);
+    int r = store_command_count(
+        conn, "end sessions",
+        "DELETE FROM session WHERE account_id = (SELECT id FROM account WHERE name = $1)", 1, p);
 
     return r < 0 ? r : 0;
 }
@@ -180,18 +165,20 @@ int store_accounts_open_session(PGconn *conn, const char *session_hash, int64_t 
 
     snprintf(id, sizeof(id), "%" PRId64, account_id);
     snprintf(keep, sizeof(keep), "%d", max_sessions > 1 ? max_sessions - 1 : 0);
-    r = change(conn, "open session",
-               "INSERT INTO session (id_hash, account_id, csrf, expires_at, client) VALUES ($1, $2, $3, "
-               "clock_now() + make_interval(hours => (SELECT value::integer FROM setting WHERE key = "
-               "'session_hours')), left($4, 100))",
-               4, ps);
+    r = store_command_count(
+        conn, "open session",
+        "INSERT INTO session (id_hash, account_id, csrf, expires_at, client) VALUES ($1, $2, $3, "
+        "clock_now() + make_interval(hours => (SELECT value::integer FROM setting WHERE key = "
+        "'session_hours')), left($4, 100))",
+        4, ps);
     if (r < 0)
         return r;
     /* the oldest sessions beyond the cap end, so that a stolen password cannot pile up sessions */
-    r = change(conn, "cap sessions",
-               "DELETE FROM session WHERE id_hash IN (SELECT id_hash FROM session WHERE account_id = $2 "
-               "AND id_hash <> $1 ORDER BY created_at DESC, expires_at DESC OFFSET $3::integer)",
-               3, pk);
+    r = store_command_count(
+        conn, "cap sessions",
+        "DELETE FROM session WHERE id_hash IN (SELECT id_hash FROM session WHERE account_id = $2 "
+        "AND id_hash <> $1 ORDER BY created_at DESC, expires_at DESC OFFSET $3::integer)",
+        3, pk);
     return r < 0 ? r : 0;
 }
 
@@ -201,14 +188,16 @@ void store_accounts_signed_in(PGconn *conn, int64_t account_id)
     const char *pl[1] = {id};
 
     snprintf(id, sizeof(id), "%" PRId64, account_id);
-    change(conn, "last login", "UPDATE account SET last_login_at = clock_now() WHERE id = $1", 1, pl);
-    change(conn, "expire sessions", "DELETE FROM session WHERE expires_at < clock_now()", 0, NULL);
+    store_command_count(conn, "last login", "UPDATE account SET last_login_at = clock_now() WHERE id = $1", 1,
+                        pl);
+    store_command_count(conn, "expire sessions", "DELETE FROM session WHERE expires_at < clock_now()", 0,
+                        NULL);
 }
 
 int store_accounts_logout(PGconn *conn, const char *session_hash)
 {
     const char *p[1] = {session_hash};
-    int r = change(conn, "logout", "DELETE FROM session WHERE id_hash = $1", 1, p);
+    int r = store_command_count(conn, "logout", "DELETE FROM session WHERE id_hash = $1", 1, p);
 
     return r < 0 ? r : 0;
 }

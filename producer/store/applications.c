@@ -134,7 +134,7 @@ int store_applications_card_move(PGconn *conn, const char *card_number, const ch
 int store_applications_lapse_losses(PGconn *conn, const char *actor)
 {
     const char *params[1] = {actor};
-    PGresult *res = store_query(
+    return store_command_count(
         conn, "lapse temporary loss reports",
         "WITH lapsed AS ("
         "  UPDATE card c SET status = 'issued' "
@@ -149,36 +149,22 @@ int store_applications_lapse_losses(PGconn *conn, const char *actor)
         "SELECT $1::text, 'loss_lapsed', card_number, 'temporary loss report not made formal within ' || "
         "  (SELECT value FROM setting WHERE key = 'temporary_loss_days') || ' days' FROM lapsed",
         1, params);
-    int n;
-
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    n = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return n;
 }
 
 int store_applications_cancel_holder(PGconn *conn, const char *card_number, const char *reason,
                                      const char *actor)
 {
     const char *params[3] = {card_number, reason, actor};
-    PGresult *res =
-        store_query(conn, "cancel the holder's applications",
-                    "WITH cancelled AS ("
-                    "  UPDATE application SET status = 'cancelled', cancel_reason = $2, locked_by = NULL, "
-                    "    lease_until = NULL, step = NULL, held_reason = NULL, updated_at = clock_now() "
-                    "  WHERE ssn = (SELECT person_key FROM card WHERE card_number = $1) "
-                    "    AND status IN ('pending', 'held', 'in_production') RETURNING id) "
-                    "INSERT INTO event (actor, kind, application_id, detail) SELECT $3::text, 'cancelled', "
-                    "id, $2 FROM cancelled",
-                    3, params);
-    int n;
-
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    n = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return n;
+    return store_command_count(
+        conn, "cancel the holder's applications",
+        "WITH cancelled AS ("
+        "  UPDATE application SET status = 'cancelled', cancel_reason = $2, locked_by = NULL, "
+        "    lease_until = NULL, step = NULL, held_reason = NULL, updated_at = clock_now() "
+        "  WHERE ssn = (SELECT person_key FROM card WHERE card_number = $1) "
+        "    AND status IN ('pending', 'held', 'in_production') RETURNING id) "
+        "INSERT INTO event (actor, kind, application_id, detail) SELECT $3::text, 'cancelled', "
+        "id, $2 FROM cancelled",
+        3, params);
 }
 
 int store_applications_temporary_expire(PGconn *conn, const char *actor)
@@ -478,16 +464,11 @@ int store_applications_prior_card(PGconn *conn, const char *card_number, const c
                                   const char *status, const char *issue_date)
 {
     const char *params[4] = {card_number, person_key, status, issue_date};
-    PGresult *res =
-        store_query(conn, "old card",
-                    "INSERT INTO card (card_number, person_key, status, issue_date, expiry_date) "
-                    "VALUES ($1, $2, $3, $4, $4::date + interval '10 years') ON CONFLICT DO NOTHING",
-                    4, params);
-    int r;
+    int r =
+        store_command_count(conn, "old card",
+                            "INSERT INTO card (card_number, person_key, status, issue_date, expiry_date) "
+                            "VALUES ($1, $2, $3, $4, $4::date + interval '10 years') ON CONFLICT DO NOTHING",
+                            4, params);
 
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    r = atoi(PQcmdTuples(res)) == 1;
-    PQclear(res);
-    return r;
+    return r < 0 ? r : r == 1;
 }

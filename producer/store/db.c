@@ -869,6 +869,19 @@ int store_query_number(PGconn *conn, const char *what, const char *sql, int npar
     return 0;
 }
 
+int store_command_count(PGconn *conn, const char *what, const char *sql, int nparams,
+                        const char *const *params)
+{
+    PGresult *res = store_query(conn, what, sql, nparams, params);
+    int r;
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    r = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return r;
+}
+
 int db_command(PGconn *conn, const char *ctx, const char *sql, int nparams, const char *const *params)
 {
     PGresult *res = db_exec(conn, sql, nparams, params);

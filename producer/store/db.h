@@ -75,6 +75,10 @@ PGresult *store_query(PGconn *conn, const char *what, const char *sql, int npara
  * store_query() reports failures; a statement answering no row or several is a failure too. */
 int store_query_number(PGconn *conn, const char *what, const char *sql, int nparams,
                        const char *const *params, long long *ret);
+/* The rows a statement without an answer changed (INSERT/UPDATE/DELETE), failures reported as store_query()
+ * does: the count, or PRODUCER_ERROR_DB. */
+int store_command_count(PGconn *conn, const char *what, const char *sql, int nparams,
+                        const char *const *params);
 /* SQLSTATE of a failed result, or "" */
 const char *db_sqlstate(const PGresult *res);
 /* Connect to the configured server, to database dbname instead of the configured one when not NULL. Never

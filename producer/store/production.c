@@ -15,22 +15,6 @@ static void copy_field(char *dst, size_t size, const PGresult *res, int row, int
     snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
 }
 
-/* Rows a statement touched, or PRODUCER_ERROR_DB (the cause at debug level: the caller logs once). */
-static int touched(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params)
-{
-    PGresult *res = db_exec(conn, sql, nparams, params);
-    int r;
-
-    if (!db_ok(res)) {
-        log_debug("production", "%s: %s", what, PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    r = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return r;
-}
-
 /* 1 when the query returned a row, 0 when none, PRODUCER_ERROR_DB; *ret_res kept for the caller when 1. */
 static int one_row(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params,
                    PGresult **ret_res)
@@ -210,12 +194,13 @@ int store_production_hold(PGconn *conn, const char *app_id, const char *owner, c
     if (store_begin(conn) < 0)
         return PRODUCER_ERROR_DB;
     /* validation holds wait for the applicant (new photo, corrected data): their days extend the deadline */
-    r = touched(conn, "hold",
-                "UPDATE application SET status = 'held', held_reason = $3, held_since = clock_now(), "
-                "  held_for_applicant = true, locked_by = NULL, lease_until = NULL, step = NULL, "
-                "  updated_at = clock_now() "
-                "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
-                3, params);
+    r = store_command_count(
+        conn, "hold",
+        "UPDATE application SET status = 'held', held_reason = $3, held_since = clock_now(), "
+        "  held_for_applicant = true, locked_by = NULL, lease_until = NULL, step = NULL, "
+        "  updated_at = clock_now() "
+        "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
+        3, params);
     if (r != 1 || store_event(conn, line_id, "held", app_id, NULL, NULL, reason) < 0) {
         store_rollback(conn);
         return r == 0 ? 0 : PRODUCER_ERROR_DB;
@@ -281,12 +266,12 @@ int store_production_step(PGconn *conn, const char *app_id, const char *owner, c
 
     if (store_begin(conn) < 0)
         return PRODUCER_ERROR_DB;
-    r = touched(conn, "card step",
-                "UPDATE application SET step = $1 WHERE id = $2 AND locked_by = $3 AND status = "
-                "'in_production'",
-                3, params + 1);
+    r = store_command_count(conn, "card step",
+                            "UPDATE application SET step = $1 WHERE id = $2 AND locked_by = $3 AND status = "
+                            "'in_production'",
+                            3, params + 1);
     if (r == 1)
-        r = touched(
+        r = store_command_count(
             conn, "card step",
             "UPDATE card SET status = $2 WHERE card_number = $1 AND status NOT IN ('spoiled', 'unused')", 2,
             params);
@@ -313,15 +298,15 @@ int store_production_spoil(PGconn *conn, const char *app_id, const char *owner, 
                    "UPDATE card SET status = 'spoiled', spoil_reason = $2, finished_at = clock_now() "
                    "WHERE card_number = $1 AND status NOT IN ('spoiled', 'unused')",
                    2, p_card) < 0 ||
-        touched(conn, "requeue",
-                "UPDATE application SET "
-                "  status = CASE WHEN attempts >= $3::integer THEN 'held' ELSE 'pending' END, "
-                "  held_reason = CASE WHEN attempts >= $3::integer THEN $4 END, "
-                "  held_since = CASE WHEN attempts >= $3::integer THEN clock_now() END, "
-                "  held_for_applicant = false, "
-                "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = clock_now() "
-                "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
-                4, p_app) < 0 ||
+        store_command_count(conn, "requeue",
+                            "UPDATE application SET "
+                            "  status = CASE WHEN attempts >= $3::integer THEN 'held' ELSE 'pending' END, "
+                            "  held_reason = CASE WHEN attempts >= $3::integer THEN $4 END, "
+                            "  held_since = CASE WHEN attempts >= $3::integer THEN clock_now() END, "
+                            "  held_for_applicant = false, "
+                            "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = clock_now() "
+                            "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
+                            4, p_app) < 0 ||
         db_command(conn, "count spoiled", "UPDATE line SET cards_spoiled = cards_spoiled + 1 WHERE id = $1",
                    1, p_line) < 0 ||
         store_event(conn, line_id, "spoiled", app_id, card_number, NULL, reason) < 0) {
@@ -358,16 +343,18 @@ int store_production_finish(PGconn *conn, const struct store_finish *f, char ret
         return PRODUCER_ERROR_DB;
     /* the events the database writes itself (packing) name this line */
     PQclear(db_exec(conn, "SELECT set_config('cardline.actor', $1, true)", 1, p_line));
-    r = touched(conn, "produced",
-                "UPDATE application SET status = 'produced', produced_at = clock_now(), locked_by = NULL, "
-                "  lease_until = NULL, step = NULL, updated_at = clock_now() "
-                "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
-                2, p_app);
+    r = store_command_count(
+        conn, "produced",
+        "UPDATE application SET status = 'produced', produced_at = clock_now(), locked_by = NULL, "
+        "  lease_until = NULL, step = NULL, updated_at = clock_now() "
+        "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
+        2, p_app);
     if (r == 1)
-        r = touched(conn, "good card",
-                    "UPDATE card SET status = $4, atr = $2, chip_id = $3, finished_at = clock_now() "
-                    "WHERE card_number = $1 AND status = 'ejecting'",
-                    4, p_card);
+        r = store_command_count(
+            conn, "good card",
+            "UPDATE card SET status = $4, atr = $2, chip_id = $3, finished_at = clock_now() "
+            "WHERE card_number = $1 AND status = 'ejecting'",
+            4, p_card);
     if (r != 1)
         goto fail;
     r = PRODUCER_ERROR_DB;

@@ -153,23 +153,6 @@ int store_queue_claim(struct producer_claimer *c, struct producer_claim *ret)
     return r;
 }
 
-/* Rows an UPDATE touched, or PRODUCER_ERROR_DB. */
-static int update_count(PGconn *conn, const char *what, const char *sql, int nparams,
-                        const char *const *params)
-{
-    PGresult *res = db_exec(conn, sql, nparams, params);
-    int r;
-
-    if (!db_ok(res)) {
-        log_debug("queue", "%s: %s", what, PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    r = atoi(PQcmdTuples(res));
-    PQclear(res);
-    return r;
-}
-
 int store_queue_requeue(PGconn *conn, const char *app_id, const char *owner, const char *line_id,
                         const char *card_number, const char *cause)
 {
@@ -181,11 +164,12 @@ int store_queue_requeue(PGconn *conn, const char *app_id, const char *owner, con
     if (PQstatus(conn) == CONNECTION_BAD || store_begin(conn) < 0)
         return PRODUCER_ERROR_DB;
     if (!card_number) {
-        r = update_count(conn, "requeue",
-                         "UPDATE application SET status = 'pending', locked_by = NULL, lease_until = NULL, "
-                         "  step = NULL, attempts = attempts - 1, updated_at = clock_now() "
-                         "WHERE id = $1 AND locked_by = $2 AND status = 'in_production' AND step = 'claimed'",
-                         2, p_app);
+        r = store_command_count(
+            conn, "requeue",
+            "UPDATE application SET status = 'pending', locked_by = NULL, lease_until = NULL, "
+            "  step = NULL, attempts = attempts - 1, updated_at = clock_now() "
+            "WHERE id = $1 AND locked_by = $2 AND status = 'in_production' AND step = 'claimed'",
+            2, p_app);
         if (r != 1) {
             store_rollback(conn);
             return r < 0 ? r : 0;
@@ -199,7 +183,7 @@ int store_queue_requeue(PGconn *conn, const char *app_id, const char *owner, con
                        "INSERT INTO stock_move (line_id, kind, quantity, card_number) "
                        "VALUES ($2, 'unfed', 1, $1)",
                        2, p_card) < 0 ||
-            (r = update_count(
+            (r = store_command_count(
                  conn, "requeue",
                  "UPDATE application SET status = 'pending', locked_by = NULL, lease_until = NULL, "
                  "  step = NULL, attempts = attempts - 1, updated_at = clock_now() "
