@@ -289,7 +289,6 @@ int store_production_spoil(PGconn *conn, const char *app_id, const char *owner, 
     char max[12];
     const char *p_card[2] = {card_number, reason};
     const char *p_app[4] = {app_id, owner, max, hold_reason};
-    const char *p_line[1] = {line_id};
 
     snprintf(max, sizeof(max), "%d", max_attempts);
     if (store_begin(conn) < 0)
@@ -307,8 +306,6 @@ int store_production_spoil(PGconn *conn, const char *app_id, const char *owner, 
                             "  locked_by = NULL, lease_until = NULL, step = NULL, updated_at = clock_now() "
                             "WHERE id = $1 AND locked_by = $2 AND status = 'in_production'",
                             4, p_app) < 0 ||
-        db_command(conn, "count spoiled", "UPDATE line SET cards_spoiled = cards_spoiled + 1 WHERE id = $1",
-                   1, p_line) < 0 ||
         store_event(conn, line_id, "spoiled", app_id, card_number, NULL, reason) < 0) {
         store_rollback(conn);
         return PRODUCER_ERROR_DB;
@@ -364,9 +361,7 @@ int store_production_finish(PGconn *conn, const struct store_finish *f, char ret
             "UPDATE card SET blacklisted_at = coalesce(blacklisted_at, clock_now()) WHERE card_number = $1",
             1, p_old) < 0)
         goto fail;
-    if (db_command(conn, "count good", "UPDATE line SET cards_good = cards_good + 1 WHERE id = $1", 1,
-                   p_line) < 0 ||
-        store_event(conn, f->line_id, f->temporary ? "issued_at_counter" : "produced", f->app_id,
+    if (store_event(conn, f->line_id, f->temporary ? "issued_at_counter" : "produced", f->app_id,
                     f->card_number, NULL, f->chip_id_hex) < 0)
         goto fail;
     /* into its outlet's open shipment (the database records the packing in the chain of custody) */
