@@ -13,16 +13,19 @@
 #include "encoder-private.h"
 
 /*
- * Sources: GlobalPlatform Card Specification 2.2 (STORE DATA; Appendix E, SCP02 with its INITIALIZE UPDATE and
- * EXTERNAL AUTHENTICATE), EMV Card Personalization Specification 1.1 (DGIs, the sensitive-data rule), EMV 4.3
- * Book 1 (PSE, SELECT), Book 3 (GET PROCESSING OPTIONS, READ RECORD, AFL, DOLs, Annex B BER-TLV), and PBOC 3.0
- * (JR/T 0025) for the UnionPay AIDs and the PPSE.
+ * Sources: GlobalPlatform Card Specification 2.2 (STORE DATA; Appendix E, SCP02 with its INITIALIZE UPDATE
+ * and EXTERNAL AUTHENTICATE), EMV Card Personalization Specification 1.1 (DGIs, the sensitive-data rule),
+ * EMV 4.3 Book 1 (PSE, SELECT), Book 3 (GET PROCESSING OPTIONS, READ RECORD, AFL, DOLs, Annex B BER-TLV), and
+ * PBOC 3.0 (JR/T 0025) for the UnionPay AIDs and the PPSE.
  */
 
 #define BANK_DGI_MAX     48
 #define BANK_DGI_LEN_MAX 1024
 #define BANK_LINE_MAX    (2 * BANK_DGI_LEN_MAX + 32)
 #define BANK_STRIPE_MAX  108
+/* the application's upstream id (cardline's application table holds 1..64) and the bank's name in UTF-8 */
+#define BANK_APPLICATION_MAX 64
+#define BANK_NAME_MAX        60
 /* STORE DATA data per command: 255 less the 8 bytes of C-MAC */
 #define BANK_BLOCK_MAX 247
 
@@ -46,6 +49,8 @@ struct encoder_bank_data {
     uint8_t kcv[3];
     bool have_kcv;
     char stripe[3][BANK_STRIPE_MAX + 1];
+    char application[BANK_APPLICATION_MAX + 1]; /* the cardline application's upstream id */
+    char bank[BANK_NAME_MAX + 1];               /* the cooperating bank, as in cardline's bank list */
     uint16_t encrypted[BANK_DGI_MAX];
     size_t n_encrypted;
     size_t n;
@@ -324,11 +329,71 @@ static bool stripe_ok(int track, const char *s, size_t n)
     return true;
 }
 
+/* An upstream id: 1..64 of [A-Za-z0-9_.:-]. Returns the 1-based column of the first bad character, 0 when
+ * good, -1 for a bad length. */
+static long application_bad(const char *s, size_t n)
+{
+    if (n == 0 || n > BANK_APPLICATION_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == ':' || c == '-'))
+            return (long)i + 1;
+    }
+    return 0;
+}
+
+/* A bank name: well-formed UTF-8 (shortest form, no surrogates), no control characters (C0, DEL, C1) and no
+ * spaces (ASCII, U+00A0, U+1680, U+2000-U+200B, U+2028/9, U+202F, U+205F, U+3000, U+FEFF), so that it can be
+ * matched byte for byte against the bank list. Returns the 1-based byte of the first bad character, 0 when
+ * good, -1 for a bad length. */
+static long bank_name_bad(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    if (n == 0 || n > BANK_NAME_MAX)
+        return -1;
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t k = c < 0x80             ? 1
+                   : (c & 0xE0) == 0xC0 ? 2
+                   : (c & 0xF0) == 0xE0 ? 3
+                   : (c & 0xF8) == 0xF0 ? 4
+                                        : 0;
+        if (k == 0 || k > n - i)
+            return (long)i + 1;
+        unsigned cp = k == 1 ? c : c & (0x7F >> k);
+        for (size_t j = 1; j < k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return (long)i + 1;
+            cp = cp << 6 | (s[i + j] & 0x3F);
+        }
+        static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp <= 0x20 ||
+            (cp >= 0x7F && cp <= 0xA0) || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200B) || cp == 0x2028 ||
+            cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF)
+            return (long)i + 1;
+        i += k;
+    }
+    return 0;
+}
+
 /* One KEY=VALUE line. */
 static int parse_line(struct encoder_bank_data *d, size_t line, const char *key, size_t klen, const char *val,
                       size_t vlen, unsigned *seen, char *cause, size_t cs)
 {
-    enum { S_AID = 1, S_PAN = 2, S_EXP = 4, S_T2 = 8, S_KV = 16, S_TK = 32, S_KCV = 64, S_ENC = 128 };
+    enum {
+        S_AID = 1,
+        S_PAN = 2,
+        S_EXP = 4,
+        S_T2 = 8,
+        S_KV = 16,
+        S_TK = 32,
+        S_KCV = 64,
+        S_ENC = 128,
+        S_APP = 256,
+        S_BANK = 512
+    };
     char k[24];
     if (klen == 0 || klen >= sizeof k)
         return data_fail(cause, cs, "line %zu: a field name is expected before '='", line);
@@ -351,13 +416,44 @@ static int parse_line(struct encoder_bank_data *d, size_t line, const char *key,
         bit = S_KCV;
     else if (strcmp(k, "ENCRYPTED") == 0)
         bit = S_ENC;
+    else if (strcmp(k, "APPLICATION") == 0)
+        bit = S_APP;
+    else if (strcmp(k, "BANK") == 0)
+        bit = S_BANK;
     if (bit) {
         if (*seen & bit)
             return data_fail(cause, cs, "line %zu (%s): given twice", line, k);
         *seen |= bit;
     }
     int n;
+    long bad;
     switch (bit) {
+    case S_APP:
+        bad = application_bad(val, vlen);
+        if (bad < 0)
+            return data_fail(cause, cs,
+                             "line %zu (APPLICATION): the application's upstream id, 1 to %d characters, "
+                             "expected",
+                             line, BANK_APPLICATION_MAX);
+        if (bad > 0)
+            return data_fail(
+                cause, cs, "line %zu (APPLICATION): column %zu: only letters, digits, '_', '.', ':' and '-'",
+                line, klen + 1 + (size_t)bad);
+        memcpy(d->application, val, vlen);
+        d->application[vlen] = '\0';
+        return 0;
+    case S_BANK:
+        bad = bank_name_bad(val, vlen);
+        if (bad < 0)
+            return data_fail(cause, cs, "line %zu (BANK): the bank's name, 1 to %d bytes of UTF-8, expected",
+                             line, BANK_NAME_MAX);
+        if (bad > 0)
+            return data_fail(cause, cs,
+                             "line %zu (BANK): column %zu: not UTF-8, or a space or control character", line,
+                             klen + 1 + (size_t)bad);
+        memcpy(d->bank, val, vlen);
+        d->bank[vlen] = '\0';
+        return 0;
     case S_AID:
         n = hex_strict(val, vlen, d->aid, sizeof d->aid);
         if (n < 5)
@@ -520,7 +616,7 @@ static int check_whole(struct encoder_bank_data *d, unsigned seen, char *cause, 
     static const struct {
         unsigned bit;
         const char *name;
-    } req[] = {{1, "AID"}, {2, "PAN"}, {4, "EXPIRY"}, {8, "TRACK2"}};
+    } req[] = {{1, "AID"}, {2, "PAN"}, {4, "EXPIRY"}, {8, "TRACK2"}, {256, "APPLICATION"}, {512, "BANK"}};
     for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
         if (!(seen & req[i].bit))
             return data_fail(cause, cs, "%s: missing", req[i].name);
@@ -725,6 +821,8 @@ int encoder_bank_data_summary(const struct encoder_bank_data *d, struct encoder_
     ret->dgi_count = (unsigned)d->n;
     ret->sensitive_count = (unsigned)d->n_encrypted;
     ret->has_stripe = d->stripe[0][0] || d->stripe[1][0] || d->stripe[2][0];
+    memcpy(ret->application, d->application, sizeof ret->application);
+    memcpy(ret->bank, d->bank, sizeof ret->bank);
     return 0;
 }
 
@@ -820,7 +918,9 @@ static int power_up(struct bank_session *s)
     uint8_t atr[ENCODER_ATR_MAX];
     size_t atr_len = 0;
     s->t->last_error[0] = '\0';
-    int r = s->t->ops->reset(s->t->ctx, atr, sizeof atr, &atr_len);
+    /* the bank application is the card's second: the card already in the station, not a new one */
+    int r = s->t->ops->reset_same_card ? s->t->ops->reset_same_card(s->t->ctx, atr, sizeof atr, &atr_len)
+                                       : s->t->ops->reset(s->t->ctx, atr, sizeof atr, &atr_len);
     if (r < 0) {
         if (s->t->last_error[0])
             return bfail(s->res, r, "card reset failed: %s (%s)", encoder_strerror(r), s->t->last_error);

@@ -262,7 +262,8 @@ struct encoder_sim_card_config {
     bool foreign;       /* SSC: the card lacks the SSSE application (e.g. a bank-only card) */
     const uint8_t *atr; /* NULL: the default ATR of the kind */
     size_t atr_len;
-    int memory_fault_at; /* index (0-based) of the UPDATE RECORD that answers 6581; -1 = never */
+    int memory_fault_at;  /* index (0-based) of the UPDATE RECORD that answers 6581; -1 = never */
+    bool bank_other_keys; /* SSC: the bank application's SCP02 keys are not diversified from master */
 };
 
 struct encoder_sim_card;

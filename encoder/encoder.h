@@ -62,6 +62,11 @@ struct encoder_transport_ops {
      * kept); *ret_done gets the number of commands answered. Returns 0, or an ENCODER_ERROR for command
      * *ret_done. */
     int (*transmit_many)(void *ctx, struct encoder_exchange *x, size_t count, size_t *ret_done);
+    /* Optional (may be NULL): like reset, but for a second application of the card already in the station
+     * (the bank application after the social security one): the card stays. Only transports whose reset may
+     * bring another card need it (the simulated station puts a fresh blank in for every reset); the others
+     * leave it NULL and reset is used. */
+    int (*reset_same_card)(void *ctx, uint8_t *atr, size_t atr_max, size_t *ret_atr_len);
 };
 
 struct encoder_atr_allowlist;
@@ -90,13 +95,21 @@ int encoder_transport_set_atr_allowlist(struct encoder_transport *t, const char 
 /* Whether atr is acceptable on this transport (true when it has no list). */
 int encoder_atr_allowed(const struct encoder_transport *t, const uint8_t *atr, size_t atr_len);
 
-/* In-process simulated social security card (SSSE file system, access conditions).
+/* In-process simulated social security card (SSSE file system, access conditions) with the bank's UnionPay
+ * application (AID A000000333010101, SCP02 i=55, key version 20, STORE DATA, PPSE, GET PROCESSING OPTIONS,
+ * READ RECORD). Every reset puts a fresh blank in the station; reset_same_card (what the bank application's
+ * functions use) keeps the card that is there.
  * fault_permille: chance per card of a write failure (status 6581) that spoils the card. */
 struct encoder_sim_config {
-    uint8_t master_key[16]; /* the issuer master key the simulated card was "manufactured" with */
+    uint8_t master_key[16]; /* the issuer master key the simulated card was "manufactured" with; also the
+                               KMC its bank application's SCP02 keys are diversified from (EMV CPS) */
     unsigned fault_permille;
     unsigned seed;
     unsigned card_ms; /* simulated time per personalisation, 0 = instant */
+    /* chance per card (0..1000) that its bank application was made with another key set: its SCP02
+     * cryptogram does not verify (ENCODER_ERROR_CRYPTOGRAM). Drawn from a random stream of its own, so the
+     * social security faults of a seed stay where they were. */
+    unsigned scp02_fault_permille;
 };
 int encoder_open_sim(const struct encoder_sim_config *cfg, struct encoder_transport **ret);
 
@@ -181,10 +194,10 @@ int encoder_key_service_soft_file_new(const char *path, struct encoder_key_servi
 int encoder_key_service_psam_new(const char *reader, struct encoder_key_service **ret);
 /* "soft:<path of the hex key file>" or "psam:<reader name>". Returns 0 or an ENCODER_ERROR. */
 int encoder_key_service_open_spec(const char *spec, struct encoder_key_service **ret);
-/* Why a key service spec cannot be used, in words an operator can act on ("key file /etc/k: readable by group or
- * others (mode 0644): chmod 600 it"), without opening a reader: a soft key file is checked for existence, type,
- * mode and content; a psam: spec only for its form. Returns 0 (usable as far as can be told) or an ENCODER_ERROR
- * with why filled. The key itself is never copied into why. */
+/* Why a key service spec cannot be used, in words an operator can act on ("key file /etc/k: readable by group
+ * or others (mode 0644): chmod 600 it"), without opening a reader: a soft key file is checked for existence,
+ * type, mode and content; a psam: spec only for its form. Returns 0 (usable as far as can be told) or an
+ * ENCODER_ERROR with why filled. The key itself is never copied into why. */
 int encoder_key_service_explain(const char *spec, char *why, size_t why_size);
 void encoder_key_service_free(struct encoder_key_service *ks);
 
@@ -287,6 +300,8 @@ struct encoder_bank_summary {
     unsigned dgi_count;       /* DGIs to store */
     unsigned sensitive_count; /* of which encrypted under the transport key */
     int has_stripe;           /* 1 when the data carries magnetic stripe tracks */
+    char application[65];     /* APPLICATION: the cardline application's upstream id the data is for */
+    char bank[61];            /* BANK: the cooperating bank's name (UTF-8) as in cardline's bank list */
 };
 int encoder_bank_data_summary(const struct encoder_bank_data *d, struct encoder_bank_summary *ret);
 /* Magnetic stripe track n (1..3) as ISO/IEC 7813 characters without sentinels ("" when the data has none).

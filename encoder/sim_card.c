@@ -1,4 +1,5 @@
-/* sim_card.c — a simulated social security card (SSSE files, access rules, PIN, block, T=0 quirks) and
+/* sim_card.c — a simulated social security card (SSSE files, access rules, PIN, block, T=0 quirks) with the
+ * bank's UnionPay application (SCP02, STORE DATA, PPSE, GET PROCESSING OPTIONS, READ RECORD) and the
  * social security PSAM, and the in-process station that puts a fresh blank of it in front of the line for
  * every personalisation. It shares the encoder's tables and key scheme on purpose (the demo must just work);
  * the independent card that checks the encoder is tools/ssc-card. */
@@ -31,7 +32,39 @@ struct sim_record {
     uint8_t data[SIM_RECORD_MAX];
 };
 
-enum sim_df { SIM_DF_NONE, SIM_DF_MF, SIM_DF_SSSE };
+enum sim_df { SIM_DF_NONE, SIM_DF_MF, SIM_DF_SSSE, SIM_DF_BANK };
+
+#define SIM_BANK_KEY_VERSION 0x20
+#define SIM_BANK_DGI_MAX     64
+#define SIM_BANK_STORE_MAX   16384 /* the application's EEPROM for DGIs: more answers 6A84 */
+#define SIM_BANK_BUF_MAX     1536 /* one DGI (at most 1024 bytes and its header) and the next block's start */
+
+struct sim_bank_dgi {
+    uint16_t num, off, len;
+};
+
+/* The UnionPay application (SCP02 keys, DGIs) next to the SSSE application on one card. */
+struct sim_bank {
+    /* made at the factory */
+    uint8_t kdd[10];     /* key diversification data (INITIALIZE UPDATE bytes 0..9) */
+    uint8_t keys[3][16]; /* static ENC, MAC, DEK, diversified from the KMC with the KDD (EMV CPS) */
+    uint64_t prng;       /* card challenges */
+    /* non-volatile */
+    uint16_t seq; /* SCP02 sequence counter, counted up by every opened secure channel */
+    bool personalised;
+    size_t n, used;
+    struct sim_bank_dgi dgi[SIM_BANK_DGI_MAX];
+    uint8_t store[SIM_BANK_STORE_MAX];
+    /* volatile: the secure channel and the STORE DATA sequence */
+    bool session, init_pending, authed;
+    uint8_t host[8], challenge[6];
+    uint8_t sk_enc[16], sk_mac[16], sk_dek[16];
+    uint8_t last_mac[8];
+    unsigned block; /* the next STORE DATA block number */
+    uint8_t buf[SIM_BANK_BUF_MAX];
+    size_t buf_len;
+    bool buf_enc;
+};
 
 struct encoder_sim_card {
     /* made at the factory */
@@ -68,6 +101,8 @@ struct encoder_sim_card {
     uint8_t psam_alg;
     uint8_t psam_sk[16];
     bool psam_sk_valid;
+    /* the bank application (SSC cards that are not foreign) */
+    struct sim_bank bank;
 };
 
 /* splitmix64: small, deterministic per seed, and private to one card (no rand(), no shared state). */
@@ -90,6 +125,80 @@ static void sim_fill(struct encoder_sim_card *c, uint16_t fid, uint8_t tag, cons
         memcpy(r->data + 2, value, sr->len);
     else
         memset(r->data + 2, sr->fmt == ENCODER_FMT_CN ? 0xFF : 0x00, sr->len);
+}
+
+/* ---- the bank (UnionPay, PBOC 3.0) application ----
+ * Written from GlobalPlatform Card Specification 2.2 (STORE DATA; Appendix E, SCP02 i=55), EMV CPS 1.1 (DGIs,
+ * key diversification, sensitive DGIs under the session DEK) and EMV 4.3 Books 1 and 3 (SELECT, PPSE, GET
+ * PROCESSING OPTIONS, READ RECORD), behaving as tools/ssc-card/pboc_card.py does: the same refusals with the
+ * same status words. It answers case 4 commands at once (no 61xx), as that card does. */
+
+static const uint8_t sim_bank_aid[8] = {0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01, 0x01};
+static const uint8_t sim_ppse[14] = {'2', 'P', 'A', 'Y', '.', 'S', 'Y', 'S', '.', 'D', 'D', 'F', '0', '1'};
+
+static void bank_close_session(struct sim_bank *b)
+{
+    b->session = b->authed = b->init_pending = false;
+    OPENSSL_cleanse(b->sk_enc, sizeof b->sk_enc);
+    OPENSSL_cleanse(b->sk_mac, sizeof b->sk_mac);
+    OPENSSL_cleanse(b->sk_dek, sizeof b->sk_dek);
+    memset(b->last_mac, 0, sizeof b->last_mac);
+}
+
+static void bank_make(struct sim_bank *b, const uint8_t master[16], bool other_keys, uint64_t seed)
+{
+    uint8_t kmc[16];
+    /* its own stream: the social security side's challenges stay what they were */
+    b->prng = seed ^ 0x62616E6B2D415050ull;
+    uint64_t v = next_random(&b->prng);
+    memset(b->kdd, 0, 2);
+    for (size_t i = 0; i < 8; i++)
+        b->kdd[2 + i] = (uint8_t)(v >> (8 * i));
+    memcpy(kmc, master, sizeof kmc);
+    if (other_keys) /* another issuer's (or another batch's) key set */
+        for (size_t i = 0; i < sizeof kmc; i++)
+            kmc[i] ^= 0x5A;
+    for (uint8_t t = 1; t <= 3; t++)
+        if (encoder_scp02_emv_key(kmc, b->kdd, t, b->keys[t - 1]) < 0)
+            memset(b->keys[t - 1], 0, 16);
+    OPENSSL_cleanse(kmc, sizeof kmc);
+    b->seq = 1;
+}
+
+/* The value of DGI num, or NULL. */
+static const uint8_t *bank_dgi(const struct sim_bank *b, uint16_t num, size_t *ret_len)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->dgi[i].num == num) {
+            *ret_len = b->dgi[i].len;
+            return b->store + b->dgi[i].off;
+        }
+    return NULL;
+}
+
+/* BER-TLV with a short or long length; returns the bytes written or 0 when it does not fit. */
+static size_t bank_tlv(unsigned tag, const uint8_t *v, size_t len, uint8_t *out, size_t max)
+{
+    size_t n = 0;
+    uint8_t h[6];
+    if (tag > 0xFF)
+        h[n++] = (uint8_t)(tag >> 8);
+    h[n++] = (uint8_t)tag;
+    if (len < 0x80) {
+        h[n++] = (uint8_t)len;
+    } else if (len < 0x100) {
+        h[n++] = 0x81;
+        h[n++] = (uint8_t)len;
+    } else {
+        h[n++] = 0x82;
+        h[n++] = (uint8_t)(len >> 8);
+        h[n++] = (uint8_t)len;
+    }
+    if (n + len > max)
+        return 0;
+    memmove(out + n, v, len); /* v may already sit in out (a template wrapped in place): move it first */
+    memcpy(out, h, n);
+    return n + len;
 }
 
 int encoder_sim_card_new(const struct encoder_sim_card_config *cfg, struct encoder_sim_card **ret)
@@ -152,6 +261,8 @@ int encoder_sim_card_new(const struct encoder_sim_card_config *cfg, struct encod
     c->pin_len = sizeof sim_initial_pin;
     c->pin_tries = SIM_PIN_TRIES;
     c->key_tries = SIM_KEY_TRIES;
+    if (cfg->kind == ENCODER_SIM_CARD_SSC && !cfg->foreign)
+        bank_make(&c->bank, cfg->master, cfg->bank_other_keys, cfg->seed);
     *ret = c;
     return 0;
 }
@@ -175,6 +286,9 @@ int encoder_sim_card_power_on(struct encoder_sim_card *c, uint8_t *atr, size_t a
     c->auth_uk = c->auth_puk = c->auth_rk = false;
     c->pending_len = 0;
     c->psam_env = c->psam_sk_valid = false;
+    bank_close_session(&c->bank);
+    c->bank.block = 0;
+    c->bank.buf_len = 0;
     memcpy(atr, c->atr, c->atr_len);
     *ret_atr_len = c->atr_len;
     return 0;
@@ -588,6 +702,320 @@ static uint16_t sim_get_response(struct encoder_sim_card *s, const struct encode
     return s->pending_len ? (uint16_t)(0x6100 | (s->pending_len & 0xFF)) : 0x9000;
 }
 
+static uint16_t sim_bank_select(struct encoder_sim_card *s, const struct encoder_apdu *a, bool ppse,
+                                struct sim_resp *out)
+{
+    struct sim_bank *b = &s->bank;
+    bank_close_session(b);
+    if (a->p2 != 0x00)
+        return 0x6A86;
+    uint8_t body[ENCODER_RESP_MAX];
+    size_t n = 0, fl = 0;
+    const uint8_t *fci = b->personalised ? bank_dgi(b, 0x9102, &fl) : NULL;
+    if (ppse) {
+        /* the payment directory lists the application once it is personalised (PBOC 3.0 part 12) */
+        if (!fci)
+            return 0x6A82;
+        uint8_t entry[64];
+        size_t en = bank_tlv(0x4F, sim_bank_aid, sizeof sim_bank_aid, entry, sizeof entry);
+        const uint8_t *label;
+        size_t ll;
+        if (encoder_ber_find(fci, fl, 0x50, &label, &ll) == 1 && ll <= 16)
+            en += bank_tlv(0x50, label, ll, entry + en, sizeof entry - en);
+        en += bank_tlv(0x87, (const uint8_t[]){0x01}, 1, entry + en, sizeof entry - en);
+        uint8_t t[96];
+        size_t tn = bank_tlv(0x61, entry, en, t, sizeof t);
+        tn = bank_tlv(0xBF0C, t, tn, t, sizeof t);
+        tn = bank_tlv(0xA5, t, tn, t, sizeof t);
+        n = bank_tlv(0x84, sim_ppse, sizeof sim_ppse, body, sizeof body);
+        memcpy(body + n, t, tn);
+        n += tn;
+    } else {
+        n = bank_tlv(0x84, sim_bank_aid, sizeof sim_bank_aid, body, sizeof body);
+        if (fci) {
+            if (n + fl > 250)
+                return 0x6F00;
+            memcpy(body + n, fci, fl);
+            n += fl;
+        }
+    }
+    s->df = SIM_DF_BANK;
+    s->ef = 0;
+    n = bank_tlv(0x6F, body, n, out->buf, sizeof out->buf - 2);
+    out->len = n;
+    return 0x9000;
+}
+
+static uint16_t bank_initialize_update(struct sim_bank *b, const struct encoder_apdu *a, struct sim_resp *out)
+{
+    if (b->personalised)
+        return 0x6985;
+    if ((a->p1 != 0x00 && a->p1 != SIM_BANK_KEY_VERSION) || a->p2 != 0x00)
+        return 0x6A88;
+    if (a->lc != 8)
+        return 0x6700;
+    bank_close_session(b);
+    uint8_t seq[2] = {(uint8_t)(b->seq >> 8), (uint8_t)b->seq};
+    if (encoder_scp02_session_key(b->keys[0], ENCODER_SCP02_S_ENC, seq, b->sk_enc) < 0 ||
+        encoder_scp02_session_key(b->keys[1], ENCODER_SCP02_C_MAC, seq, b->sk_mac) < 0 ||
+        encoder_scp02_session_key(b->keys[2], ENCODER_SCP02_DEK, seq, b->sk_dek) < 0)
+        return 0x6F00;
+    uint64_t v = next_random(&b->prng);
+    for (size_t i = 0; i < 6; i++)
+        b->challenge[i] = (uint8_t)(v >> (8 * i));
+    memcpy(b->host, a->data, 8);
+    /* KDD 10, key version, SCP 02, sequence counter 2, card challenge 6, card cryptogram 8 */
+    uint8_t r[28];
+    memcpy(r, b->kdd, 10);
+    r[10] = SIM_BANK_KEY_VERSION;
+    r[11] = 0x02;
+    memcpy(r + 12, seq, 2);
+    memcpy(r + 14, b->challenge, 6);
+    if (encoder_scp02_card_cryptogram(b->sk_enc, b->host, seq, b->challenge, r + 20) < 0)
+        return 0x6F00;
+    b->session = b->init_pending = true;
+    return sim_data(out, r, sizeof r);
+}
+
+static uint16_t bank_external_authenticate(struct sim_bank *b, const struct encoder_apdu *a, bool init)
+{
+    if (!init || !b->session)
+        return 0x6985;
+    if (a->lc != 16) {
+        bank_close_session(b);
+        return 0x6700;
+    }
+    /* security level 01: C-MAC on every later command (the only level this card offers) */
+    if (a->p1 != 0x01 || a->p2 != 0x00) {
+        bank_close_session(b);
+        return 0x6A86;
+    }
+    uint8_t m[13] = {0x84, 0x82, a->p1, a->p2, 0x10}, mac[8], want[8];
+    static const uint8_t zero[8];
+    memcpy(m + 5, a->data, 8);
+    uint8_t seq[2] = {(uint8_t)(b->seq >> 8), (uint8_t)b->seq};
+    if (encoder_scp02_retail_mac(b->sk_mac, zero, m, sizeof m, mac) < 0 ||
+        CRYPTO_memcmp(mac, a->data + 8, 8) != 0) {
+        bank_close_session(b);
+        return 0x6982;
+    }
+    if (encoder_scp02_host_cryptogram(b->sk_enc, seq, b->challenge, b->host, want) < 0 ||
+        CRYPTO_memcmp(want, a->data, 8) != 0) {
+        bank_close_session(b);
+        return 0x6300;
+    }
+    b->authed = true;
+    memcpy(b->last_mac, mac, 8);
+    b->seq++;
+    b->block = 0;
+    b->buf_len = 0;
+    return 0x9000;
+}
+
+/* Keep one DGI (a DGI stored again replaces the earlier one). */
+static uint16_t bank_keep(struct sim_bank *b, uint16_t num, const uint8_t *v, size_t len)
+{
+    size_t i = 0;
+    while (i < b->n && b->dgi[i].num != num)
+        i++;
+    if (i == b->n && b->n == SIM_BANK_DGI_MAX)
+        return 0x6A84;
+    if (len > SIM_BANK_STORE_MAX - b->used)
+        return 0x6A84; /* not enough memory */
+    memcpy(b->store + b->used, v, len);
+    b->dgi[i] = (struct sim_bank_dgi){.num = num, .off = (uint16_t)b->used, .len = (uint16_t)len};
+    b->used += len;
+    if (i == b->n)
+        b->n++;
+    return 0x9000;
+}
+
+/* The last block: what a terminal needs must be there, keys and PIN well-formed. */
+static uint16_t bank_finish(struct sim_bank *b)
+{
+    if (b->buf_len)
+        return 0x6A80;
+    size_t fl = 0, gl = 0, al = 0, kl = 0, cl = 0, pl = 0;
+    const uint8_t *fci = bank_dgi(b, 0x9102, &fl), *gpo = bank_dgi(b, 0x9104, &gl), *afl, *label;
+    if (!fci || !gpo)
+        return 0x6A88;
+    if (encoder_ber_find(fci, fl, 0x50, &label, &al) < 0 || encoder_ber_find(gpo, gl, 0x94, &afl, &al) != 1 ||
+        al == 0 || al % 4 != 0)
+        return 0x6A80;
+    for (size_t i = 0; i < al; i += 4)
+        for (unsigned rec = afl[i + 1]; rec <= afl[i + 2]; rec++) {
+            size_t rl;
+            if (!bank_dgi(b, (uint16_t)((afl[i] >> 3) << 8 | rec), &rl))
+                return 0x6A88;
+        }
+    const uint8_t *keys = bank_dgi(b, 0x8000, &kl), *kcvs = bank_dgi(b, 0x9000, &cl);
+    if (keys) {
+        if (!kcvs || kl % 16 != 0 || cl != 3 * (kl / 16))
+            return 0x6A80;
+        for (size_t i = 0; i < kl / 16; i++) {
+            uint8_t c[3];
+            if (encoder_kcv(keys + 16 * i, c) < 0 || memcmp(c, kcvs + 3 * i, 3) != 0)
+                return 0x6A80;
+        }
+    }
+    const uint8_t *pin = bank_dgi(b, 0x8010, &pl);
+    /* ISO 9564 format 2: 2, the PIN length 4..12 */
+    if (pin && (pl != 8 || pin[0] >> 4 != 2 || (pin[0] & 0x0F) < 4 || (pin[0] & 0x0F) > 12))
+        return 0x6A80;
+    b->personalised = true;
+    bank_close_session(b);
+    return 0x9000;
+}
+
+static uint16_t bank_store_data(struct sim_bank *b, const struct encoder_apdu *a, const uint8_t *data,
+                                size_t lc)
+{
+    if (!b->authed || a->cla != 0x84)
+        return 0x6982;
+    if (b->personalised)
+        return 0x6985;
+    /* P1: b8 last block, b7-b6 encryption (00 none, 11 the DEK; 10 reserved), b5-b4 data structure (00 none,
+     * 01 DGIs), b3-b1 zero; P2 the block number from 00 */
+    if (a->p2 != b->block || (a->p1 & 0x07) || ((a->p1 >> 3) & 0x03) > 1 || ((a->p1 >> 5) & 0x03) == 2)
+        return 0x6A86;
+    bool enc = ((a->p1 >> 5) & 0x03) == 3;
+    if (!b->buf_len)
+        b->buf_enc = enc;
+    else if (enc != b->buf_enc)
+        return 0x6A80; /* a DGI split across blocks of differing encryption */
+    if (lc > sizeof b->buf - b->buf_len)
+        return 0x6A80;
+    b->block++;
+    memcpy(b->buf + b->buf_len, data, lc);
+    b->buf_len += lc;
+    while (b->buf_len >= 3) {
+        size_t n = b->buf[2], h = 3;
+        if (n == 0xFF) {
+            if (b->buf_len < 5)
+                break;
+            n = (size_t)(b->buf[3] << 8 | b->buf[4]);
+            h = 5;
+        }
+        if (b->buf_len < h + n)
+            break;
+        uint16_t num = (uint16_t)(b->buf[0] << 8 | b->buf[1]), sw;
+        if (b->buf_enc) {
+            if (n % 8)
+                return 0x6A80;
+            uint8_t clear[SIM_BANK_BUF_MAX];
+            if (encoder_block_decrypt(ENCODER_ALG_3DES, b->sk_dek, b->buf + h, n, clear) < 0)
+                return 0x6F00;
+            sw = bank_keep(b, num, clear, n);
+            OPENSSL_cleanse(clear, n);
+        } else {
+            sw = bank_keep(b, num, b->buf + h, n);
+        }
+        if (sw != 0x9000)
+            return sw;
+        memmove(b->buf, b->buf + h + n, b->buf_len - h - n);
+        b->buf_len -= h + n;
+    }
+    if (a->p1 & 0x80)
+        return bank_finish(b);
+    return 0x9000;
+}
+
+/* Total length of the data a DOL asks for; -1 when malformed. */
+static long bank_dol_length(const uint8_t *dol, size_t len)
+{
+    long total = 0;
+    size_t i = 0;
+    while (i < len) {
+        if ((dol[i++] & 0x1F) == 0x1F) {
+            while (i < len && (dol[i] & 0x80))
+                i++;
+            i++;
+        }
+        if (i >= len)
+            return -1;
+        total += dol[i++];
+    }
+    return total;
+}
+
+static uint16_t bank_gpo(struct sim_bank *b, const struct encoder_apdu *a, struct sim_resp *out)
+{
+    if (!b->personalised)
+        return 0x6985;
+    if (a->p1 || a->p2)
+        return 0x6A86;
+    size_t fl = 0, gl = 0, pl = 0;
+    const uint8_t *fci = bank_dgi(b, 0x9102, &fl), *gpo = bank_dgi(b, 0x9104, &gl), *pdol = NULL;
+    if (!fci || !gpo)
+        return 0x6985;
+    if (encoder_ber_find(fci, fl, 0x9F38, &pdol, &pl) != 1)
+        pl = 0;
+    long want = bank_dol_length(pdol, pl);
+    if (want < 0 || a->lc < 2 || a->data[0] != 0x83 || a->data[1] != want || a->lc != 2 + (size_t)want)
+        return 0x6700;
+    /* format 2: template 77 with AIP (82) and AFL (94) */
+    size_t n = bank_tlv(0x77, gpo, gl, out->buf, sizeof out->buf - 2);
+    if (n == 0)
+        return 0x6F00;
+    out->len = n;
+    return 0x9000;
+}
+
+static uint16_t bank_read_record(struct sim_bank *b, const struct encoder_apdu *a, struct sim_resp *out)
+{
+    if ((a->p2 & 0x07) != 0x04 || (a->p2 >> 3) < 1 || (a->p2 >> 3) > 30)
+        return 0x6A86;
+    if (!b->personalised)
+        return 0x6985;
+    size_t len = 0;
+    const uint8_t *v = a->p1 ? bank_dgi(b, (uint16_t)((a->p2 >> 3) << 8 | a->p1), &len) : NULL;
+    if (!v)
+        return 0x6A83;
+    if (len > sizeof out->buf - 2)
+        return 0x6F00; /* stored, but more than one answer holds */
+    return sim_data(out, v, len);
+}
+
+static uint16_t sim_bank_command(struct encoder_sim_card *s, const struct encoder_apdu *in,
+                                 const uint8_t *apdu, struct sim_resp *out)
+{
+    struct sim_bank *b = &s->bank;
+    struct encoder_apdu a = *in;
+    bool init = b->init_pending;
+    b->init_pending = false;
+    if (b->authed) {
+        /* GP 2.2 Appendix E: after EXTERNAL AUTHENTICATE every command carries a C-MAC over the modified
+         * APDU (CLA 84, Lc counting the MAC), chained: the ICV is the previous C-MAC under single DES */
+        if (a.cla != 0x84 || a.lc < 8) {
+            bank_close_session(b);
+            return 0x6982;
+        }
+        uint8_t m[5 + 255], icv[8], mac[8];
+        memcpy(m, apdu, 5);
+        memcpy(m + 5, a.data, a.lc - 8);
+        bool ok = encoder_scp02_icv(b->sk_mac, b->last_mac, icv) == 0 &&
+                  encoder_scp02_retail_mac(b->sk_mac, icv, m, 5 + a.lc - 8, mac) == 0 &&
+                  CRYPTO_memcmp(mac, a.data + a.lc - 8, 8) == 0;
+        if (!ok) {
+            bank_close_session(b);
+            return 0x6982;
+        }
+        memcpy(b->last_mac, mac, 8);
+        a.lc -= 8;
+    }
+    if (a.cla == 0x80 && a.ins == 0x50)
+        return bank_initialize_update(b, &a, out);
+    if (a.cla == 0x84 && a.ins == 0x82)
+        return bank_external_authenticate(b, &a, init);
+    if (a.ins == 0xE2 && (a.cla == 0x80 || a.cla == 0x84))
+        return bank_store_data(b, &a, a.data, a.lc);
+    if (a.cla == 0x80 && a.ins == 0xA8)
+        return bank_gpo(b, &a, out);
+    if (a.cla == 0x00 && a.ins == 0xB2)
+        return bank_read_record(b, &a, out);
+    return 0x6D00;
+}
+
 static uint16_t sim_dispatch(struct encoder_sim_card *s, const uint8_t *apdu, size_t apdu_len,
                              struct sim_resp *out)
 {
@@ -596,6 +1024,18 @@ static uint16_t sim_dispatch(struct encoder_sim_card *s, const uint8_t *apdu, si
         return 0x6700;
     if (a.ins != 0xC0)
         s->pending_len = 0; /* response data survives only until the next command */
+    if (s->kind == ENCODER_SIM_CARD_SSC && !s->foreign) {
+        /* SELECT by name picks the application the following commands go to */
+        if (a.cla == 0x00 && a.ins == 0xA4 && a.p1 == 0x04) {
+            if (a.lc == sizeof sim_bank_aid && memcmp(a.data, sim_bank_aid, a.lc) == 0)
+                return sim_bank_select(s, &a, false, out);
+            if (a.lc == sizeof sim_ppse && memcmp(a.data, sim_ppse, a.lc) == 0)
+                return sim_bank_select(s, &a, true, out);
+            bank_close_session(&s->bank);
+        } else if (s->df == SIM_DF_BANK) {
+            return sim_bank_command(s, &a, apdu, out);
+        }
+    }
     if (s->kind == ENCODER_SIM_CARD_PSAM && a.cla != 0x00)
         return psam_command(s, &a);
     if (s->kind == ENCODER_SIM_CARD_SSC && s->foreign && a.ins != 0xA4)
@@ -664,9 +1104,11 @@ int encoder_sim_card_apdu(struct encoder_sim_card *s, const uint8_t *apdu, size_
 struct sim {
     uint8_t master[16];
     unsigned fault_permille;
+    unsigned scp02_fault_permille;
     unsigned card_ms;
     uint64_t prng;
-    bool foreign; /* cards put in from the next reset on lack the SSSE application */
+    uint64_t bank_prng; /* a stream of its own: the social security faults of a seed stay where they were */
+    bool foreign;       /* cards put in from the next reset on lack the SSSE application */
     struct encoder_sim_card *card;
     uint64_t budget_us;
 };
@@ -701,6 +1143,7 @@ static int sim_reset(void *ctx, uint8_t *atr, size_t atr_max, size_t *ret_atr_le
     memcpy(cc.master, s->master, sizeof cc.master);
     if (next_random(&s->prng) % 1000 < s->fault_permille)
         cc.memory_fault_at = (int)(next_random(&s->prng) % SIM_WRITES_PER_CARD);
+    cc.bank_other_keys = next_random(&s->bank_prng) % 1000 < s->scp02_fault_permille;
     struct encoder_sim_card *card = NULL;
     int r = encoder_sim_card_new(&cc, &card);
     OPENSSL_cleanse(cc.master, sizeof cc.master);
@@ -713,6 +1156,19 @@ static int sim_reset(void *ctx, uint8_t *atr, size_t atr_max, size_t *ret_atr_le
     return encoder_sim_card_power_on(card, atr, atr_max, ret_atr_len);
 }
 
+/* The bank application's functions: the card in the station stays (a warm reset); a fresh blank only when the
+ * station is empty. */
+static int sim_reset_same_card(void *ctx, uint8_t *atr, size_t atr_max, size_t *ret_atr_len)
+{
+    struct sim *s = ctx;
+    if (!s || !atr || !ret_atr_len || atr_max < ENCODER_ATR_MAX)
+        return ENCODER_ERROR_INVALID;
+    if (!s->card)
+        return sim_reset(ctx, atr, atr_max, ret_atr_len);
+    sim_spend(s, 20);
+    return encoder_sim_card_power_on(s->card, atr, atr_max, ret_atr_len);
+}
+
 static int sim_transmit(void *ctx, const uint8_t *apdu, size_t apdu_len, uint8_t *resp, size_t resp_max,
                         size_t *ret_resp_len)
 {
@@ -723,7 +1179,7 @@ static int sim_transmit(void *ctx, const uint8_t *apdu, size_t apdu_len, uint8_t
         return ENCODER_ERROR_NO_CARD;
     int r = encoder_sim_card_apdu(s->card, apdu, apdu_len, resp, resp_max, ret_resp_len);
     /* EEPROM writes are what takes the time on a real card */
-    sim_spend(s, apdu_len >= 2 && apdu[1] == 0xDC ? 50 : 10);
+    sim_spend(s, apdu_len >= 2 && (apdu[1] == 0xDC || apdu[1] == 0xE2) ? 50 : 10);
     return r;
 }
 
@@ -741,11 +1197,12 @@ static const struct encoder_transport_ops sim_ops = {
     .reset = sim_reset,
     .transmit = sim_transmit,
     .close = sim_close,
+    .reset_same_card = sim_reset_same_card,
 };
 
 int encoder_open_sim(const struct encoder_sim_config *cfg, struct encoder_transport **ret)
 {
-    if (!cfg || !ret || cfg->fault_permille > 1000)
+    if (!cfg || !ret || cfg->fault_permille > 1000 || cfg->scp02_fault_permille > 1000)
         return ENCODER_ERROR_INVALID;
     struct encoder_transport *t = calloc(1, sizeof *t);
     struct sim *s = calloc(1, sizeof *s);
@@ -756,8 +1213,10 @@ int encoder_open_sim(const struct encoder_sim_config *cfg, struct encoder_transp
     }
     memcpy(s->master, cfg->master_key, sizeof s->master);
     s->fault_permille = cfg->fault_permille;
+    s->scp02_fault_permille = cfg->scp02_fault_permille;
     s->card_ms = cfg->card_ms;
     s->prng = cfg->seed;
+    s->bank_prng = (uint64_t)cfg->seed ^ 0x5343503032000000ull;
     t->ops = &sim_ops;
     t->ctx = s;
     memcpy(t->name, "sim", sizeof "sim");

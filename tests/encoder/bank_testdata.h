@@ -46,8 +46,12 @@ static void bank_td_pan(unsigned serial, char pan[20])
     }
 }
 
-/* Write the file for account serial into out; returns its length, or 0 when out is too small. */
-static size_t bank_testdata(const uint8_t root[16], unsigned serial, unsigned flags, char *out, size_t max)
+#define BANK_TD_BANK "中国建设银行"
+
+/* Write the file for account serial and the cardline application upstream_id (NULL: "TD-<serial>") into out;
+ * returns its length, or 0 when out is too small. */
+static size_t bank_testdata_for(const uint8_t root[16], unsigned serial, unsigned flags,
+                                const char *upstream_id, char *out, size_t max)
 {
     char pan[20], h[2200];
     bank_td_pan(serial, pan);
@@ -75,6 +79,11 @@ static size_t bank_testdata(const uint8_t root[16], unsigned serial, unsigned fl
     size_t at = 0;
     at = bank_td_put(out, max, at, "CARDLINE-BANK-DATA=1\n# bank test data, account serial %u\n", serial);
     at = bank_td_put(out, max, at, "AID=%s\nPAN=%s\nEXPIRY=%s\nTRACK2=%s\n", BANK_TD_AID, pan, expiry, t2);
+    if (upstream_id)
+        at = bank_td_put(out, max, at, "APPLICATION=%s\n", upstream_id);
+    else
+        at = bank_td_put(out, max, at, "APPLICATION=TD-%u\n", serial);
+    at = bank_td_put(out, max, at, "BANK=%s\n", BANK_TD_BANK);
     bank_td_hex(kcv, 3, h);
     at = bank_td_put(out, max, at,
                      "KEY_VERSION=20\nTRANSPORT_KEY=BANKTK1\nTRANSPORT_KCV=%s\nENCRYPTED=8000,8010\n", h);
@@ -114,4 +123,11 @@ static size_t bank_testdata(const uint8_t root[16], unsigned serial, unsigned fl
     bank_td_hex(enc_pin, sizeof enc_pin, h);
     at = bank_td_put(out, max, at, "DGI8010=%s\nDGI9010=0303\n", h);
     return at < max ? at : 0;
+}
+
+/* The file for account serial, application "TD-<serial>". */
+static inline size_t bank_testdata(const uint8_t root[16], unsigned serial, unsigned flags, char *out,
+                                   size_t max)
+{
+    return bank_testdata_for(root, serial, flags, NULL, out, max);
 }

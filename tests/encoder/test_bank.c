@@ -229,6 +229,8 @@ static void test_parse_good(void **state)
     assert_int_equal(s.sensitive_count, 2);
     assert_int_equal(s.dgi_count, 9);
     assert_true(s.has_stripe);
+    assert_string_equal(s.application, "TD-42");
+    assert_string_equal(s.bank, BANK_TD_BANK);
     char t2[64];
     assert_int_equal(encoder_bank_data_stripe(d, 2, t2, sizeof t2), 0);
     assert_non_null(strchr(t2, '='));
@@ -277,6 +279,24 @@ static void test_parse_errors(void **state)
          "the AFL names SFI 1 record 3, but DGI0103 is missing"},
         {"9F1F0131", "9F1F013", "hexadecimal digits in pairs"},
         {"STRIPE_TRACK2=", "STRIPE_TRACK2=A", "(STRIPE_TRACK2): ISO/IEC 7813 track 2"},
+        /* the application the data is for, and its bank: both required, once, well-formed */
+        {"APPLICATION=TD-42\n", "", "APPLICATION: missing"},
+        {"APPLICATION=TD-42", "APPLICATION=TD-42\nAPPLICATION=TD-43", "line 8 (APPLICATION): given twice"},
+        {"APPLICATION=TD-42", "APPLICATION=", "line 7 (APPLICATION): the application's upstream id"},
+        {"APPLICATION=TD-42", "APPLICATION=TD/42", "line 7 (APPLICATION): column 15: only letters"},
+        {"APPLICATION=TD-42",
+         "APPLICATION=A12345678901234567890123456789012345678901234567890123456789012345",
+         "line 7 (APPLICATION): the application's upstream id, 1 to 64"},
+        {"BANK=" BANK_TD_BANK "\n", "", "BANK: missing"},
+        {"BANK=" BANK_TD_BANK, "BANK=" BANK_TD_BANK "\nBANK=" BANK_TD_BANK, "line 9 (BANK): given twice"},
+        {"BANK=" BANK_TD_BANK, "BANK=", "line 8 (BANK): the bank's name, 1 to 60 bytes"},
+        {"BANK=" BANK_TD_BANK, "BANK=中国\xE5\xBB", "line 8 (BANK): column 12: not UTF-8"},
+        {"BANK=" BANK_TD_BANK, "BANK=中国\xC0\xAF", "line 8 (BANK): column 12: not UTF-8"},
+        {"BANK=" BANK_TD_BANK, "BANK=中国\x7F", "line 8 (BANK): column 12: not UTF-8, or a space or control"},
+        {"BANK=" BANK_TD_BANK, "BANK=中国\xE3\x80\x80银行", "line 8 (BANK): column 12"},
+        {"BANK=" BANK_TD_BANK, "BANK=中国 银行", "line 8: column 12: white space"},
+        {"BANK=" BANK_TD_BANK, "BANK=" BANK_TD_BANK BANK_TD_BANK BANK_TD_BANK BANK_TD_BANK,
+         "line 8 (BANK): the bank's name, 1 to 60 bytes"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *at = strstr(base, cases[i].find);
