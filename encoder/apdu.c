@@ -10,51 +10,51 @@ const char *encoder_strerror(int err)
 {
     switch (err) {
     case 0:
-        return "success";
+        return N_("success");
     case ENCODER_ERROR_INVALID:
-        return "invalid argument";
+        return N_("invalid argument");
     case ENCODER_ERROR_NOMEM:
-        return "out of memory";
+        return N_("out of memory");
     case ENCODER_ERROR_TRANSPORT:
-        return "reader or card communication failed";
+        return N_("reader or card communication failed");
     case ENCODER_ERROR_NO_CARD:
-        return "no card in the station";
+        return N_("no card in the station");
     case ENCODER_ERROR_NOT_SSC:
-        return "not a social security card";
+        return N_("not a social security card");
     case ENCODER_ERROR_AUTH:
-        return "external authentication refused";
+        return N_("external authentication refused");
     case ENCODER_ERROR_WRITE:
-        return "the card refused or failed a write";
+        return N_("the card refused or failed a write");
     case ENCODER_ERROR_READBACK:
-        return "read-back differs from what was written";
+        return N_("read-back differs from what was written");
     case ENCODER_ERROR_ENCODING:
-        return "a field cannot be encoded for the chip";
+        return N_("a field cannot be encoded for the chip");
     case ENCODER_ERROR_STATUS:
-        return "unexpected status word from the card";
+        return N_("unexpected status word from the card");
     case ENCODER_ERROR_KEY:
-        return "key service failure";
+        return N_("key service failure");
     case ENCODER_ERROR_TIMEOUT:
-        return "the card or reader did not answer in time";
+        return N_("the card or reader did not answer in time");
     case ENCODER_ERROR_ATR:
-        return "card type not allowed at this station (ATR not on the allow-list)";
+        return N_("card type not allowed at this station (ATR not on the allow-list)");
     case ENCODER_ERROR_NO_READER:
-        return "reader not found or PC/SC service not running";
+        return N_("reader not found or PC/SC service not running");
     case ENCODER_ERROR_PIN:
-        return "the social security PIN could not be set or verified";
+        return N_("the social security PIN could not be set or verified");
     case ENCODER_ERROR_BLANK:
-        return "the blank's manufacturer data is not what the bureau buys";
+        return N_("the blank's manufacturer data is not what the bureau buys");
     case ENCODER_ERROR_BLOCKED:
-        return "the social security application is blocked";
+        return N_("the social security application is blocked");
     case ENCODER_ERROR_NOT_GENUINE:
-        return "the card failed internal authentication (not a genuine card)";
+        return N_("the card failed internal authentication (not a genuine card)");
     case ENCODER_ERROR_BANK_DATA:
-        return "the bank's data for this card is malformed";
+        return N_("the bank's data for this card is malformed");
     case ENCODER_ERROR_CRYPTOGRAM:
-        return "the card's secure channel cryptogram is wrong (wrong key set or not our card)";
+        return N_("the card's secure channel cryptogram is wrong (wrong key set or not our card)");
     case ENCODER_ERROR_NOT_BANK:
-        return "the bank application is not on this card";
+        return N_("the bank application is not on this card");
     default:
-        return "unknown encoder error";
+        return N_("unknown encoder error");
     }
 }
 

@@ -7,6 +7,12 @@
 
 #include "encoder.h"
 
+/* Marks a message that producer/ translates where it shows it to a person (tests/lint/po.sh collects these);
+ * the library itself stays English and free of gettext. */
+#ifndef N_
+#define N_(msgid) msgid
+#endif
+
 /* ---- APDU codecs (apdu.c): bytes in, bytes out, no I/O ---- */
 
 #define ENCODER_APDU_MAX 261 /* CLA INS P1 P2 Lc 255 bytes Le */
@@ -214,9 +220,6 @@ void encoder_atr_allowlist_free(struct encoder_atr_allowlist *list);
 
 /* ---- key service (keyservice.c) ---- */
 
-/* Read a 16-byte key written as 32 hex digits (surrounding white space allowed) from a file readable by its
- * owner only. Returns 0, ENCODER_ERROR_KEY or _INVALID; ret_key untouched on failure. */
-int encoder_key_file_read(const char *path, uint8_t ret_key[16]);
 /* The text of a key file (len bytes, not NUL-terminated): 32 hex digits with white space anywhere. Returns 0,
  * ENCODER_ERROR_KEY or _INVALID; ret_key untouched on failure. Pure (fuzzed). */
 int encoder_key_text_parse(const char *text, size_t len, uint8_t ret_key[16]);

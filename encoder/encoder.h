@@ -199,6 +199,10 @@ int encoder_key_service_open_spec(const char *spec, struct encoder_key_service *
  * type, mode and content; a psam: spec only for its form. Returns 0 (usable as far as can be told) or an
  * ENCODER_ERROR with why filled. The key itself is never copied into why. */
 int encoder_key_service_explain(const char *spec, char *why, size_t why_size);
+/* Read a 16-byte key written as 32 hex digits (surrounding white space allowed) from a file readable by its
+ * owner only (a soft key service's root; the simulated cards of a run are "made" with it). Returns 0,
+ * ENCODER_ERROR_KEY or _INVALID; ret_key untouched on failure. */
+int encoder_key_file_read(const char *path, uint8_t ret_key[16]);
 void encoder_key_service_free(struct encoder_key_service *ks);
 
 /* What goes into EF05 / EF06. Strings are UTF-8 / ASCII as noted. */

@@ -319,7 +319,7 @@ static void check_format(struct photo_report *rep, const struct photo_profile *p
     set_limit(c, "%s", p->allow_png ? "JPEG or PNG" : "JPEG");
     if (img->format == PHOTO_FORMAT_PNG && !p->allow_png) {
         set_status(c, PHOTO_STATUS_FAIL);
-        set_message(c, "profile %s accepts JPEG only; save the photo as a baseline JPEG", p->name);
+        set_message(c, N_("profile %s accepts JPEG only; save the photo as a baseline JPEG"), p->name);
     }
 
     c = entry(rep, C_DIMENSIONS);
@@ -327,7 +327,7 @@ static void check_format(struct photo_report *rep, const struct photo_profile *p
     set_limit(c, "%ux%u", p->width, p->height);
     if (img->width != p->width || img->height != p->height) {
         set_status(c, PHOTO_STATUS_FAIL);
-        set_message(c, "photo is %ux%u pixels; %ux%u required: crop and scale it to exactly that size",
+        set_message(c, N_("photo is %ux%u pixels; %ux%u required: crop and scale it to exactly that size"),
                     img->width, img->height, p->width, p->height);
     }
 
@@ -358,10 +358,10 @@ static void check_format(struct photo_report *rep, const struct photo_profile *p
     set_limit(c, "24-bit colour, spread >= %d", COLOUR_MIN_CHROMA);
     if (img->components != 3) {
         set_status(c, PHOTO_STATUS_FAIL);
-        set_message(c, "photo is stored as greyscale; a 24-bit colour photo is required");
+        set_message(c, N_("photo is stored as greyscale; a 24-bit colour photo is required"));
     } else if (p99 < COLOUR_MIN_CHROMA) {
         set_status(c, PHOTO_STATUS_FAIL);
-        set_message(c, "photo is greyscale saved as colour; a colour photo is required");
+        set_message(c, N_("photo is greyscale saved as colour; a colour photo is required"));
     }
 
     c = entry(rep, C_DENSITY);
@@ -369,22 +369,23 @@ static void check_format(struct photo_report *rep, const struct photo_profile *p
         set_value(c, "none");
         format_limit(c, p->density_dpi, " dpi");
         set_status(c, p->severity[C_DENSITY] == PHOTO_SEVERITY_OFF ? PHOTO_STATUS_SKIP : PHOTO_STATUS_WARN);
-        set_message(c, "the file records no resolution; save it at 350 dpi");
+        set_message(c, N_("the file records no resolution; save it at 350 dpi"));
     } else if (img->density_x != img->density_y) {
         set_value(c, "%ux%u dpi", img->density_x, img->density_y);
         format_limit(c, p->density_dpi, " dpi");
         set_status(c, PHOTO_STATUS_FAIL);
-        set_message(c, "horizontal and vertical resolution differ; save it at 350 dpi");
+        set_message(c, N_("horizontal and vertical resolution differ; save it at 350 dpi"));
     } else {
         measure(rep, p, C_DENSITY, img->density_x, 0, p->density_dpi, " dpi",
-                "resolution is too low; save it at 350 dpi", "resolution is too high; save it at 350 dpi");
+                N_("resolution is too low; save it at 350 dpi"),
+                N_("resolution is too high; save it at 350 dpi"));
     }
 
     c = entry(rep, C_QUALITY);
     if (img->format == PHOTO_FORMAT_JPEG)
         measure(rep, p, C_QUALITY, img->quality, 0, p->jpeg_quality, "",
-                "compressed too hard: save with JPEG quality about 70-80",
-                "compressed too lightly: save with JPEG quality about 70-80");
+                N_("compressed too hard: save with JPEG quality about 70-80"),
+                N_("compressed too lightly: save with JPEG quality about 70-80"));
     else {
         set_value(c, "lossless");
         set_limit(c, "PNG: any");
@@ -393,8 +394,8 @@ static void check_format(struct photo_report *rep, const struct photo_profile *p
     double kb = (double)len / 1024.0;
     if (img->format == PHOTO_FORMAT_JPEG)
         measure(rep, p, C_FILE_SIZE, kb, 1, p->file_size_kb, " KB",
-                "file too small: save with a higher JPEG quality",
-                "file too large: save with a lower JPEG quality");
+                N_("file too small: save with a higher JPEG quality"),
+                N_("file too large: save with a lower JPEG quality"));
     else {
         c = entry(rep, C_FILE_SIZE);
         c->value = kb;
@@ -412,8 +413,8 @@ static void check_format(struct photo_report *rep, const struct photo_profile *p
         set_status(c, PHOTO_STATUS_FAIL);
         set_message(c, "%s",
                     img->format == PHOTO_FORMAT_JPEG
-                        ? "progressive JPEG; save it as a baseline (standard) JPEG"
-                        : "interlaced PNG; save it without interlacing");
+                        ? N_("progressive JPEG; save it as a baseline (standard) JPEG")
+                        : N_("interlaced PNG; save it without interlacing"));
     }
 
     c = entry(rep, C_ORIENTATION);
@@ -421,10 +422,11 @@ static void check_format(struct photo_report *rep, const struct photo_profile *p
     set_limit(c, "none or 1 (upright)");
     if (img->orientation > 1) {
         set_status(c, PHOTO_STATUS_FAIL);
-        set_message(c,
-                    "the file asks viewers to rotate or mirror it (EXIF orientation %u); rotate the pixels "
-                    "themselves and save without the orientation tag",
-                    img->orientation);
+        set_message(
+            c,
+            N_("the file asks viewers to rotate or mirror it (EXIF orientation %u); rotate the pixels "
+               "themselves and save without the orientation tag"),
+            img->orientation);
     }
 }
 
@@ -515,21 +517,22 @@ static void check_background(struct photo_report *rep, const struct photo_profil
 
     struct photo_check_result *c = entry(rep, C_BG_COLOUR);
     if (!measure(rep, p, C_BG_COLOUR, mn, 0, p->background_min, "",
-                 "the background is not white: use a pure "
-                 "white background with even light",
+                 N_("the background is not white: use a pure "
+                    "white background with even light"),
                  "")) {
         set_value(c, "#%02x%02x%02x", (unsigned)w->bg[0], (unsigned)w->bg[1], (unsigned)w->bg[2]);
-        set_message(c,
-                    "background #%02x%02x%02x is not white (darkest channel %.0f, at least %g needed): use a "
-                    "pure white background with even light",
-                    (unsigned)w->bg[0], (unsigned)w->bg[1], (unsigned)w->bg[2], mn, p->background_min.min);
+        set_message(
+            c,
+            N_("background #%02x%02x%02x is not white (darkest channel %.0f, at least %g needed): use a "
+               "pure white background with even light"),
+            (unsigned)w->bg[0], (unsigned)w->bg[1], (unsigned)w->bg[2], mn, p->background_min.min);
     } else if (!in_range(mx - mn, p->background_chroma)) {
         c->value = mx - mn;
         set_value(c, "#%02x%02x%02x", (unsigned)w->bg[0], (unsigned)w->bg[1], (unsigned)w->bg[2]);
         format_limit(c, p->background_chroma, " colour cast");
         set_status(c,
                    p->severity[C_BG_COLOUR] == PHOTO_SEVERITY_WARN ? PHOTO_STATUS_WARN : PHOTO_STATUS_FAIL);
-        set_message(c, "background #%02x%02x%02x is tinted (cast %.0f); it must be pure white",
+        set_message(c, N_("background #%02x%02x%02x is tinted (cast %.0f); it must be pure white"),
                     (unsigned)w->bg[0], (unsigned)w->bg[1], (unsigned)w->bg[2], mx - mn);
     } else {
         set_value(c, "#%02x%02x%02x", (unsigned)w->bg[0], (unsigned)w->bg[1], (unsigned)w->bg[2]);
@@ -544,9 +547,9 @@ static void check_background(struct photo_report *rep, const struct photo_profil
     double spread = hi_m - lo_m;
     double mean = count ? total / (double)count : 0;
     double sd = count ? sqrt(fmax(0, totalsq / (double)count - mean * mean)) : 0;
-    measure(
-        rep, p, C_BG_UNIFORMITY, fmax(spread, sd), 1, p->background_noise, "", "",
-        "the background is uneven (shadow, gradient or texture): use a plain, evenly lit white background");
+    measure(rep, p, C_BG_UNIFORMITY, fmax(spread, sd), 1, p->background_noise, "", "",
+            N_("the background is uneven (shadow, gradient or texture): use a plain, evenly lit white "
+               "background"));
 
     /* Border: outermost pixels against the background a few pixels in, on the top, left and right edges. */
     double step = 0;
@@ -554,7 +557,7 @@ static void check_background(struct photo_report *rep, const struct photo_profil
         if (edge_n[i])
             step = fmax(step, fabs(edge_sum[i] - inner_sum[i]) / (double)edge_n[i]);
     measure(rep, p, C_BG_BORDER, step, 1, p->border_step, "", "",
-            "the photo has a frame or border line: remove it; the background must reach the edges");
+            N_("the photo has a frame or border line: remove it; the background must reach the edges"));
 
     /* Clothing must stand out: the share of the bottom rows that differ clearly from the background. */
     struct rect bottom = clip_rect(w, 0, w->h - 8, w->w, w->h);
@@ -565,7 +568,7 @@ static void check_background(struct photo_report *rep, const struct photo_profil
                 differ++;
     double pct = rect_area(bottom) ? 100.0 * (double)differ / (double)rect_area(bottom) : 0;
     measure(rep, p, C_BG_CONTRAST, pct, 0, p->clothing_contrast, " %",
-            "clothing blends into the background: wear darker or coloured clothes (not white)", "");
+            N_("clothing blends into the background: wear darker or coloured clothes (not white)"), "");
 }
 
 /* Whether the eye pair is plausible for this face box: side by side, level-ish, a sensible distance apart. */
@@ -833,12 +836,12 @@ static int check_face(const struct photo_checker *ck, struct photo_report *rep, 
     if (nf != 1) {
         set_status(c, PHOTO_STATUS_FAIL);
         set_message(c, "%s",
-                    nf == 0 ? "no frontal face found: the applicant must face the camera, eyes open, "
-                              "face uncovered"
-                            : "more than one face found: only the applicant may be in the photo");
+                    nf == 0 ? N_("no frontal face found: the applicant must face the camera, eyes open, "
+                                 "face uncovered")
+                            : N_("more than one face found: only the applicant may be in the photo"));
     }
     if (nf == 0) {
-        skip_range(rep, C_FACE_WIDTH, C_GLARE, "no face found");
+        skip_range(rep, C_FACE_WIDTH, C_GLARE, N_("no face found"));
         return 0;
     }
     const struct haar_box *face = &faces[0];
@@ -860,10 +863,11 @@ static int check_face(const struct photo_checker *ck, struct photo_report *rep, 
     set_limit(c, "2");
     if (r != 2) {
         set_status(c, p->severity[C_EYES] == PHOTO_SEVERITY_WARN ? PHOTO_STATUS_WARN : PHOTO_STATUS_FAIL);
-        set_message(c,
-                    "both eyes must be open and clearly visible (found %d): no hair, glare or tinted glasses "
-                    "over the eyes",
-                    r);
+        set_message(
+            c,
+            N_("both eyes must be open and clearly visible (found %d): no hair, glare or tinted glasses "
+               "over the eyes"),
+            r);
     }
     /* Without both eyes the geometry is estimated from the face box, as the detector's training data places
      * the eyes at about 38% of its height. */
@@ -876,8 +880,8 @@ static int check_face(const struct photo_checker *ck, struct photo_report *rep, 
 
     pf->width = face_width(w, face, eye_y, eye_x);
     measure(rep, p, C_FACE_WIDTH, pf->width, 0, p->face_width, " px",
-            "the face is too small: the face must fill more of the photo (closer, or crop tighter)",
-            "the face is too large: leave more room around the head (step back, or crop wider)");
+            N_("the face is too small: the face must fill more of the photo (closer, or crop tighter)"),
+            N_("the face is too large: leave more room around the head (step back, or crop wider)"));
 
     pf->head_top = head_top(w, face);
     c = entry(rep, C_HEAD_TOP);
@@ -885,10 +889,10 @@ static int check_face(const struct photo_checker *ck, struct photo_report *rep, 
         set_status(c, PHOTO_STATUS_FAIL);
         set_value(c, "not found");
         format_limit(c, p->head_top, " px");
-        set_message(c, "the top of the head could not be told from the background");
+        set_message(c, N_("the top of the head could not be told from the background"));
     } else if (!measure(rep, p, C_HEAD_TOP, pf->head_top, 0, p->head_top, " px",
-                        "the head is cut off or too close to the top edge: leave 7-21 px above the hair",
-                        "too much space above the head: move the head up")) {
+                        N_("the head is cut off or too close to the top edge: leave 7-21 px above the hair"),
+                        N_("too much space above the head: move the head up"))) {
         /* The eye rule wins over the hair rule: a photo whose eye line is right only warns about the hair. */
         if (r == 2 && in_range(eye_y, p->eye_line))
             set_status(c, PHOTO_STATUS_WARN);
@@ -896,23 +900,23 @@ static int check_face(const struct photo_checker *ck, struct photo_report *rep, 
 
     if (r == 2) {
         measure(rep, p, C_EYE_LINE, eye_y, 0, p->eye_line, " px",
-                "the eyes are too high: move the head down in the frame",
-                "the eyes are too low: the eye line must be at least 207 px above the bottom edge");
+                N_("the eyes are too high: move the head down in the frame"),
+                N_("the eyes are too low: the eye line must be at least 207 px above the bottom edge"));
         measure(rep, p, C_EYE_CENTRE, eye_x, 0, p->eye_centre, " px",
-                "the face is off-centre to the left: centre the face",
-                "the face is off-centre to the right: centre the face");
+                N_("the face is off-centre to the left: centre the face"),
+                N_("the face is off-centre to the right: centre the face"));
         double roll = atan2(re.y - le.y, re.x - le.x) * 180.0 / M_PI;
         measure(rep, p, C_ROLL, fabs(roll), 1, p->roll_deg, " deg", "",
-                "the head is tilted: keep the head upright, eyes level");
+                N_("the head is tilted: keep the head upright, eyes level"));
         entry(rep, C_ROLL)->value = roll;
         measure(rep, p, C_EYE_DISTANCE, hypot(re.x - le.x, re.y - le.y), 0, p->eye_distance, " px",
-                "the eyes are too close together for this face size: face the camera squarely",
-                "the eyes are too far apart: the face is too large or turned");
+                N_("the eyes are too close together for this face size: face the camera squarely"),
+                N_("the eyes are too far apart: the face is too large or turned"));
     } else {
-        skip(rep, C_EYE_LINE, "both eyes were not found");
-        skip(rep, C_EYE_CENTRE, "both eyes were not found");
-        skip(rep, C_ROLL, "both eyes were not found");
-        skip(rep, C_EYE_DISTANCE, "both eyes were not found");
+        skip(rep, C_EYE_LINE, N_("both eyes were not found"));
+        skip(rep, C_EYE_CENTRE, N_("both eyes were not found"));
+        skip(rep, C_ROLL, N_("both eyes were not found"));
+        skip(rep, C_EYE_DISTANCE, N_("both eyes were not found"));
     }
 
     /* Inner face: between the eyes' outer corners, from the brows to above the chin. */
@@ -922,15 +926,16 @@ static int check_face(const struct photo_checker *ck, struct photo_report *rep, 
     double mean, clip, ent, sharp;
     region_luma_stats(w, inner, &mean, &clip, &ent, &sharp);
     measure(rep, p, C_EXPOSURE_MEAN, mean, 0, p->face_luminance, "",
-            "the face is too dark: more light on the face", "the face is too bright: less light or exposure");
+            N_("the face is too dark: more light on the face"),
+            N_("the face is too bright: less light or exposure"));
     measure(rep, p, C_CLIPPING, clip, 1, p->clipping_pct, " %", "",
-            "parts of the face are burnt out or crushed black: correct the exposure");
-    measure(
-        rep, p, C_DYNAMIC_RANGE, ent, 2, p->entropy_bits, " bits",
-        "the face has too little tonal range (flat, washed out or posterised): improve lighting and exposure",
-        "");
+            N_("parts of the face are burnt out or crushed black: correct the exposure"));
+    measure(rep, p, C_DYNAMIC_RANGE, ent, 2, p->entropy_bits, " bits",
+            N_("the face has too little tonal range (flat, washed out or posterised): improve lighting and "
+               "exposure"),
+            "");
     measure(rep, p, C_SHARPNESS, sharp, 2, p->sharpness, "",
-            "the photo is blurred or out of focus: take it again in focus, without motion", "");
+            N_("the photo is blurred or out of focus: take it again in focus, without motion"), "");
 
     /* Cheeks: below each eye, inside the face. */
     double ied = r == 2 ? hypot(re.x - le.x, re.y - le.y) : 0.4 * fw;
@@ -951,18 +956,19 @@ static int check_face(const struct photo_checker *ck, struct photo_report *rep, 
     if (!in_range(lab[1], p->skin_a) || !in_range(lab[2], p->skin_b)) {
         set_status(c, p->severity[C_SKIN] == PHOTO_SEVERITY_WARN ? PHOTO_STATUS_WARN : PHOTO_STATUS_FAIL);
         set_message(
-            c, "skin colour is unnatural (colour cast or wrong white balance): correct the white balance");
+            c,
+            N_("skin colour is unnatural (colour cast or wrong white balance): correct the white balance"));
     }
     double dl = fabs(mean_luma(w, lc) - mean_luma(w, rc));
     measure(rep, p, C_ILLUMINATION, dl, 0, p->cheek_delta, "", "",
-            "one side of the face is much darker: light the face evenly from the front");
+            N_("one side of the face is much darker: light the face evenly from the front"));
 
     if (r == 2) {
         double g = fmax(glare_pct(w, &eye_box[0]), glare_pct(w, &eye_box[1]));
         measure(rep, p, C_GLARE, g, 1, p->glare_pct, " %", "",
-                "reflections over the eyes (glasses glare): tilt the glasses or change the lighting");
+                N_("reflections over the eyes (glasses glare): tilt the glasses or change the lighting"));
     } else {
-        skip(rep, C_GLARE, "both eyes were not found");
+        skip(rep, C_GLARE, N_("both eyes were not found"));
     }
     return 0;
 }
@@ -972,7 +978,7 @@ static void apply_severity_off(struct photo_report *rep, const struct photo_prof
     for (unsigned i = 1; i < PHOTO_CHECK_COUNT; i++)
         if (p->severity[i] == PHOTO_SEVERITY_OFF) {
             rep->checks[i].status = PHOTO_STATUS_SKIP;
-            snprintf(rep->checks[i].message, sizeof(rep->checks[i].message), "not applied by profile %s",
+            snprintf(rep->checks[i].message, sizeof(rep->checks[i].message), N_("not applied by profile %s"),
                      p->name);
         }
 }
@@ -1021,16 +1027,16 @@ int photo_check(const struct photo_checker *ck, const uint8_t *data, size_t len,
             c->status = PHOTO_STATUS_FAIL;
             set_value(c, "%ux%u", info.width, info.height);
             set_limit(c, "%ux%u", profile->width, profile->height);
-            set_message(c, "photo is %ux%u pixels; %ux%u required", info.width, info.height, profile->width,
-                        profile->height);
+            set_message(c, N_("photo is %ux%u pixels; %ux%u required"), info.width, info.height,
+                        profile->width, profile->height);
         }
-        skip_range(rep, C_DIMENSIONS, C_BLOCKINESS, "the file could not be decoded");
+        skip_range(rep, C_DIMENSIONS, C_BLOCKINESS, N_("the file could not be decoded"));
         goto done;
     }
 
     check_format(rep, profile, img, len);
     if (img->width != profile->width || img->height != profile->height) {
-        skip_range(rep, C_BG_COLOUR, C_BLOCKINESS, "the photo does not have the required size");
+        skip_range(rep, C_BG_COLOUR, C_BLOCKINESS, N_("the photo does not have the required size"));
         goto done;
     }
     w.img = img;
@@ -1043,9 +1049,9 @@ int photo_check(const struct photo_checker *ck, const uint8_t *data, size_t len,
     r = check_face(ck, rep, profile, &w);
     if (r < 0)
         goto fail;
-    measure(
-        rep, profile, C_BLOCKINESS, blockiness(&w), 2, profile->blockiness, "", "",
-        "visible JPEG blocks: save from the original at a higher JPEG quality, not from a recompressed copy");
+    measure(rep, profile, C_BLOCKINESS, blockiness(&w), 2, profile->blockiness, "", "",
+            N_("visible JPEG blocks: save from the original at a higher JPEG quality, not from a "
+               "recompressed copy"));
 
 done:
     apply_severity_off(rep, profile);

@@ -7,6 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Marks a message that producer/ translates where it shows it to a person (tests/lint/po.sh collects these);
+ * the library itself stays English and free of gettext. */
+#ifndef N_
+#define N_(msgid) msgid
+#endif
+
 /* What we learnt about a file even when decoding failed, so a verdict can name it. */
 struct photo_decode_info {
     unsigned width; /* 0 until the header was read */

@@ -27,27 +27,27 @@ const char *photo_strerror(int err)
 {
     switch (err) {
     case 0:
-        return "success";
+        return N_("success");
     case PHOTO_ERROR_INVALID:
-        return "invalid argument";
+        return N_("invalid argument");
     case PHOTO_ERROR_NOMEM:
-        return "out of memory";
+        return N_("out of memory");
     case PHOTO_ERROR_FORMAT:
-        return "not a JPEG or PNG file";
+        return N_("not a JPEG or PNG file");
     case PHOTO_ERROR_CORRUPT:
-        return "truncated or damaged image file";
+        return N_("truncated or damaged image file");
     case PHOTO_ERROR_TOO_LARGE:
-        return "image file or dimensions too large";
+        return N_("image file or dimensions too large");
     case PHOTO_ERROR_UNSUPPORTED:
-        return "unsupported kind of image";
+        return N_("unsupported kind of image");
     case PHOTO_ERROR_IO:
-        return "input/output error";
+        return N_("input/output error");
     case PHOTO_ERROR_MODEL:
-        return "face/eye detection models missing or unreadable (Debian package opencv-data)";
+        return N_("face/eye detection models missing or unreadable (Debian package opencv-data)");
     case PHOTO_ERROR_PROFILE:
-        return "malformed photo check profile";
+        return N_("malformed photo check profile");
     default:
-        return "unknown photo error";
+        return N_("unknown photo error");
     }
 }
 
@@ -80,15 +80,15 @@ static _Noreturn void jpeg_on_error_exit(j_common_ptr cinfo)
             break;
         case JERR_BAD_PRECISION:
             err->code = PHOTO_ERROR_UNSUPPORTED;
-            err->why = "photo is not an 8-bit JPEG";
+            err->why = N_("photo is not an 8-bit JPEG");
             break;
         case JERR_ARITH_NOTIMPL:
             err->code = PHOTO_ERROR_UNSUPPORTED;
-            err->why = "photo uses arithmetic-coded JPEG; save it as a baseline (Huffman) JPEG";
+            err->why = N_("photo uses arithmetic-coded JPEG; save it as a baseline (Huffman) JPEG");
             break;
         case JERR_CONVERSION_NOTIMPL:
             err->code = PHOTO_ERROR_UNSUPPORTED;
-            err->why = "photo uses an unsupported JPEG colour space";
+            err->why = N_("photo uses an unsupported JPEG colour space");
             break;
         case JERR_IMAGE_TOO_BIG:
             err->code = PHOTO_ERROR_TOO_LARGE;
@@ -259,20 +259,20 @@ static int jpeg_decode_run(struct jpeg_decoder *d, const uint8_t *data, size_t l
             d->orientation = exif_orientation(m->data, m->data_length);
     }
     if (cinfo->data_precision != 8) {
-        info->why = "photo is not an 8-bit JPEG";
+        info->why = N_("photo is not an 8-bit JPEG");
         return PHOTO_ERROR_UNSUPPORTED;
     }
     if (cinfo->arith_code) {
-        info->why = "photo uses arithmetic-coded JPEG; save it as a baseline (Huffman) JPEG";
+        info->why = N_("photo uses arithmetic-coded JPEG; save it as a baseline (Huffman) JPEG");
         return PHOTO_ERROR_UNSUPPORTED;
     }
     if (cinfo->jpeg_color_space == JCS_CMYK || cinfo->jpeg_color_space == JCS_YCCK ||
         cinfo->num_components == 4) {
-        info->why = "photo is a CMYK JPEG; an RGB photo is required";
+        info->why = N_("photo is a CMYK JPEG; an RGB photo is required");
         return PHOTO_ERROR_UNSUPPORTED;
     }
     if (cinfo->num_components != 1 && cinfo->num_components != 3) {
-        info->why = "photo uses an unsupported JPEG colour space";
+        info->why = N_("photo uses an unsupported JPEG colour space");
         return PHOTO_ERROR_UNSUPPORTED;
     }
     /* Checked before jpeg_start_decompress, which allocates per-image buffers. */
@@ -703,36 +703,37 @@ void photo_describe_decode_failure(int err, size_t len, const struct photo_decod
 {
     switch (err) {
     case PHOTO_ERROR_INVALID:
-        snprintf(reason, reason_size, "no photo data was given");
+        snprintf(reason, reason_size, N_("no photo data was given"));
         break;
     case PHOTO_ERROR_NOMEM:
-        snprintf(reason, reason_size, "out of memory while decoding the photo; try again");
+        snprintf(reason, reason_size, N_("out of memory while decoding the photo; try again"));
         break;
     case PHOTO_ERROR_FORMAT:
         if (len == 0)
-            snprintf(reason, reason_size, "photo file is empty");
+            snprintf(reason, reason_size, N_("photo file is empty"));
         else
-            snprintf(reason, reason_size, "photo is neither JPEG nor PNG");
+            snprintf(reason, reason_size, N_("photo is neither JPEG nor PNG"));
         break;
     case PHOTO_ERROR_CORRUPT:
-        snprintf(reason, reason_size, "photo file is truncated or damaged (%zu bytes)", len);
+        snprintf(reason, reason_size, N_("photo file is truncated or damaged (%zu bytes)"), len);
         break;
     case PHOTO_ERROR_TOO_LARGE:
         if (len > PHOTO_MAX_BYTES)
-            snprintf(reason, reason_size, "photo file is %zu bytes; at most %u allowed", len,
+            snprintf(reason, reason_size, N_("photo file is %zu bytes; at most %u allowed"), len,
                      PHOTO_MAX_BYTES);
         else if (info->width > 0 && info->height > 0)
-            snprintf(reason, reason_size, "photo is %ux%u pixels; %ux%u required", info->width, info->height,
-                     PHOTO_WIDTH, PHOTO_HEIGHT);
+            snprintf(reason, reason_size, N_("photo is %ux%u pixels; %ux%u required"), info->width,
+                     info->height, PHOTO_WIDTH, PHOTO_HEIGHT);
         else
-            snprintf(reason, reason_size, "photo dimensions are too large; %ux%u required", PHOTO_WIDTH,
+            snprintf(reason, reason_size, N_("photo dimensions are too large; %ux%u required"), PHOTO_WIDTH,
                      PHOTO_HEIGHT);
         break;
     case PHOTO_ERROR_UNSUPPORTED:
-        snprintf(reason, reason_size, "%s", info->why ? info->why : "photo is an unsupported kind of image");
+        snprintf(reason, reason_size, "%s",
+                 info->why ? info->why : N_("photo is an unsupported kind of image"));
         break;
     default:
-        snprintf(reason, reason_size, "photo could not be decoded: %s", photo_strerror(err));
+        snprintf(reason, reason_size, N_("photo could not be decoded: %s"), photo_strerror(err));
         break;
     }
 }

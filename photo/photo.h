@@ -215,8 +215,8 @@ struct photo_receipt {
     unsigned profile_version;
     char studio[128];
     char doc_masked[40];
-    char issued_at[32];   /* "2026-11-20 10:00" bureau time */
-    char valid_until[16]; /* "2027-05-20" */
+    char issued_at[40];   /* "2026-11-20 10:00" bureau time (room for "2026年11月20日 10:00") */
+    char valid_until[32]; /* "2027-05-20" (room for "2027年05月20日") */
     char verdict[8];      /* "pass" or "warn" */
     char warnings[160];   /* ids of warning checks, may be "" */
 };
@@ -226,9 +226,24 @@ enum photo_receipt_format {
     PHOTO_RECEIPT_PDF = 2,
 };
 
+/* The words a receipt is printed with: its title, the fields' labels, the verdicts and the note at the foot.
+ * The library speaks no language of its own choosing: a caller in one language passes its words (every
+ * member set); NULL stands for the bilingual slip (Chinese first, English below). */
+struct photo_receipt_words {
+    const char *title, *subtitle;
+    const char *number, *result, *document, *studio, *profile, *issued, *valid_until, *warnings;
+    const char *pass, *pass_with_warnings;
+    const char *footer;
+};
+
 /* Render the receipt (A6 portrait: title, fields, the photo when given as RGB, and a QR code holding
- * "CLPR1|number|sha256") to a file. PHOTO_ERROR_IO when the file cannot be written. */
+ * "CLPR1|number|sha256") to a file, in the bilingual words. PHOTO_ERROR_IO when the file cannot be written.
+ */
 int photo_receipt_render(const struct photo_receipt *receipt, const struct photo_image *photo,
                          enum photo_receipt_format format, const char *path);
+/* The same in the given words (NULL: the bilingual ones). */
+int photo_receipt_render_words(const struct photo_receipt *receipt, const struct photo_receipt_words *words,
+                               const struct photo_image *photo, enum photo_receipt_format format,
+                               const char *path);
 /* The text the QR code carries, for scanners that verify a receipt: "CLPR1|<number>|<sha256>". */
 int photo_receipt_qr_text(const struct photo_receipt *receipt, char *buf, size_t size);

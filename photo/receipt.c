@@ -128,32 +128,51 @@ static cairo_surface_t *photo_surface(const struct photo_image *photo)
     return s;
 }
 
-static int draw_receipt(cairo_t *cr, const struct photo_receipt *rc, const struct photo_image *photo)
+/* the slip as the CLI prints it: both languages, Chinese first */
+static const struct photo_receipt_words bilingual = {
+    .title = "数字相片质量检测回执",
+    .subtitle = "Digital photo quality receipt — social security card",
+    .number = "回执编号 No.",
+    .result = "检测结果 Result",
+    .document = "证件号码 ID",
+    .studio = "照相馆 Studio",
+    .profile = "检测标准 Profile",
+    .issued = "检测时间 Issued",
+    .valid_until = "有效期至 Valid to",
+    .warnings = "提示 Warnings",
+    .pass = "合格 pass",
+    .pass_with_warnings = "合格（有提示） pass with warnings",
+    .footer = "凭本回执及相片文件在社保卡服务网点办理；网点以回执编号和相片 SHA-256 核验。\n"
+              "Present with the photo file; the outlet verifies the number and the photo's SHA-256 "
+              "(cardline photo verify).",
+};
+
+static int draw_receipt(cairo_t *cr, const struct photo_receipt *rc, const struct photo_receipt_words *wd,
+                        const struct photo_image *photo)
 {
     char qr_text[128], buf[256];
 
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     cairo_set_source_rgb(cr, 0, 0, 0);
-    text_at(cr, 8, 7, 89, "Noto Sans CJK SC Bold 4.2", "数字相片质量检测回执");
-    text_at(cr, 8, 14, 89, "Noto Sans CJK SC 2.4", "Digital photo quality receipt — social security card");
+    text_at(cr, 8, 7, 89, "Noto Sans CJK SC Bold 4.2", wd->title);
+    text_at(cr, 8, 14, 89, "Noto Sans CJK SC 2.4", wd->subtitle);
     cairo_set_line_width(cr, 0.3);
     cairo_move_to(cr, 8, 19);
     cairo_line_to(cr, 97, 19);
     cairo_stroke(cr);
 
     double y = 22;
-    field(cr, y, "回执编号 No.", rc->number);
-    field(cr, y += 6, "检测结果 Result",
-          strcmp(rc->verdict, "warn") == 0 ? "合格（有提示） pass with warnings" : "合格 pass");
-    field(cr, y += 6, "证件号码 ID", rc->doc_masked[0] ? rc->doc_masked : "-");
-    field(cr, y += 6, "照相馆 Studio", rc->studio[0] ? rc->studio : "-");
+    field(cr, y, wd->number, rc->number);
+    field(cr, y += 6, wd->result, strcmp(rc->verdict, "warn") == 0 ? wd->pass_with_warnings : wd->pass);
+    field(cr, y += 6, wd->document, rc->doc_masked[0] ? rc->doc_masked : "-");
+    field(cr, y += 6, wd->studio, rc->studio[0] ? rc->studio : "-");
     snprintf(buf, sizeof(buf), "%s v%u", rc->profile, rc->profile_version);
-    field(cr, y += 6, "检测标准 Profile", buf);
-    field(cr, y += 6, "检测时间 Issued", rc->issued_at);
-    field(cr, y += 6, "有效期至 Valid to", rc->valid_until);
+    field(cr, y += 6, wd->profile, buf);
+    field(cr, y += 6, wd->issued, rc->issued_at);
+    field(cr, y += 6, wd->valid_until, rc->valid_until);
     if (rc->warnings[0])
-        field(cr, y += 6, "提示 Warnings", rc->warnings);
+        field(cr, y += 6, wd->warnings, rc->warnings);
     /* The hash in two lines of 32 so it fits the slip and can be compared by eye. */
     snprintf(buf, sizeof(buf), "%.32s\n%.32s", rc->sha256, rc->sha256 + 32);
     field(cr, y += 6, "SHA-256", buf);
@@ -179,15 +198,19 @@ static int draw_receipt(cairo_t *cr, const struct photo_receipt *rc, const struc
         r = draw_qr(cr, qr_text, 52, 84, 45);
     if (r < 0)
         return r;
-    text_at(cr, 8, 132, 89, "Noto Sans CJK SC 2.2",
-            "凭本回执及相片文件在社保卡服务网点办理；网点以回执编号和相片 SHA-256 核验。\n"
-            "Present with the photo file; the outlet verifies the number and the photo's SHA-256 "
-            "(cardline photo verify).");
+    text_at(cr, 8, 132, 89, "Noto Sans CJK SC 2.2", wd->footer);
     return cairo_status(cr) == CAIRO_STATUS_SUCCESS ? 0 : PHOTO_ERROR_NOMEM;
 }
 
 int photo_receipt_render(const struct photo_receipt *receipt, const struct photo_image *photo,
                          enum photo_receipt_format format, const char *path)
+{
+    return photo_receipt_render_words(receipt, NULL, photo, format, path);
+}
+
+int photo_receipt_render_words(const struct photo_receipt *receipt, const struct photo_receipt_words *words,
+                               const struct photo_image *photo, enum photo_receipt_format format,
+                               const char *path)
 {
     cairo_surface_t *s;
     cairo_t *cr;
@@ -209,7 +232,7 @@ int photo_receipt_render(const struct photo_receipt *receipt, const struct photo
     cr = cairo_create(s);
     double unit = format == PHOTO_RECEIPT_PDF ? PT_PER_INCH / MM_PER_INCH : PNG_DPI / MM_PER_INCH;
     cairo_scale(cr, unit, unit);
-    r = draw_receipt(cr, receipt, photo);
+    r = draw_receipt(cr, receipt, words ? words : &bilingual, photo);
     cairo_destroy(cr);
     if (r == 0 && format == PHOTO_RECEIPT_PNG && cairo_surface_write_to_png(s, path) != CAIRO_STATUS_SUCCESS)
         r = PHOTO_ERROR_IO;

@@ -6,6 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Marks a message that producer/ translates where it shows it to a person (tests/lint/po.sh collects these);
+ * the library itself stays English and free of gettext. */
+#ifndef N_
+#define N_(msgid) msgid
+#endif
+
 /* printer.h promises callers that ret_cause needs at most this many bytes, NUL included. */
 #define PRINTER_CAUSE_SIZE 128
 

@@ -19,32 +19,32 @@ const struct printer_driver *const printer_usb_drivers[] = {
 const char *printer_strerror(int err)
 {
     if (err >= 0)
-        return "success";
+        return N_("success");
     switch ((enum printer_error)err) {
     case PRINTER_ERROR_INVALID:
-        return "invalid argument";
+        return N_("invalid argument");
     case PRINTER_ERROR_NOMEM:
-        return "out of memory";
+        return N_("out of memory");
     case PRINTER_ERROR_IO:
-        return "input/output error";
+        return N_("input/output error");
     case PRINTER_ERROR_FONT:
-        return "character has no glyph in any installed font";
+        return N_("character has no glyph in any installed font");
     case PRINTER_ERROR_TIMEOUT:
-        return "timed out";
+        return N_("timed out");
     case PRINTER_ERROR_DEVICE:
-        return "printer fault";
+        return N_("printer fault");
     case PRINTER_ERROR_GONE:
-        return "printer not found or unplugged";
+        return N_("printer not found or unplugged");
     case PRINTER_ERROR_STALL:
-        return "USB endpoint stalled";
+        return N_("USB endpoint stalled");
     case PRINTER_ERROR_PROTOCOL:
-        return "printer answered something unexpected";
+        return N_("printer answered something unexpected");
     case PRINTER_ERROR_LAYOUT:
-        return "card layout file missing or invalid";
+        return N_("card layout file missing or invalid");
     case PRINTER_ERROR_ACCESS:
-        return "no permission to use the USB printer, or another program holds it";
+        return N_("no permission to use the USB printer, or another program holds it");
     }
-    return "unknown printer error";
+    return N_("unknown printer error");
 }
 
 const char *printer_disposition_name(enum printer_disposition d)

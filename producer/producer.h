@@ -17,6 +17,7 @@ struct producer_run_config {
     unsigned card_ms;        /* simulated time per card in the printer and in the encoder */
     unsigned print_fault_permille;
     unsigned chip_fault_permille;
+    unsigned scp02_fault_permille; /* simulated cards whose bank application has other SCP02 keys */
     unsigned seed;
     int max_cards;            /* stop after this many cards in total (0 = no limit); for tests */
     const char *printer_spec; /* every line's printer when there is no config: sim, usb, usb:evolis, ... */

@@ -2,6 +2,7 @@
  * cookies stored as SHA-256 only, CSRF tokens per session */
 #include "account/account.h"
 
+#include "base/i18n.h"
 #include "base/log.h"
 #include "store/accounts.h"
 
@@ -26,17 +27,17 @@ const char *account_strerror(int err)
 {
     switch (err) {
     case ACCOUNT_ERROR_DENIED:
-        return "wrong name or password, or the account is disabled";
+        return _("wrong name or password, or the account is disabled");
     case ACCOUNT_ERROR_WEAK:
-        return "a password needs 10 to 128 characters";
+        return _("a password needs 10 to 128 characters");
     case ACCOUNT_ERROR_EXISTS:
-        return "an account of that name exists";
+        return _("an account of that name exists");
     case ACCOUNT_ERROR_CRYPTO:
-        return "password hashing failed (out of memory?)";
+        return _("password hashing failed (out of memory?)");
     case ACCOUNT_ERROR_BUSY:
-        return "too many sign-ins at once; try again in a moment";
+        return _("too many sign-ins at once; try again in a moment");
     default:
-        return producer_strerror(err);
+        return _(producer_strerror(err));
     }
 }
 

@@ -3,6 +3,7 @@
 
 #include "producer.h"
 #include "base/rules.h"
+#include "base/i18n.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -110,9 +111,14 @@ int producer_time_parse(const char *text, enum producer_time_form form, const ch
         shown[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
     snprintf(shown + i, sizeof(shown) - i, "%s", text && text[i] ? "..." : "");
     if (err && err_size)
-        snprintf(err, err_size, "%s '%s' is not %s: write %s", field ? field : "the value", shown,
-                 form == PRODUCER_TIME_DATE ? "a date" : "a date or a time",
-                 form == PRODUCER_TIME_DATE ? PRODUCER_DATE_FORMS : PRODUCER_TIME_FORMS);
+        snprintf(
+            err, err_size,
+            /* the forms spelled out (PRODUCER_DATE_FORMS, PRODUCER_TIME_FORMS): one sentence to translate */
+            form == PRODUCER_TIME_DATE
+                ? _("%s '%s' is not a date: write YYYY-MM-DD")
+                : _("%s '%s' is not a date or a time: write YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], bureau "
+                    "time unless followed by Z or +HH:MM"),
+            field ? field : _("the value"), shown);
     return PRODUCER_ERROR_INPUT;
 }
 
@@ -177,7 +183,7 @@ static void clock_setup(void)
         return;
     if (producer_clock_parse(pin, &pinned) < 0) {
         snprintf(clock_message, sizeof(clock_message),
-                 "CARDLINE_NOW='%.40s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH[:MM]]", pin);
+                 _("CARDLINE_NOW='%.40s' is not YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z|+HH[:MM]]"), pin);
         clock_error = PRODUCER_ERROR_INVALID;
         return;
     }
@@ -188,7 +194,7 @@ static void clock_setup(void)
         a = strtoll(anchor_s, &end, 10);
         if (errno || *end || a <= 0) {
             snprintf(clock_message, sizeof(clock_message),
-                     "CARDLINE_NOW_ANCHOR='%.24s' is not a time in unix seconds", anchor_s);
+                     _("CARDLINE_NOW_ANCHOR='%.24s' is not a time in unix seconds"), anchor_s);
             clock_error = PRODUCER_ERROR_INVALID;
             return;
         }

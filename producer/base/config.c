@@ -3,6 +3,7 @@
 #include "base/config.h"
 
 #include "base/fileio.h"
+#include "base/i18n.h"
 #include "base/log.h"
 #include "producer.h"
 
@@ -158,8 +159,8 @@ static int bad(struct ctx *c, const char *field, const char *fmt, ...)
     return PRODUCER_ERROR_INPUT;
 }
 
-static const char *const top_keys[] = {"lines",     "key_service", "photo_profile",
-                                       "atr_allow", "outlets",     "banks"};
+static const char *const top_keys[] = {"lines",   "key_service", "photo_profile",   "atr_allow",
+                                       "outlets", "banks",       "bank_application"};
 static const char *const line_keys[] = {"id", "printer", "encoder", "counter"};
 static const char *const outlet_keys[] = {"code",        "name", "kind", "county", "delivery_weekdays",
                                           "transit_days"};
@@ -179,7 +180,7 @@ static int only_keys(struct ctx *c, json_object *obj, const char *where, const c
 
             snprintf(at, sizeof(at), "%s.%s", where, key);
             c->locate = at;
-            return bad(c, where, "unknown key '%s'", key);
+            return bad(c, where, _("unknown key '%s'"), key);
         }
     }
     return 0;
@@ -195,17 +196,17 @@ static int get_string(struct ctx *c, json_object *obj, const char *key, const ch
     snprintf(field, sizeof(field), "%s.%s", where, key);
     if (!json_object_object_get_ex(obj, key, &v)) {
         if (required)
-            return bad(c, field, "missing");
+            return bad(c, field, _("missing"));
         out[0] = '\0';
         return 0;
     }
     if (!json_object_is_type(v, json_type_string))
-        return bad(c, field, "must be a string");
+        return bad(c, field, _("must be a string"));
     s = json_object_get_string(v);
     if (strlen(s) >= size)
-        return bad(c, field, "longer than %zu bytes", size - 1);
+        return bad(c, field, _("longer than %zu bytes"), size - 1);
     if (required && !*s)
-        return bad(c, field, "empty");
+        return bad(c, field, _("empty"));
     snprintf(out, size, "%s", s);
     return 0;
 }
@@ -227,9 +228,9 @@ static bool valid_encoder_spec(const char *s)
 static int parse_lines(struct ctx *c, json_object *arr, struct producer_config *cfg)
 {
     if (!json_object_is_type(arr, json_type_array))
-        return bad(c, "lines", "must be an array");
+        return bad(c, "lines", _("must be an array"));
     if (json_object_array_length(arr) == 0 || json_object_array_length(arr) > CONFIG_MAX_LINES)
-        return bad(c, "lines", "must list 1 to %d lines", CONFIG_MAX_LINES);
+        return bad(c, "lines", _("must list 1 to %d lines"), CONFIG_MAX_LINES);
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         json_object *o = json_object_array_get_idx(arr, i), *v;
         struct producer_line_config *l = &cfg->lines[i];
@@ -238,7 +239,7 @@ static int parse_lines(struct ctx *c, json_object *arr, struct producer_config *
 
         snprintf(where, sizeof(where), "lines[%zu]", i);
         if (!json_object_is_type(o, json_type_object))
-            return bad(c, where, "must be an object");
+            return bad(c, where, _("must be an object"));
         if ((r = only_keys(c, o, where, line_keys, sizeof(line_keys) / sizeof(line_keys[0]))) < 0 ||
             (r = get_string(c, o, "id", where, true, l->id, sizeof(l->id))) < 0 ||
             (r = get_string(c, o, "printer", where, true, l->printer, sizeof(l->printer))) < 0 ||
@@ -246,24 +247,24 @@ static int parse_lines(struct ctx *c, json_object *arr, struct producer_config *
             return r;
         for (const char *p = l->id; *p; p++) {
             if (!isalnum((unsigned char)*p) && !strchr("_.:-", *p))
-                return bad(c, where, "id '%s' may only hold letters, digits and _ . : -", l->id);
+                return bad(c, where, _("id '%s' may only hold letters, digits and _ . : -"), l->id);
         }
         if (!valid_printer_spec(l->printer))
             return bad(
                 c, where,
-                "printer '%s' is not one of sim, emu:evolis, emu:magicard, usb, usb:evolis, usb:magicard, "
-                "usb:<serial number>, evolis:file:<path>, magicard:file:<path>",
+                _("printer '%s' is not one of sim, emu:evolis, emu:magicard, usb, usb:evolis, usb:magicard, "
+                  "usb:<serial number>, evolis:file:<path>, magicard:file:<path>"),
                 l->printer);
         if (!valid_encoder_spec(l->encoder))
-            return bad(c, where, "encoder '%s' is not sim or pcsc:<reader name>", l->encoder);
+            return bad(c, where, _("encoder '%s' is not sim or pcsc:<reader name>"), l->encoder);
         if (json_object_object_get_ex(o, "counter", &v)) {
             if (!json_object_is_type(v, json_type_boolean))
-                return bad(c, where, "counter must be true or false");
+                return bad(c, where, _("counter must be true or false"));
             l->counter = json_object_get_boolean(v);
         }
         for (size_t k = 0; k < i; k++) {
             if (strcmp(cfg->lines[k].id, l->id) == 0)
-                return bad(c, where, "line id '%s' appears twice", l->id);
+                return bad(c, where, _("line id '%s' appears twice"), l->id);
         }
         cfg->nlines++;
     }
@@ -275,10 +276,10 @@ static int parse_outlets(struct ctx *c, json_object *arr, struct producer_config
     size_t n;
 
     if (!json_object_is_type(arr, json_type_array))
-        return bad(c, "outlets", "must be an array");
+        return bad(c, "outlets", _("must be an array"));
     n = json_object_array_length(arr);
     if (n > CONFIG_MAX_OUTLETS)
-        return bad(c, "outlets", "more than %d outlets", CONFIG_MAX_OUTLETS);
+        return bad(c, "outlets", _("more than %d outlets"), CONFIG_MAX_OUTLETS);
     cfg->outlets = calloc(n ? n : 1, sizeof(*cfg->outlets));
     if (!cfg->outlets)
         return PRODUCER_ERROR_NOMEM;
@@ -291,7 +292,7 @@ static int parse_outlets(struct ctx *c, json_object *arr, struct producer_config
 
         snprintf(where, sizeof(where), "outlets[%zu]", i);
         if (!json_object_is_type(o, json_type_object))
-            return bad(c, where, "must be an object");
+            return bad(c, where, _("must be an object"));
         if ((r = only_keys(c, o, where, outlet_keys, sizeof(outlet_keys) / sizeof(outlet_keys[0]))) < 0 ||
             (r = get_string(c, o, "code", where, true, out->code, sizeof(out->code))) < 0 ||
             (r = get_string(c, o, "name", where, true, out->name, sizeof(out->name))) < 0 ||
@@ -299,23 +300,23 @@ static int parse_outlets(struct ctx *c, json_object *arr, struct producer_config
             (r = get_string(c, o, "county", where, true, out->county, sizeof(out->county))) < 0)
             return r;
         if (strcmp(out->kind, "hrss") && strcmp(out->kind, "bank"))
-            return bad(c, where, "kind '%s' must be hrss or bank", out->kind);
+            return bad(c, where, _("kind '%s' must be hrss or bank"), out->kind);
         for (const char *p = out->code; *p; p++) {
             if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p))
-                return bad(c, where, "code '%s' must be 3 to 16 capitals or digits", out->code);
+                return bad(c, where, _("code '%s' must be 3 to 16 capitals or digits"), out->code);
         }
         if (strlen(out->code) < 3)
-            return bad(c, where, "code '%s' must be 3 to 16 capitals or digits", out->code);
+            return bad(c, where, _("code '%s' must be 3 to 16 capitals or digits"), out->code);
         if (!json_object_object_get_ex(o, "delivery_weekdays", &v) ||
             !json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0 ||
             json_object_array_length(v) > 7)
-            return bad(c, where, "delivery_weekdays must list 1 to 7 ISO weekdays (1 = Monday)");
+            return bad(c, where, _("delivery_weekdays must list 1 to 7 ISO weekdays (1 = Monday)"));
         out->weekdays[w++] = '{';
         for (size_t k = 0; k < json_object_array_length(v); k++) {
             json_object *d = json_object_array_get_idx(v, k);
             int day = json_object_get_int(d);
             if (!json_object_is_type(d, json_type_int) || day < 1 || day > 7)
-                return bad(c, where, "delivery_weekdays[%zu] must be a weekday number 1..7", k);
+                return bad(c, where, _("delivery_weekdays[%zu] must be a weekday number 1..7"), k);
             w += (size_t)snprintf(out->weekdays + w, sizeof(out->weekdays) - w, "%s%d", k ? "," : "", day);
         }
         snprintf(out->weekdays + w, sizeof(out->weekdays) - w, "}");
@@ -323,12 +324,12 @@ static int parse_outlets(struct ctx *c, json_object *arr, struct producer_config
         if (json_object_object_get_ex(o, "transit_days", &v)) {
             if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < 0 ||
                 json_object_get_int(v) > 10)
-                return bad(c, where, "transit_days must be a whole number of working days 0..10");
+                return bad(c, where, _("transit_days must be a whole number of working days 0..10"));
             out->transit_days = json_object_get_int(v);
         }
         for (size_t k = 0; k < i; k++) {
             if (strcmp(cfg->outlets[k].code, out->code) == 0)
-                return bad(c, where, "outlet code '%s' appears twice", out->code);
+                return bad(c, where, _("outlet code '%s' appears twice"), out->code);
         }
         cfg->noutlets++;
     }
@@ -338,7 +339,7 @@ static int parse_outlets(struct ctx *c, json_object *arr, struct producer_config
 static int parse_atrs(struct ctx *c, json_object *arr, struct producer_config *cfg)
 {
     if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) > CONFIG_MAX_ATRS)
-        return bad(c, "atr_allow", "must be an array of at most %d hex ATRs", CONFIG_MAX_ATRS);
+        return bad(c, "atr_allow", _("must be an array of at most %d hex ATRs"), CONFIG_MAX_ATRS);
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         json_object *v = json_object_array_get_idx(arr, i);
         const char *s = json_object_get_string(v);
@@ -350,8 +351,8 @@ static int parse_atrs(struct ctx *c, json_object *arr, struct producer_config *c
         if (!json_object_is_type(v, json_type_string) || atr_len < 4 || atr_len > 66 || atr_len % 2 ||
             (atr_len != len && !masked))
             return bad(c, "atr_allow",
-                       "entry %zu must be an ATR as 2 to 33 hex bytes, optionally /MASK of the "
-                       "same length",
+                       _("entry %zu must be an ATR as 2 to 33 hex bytes, optionally /MASK of the "
+                         "same length"),
                        i);
         for (size_t k = 0; k <= len; k++)
             cfg->atr_allow[i][k] = (char)toupper((unsigned char)s[k]);
@@ -365,7 +366,7 @@ static int parse_banks(struct ctx *c, json_object *arr, struct producer_config *
 {
     if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0 ||
         json_object_array_length(arr) > CONFIG_MAX_BANKS)
-        return bad(c, "banks", "must be an array of 1 to %d bank names", CONFIG_MAX_BANKS);
+        return bad(c, "banks", _("must be an array of 1 to %d bank names"), CONFIG_MAX_BANKS);
     cfg->nbanks = 0;
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         json_object *v = json_object_array_get_idx(arr, i);
@@ -374,14 +375,14 @@ static int parse_banks(struct ctx *c, json_object *arr, struct producer_config *
 
         snprintf(where, sizeof(where), "banks[%zu]", i);
         if (!json_object_is_type(v, json_type_string) || !s[0] || strlen(s) >= sizeof(cfg->banks[0]))
-            return bad(c, where, "must be a bank's name of 1 to 100 bytes");
+            return bad(c, where, _("must be a bank's name of 1 to 100 bytes"));
         for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
             if (*p < 0x20 || *p == 0x7F)
-                return bad(c, where, "contains a control character");
+                return bad(c, where, _("contains a control character"));
         }
         for (int k = 0; k < cfg->nbanks; k++) {
             if (strcmp(cfg->banks[k], s) == 0)
-                return bad(c, where, "bank '%s' appears twice", s);
+                return bad(c, where, _("bank '%s' appears twice"), s);
         }
         snprintf(cfg->banks[cfg->nbanks++], sizeof(cfg->banks[0]), "%s", s);
     }
@@ -416,7 +417,7 @@ int producer_config_parse(const char *name, const char *data, size_t len, struct
     int r;
 
     if (len > CONFIG_FILE_MAX) {
-        snprintf(err, err_size, "%s: larger than 1 MiB", name);
+        snprintf(err, err_size, _("%s: larger than 1 MiB"), name);
         return PRODUCER_ERROR_INPUT;
     }
     tok = json_tokener_new();
@@ -428,7 +429,7 @@ int producer_config_parse(const char *name, const char *data, size_t len, struct
     /* one JSON value and nothing after it but white space */
     if (!root || json_tokener_get_error(tok) != json_tokener_success ||
         !only_space_after(data, json_tokener_get_parse_end(tok), len)) {
-        snprintf(err, err_size, "%s:%d: not valid JSON: %s", name,
+        snprintf(err, err_size, _("%s:%d: not valid JSON: %s"), name,
                  line_of_offset(data, json_tokener_get_parse_end(tok)),
                  json_tokener_error_desc(json_tokener_get_error(tok) == json_tokener_success
                                              ? json_tokener_error_parse_eof
@@ -444,13 +445,13 @@ int producer_config_parse(const char *name, const char *data, size_t len, struct
         goto out;
     }
     if (!json_object_is_type(root, json_type_object)) {
-        r = bad(&c, "(top)", "must be a JSON object");
+        r = bad(&c, "(top)", _("must be a JSON object"));
         goto out;
     }
     if ((r = only_keys(&c, root, "(top)", top_keys, sizeof(top_keys) / sizeof(top_keys[0]))) < 0)
         goto out;
     if (!json_object_object_get_ex(root, "lines", &v)) {
-        r = bad(&c, "lines", "missing: name at least one line");
+        r = bad(&c, "lines", _("missing: name at least one line"));
         goto out;
     }
     if ((r = parse_lines(&c, v, cfg)) < 0)
@@ -468,14 +469,24 @@ int producer_config_parse(const char *name, const char *data, size_t len, struct
         (r = get_string(&c, root, "photo_profile", "(top)", false, cfg->photo_profile,
                         sizeof(cfg->photo_profile))) < 0)
         goto out;
+    /* required: every card carries the bank's application and waits for its data; absent: the database's
+     * setting stays as it is */
+    if ((r = get_string(&c, root, "bank_application", "(top)", false, cfg->bank_application,
+                        sizeof(cfg->bank_application))) < 0)
+        goto out;
+    if (cfg->bank_application[0] && strcmp(cfg->bank_application, "required") &&
+        strcmp(cfg->bank_application, "off")) {
+        r = bad(&c, "bank_application", _("'%s' is not required or off"), cfg->bank_application);
+        goto out;
+    }
     if (cfg->key_service[0] && strncmp(cfg->key_service, "soft:", 5) &&
         strncmp(cfg->key_service, "psam:", 5)) {
-        r = bad(&c, "key_service", "'%s' is not soft:<key file> or psam:<reader name>", cfg->key_service);
+        r = bad(&c, "key_service", _("'%s' is not soft:<key file> or psam:<reader name>"), cfg->key_service);
         goto out;
     }
     for (int i = 0; i < cfg->nlines; i++) {
         if (strcmp(cfg->lines[i].encoder, "sim") != 0 && !cfg->key_service[0]) {
-            r = bad(&c, "key_service", "line %s encodes real cards but no key service is configured",
+            r = bad(&c, "key_service", _("line %s encodes real cards but no key service is configured"),
                     cfg->lines[i].id);
             goto out;
         }
@@ -498,7 +509,7 @@ int producer_config_load(const char *path, struct producer_config **ret, char *e
 
     r = producer_read_file(path, CONFIG_FILE_MAX, &data, &len);
     if (r < 0) {
-        snprintf(err, err_size, "%s: %s", path, r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+        snprintf(err, err_size, "%s: %s", path, r == -EFBIG ? _("larger than 1 MiB") : strerror(-r));
         return r == -EFBIG ? PRODUCER_ERROR_INPUT : PRODUCER_ERROR_IO;
     }
     r = producer_config_parse(path, data, len, ret, err, err_size);

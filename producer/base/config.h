@@ -42,6 +42,9 @@ struct producer_config {
     char banks[CONFIG_MAX_BANKS][101];
     int nbanks;
     char source[300]; /* the file's name as given, for "where the list comes from" */
+    /* "required" | "off": the setting bank_application (the chip's bank application and the stripe); "" =
+     * the file does not say and the database keeps its setting */
+    char bank_application[16];
 };
 
 /* Read and validate a configuration file. On failure returns a negative error and err names the file, the

@@ -1,6 +1,7 @@
 /* csv.c — RFC 4180 records (quoted fields, doubled quotes, CRLF or LF): the reader of application imports and
  * the writer of manifests and shipment exports */
 #include "base/csv.h"
+#include "base/i18n.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -9,13 +10,13 @@ const char *csv_strerror(int err)
 {
     switch (err) {
     case CSV_ERROR_QUOTE:
-        return "unbalanced quotes";
+        return _("unbalanced quotes");
     case CSV_ERROR_TOO_LONG:
-        return "record too long";
+        return _("record too long");
     case CSV_ERROR_TOO_MANY:
-        return "too many fields";
+        return _("too many fields");
     case CSV_ERROR_NUL:
-        return "NUL byte in the file";
+        return _("NUL byte in the file");
     default:
         return "ok";
     }

@@ -63,7 +63,7 @@ bool cli_parse_int(const char *s, long min, long max, long *ret)
 
 int cli_bad_number(const char *opt, const char *value, long min, long max)
 {
-    fprintf(stderr, "cardline: %s '%s' must be a number from %ld to %ld\n", opt, value ? value : "", min,
+    fprintf(stderr, _("cardline: %s '%s' must be a number from %ld to %ld\n"), opt, value ? value : "", min,
             max);
     return EXIT_USAGE;
 }
@@ -111,16 +111,16 @@ static int cmd_db_backup(struct globals *g, int argc, char **argv)
         r = producer_db_backup(&g->cfg, argv[optind], &o, &m);
         if (r < 0)
             return 1;
-        printf("backup of database %s written to %s\n"
-               "taken at %s (bureau time), schema %d: %lld applications, %lld cards, %lld shipments\n",
+        printf(_("backup of database %s written to %s\n"
+                 "taken at %s (bureau time), schema %d: %lld applications, %lld cards, %lld shipments\n"),
                m.database, argv[optind], m.taken_at, m.schema_version, m.applications, m.cards, m.shipments);
         return 0;
     }
     r = producer_db_restore(&g->cfg, argv[optind], &o, &m, &applied);
     if (r < 0)
         return 1;
-    printf("restored the backup of %s taken at %s (bureau time), schema %d: %lld applications, %lld cards, "
-           "%lld shipments; %d migration(s) applied\n",
+    printf(_("restored the backup of %s taken at %s (bureau time), schema %d: %lld applications, %lld cards, "
+             "%lld shipments; %d migration(s) applied\n"),
            m.database, m.taken_at, m.schema_version, m.applications, m.cards, m.shipments, applied);
     return 0;
 }
@@ -142,19 +142,20 @@ static int cmd_db(struct globals *g, int argc, char **argv)
     if (strcmp(sub, "stop") == 0) {
         r = producer_db_stop(&g->cfg);
         if (r == 0)
-            printf("stopped\n");
+            printf(_("stopped\n"));
         return r < 0;
     }
     if (strcmp(sub, "destroy") == 0) {
         if (argc != 3 || strcmp(argv[2], "--yes") != 0) {
-            fprintf(stderr,
-                    "cardline db destroy deletes the private cluster and all its data, with the card faces, "
-                    "photo receipts and shipment exports under the data directory; add --yes\n");
+            fprintf(
+                stderr,
+                _("cardline db destroy deletes the private cluster and all its data, with the card faces, "
+                  "photo receipts and shipment exports under the data directory; add --yes\n"));
             return EXIT_USAGE;
         }
         r = producer_db_destroy(&g->cfg);
         if (r == 0)
-            printf("destroyed %s\n", g->cfg.cluster_dir);
+            printf(_("destroyed %s\n"), g->cfg.cluster_dir);
         return r < 0;
     }
     if (strcmp(sub, "conninfo") == 0) {
@@ -168,7 +169,7 @@ static int cmd_db(struct globals *g, int argc, char **argv)
         r = producer_db_migrate(conn, &applied);
         PQfinish(conn);
         if (r == 0)
-            printf("%d migration(s) applied; schema is current\n", applied);
+            printf(_("%d migration(s) applied; schema is current\n"), applied);
         return r < 0;
     }
     if (strcmp(sub, "status") == 0) {
@@ -190,7 +191,7 @@ static int cmd_db(struct globals *g, int argc, char **argv)
         }
         return r == 1 ? 0 : 1;
     }
-    fprintf(stderr, "cardline db: unknown subcommand '%s'\n", sub);
+    fprintf(stderr, _("cardline db: unknown subcommand '%s'\n"), sub);
     return EXIT_USAGE;
 }
 
@@ -198,15 +199,23 @@ static int cmd_db(struct globals *g, int argc, char **argv)
 
 static int cmd_run(struct globals *g, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"lines", required_argument, NULL, 'l'},       {"until-empty", no_argument, NULL, 'u'},
-        {"line-prefix", required_argument, NULL, 'p'}, {"lease-seconds", required_argument, NULL, 'L'},
-        {"card-ms", required_argument, NULL, 'c'},     {"print-faults", required_argument, NULL, 'P'},
-        {"chip-faults", required_argument, NULL, 'C'}, {"seed", required_argument, NULL, 's'},
-        {"max-cards", required_argument, NULL, 'm'},   {"help", no_argument, NULL, 'h'},
-        {"printer", required_argument, NULL, 'R'},     {"encoder", required_argument, NULL, 'E'},
-        {"config", required_argument, NULL, 'F'},      {"key-service", required_argument, NULL, 'K'},
-        {"no-faces", no_argument, NULL, 'N'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"lines", required_argument, NULL, 'l'},
+                                         {"until-empty", no_argument, NULL, 'u'},
+                                         {"line-prefix", required_argument, NULL, 'p'},
+                                         {"lease-seconds", required_argument, NULL, 'L'},
+                                         {"card-ms", required_argument, NULL, 'c'},
+                                         {"print-faults", required_argument, NULL, 'P'},
+                                         {"chip-faults", required_argument, NULL, 'C'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"max-cards", required_argument, NULL, 'm'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"printer", required_argument, NULL, 'R'},
+                                         {"encoder", required_argument, NULL, 'E'},
+                                         {"config", required_argument, NULL, 'F'},
+                                         {"key-service", required_argument, NULL, 'K'},
+                                         {"no-faces", no_argument, NULL, 'N'},
+                                         {"scp02-faults", required_argument, NULL, 'S'},
+                                         {NULL, 0, NULL, 0}};
     struct producer_run_config cfg = {.lines = 1, .line_prefix = "L", .lease_seconds = 30, .seed = 1};
     struct producer_config *config = NULL;
     const char *config_path = NULL;
@@ -227,7 +236,8 @@ static int cmd_run(struct globals *g, int argc, char **argv)
             if (strlen(optarg) > 32 ||
                 strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
                     strlen(optarg)) {
-                fprintf(stderr, "cardline run: --line-prefix takes up to 32 letters, digits, '-' or '_'\n");
+                fprintf(stderr,
+                        _("cardline run: --line-prefix takes up to 32 letters, digits, '-' or '_'\n"));
                 return EXIT_USAGE;
             }
             cfg.line_prefix = optarg;
@@ -251,6 +261,11 @@ static int cmd_run(struct globals *g, int argc, char **argv)
             if (!cli_parse_int(optarg, 0, 1000, &v))
                 return cli_bad_number("--chip-faults", optarg, 0, 1000);
             cfg.chip_fault_permille = (unsigned)v;
+            break;
+        case 'S':
+            if (!cli_parse_int(optarg, 0, 1000, &v))
+                return cli_bad_number("--scp02-faults", optarg, 0, 1000);
+            cfg.scp02_fault_permille = (unsigned)v;
             break;
         case 's':
             if (!cli_parse_int(optarg, 0, 2147483647L, &v))
@@ -285,13 +300,13 @@ static int cmd_run(struct globals *g, int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "cardline run: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, _("cardline run: unexpected argument '%s'\n"), argv[optind]);
         return EXIT_USAGE;
     }
     if (config_path) {
         char err[512];
         if (producer_config_load(config_path, &config, err, sizeof(err)) < 0) {
-            fprintf(stderr, "cardline: %s\n", err);
+            fprintf(stderr, _("cardline: %s\n"), err);
             return 1;
         }
         cfg.config = config;
@@ -317,7 +332,7 @@ static int cmd_status(struct globals *g, int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             json = true;
         else {
-            fprintf(stderr, "cardline status: unknown argument '%s'\n", argv[i]);
+            fprintf(stderr, _("cardline status: unknown argument '%s'\n"), argv[i]);
             return cli_usage_error("status", NULL);
         }
     }
@@ -360,7 +375,7 @@ static int cmd_import(struct globals *g, int argc, char **argv)
     r = producer_import_applications(conn, argv[2]);
     PQfinish(conn);
     if (r >= 0)
-        printf("imported %d application(s)\n", r);
+        printf(_("imported %d application(s)\n"), r);
     return r < 0;
 }
 
@@ -404,7 +419,7 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
             if (producer_time_parse(optarg, PRODUCER_TIME_DATE,
                                     c == 'f' ? "--accepted-from" : "--accepted-to",
                                     &(struct producer_time){0}, why, sizeof(why)) < 0) {
-                fprintf(stderr, "cardline gen: %s\n", why);
+                fprintf(stderr, _("cardline gen: %s\n"), why);
                 return EXIT_USAGE;
             }
             *(c == 'f' ? &cfg.accepted_from : &cfg.accepted_to) = optarg;
@@ -432,17 +447,17 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
         size_t len = 0;
         FILE *f;
         if (optind != argc - 1) {
-            fprintf(stderr, "cardline gen photo: name the output file\n");
+            fprintf(stderr, _("cardline gen photo: name the output file\n"));
             return EXIT_USAGE;
         }
         r = producer_gen_portrait(cfg.seed, &jpeg, &len);
         if (r < 0) {
-            fprintf(stderr, "cardline gen photo: %s\n", photo_strerror(r));
+            fprintf(stderr, _("cardline gen photo: %s\n"), _(photo_strerror(r)));
             return 1;
         }
         f = fopen(argv[optind], "wbe");
         if (!f || fwrite(jpeg, 1, len, f) != len || fclose(f) != 0) {
-            fprintf(stderr, "cardline gen photo: cannot write %s\n", argv[optind]);
+            fprintf(stderr, _("cardline gen photo: cannot write %s\n"), argv[optind]);
             free(jpeg);
             return 1;
         }
@@ -456,10 +471,12 @@ static int cmd_gen(struct globals *g, int argc, char **argv)
     PQfinish(conn);
     /* the generator reports its own failures; the outlets' only failure is the database's */
     if (r < 0 && strcmp(what, "outlets") == 0)
-        fprintf(stderr, "cardline gen outlets: the default outlets could not be written: %s\n",
-                producer_strerror(r));
+        fprintf(stderr, _("cardline gen outlets: the default outlets could not be written: %s\n"),
+                _(producer_strerror(r)));
     if (r >= 0)
-        printf("generated %d %s (seed %u)\n", r, what, cfg.seed);
+        printf(strcmp(what, "outlets") == 0 ? _("generated %d outlets (seed %u)\n")
+                                            : _("generated %d applications (seed %u)\n"),
+               r, cfg.seed);
     return r < 0;
 }
 
@@ -498,8 +515,9 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
         case 'w':
             weekdays = optarg;
             if (strspn(weekdays, "1234567,") != strlen(weekdays) || !*weekdays) {
-                fprintf(stderr,
-                        "cardline outlet: --weekdays takes ISO weekday numbers 1..7 separated by commas\n");
+                fprintf(
+                    stderr,
+                    _("cardline outlet: --weekdays takes ISO weekday numbers 1..7 separated by commas\n"));
                 return EXIT_USAGE;
             }
             break;
@@ -515,12 +533,12 @@ static int cmd_outlet(struct globals *g, int argc, char **argv)
         }
     }
     if (strcmp(sub, "add") == 0 && (optind != argc - 1 || !name || !kind || !county)) {
-        fprintf(stderr, "cardline outlet add: CODE, --name, --kind and --county are required\n");
+        fprintf(stderr, _("cardline outlet add: CODE, --name, --kind and --county are required\n"));
         return cli_usage_error("outlet", "add");
     }
     if (strcmp(sub, "add") == 0 && strcmp(kind, "hrss") != 0 && strcmp(kind, "bank") != 0) {
         fprintf(stderr,
-                "cardline outlet add: --kind '%s' is not hrss (an HR&SS window) or bank (a bank branch)\n",
+                _("cardline outlet add: --kind '%s' is not hrss (an HR&SS window) or bank (a bank branch)\n"),
                 kind);
         return EXIT_USAGE;
     }
@@ -548,7 +566,7 @@ static int cmd_shipment(struct globals *g, int argc, char **argv)
     r = producer_dispatch_export(conn, argv[2], &files);
     PQfinish(conn);
     if (r == 0)
-        printf("wrote %d file(s) to %s\n", files, argv[2]);
+        printf(_("wrote %d file(s) to %s\n"), files, argv[2]);
     return r < 0;
 }
 
@@ -572,11 +590,20 @@ static int cmd_clock(struct globals *g, int argc, char **argv)
         PQfinish(conn);
         return 1;
     }
-    if (date_only)
+    if (date_only) {
         printf("%s\n", clk.today);
-    else
-        printf("now    %s %s%s\ntoday  %s, %s\n", clk.now, clk.time_zone,
-               producer_clock_pinned() ? " (pinned by CARDLINE_NOW)" : "", clk.today, clk.working);
+    } else {
+        /* the store's words for the day (store/calendar.c), as a person reads them */
+        static const char *const day_words[] = {N_("a working day"), N_("not a working day"),
+                                                N_("unknown: no official calendar for its year")};
+        const char *working = clk.working;
+        for (size_t i = 0; i < sizeof(day_words) / sizeof(day_words[0]); i++) {
+            if (strcmp(working, day_words[i]) == 0)
+                working = _(day_words[i]);
+        }
+        printf(_("now    %s %s%s\ntoday  %s, %s\n"), clk.now, clk.time_zone,
+               producer_clock_pinned() ? _(" (pinned by CARDLINE_NOW)") : "", clk.today, working);
+    }
     PQfinish(conn);
     return 0;
 }
@@ -597,6 +624,7 @@ static const struct {
     {"serve", cmd_serve},     {"account", cmd_account},
     {"chip", cmd_chip},       {"render", cmd_render},
     {"devices", cmd_devices}, {"clock", cmd_clock},
+    {"bank", cmd_bank},
 };
 
 int main(int argc, char **argv)
@@ -650,7 +678,7 @@ int main(int argc, char **argv)
     {
         char err[200];
         if (producer_clock_init(err, sizeof(err)) < 0) {
-            fprintf(stderr, "cardline: %s\n", err);
+            fprintf(stderr, _("cardline: %s\n"), err);
             return EXIT_USAGE;
         }
     }

@@ -63,3 +63,4 @@ int cmd_chip(struct globals *g, int argc, char **argv);
 int cmd_photo(struct globals *g, int argc, char **argv);
 int cmd_render(struct globals *g, int argc, char **argv);
 int cmd_devices(struct globals *g, int argc, char **argv);
+int cmd_bank(struct globals *g, int argc, char **argv);

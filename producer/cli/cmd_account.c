@@ -1,6 +1,7 @@
 /* cmd_account.c — `cardline account ...`: dashboard accounts, their roles, passwords and API tokens */
 #include "account/account.h"
 #include "cli/cli.h"
+#include "base/i18n.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -67,7 +68,7 @@ int cmd_account(struct globals *g, int argc, char **argv)
     }
     if (strcmp(sub, "list") != 0) {
         if (optind != argc - 1 || !producer_account_valid_name(argv[optind])) {
-            fprintf(stderr, "cardline account %s: name one account (2-32 of a-z 0-9 . _ -)\n", sub);
+            fprintf(stderr, _("cardline account %s: name one account (2-32 of a-z 0-9 . _ -)\n"), sub);
             return EXIT_USAGE;
         }
         name = argv[optind];
@@ -75,24 +76,24 @@ int cmd_account(struct globals *g, int argc, char **argv)
     if (strcmp(sub, "add") == 0) {
         if (!producer_account_valid_role(role)) {
             fprintf(stderr,
-                    "cardline account add: --role must be operator, studio, dispatch, auditor or admin\n");
+                    _("cardline account add: --role must be operator, studio, dispatch, auditor or admin\n"));
             return EXIT_USAGE;
         }
         if ((strcmp(role, "studio") == 0) != (studio != NULL) ||
             (studio && !producer_account_valid_studio(studio))) {
             fprintf(stderr,
-                    "cardline account add: a studio account needs --studio CODE (1-32 of A-Z a-z 0-9 _ -); "
-                    "other roles take none\n");
+                    _("cardline account add: a studio account needs --studio CODE (1-32 of A-Z a-z 0-9 _ -); "
+                      "other roles take none\n"));
             return EXIT_USAGE;
         }
     }
     if (producer_account_init() < 0) {
-        fprintf(stderr, "cardline account: libsodium failed to start\n");
+        fprintf(stderr, _("cardline account: libsodium failed to start\n"));
         return 1;
     }
     if ((strcmp(sub, "add") == 0 || strcmp(sub, "password") == 0) &&
         get_password(pw_stdin, password, sizeof(password), &generated) < 0) {
-        fprintf(stderr, "cardline account %s: no password on standard input\n", sub);
+        fprintf(stderr, _("cardline account %s: no password on standard input\n"), sub);
         return EXIT_USAGE;
     }
     conn = cli_open_db(g);
@@ -102,15 +103,16 @@ int cmd_account(struct globals *g, int argc, char **argv)
         r = strcmp(sub, "add") == 0 ? producer_account_add(conn, name, role, studio, password)
                                     : producer_account_set_password(conn, name, password);
         if (r == 0 && generated)
-            printf("%s %s; password (shown once): %s\n",
-                   strcmp(sub, "add") == 0 ? "added" : "new password for", name, password);
+            printf(strcmp(sub, "add") == 0 ? _("added %s; password (shown once): %s\n")
+                                           : _("new password for %s; password (shown once): %s\n"),
+                   name, password);
         else if (r == 0)
-            printf("%s %s\n", strcmp(sub, "add") == 0 ? "added" : "new password for", name);
+            printf(strcmp(sub, "add") == 0 ? _("added %s\n") : _("new password for %s\n"), name);
         sodium_memzero(password, sizeof(password));
     } else if (strcmp(sub, "disable") == 0) {
         r = producer_account_disable(conn, name);
         if (r == 0)
-            printf("disabled %s; its sessions and token no longer work\n", name);
+            printf(_("disabled %s; its sessions and token no longer work\n"), name);
     } else if (strcmp(sub, "token") == 0) {
         char token[ACCOUNT_TOKEN_LEN];
         r = producer_account_new_token(conn, name, token);
@@ -127,15 +129,16 @@ int cmd_account(struct globals *g, int argc, char **argv)
             printf("%-20s %-9s %-12s %s%s\n", json_object_get_string(json_object_object_get(o, "name")),
                    json_object_get_string(json_object_object_get(o, "role")),
                    json_object_object_get_ex(o, "studio", &v) ? json_object_get_string(v) : "-",
-                   json_object_get_boolean(json_object_object_get(o, "disabled")) ? "disabled" : "active",
-                   json_object_get_boolean(json_object_object_get(o, "token")) ? ", has API token" : "");
+                   json_object_get_boolean(json_object_object_get(o, "disabled")) ? _("disabled")
+                                                                                  : _("active"),
+                   json_object_get_boolean(json_object_object_get(o, "token")) ? _(", has API token") : "");
         }
         json_object_put(a);
     }
     PQfinish(conn);
     if (r == PRODUCER_ERROR_NOT_FOUND)
-        fprintf(stderr, "cardline account %s: no account %s%s\n", sub, name ? name : "",
-                strcmp(sub, "token") == 0 ? " (or it is disabled)" : "");
+        fprintf(stderr, _("cardline account %s: no account %s%s\n"), sub, name ? name : "",
+                strcmp(sub, "token") == 0 ? _(" (or it is disabled)") : "");
     else if (r < 0)
         fprintf(stderr, "cardline account %s: %s\n", sub, account_strerror(r));
     return r == 0 ? 0 : r == PRODUCER_ERROR_INPUT || r == ACCOUNT_ERROR_WEAK ? EXIT_USAGE : 1;

@@ -5,6 +5,7 @@
 #include "store/production.h"
 #include "store/store.h"
 #include "base/config.h"
+#include "base/i18n.h"
 #include "encoder.h"
 #include "base/log.h"
 #include "producer.h"
@@ -128,22 +129,24 @@ static void print_card(const char *reader, const struct encoder_card_info *ci, b
         json_object_put(o);
         return;
     }
-    const char *sex = strcmp(ci->sex, "1") == 0 ? " (male)" : strcmp(ci->sex, "2") == 0 ? " (female)" : "";
-    printf("reader        %s\n", reader);
-    printf("ATR           %s\n", ci->atr_hex);
-    printf("card id       %s\n", ci->card_id_hex);
-    printf("card type     %s\n", ci->card_type);
-    printf("spec version  %s\n", ci->spec_version);
-    printf("issuer        %s\n", ci->issuer);
-    printf("issue date    %s\n", issue);
-    printf("expiry date   %s\n", expiry);
-    printf("card number   %s\n", ci->card_number);
-    printf("SSN           %s\n", ssn);
-    printf("name          %s\n", name);
-    printf("sex           %s%s\n", ci->sex, sex);
-    printf("ethnicity     %s\n", ci->ethnicity);
-    printf("birth place   %s\n", ci->birth_place);
-    printf("birth date    %s\n", birth);
+    const char *sex = strcmp(ci->sex, "1") == 0   ? _(" (male)")
+                      : strcmp(ci->sex, "2") == 0 ? _(" (female)")
+                                                  : "";
+    printf(_("reader        %s\n"), reader);
+    printf(_("ATR           %s\n"), ci->atr_hex);
+    printf(_("card id       %s\n"), ci->card_id_hex);
+    printf(_("card type     %s\n"), ci->card_type);
+    printf(_("spec version  %s\n"), ci->spec_version);
+    printf(_("issuer        %s\n"), ci->issuer);
+    printf(_("issue date    %s\n"), issue);
+    printf(_("expiry date   %s\n"), expiry);
+    printf(_("card number   %s\n"), ci->card_number);
+    printf(_("SSN           %s\n"), ssn);
+    printf(_("name          %s\n"), name);
+    printf(_("sex           %s%s\n"), ci->sex, sex);
+    printf(_("ethnicity     %s\n"), ci->ethnicity);
+    printf(_("birth place   %s\n"), ci->birth_place);
+    printf(_("birth date    %s\n"), birth);
 }
 
 static int chip_read(int argc, char **argv)
@@ -223,9 +226,9 @@ static int chip_readers(void)
         return 1;
     }
     for (size_t i = 0; i < n && i < 32; i++)
-        printf("%-40s %s\n", readers[i].name, readers[i].card_present ? readers[i].atr_hex : "(empty)");
+        printf("%-40s %s\n", readers[i].name, readers[i].card_present ? readers[i].atr_hex : _("(empty)"));
     if (n == 0)
-        printf("no PC/SC readers\n");
+        printf(_("no PC/SC readers\n"));
     return 0;
 }
 
@@ -418,7 +421,7 @@ static int chip_personalize(struct globals *g, int argc, char **argv)
         log_error(CHIP, "card %s was personalised but could not be recorded", job.card_number);
         goto out;
     }
-    printf("card %s personalised and read back (ATR %s, chip %s)\n", job.card_number, res.atr_hex,
+    printf(_("card %s personalised and read back (ATR %s, chip %s)\n"), job.card_number, res.atr_hex,
            res.card_id_hex);
     status = 0;
 out:
@@ -501,8 +504,9 @@ static int chip_unlock_pin(int argc, char **argv)
                   res.cause[0] ? res.cause : encoder_strerror(r));
         goto out;
     }
-    printf("holder %s: PIN %s (chip %s)\n", masked, new_pin ? "reset to the new PIN" : "unblocked",
-           res.card_id_hex);
+    printf(new_pin ? _("holder %s: PIN reset to the new PIN (chip %s)\n")
+                   : _("holder %s: PIN unblocked (chip %s)\n"),
+           masked, res.card_id_hex);
     status = 0;
 out:
     memset(pin, 0, sizeof(pin));

@@ -1,5 +1,6 @@
 /* cmd_devices.c — `cardline devices`: the card printers on USB and the PC/SC readers this machine has */
 #include "cli/cli.h"
+#include "base/i18n.h"
 #include "encoder.h"
 #include "printer.h"
 
@@ -125,19 +126,19 @@ int cmd_devices(struct globals *g, int argc, char **argv)
         puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);
     } else {
-        printf("Printers (USB):\n");
+        printf(_("Printers (USB):\n"));
         if (pr < 0)
-            printf("  cannot list USB devices: %s\n", printer_strerror(pr));
+            printf(_("  cannot list USB devices: %s\n"), _(printer_strerror(pr)));
         else if (n_printers == 0)
-            printf("  none\n");
+            printf(_("  none\n"));
         for (size_t i = 0; pr == 0 && i < n_printers; i++) {
             const struct printer_device_info *d = &printers[i];
 
-            printf("  %-12s %-9s %s %s, serial %s, USB %04x:%04x%s%s\n", d->spec,
+            printf(_("  %-12s %-9s %s %s, serial %s, USB %04x:%04x%s%s\n"), d->spec,
                    d->driver[0] ? d->driver : "(none)", d->manufacturer[0] ? d->manufacturer : "?",
                    d->model[0] ? d->model : "?", d->serial[0] ? d->serial : "?", d->vendor_id, d->product_id,
-                   d->open_error ? "; cannot open: " : "",
-                   d->open_error ? printer_strerror(d->open_error) : "");
+                   d->open_error ? _("; cannot open: ") : "",
+                   d->open_error ? _(printer_strerror(d->open_error)) : "");
             {
                 struct printer_status st;
 
@@ -148,18 +149,18 @@ int cmd_devices(struct globals *g, int argc, char **argv)
                         snprintf(ribbon, sizeof(ribbon), "%ld", st.ribbon_left);
                     if (st.cards_printed >= 0)
                         snprintf(printed, sizeof(printed), "%ld", st.cards_printed);
-                    printf("  %-12s ribbon left %s, cards printed %s%s\n", "", ribbon, printed,
+                    printf(_("  %-12s ribbon left %s, cards printed %s%s\n"), "", ribbon, printed,
                            st.cleaning_due == 1 ? ", CLEANING DUE" : "");
                 }
             }
         }
-        printf("PC/SC readers:\n");
+        printf(_("PC/SC readers:\n"));
         if (rr < 0)
-            printf("  cannot list readers: %s\n", encoder_strerror(rr));
+            printf(_("  cannot list readers: %s\n"), _(encoder_strerror(rr)));
         else if (n_readers == 0)
-            printf("  none\n");
+            printf(_("  none\n"));
         for (size_t i = 0; i < n_readers; i++)
-            printf("  %s%s\n", readers[i].name, readers[i].card_present == 1 ? " (card present)" : "");
+            printf("  %s%s\n", readers[i].name, readers[i].card_present == 1 ? _(" (card present)") : "");
     }
     free(printers);
     return pr < 0 ? 1 : 0;

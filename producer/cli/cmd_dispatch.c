@@ -4,6 +4,7 @@
 #include "dispatch/dispatch.h"
 #include "schedule/schedule.h"
 #include "base/fileio.h"
+#include "base/i18n.h"
 #include "base/log.h"
 
 #include <getopt.h>
@@ -42,10 +43,10 @@ static void print_shipments(json_object *a)
     size_t n = json_object_array_length(a);
 
     if (n == 0)
-        printf("(no shipments)\n");
+        printf(_("(no shipments)\n"));
     for (size_t i = 0; i < n; i++) {
         json_object *s = json_object_array_get_idx(a, i);
-        printf("%s  %-8s %-10s %4s card(s)  sealed %-16s dispatched %-16s received %-16s\n", js(s, "id"),
+        printf(_("%s  %-8s %-10s %4s card(s)  sealed %-16s dispatched %-16s received %-16s\n"), js(s, "id"),
                js(s, "outlet"), js(s, "status"), js(s, "cards"), js(s, "sealed_at"), js(s, "dispatched_at"),
                js(s, "received_at"));
     }
@@ -57,8 +58,13 @@ static void print_cards(json_object *a, const char *extra)
 
     for (size_t i = 0; i < n; i++) {
         json_object *c = json_object_array_get_idx(a, i);
-        printf("  %s  %-12s %-20s %-12s %s\n", js(c, "card_number"), js(c, "status"), js(c, "application"),
+        json_object *bank = NULL;
+        printf("  %s  %-12s %-20s %-12s %s", js(c, "card_number"), js(c, "status"), js(c, "application"),
                js(c, "holder"), js(c, extra));
+        /* the bank application's account, masked, where the card carries one */
+        if (json_object_object_get_ex(c, "bank_account", &bank) && bank)
+            printf("  %s %s", json_object_get_string(bank), js(c, "bank"));
+        putchar('\n');
     }
 }
 
@@ -110,7 +116,7 @@ static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
             /* refused before anything runs: PostgreSQL's readings ("yesterday") never reach it */
             if (producer_time_parse(optarg, PRODUCER_TIME_INSTANT, "--at", &(struct producer_time){0}, o->why,
                                     sizeof(o->why)) < 0) {
-                fprintf(stderr, "cardline dispatch: %s\n", o->why);
+                fprintf(stderr, _("cardline dispatch: %s\n"), o->why);
                 return EXIT_USAGE;
             }
             o->at = optarg;
@@ -157,7 +163,7 @@ static int parse_opts(int argc, char **argv, struct dispatch_opts *o)
 
 static int refused(const char *what, struct producer_ctx *ctx, int r)
 {
-    fprintf(stderr, "cardline dispatch %s: %s\n", what,
+    fprintf(stderr, _("cardline dispatch %s: %s\n"), what,
             ctx->message[0] ? ctx->message : dispatch_strerror(r));
     return r == PRODUCER_ERROR_INPUT ? EXIT_USAGE : 1;
 }
@@ -174,9 +180,9 @@ static int receive_stream(struct producer_ctx *ctx, const char *outlet)
             continue;
         ctx->message[0] = '\0';
         if (producer_dispatch_receive(ctx, line, outlet, id) == 0) {
-            printf("received %s\n", id);
+            printf(_("received %s\n"), id);
         } else {
-            fprintf(stderr, "refused: %s\n", ctx->message);
+            fprintf(stderr, _("refused: %s\n"), ctx->message);
             failures++;
         }
         fflush(stdout);
@@ -205,7 +211,7 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
 #define NEED(n)                                                                                              \
     do {                                                                                                     \
         if (nargs != (n)) {                                                                                  \
-            fprintf(stderr, "cardline dispatch %s: wrong number of arguments\n", sub);                       \
+            fprintf(stderr, _("cardline dispatch %s: wrong number of arguments\n"), sub);                    \
             return cli_usage_error("dispatch", sub);                                                         \
         }                                                                                                    \
     } while (0)
@@ -223,7 +229,7 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
              strcmp(sub, "track") == 0)
         NEED(1);
     else {
-        fprintf(stderr, "cardline dispatch: unknown command '%s'\n", sub);
+        fprintf(stderr, _("cardline dispatch: unknown command '%s'\n"), sub);
         return cli_usage_error("dispatch", NULL);
     }
 #undef NEED
@@ -245,13 +251,13 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
     } else if (strcmp(sub, "show") == 0) {
         r = producer_dispatch_shipment_json(conn, args[0], &j);
         if (r == PRODUCER_ERROR_NOT_FOUND)
-            snprintf(ctx.message, sizeof(ctx.message), "no shipment %.40s", args[0]);
+            snprintf(ctx.message, sizeof(ctx.message), _("no shipment %.40s"), args[0]);
         if (r == 0 && o.json)
             print_json(j);
         else if (r == 0) {
             json_object *items;
             json_object_object_get_ex(j, "items", &items);
-            printf("shipment %s for %s %s: %s, %s card(s)\n", js(j, "id"), js(j, "outlet"),
+            printf(_("shipment %s for %s %s: %s, %s card(s)\n"), js(j, "id"), js(j, "outlet"),
                    js(j, "outlet_name"), js(j, "status"), js(j, "cards"));
             print_cards(items, "ssn");
             json_object_put(j);
@@ -259,7 +265,7 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
     } else if (strcmp(sub, "seal") == 0) {
         r = producer_dispatch_seal(&ctx, args[0]);
         if (r == 0)
-            printf("sealed %s\n", args[0]);
+            printf(_("sealed %s\n"), args[0]);
     } else if (strcmp(sub, "seal-due") == 0) {
         char at[112];
         int n = 0;
@@ -269,25 +275,26 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
         if (r == 0)
             r = producer_dispatch_seal_due(&ctx, o.at ? at : NULL, &n);
         if (r == 0)
-            printf("sealed %d shipment(s) at their delivery cut-off\n", n);
+            printf(_("sealed %d shipment(s) at their delivery cut-off\n"), n);
     } else if (strcmp(sub, "label") == 0 || strcmp(sub, "manifest") == 0) {
         const char *dot = strrchr(args[1], '.');
         const char *fmt = dot ? dot + 1 : "";
         r = strcmp(sub, "label") == 0 ? producer_dispatch_label(conn, args[0], fmt, args[1])
                                       : producer_dispatch_manifest(conn, args[0], fmt, args[1]);
         if (r == PRODUCER_ERROR_INVALID) {
-            snprintf(ctx.message, sizeof(ctx.message), "write the %s as %s", sub,
-                     strcmp(sub, "label") == 0 ? "FILE.png or FILE.pdf" : "FILE.pdf or FILE.csv");
+            snprintf(ctx.message, sizeof(ctx.message), "%s",
+                     strcmp(sub, "label") == 0 ? _("write the label as FILE.png or FILE.pdf")
+                                               : _("write the manifest as FILE.pdf or FILE.csv"));
             r = PRODUCER_ERROR_INPUT;
         } else if (r == PRODUCER_ERROR_NOT_FOUND) {
-            snprintf(ctx.message, sizeof(ctx.message), "no shipment %.40s", args[0]);
+            snprintf(ctx.message, sizeof(ctx.message), _("no shipment %.40s"), args[0]);
         }
         if (r == 0)
-            printf("wrote %s\n", args[1]);
+            printf(_("wrote %s\n"), args[1]);
     } else if (strcmp(sub, "send") == 0) {
         r = producer_dispatch_send(&ctx, args[0]);
         if (r == 0)
-            printf("dispatched %s\n", args[0]);
+            printf(_("dispatched %s\n"), args[0]);
     } else if (strcmp(sub, "receive") == 0) {
         if (nargs == 0) {
             r = receive_stream(&ctx, o.outlet);
@@ -298,9 +305,9 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
             char id[19];
             ctx.message[0] = '\0';
             if (producer_dispatch_receive(&ctx, args[i], o.outlet, id) == 0)
-                printf("received %s\n", id);
+                printf(_("received %s\n"), id);
             else {
-                fprintf(stderr, "cardline dispatch receive: %s\n", ctx.message);
+                fprintf(stderr, _("cardline dispatch receive: %s\n"), ctx.message);
                 r = 1;
             }
         }
@@ -322,8 +329,8 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
 
         if (o.poa_scan && producer_read_file(o.poa_scan, DISPATCH_POA_SCAN_MAX, &scan, &scan_len) < 0) {
             fprintf(stderr,
-                    "cardline dispatch collect: cannot read the power of attorney's scan %s (at most %u "
-                    "bytes)\n",
+                    _("cardline dispatch collect: cannot read the power of attorney's scan %s (at most %u "
+                      "bytes)\n"),
                     o.poa_scan, DISPATCH_POA_SCAN_MAX);
             PQfinish(conn);
             return 1;
@@ -333,39 +340,45 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
         r = producer_dispatch_collect(&ctx, &c);
         free(scan);
         if (r == 0) {
-            printf("card %s handed out; %s\n", args[0],
-                   o.activate ? "social security function activated"
-                              : "social security function NOT activated (recorded exception)");
+            printf(o.activate ? _("card %s handed out; social security function activated\n")
+                              : _("card %s handed out; social security function NOT activated (recorded "
+                                  "exception)\n"),
+                   args[0]);
+            if (c.ret_bank_account[0])
+                printf(_("bank account %s (%s): its financial function is activated by the bank\n"),
+                       c.ret_bank_account, c.ret_bank[0] ? c.ret_bank : "-");
             if (c.ret_temporary[0])
-                printf("temporary card %s %s\n", c.ret_temporary,
-                       c.ret_temporary_due ? "not handed in: flagged for return and blocked"
-                                           : "returned and cancelled");
+                printf(c.ret_temporary_due
+                           ? _("temporary card %s not handed in: flagged for return and blocked\n")
+                           : _("temporary card %s returned and cancelled\n"),
+                       c.ret_temporary);
         }
     } else if (strcmp(sub, "activate") == 0) {
         r = producer_dispatch_activate(&ctx, args[0]);
         if (r == 0)
-            printf("card %s: social security function activated\n", args[0]);
+            printf(_("card %s: social security function activated\n"), args[0]);
     } else if (strcmp(sub, "return") == 0 && !o.due) {
         r = producer_dispatch_return(&ctx, args[0]);
         if (r == 0)
-            printf("card %s returned to the bureau as uncollected\n", args[0]);
+            printf(_("card %s returned to the bureau as uncollected\n"), args[0]);
     } else if (strcmp(sub, "return") == 0) {
         r = producer_dispatch_uncollected_json(conn, true, &j);
         for (size_t i = 0; r == 0 && i < json_object_array_length(j); i++) {
             const char *card = js(json_object_array_get_idx(j, i), "card_number");
             if (producer_dispatch_return(&ctx, card) == 0)
-                printf("card %s returned to the bureau as uncollected\n", card);
+                printf(_("card %s returned to the bureau as uncollected\n"), card);
             else
-                fprintf(stderr, "cardline dispatch return: %s\n", ctx.message);
+                fprintf(stderr, _("cardline dispatch return: %s\n"), ctx.message);
         }
         json_object_put(j);
     } else if (strcmp(sub, "lost") == 0) {
         int n = 0;
         r = producer_dispatch_lost(&ctx, args[0], o.reason, &n);
         if (r == 0)
-            printf("%s recorded lost in transit; %d card(s) blacklisted, %d application(s) back in the queue "
-                   "first\n",
-                   args[0], n, n);
+            printf(
+                _("%s recorded lost in transit; %d card(s) blacklisted, %d application(s) back in the queue "
+                  "first\n"),
+                args[0], n, n);
     } else if (strcmp(sub, "overdue") == 0) {
         r = producer_dispatch_overdue_json(conn, &j);
         if (r == 0 && o.json)
@@ -374,11 +387,11 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
             json_object *s, *c;
             json_object_object_get_ex(j, "shipments", &s);
             json_object_object_get_ex(j, "late_cards", &c);
-            printf("Shipments past their expected arrival:\n");
+            printf(_("Shipments past their expected arrival:\n"));
             print_shipments(s);
-            printf("Cards not at their outlet by the deadline:\n");
+            printf(_("Cards not at their outlet by the deadline:\n"));
             if (json_object_array_length(c) == 0)
-                printf("  (none)\n");
+                printf(_("  (none)\n"));
             print_cards(c, "deadline");
             json_object_put(j);
         }
@@ -388,13 +401,13 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
             print_json(j);
         else if (r == 0) {
             if (json_object_array_length(j) == 0)
-                printf("(no cards waiting)\n");
+                printf(_("(no cards waiting)\n"));
             for (size_t i = 0; i < json_object_array_length(j); i++) {
                 json_object *c = json_object_array_get_idx(j, i);
-                printf("  %s  %-8s %-20s %-12s since %s%s\n", js(c, "card_number"), js(c, "outlet"),
+                printf(_("  %s  %-8s %-20s %-12s since %s%s\n"), js(c, "card_number"), js(c, "outlet"),
                        js(c, "application"), js(c, "holder"), js(c, "received_at"),
                        json_object_get_boolean(json_object_object_get(c, "due_for_return"))
-                           ? "  DUE FOR RETURN"
+                           ? _("  DUE FOR RETURN")
                            : "");
             }
             json_object_put(j);
@@ -402,13 +415,13 @@ int cmd_dispatch(struct globals *g, int argc, char **argv)
     } else if (strcmp(sub, "track") == 0) {
         r = producer_dispatch_track_json(conn, args[0], NULL, false, &j);
         if (r == PRODUCER_ERROR_NOT_FOUND)
-            snprintf(ctx.message, sizeof(ctx.message), "no application %.64s", args[0]);
+            snprintf(ctx.message, sizeof(ctx.message), _("no application %.64s"), args[0]);
         if (r == 0 && o.json)
             print_json(j);
         else if (r == 0) {
             json_object *ev;
             json_object_object_get_ex(j, "events", &ev);
-            printf("application %s (%s, %s): %s; card %s %s; outlet %s %s; deadline %s\n",
+            printf(_("application %s (%s, %s): %s; card %s %s; outlet %s %s; deadline %s\n"),
                    js(j, "application"), js(j, "holder"), js(j, "document"), js(j, "status"),
                    js(j, "card_number"), js(j, "card_status"), js(j, "outlet"), js(j, "outlet_name"),
                    js(j, "deadline"));

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "store/store.h"
 #include "base/config.h"
+#include "base/i18n.h"
 #include "base/log.h"
 #include "producer.h"
 #include "schedule/schedule.h"
@@ -21,6 +22,39 @@
 #define OPERATOR "operator"
 
 /* A field of a read model as text for the table: strings as they are, numbers printed, null as `none`. */
+/* A day for a person: 2026年12月05日 in Chinese, YYYY-MM-DD (as the database has it) in English; anything
+ * else as it is. */
+static const char *day_text(const char *iso, char *buf, size_t size)
+{
+    int y, m, d;
+
+    if (i18n_get() == I18N_EN || strlen(iso) != 10 || sscanf(iso, "%4d-%2d-%2d", &y, &m, &d) != 3)
+        return iso;
+    /* TRANSLATORS: a day as people write it (year, month, day) */
+    snprintf(buf, size, _("%04d-%02d-%02d"), y, m, d);
+    return buf;
+}
+
+/* An application's kind and status as a person reads them; English keeps the database's word. */
+static const char *app_word(const char *word)
+{
+    static const char *const words[][2] = {
+        {"new", N_("new card")},        {"replacement", N_("replacement")},
+        {"exchange", N_("exchange")},   {"temporary", N_("temporary card")},
+        {"pending", N_("pending")},     {"in_production", N_("in production")},
+        {"produced", N_("produced")},   {"held", N_("held")},
+        {"cancelled", N_("cancelled")},
+    };
+
+    if (i18n_get() == I18N_EN)
+        return word;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strcmp(word, words[i][0]) == 0)
+            return _(words[i][1]);
+    }
+    return word;
+}
+
 static const char *field(json_object *o, const char *key, const char *none)
 {
     json_object *v = json_object_object_get(o, key);
@@ -53,7 +87,7 @@ static int app_list(PGconn *conn, const char *status, long limit)
     int r = producer_applications_json(conn, status, (int)limit, &a);
 
     if (r < 0) {
-        fprintf(stderr, "cardline application list: %s\n", producer_strerror(r));
+        fprintf(stderr, _("cardline application list: %s\n"), _(producer_strerror(r)));
         return 1;
     }
     printf("%-8s %-18s %-11s %-13s %-7s %-10s %-12s %s\n", "id", "upstream", "kind", "status", "outlet",
@@ -71,32 +105,36 @@ static int app_list(PGconn *conn, const char *status, long limit)
 
 static int app_show(PGconn *conn, const char *id)
 {
+    char deadline[40], latest[40];
     json_object *o = NULL;
     int r = producer_application_json(conn, id, &o);
 
     if (r == PRODUCER_ERROR_DB) {
-        fprintf(stderr, "cardline application show: %s\n", producer_strerror(r));
+        fprintf(stderr, _("cardline application show: %s\n"), _(producer_strerror(r)));
         return 1;
     }
     if (r < 0) {
-        fprintf(stderr, "cardline: no application '%s'\n", id);
+        fprintf(stderr, _("cardline: no application '%s'\n"), id);
         return 1;
     }
-    printf("application        %s (upstream %s)\nkind               %s\nstatus             %s\n",
-           field(o, "id", ""), field(o, "upstream_id", ""), field(o, "kind", ""), field(o, "status", ""));
-    printf("holder             %s, %s %s\noutlet             %s\naccepted           %s\n",
+    printf(_("application        %s (upstream %s)\nkind               %s\nstatus             %s\n"),
+           field(o, "id", ""), field(o, "upstream_id", ""), app_word(field(o, "kind", "")),
+           app_word(field(o, "status", "")));
+    printf(_("holder             %s, %s %s\noutlet             %s\naccepted           %s\n"),
            field(o, "holder", ""), field(o, "doc_type", ""), field(o, "doc_number", ""),
            field(o, "outlet", ""), field(o, "accepted", ""));
-    printf("deadline           %s (+%s working days held)\nlatest completion  %s\nattempts           %s\n",
-           field(o, "deadline", "unknown"), field(o, "held_working_days", "0"),
-           field(o, "latest_completion", "unknown"), field(o, "attempts", "0"));
+    printf(_("deadline           %s (+%s working days held)\nlatest completion  %s\nattempts           %s\n"),
+           day_text(field(o, "deadline", _("unknown")), deadline, sizeof(deadline)),
+           field(o, "held_working_days", "0"),
+           day_text(field(o, "latest_completion", _("unknown")), latest, sizeof(latest)),
+           field(o, "attempts", "0"));
     if (json_object_object_get(o, "held_reason"))
-        printf("held because       %s\n", field(o, "held_reason", ""));
+        printf(_("held because       %s\n"), field(o, "held_reason", ""));
     if (json_object_object_get(o, "cancel_reason"))
-        printf("cancelled because  %s\n", field(o, "cancel_reason", ""));
+        printf(_("cancelled because  %s\n"), field(o, "cancel_reason", ""));
     if (json_object_object_get(o, "deadline_problem"))
-        printf("deadline problem   %s\n", field(o, "deadline_problem", ""));
-    printf("cards              %s\n", field(o, "cards", "none"));
+        printf(_("deadline problem   %s\n"), field(o, "deadline_problem", ""));
+    printf(_("cards              %s\n"), field(o, "cards", _("none")));
     json_object_put(o);
     return 0;
 }
@@ -105,10 +143,12 @@ static int app_show(PGconn *conn, const char *id)
 static int app_changed(const struct producer_ctx *ctx, int r, int64_t id, const char *kind)
 {
     if (r < 0) {
-        fprintf(stderr, "cardline: %s\n", ctx->message[0] ? ctx->message : producer_strerror(r));
+        fprintf(stderr, _("cardline: %s\n"), ctx->message[0] ? ctx->message : producer_strerror(r));
         return 1;
     }
-    printf("application %" PRId64 " %s\n", id, kind);
+    printf(strcmp(kind, "cancelled") == 0 ? _("application %lld cancelled\n")
+                                          : _("application %lld released\n"),
+           (long long)id);
     return 0;
 }
 
@@ -151,13 +191,13 @@ int cmd_application(struct globals *g, int argc, char **argv)
     if (status && strcmp(status, "pending") && strcmp(status, "in_production") &&
         strcmp(status, "produced") && strcmp(status, "held") && strcmp(status, "cancelled")) {
         fprintf(stderr,
-                "cardline application list: --status '%s' is not one of pending, in_production, "
-                "produced, held, cancelled\n",
+                _("cardline application list: --status '%s' is not one of pending, in_production, "
+                  "produced, held, cancelled\n"),
                 status);
         return EXIT_USAGE;
     }
     if (strcmp(sub, "cancel") == 0 && (!reason || !*reason || strlen(reason) > 500)) {
-        fprintf(stderr, "cardline application cancel: --reason is required (at most 500 characters)\n");
+        fprintf(stderr, _("cardline application cancel: --reason is required (at most 500 characters)\n"));
         return EXIT_USAGE;
     }
     conn = cli_open_db(g);
@@ -187,7 +227,7 @@ static int card_blacklist(PGconn *conn, bool json)
     int r = producer_card_blacklist_json(conn, &a);
 
     if (r < 0) {
-        fprintf(stderr, "cardline card blacklist: %s\n", producer_strerror(r));
+        fprintf(stderr, _("cardline card blacklist: %s\n"), _(producer_strerror(r)));
         return 1;
     }
     if (json) {
@@ -211,13 +251,13 @@ static int card_temporary_list(PGconn *conn, bool json, bool due)
     int r = producer_card_temporary_json(conn, due, &a);
 
     if (r < 0) {
-        fprintf(stderr, "cardline: %s\n", producer_strerror(r));
+        fprintf(stderr, _("cardline: %s\n"), _(producer_strerror(r)));
         return 1;
     }
     if (json) {
         puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     } else if (json_object_array_length(a) == 0) {
-        printf(due ? "(no temporary card is due back)\n" : "(no temporary card is out)\n");
+        printf("%s", due ? _("(no temporary card is due back)\n") : _("(no temporary card is out)\n"));
     } else {
         printf("%-10s %-11s %-10s %-12s %-8s %s\n", "card", "status", "valid to", "holder", "outlet",
                "due back");
@@ -289,7 +329,7 @@ int cmd_card(struct globals *g, int argc, char **argv)
     if (optind != argc - (listing ? 0 : 1))
         return cli_usage_error("card", sub);
     if (reason && strlen(reason) > 500) {
-        fprintf(stderr, "cardline card %s: --reason is at most 500 characters\n", sub);
+        fprintf(stderr, _("cardline card %s: --reason is at most 500 characters\n"), sub);
         return EXIT_USAGE;
     }
     if (cancel) {
@@ -297,8 +337,8 @@ int cmd_card(struct globals *g, int argc, char **argv)
         for (size_t i = 0; reason && producer_card_cancel_reasons[i]; i++)
             known = known || strcmp(reason, producer_card_cancel_reasons[i]) == 0;
         if (!known) {
-            fprintf(stderr, "cardline card cancel: --reason is one of left-scheme, emigrated, deceased, "
-                            "disappeared\n");
+            fprintf(stderr, _("cardline card cancel: --reason is one of left-scheme, emigrated, deceased, "
+                              "disappeared\n"));
             return EXIT_USAGE;
         }
     }
@@ -320,19 +360,19 @@ int cmd_card(struct globals *g, int argc, char **argv)
     else
         r = producer_card_cancel(&ctx, argv[optind], reason, &n);
     if (r < 0)
-        fprintf(stderr, "cardline: %s\n", ctx.message[0] ? ctx.message : producer_strerror(r));
+        fprintf(stderr, _("cardline: %s\n"), ctx.message[0] ? ctx.message : _(producer_strerror(r)));
     else if (report && temporary)
-        printf("card %s reported lost (temporary report): blocked; the report lapses unless made formal in "
-               "person\n",
+        printf(_("card %s reported lost (temporary report): blocked; the report lapses unless made formal in "
+                 "person\n"),
                argv[optind]);
     else if (report)
-        printf("card %s reported lost\n", argv[optind]);
+        printf(_("card %s reported lost\n"), argv[optind]);
     else if (withdraw)
-        printf("card %s: loss report withdrawn; the card is unblocked\n", argv[optind]);
+        printf(_("card %s: loss report withdrawn; the card is unblocked\n"), argv[optind]);
     else if (return_temp)
-        printf("temporary card %s returned and cancelled\n", argv[optind]);
+        printf(_("temporary card %s returned and cancelled\n"), argv[optind]);
     else
-        printf("card %s cancelled (%s); %d open application(s) of its holder cancelled\n", argv[optind],
+        printf(_("card %s cancelled (%s); %d open application(s) of its holder cancelled\n"), argv[optind],
                reason, n);
     PQfinish(ctx.conn);
     return r < 0;
@@ -375,7 +415,7 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
                                 : i == 2                     ? "FROM"
                                                              : "TO",
                                 &(struct producer_time){0}, why, sizeof(why)) < 0) {
-            fprintf(stderr, "cardline calendar %s: %s (a day that exists)\n", sub, why);
+            fprintf(stderr, _("cardline calendar %s: %s (a day that exists)\n"), sub, why);
             return EXIT_USAGE;
         }
     }
@@ -394,7 +434,7 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
             json_object_put(a);
             r = 0;
         } else {
-            fprintf(stderr, "cardline calendar: the calendar could not be read from the database\n");
+            fprintf(stderr, _("cardline calendar: the calendar could not be read from the database\n"));
         }
     } else {
         char answer[32], err[256];
@@ -406,7 +446,8 @@ int cmd_calendar(struct globals *g, int argc, char **argv)
             printf("%s\n", answer);
             r = 0;
         } else {
-            fprintf(stderr, "cardline calendar: %s\n", e == PRODUCER_ERROR_INPUT ? err : "database error");
+            fprintf(stderr, _("cardline calendar: %s\n"),
+                    e == PRODUCER_ERROR_INPUT ? err : _("database error"));
         }
     }
     PQfinish(conn);
@@ -457,7 +498,7 @@ int cmd_stock(struct globals *g, int argc, char **argv)
             /* refused before anything runs: PostgreSQL's readings ("yesterday") never reach it */
             if (producer_time_parse(optarg, PRODUCER_TIME_INSTANT, c == 'f' ? "--from" : "--to",
                                     &(struct producer_time){0}, why, sizeof(why)) < 0) {
-                fprintf(stderr, "cardline stock: %s\n", why);
+                fprintf(stderr, _("cardline stock: %s\n"), why);
                 return EXIT_USAGE;
             }
             *(c == 'f' ? &from : &to) = optarg;
@@ -494,7 +535,7 @@ int cmd_stock(struct globals *g, int argc, char **argv)
             r = producer_time_text(conn, to, PRODUCER_TIME_INSTANT, "--to", to_text, sizeof(to_text), why,
                                    sizeof(why));
         if (r < 0)
-            fprintf(stderr, "cardline stock report: %s\n", why);
+            fprintf(stderr, _("cardline stock report: %s\n"), why);
         else
             r = producer_stock_report(conn, line, from ? from_text : NULL, to ? to_text : NULL, json);
         r = r != 0;
@@ -504,8 +545,10 @@ int cmd_stock(struct globals *g, int argc, char **argv)
                                                         : "sample";
         r = producer_stock_move(conn, line, kind, (int)n, new_line, OPERATOR) < 0;
         if (!r)
-            printf("%s %ld blank(s) %s line %s\n", kind, n, strcmp(kind, "issued") == 0 ? "to" : "from",
-                   line);
+            printf(strcmp(kind, "issued") == 0     ? _("issued %ld blank(s) to line %s\n")
+                   : strcmp(kind, "returned") == 0 ? _("returned %ld blank(s) from line %s\n")
+                                                   : _("sample %ld blank(s) from line %s\n"),
+                   n, line);
     }
     PQfinish(conn);
     return r;
@@ -563,18 +606,18 @@ int cmd_config(struct globals *g, int argc, char **argv)
     if (argc != 3 || (strcmp(argv[1], "check") && strcmp(argv[1], "apply")))
         return usage_error(text, cli_want_help(argc, argv));
     if (producer_config_load(argv[2], &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "cardline: %s\n", err);
+        fprintf(stderr, _("cardline: %s\n"), err);
         return 1;
     }
     /* a configuration whose key file is missing or open to others would stop every line at start-up: say so
      * now, while someone is looking */
     if (cfg->key_service[0] && encoder_key_service_explain(cfg->key_service, err, sizeof(err)) < 0) {
-        fprintf(stderr, "cardline: %s: (top).key_service: %s\n", argv[2], err);
+        fprintf(stderr, _("cardline: %s: (top).key_service: %s\n"), argv[2], err);
         producer_config_free(cfg);
         return 1;
     }
-    printf("%s: %d line(s), %d outlet(s), key service %s\n", argv[2], cfg->nlines, cfg->noutlets,
-           cfg->key_service[0] ? cfg->key_service : "per-run (simulation only)");
+    printf(_("%s: %d line(s), %d outlet(s), key service %s\n"), argv[2], cfg->nlines, cfg->noutlets,
+           cfg->key_service[0] ? cfg->key_service : _("per-run (simulation only)"));
     if (strcmp(argv[1], "check") == 0) {
         producer_config_free(cfg);
         return 0;
@@ -582,7 +625,7 @@ int cmd_config(struct globals *g, int argc, char **argv)
     conn = cli_open_db(g);
     r = conn ? producer_config_apply(conn, cfg) : PRODUCER_ERROR_DB;
     if (r >= 0)
-        printf("applied %d outlet(s)\n", r);
+        printf(_("applied %d outlet(s)\n"), r);
     PQfinish(conn);
     producer_config_free(cfg);
     return r < 0;

@@ -2,6 +2,7 @@
  * profiles */
 #include "cli/cli.h"
 #include "base/fileio.h"
+#include "base/i18n.h"
 #include "store/db.h"
 #include "base/log.h"
 #include "photo.h"
@@ -119,19 +120,19 @@ static void progress(size_t done, size_t total, const char *name)
 
 static void print_report(const struct photo_report *rep, const char *file, bool verbose)
 {
-    char ids[512];
+    char ids[512], message[512];
 
     photo_report_failing_ids(rep, ids, sizeof(ids));
     if (rep->verdict == PHOTO_STATUS_FAIL)
-        printf("%s: FAIL (%s)\n", file, ids);
+        printf(_("%s: FAIL (%s)\n"), file, ids);
     else
-        printf("%s: %s\n", file, rep->verdict == PHOTO_STATUS_WARN ? "pass with warnings" : "pass");
+        printf("%s: %s\n", file, rep->verdict == PHOTO_STATUS_WARN ? _("pass with warnings") : _("pass"));
     for (size_t i = 0; i < rep->count; i++) {
         const struct photo_check_result *c = &rep->checks[i];
         if (!verbose && c->status != PHOTO_STATUS_FAIL && c->status != PHOTO_STATUS_WARN)
             continue;
         printf("  %-4s %-24s %-18s %-22s %s\n", photo_status_name(c->status), c->id, c->value_text, c->limit,
-               c->message);
+               producer_photo_message(c->message, message, sizeof(message)));
     }
 }
 
@@ -146,12 +147,12 @@ static int load_profile(const char *arg, struct photo_profile *ret)
     }
     if (!strchr(arg, '/') && access(arg, R_OK) != 0) {
         fprintf(stderr,
-                "cardline photo: unknown profile '%s' (built in: ssc, national-id; or a profile file)\n",
+                _("cardline photo: unknown profile '%s' (built in: ssc, national-id; or a profile file)\n"),
                 arg);
         return EXIT_USAGE;
     }
     if (photo_profile_load(arg, ret, err, sizeof(err)) < 0) {
-        fprintf(stderr, "cardline photo: profile %s: %s\n", arg, err);
+        fprintf(stderr, _("cardline photo: profile %s: %s\n"), arg, err);
         return EXIT_USAGE;
     }
     return 0;
@@ -163,11 +164,11 @@ static int open_checker(const char *models, struct photo_checker **ret)
         models = getenv("CARDLINE_PHOTO_MODELS");
     int r = photo_checker_new(models, ret);
     if (r < 0) {
-        fprintf(
-            stderr,
-            "cardline photo: face detection models not found or unreadable in %s: install the Debian package "
-            "opencv-data (or give --models DIR)\n",
-            models && *models ? models : PHOTO_DEFAULT_MODEL_DIR);
+        fprintf(stderr,
+                _("cardline photo: face detection models not found or unreadable in %s: install the Debian "
+                  "package "
+                  "opencv-data (or give --models DIR)\n"),
+                models && *models ? models : PHOTO_DEFAULT_MODEL_DIR);
         return 2;
     }
     return 0;
@@ -195,7 +196,7 @@ static int render_receipt(const struct photo_receipt *rc, const uint8_t *data, s
 
     r = producer_private_dir(dir);
     if (r < 0) {
-        fprintf(stderr, "cardline photo: cannot create %s: %s\n", dir, strerror(-r));
+        fprintf(stderr, _("cardline photo: cannot create %s: %s\n"), dir, strerror(-r));
         return 1;
     }
     if (snprintf(png, sizeof(png), "%s/%s.png", dir, rc->number) >= (int)sizeof(png) ||
@@ -208,7 +209,7 @@ static int render_receipt(const struct photo_receipt *rc, const uint8_t *data, s
         r = photo_receipt_render(rc, img, PHOTO_RECEIPT_PDF, pdf);
     photo_image_free(img);
     if (r < 0) {
-        fprintf(stderr, "cardline photo: cannot write the receipt to %s: %s\n", dir, photo_strerror(r));
+        fprintf(stderr, _("cardline photo: cannot write the receipt to %s: %s\n"), dir, _(photo_strerror(r)));
         return 1;
     }
     return print_receipt(rc, png, pdf);
@@ -275,11 +276,11 @@ static int cmd_check(struct globals *g, int argc, char **argv)
     if (optind >= argc)
         return cli_usage_error("photo", "check");
     if (receipt && (!studio || !doc || argc - optind != 1)) {
-        fprintf(stderr, "cardline photo check: --receipt needs --studio, --id and exactly one FILE\n");
+        fprintf(stderr, _("cardline photo check: --receipt needs --studio, --id and exactly one FILE\n"));
         return EXIT_USAGE;
     }
     if (!receipt && (studio || doc || doc_type || out)) {
-        fprintf(stderr, "cardline photo check: --studio, --id, --doc-type and --out go with --receipt\n");
+        fprintf(stderr, _("cardline photo check: --studio, --id, --doc-type and --out go with --receipt\n"));
         return EXIT_USAGE;
     }
     if (receipt) {
@@ -290,8 +291,8 @@ static int cmd_check(struct globals *g, int argc, char **argv)
         r = producer_photo_receipt_doc_check(&ctx, doc_type, doc);
         PQfinish(ctx.conn);
         if (r < 0) {
-            fprintf(stderr, "cardline photo check: no receipt: %s\n",
-                    ctx.message[0] ? ctx.message : producer_strerror(r));
+            fprintf(stderr, _("cardline photo check: no receipt: %s\n"),
+                    ctx.message[0] ? ctx.message : _(producer_strerror(r)));
             return r == PRODUCER_ERROR_INPUT ? EXIT_USAGE : 2;
         }
     }
@@ -302,13 +303,13 @@ static int cmd_check(struct globals *g, int argc, char **argv)
         else
             r = file_list_add(&files, argv[i]);
         if (r < 0) {
-            fprintf(stderr, "cardline photo check: %s: %s\n", argv[i], strerror(-r));
+            fprintf(stderr, _("cardline photo check: %s: %s\n"), argv[i], strerror(-r));
             file_list_free(&files);
             return 2;
         }
     }
     if (files.n == 0) {
-        fprintf(stderr, "cardline photo check: no .jpg, .jpeg or .png files found\n");
+        fprintf(stderr, _("cardline photo check: no .jpg, .jpeg or .png files found\n"));
         file_list_free(&files);
         return 2;
     }
@@ -327,7 +328,7 @@ static int cmd_check(struct globals *g, int argc, char **argv)
             progress(i, files.n, files.paths[i]);
         r = read_photo(files.paths[i], &data, &len);
         if (r < 0) {
-            fprintf(stderr, "cardline photo check: cannot read %s: %s\n", files.paths[i], strerror(-r));
+            fprintf(stderr, _("cardline photo check: cannot read %s: %s\n"), files.paths[i], strerror(-r));
             if (json) {
                 json_object *o = json_object_new_object();
                 json_object_object_add(o, "file", json_object_new_string(files.paths[i]));
@@ -340,7 +341,7 @@ static int cmd_check(struct globals *g, int argc, char **argv)
         }
         r = photo_check(ck, data, len, &profile, &rep);
         if (r < 0) {
-            fprintf(stderr, "cardline photo check: %s: %s\n", files.paths[i], photo_strerror(r));
+            fprintf(stderr, _("cardline photo check: %s: %s\n"), files.paths[i], _(photo_strerror(r)));
             free(data);
             status = 2;
             continue;
@@ -360,8 +361,8 @@ static int cmd_check(struct globals *g, int argc, char **argv)
                 status = 2;
             } else if ((r = producer_photo_receipt_issue(&ctx, data, len, rep, studio, doc_type, doc, &rc)) <
                        0) {
-                fprintf(stderr, "cardline photo check: no receipt: %s\n",
-                        ctx.message[0] ? ctx.message : producer_strerror(r));
+                fprintf(stderr, _("cardline photo check: no receipt: %s\n"),
+                        ctx.message[0] ? ctx.message : _(producer_strerror(r)));
                 status = r == PRODUCER_ERROR_INPUT ? EXIT_USAGE : 1;
             } else {
                 if (!out)
@@ -371,7 +372,7 @@ static int cmd_check(struct globals *g, int argc, char **argv)
             }
             PQfinish(conn);
         } else if (receipt) {
-            fprintf(stderr, "cardline photo check: no receipt: the photo fails\n");
+            fprintf(stderr, _("cardline photo check: no receipt: the photo fails\n"));
         }
         photo_report_free(rep);
         free(data);
@@ -400,14 +401,14 @@ static int cmd_verify(struct globals *g, int argc, char **argv)
         return cli_usage_error("photo", "verify");
     if (photo_receipt_number_valid(argv[1]) < 0) {
         fprintf(stderr,
-                "cardline photo verify: '%s' is not a receipt number (its check character is wrong or "
-                "it is mistyped)\n",
+                _("cardline photo verify: '%s' is not a receipt number (its check character is wrong or "
+                  "it is mistyped)\n"),
                 argv[1]);
         return 1;
     }
     r = read_photo(argv[2], &data, &len);
     if (r < 0) {
-        fprintf(stderr, "cardline photo verify: cannot read %s: %s\n", argv[2], strerror(-r));
+        fprintf(stderr, _("cardline photo verify: cannot read %s: %s\n"), argv[2], strerror(-r));
         return 2;
     }
     conn = cli_open_db(g);
@@ -419,14 +420,14 @@ static int cmd_verify(struct globals *g, int argc, char **argv)
     if (r == 0) {
         struct photo_receipt rc;
         if (producer_photo_receipt_get(conn, argv[1], &rc) == 0)
-            printf("valid: %s is the photo of receipt %s (studio %s, applicant %s, valid until %s)\n",
+            printf(_("valid: %s is the photo of receipt %s (studio %s, applicant %s, valid until %s)\n"),
                    argv[2], rc.number, rc.studio, rc.doc_masked, rc.valid_until);
         else
-            printf("valid: %s is the photo of receipt %s\n", argv[2], argv[1]);
+            printf(_("valid: %s is the photo of receipt %s\n"), argv[2], argv[1]);
     } else if (r != PRODUCER_ERROR_DB) {
-        printf("NOT valid: %s\n", reason);
+        printf(_("NOT valid: %s\n"), reason);
     } else {
-        fprintf(stderr, "cardline photo verify: %s\n", reason);
+        fprintf(stderr, _("cardline photo verify: %s\n"), reason);
     }
     PQfinish(conn);
     free(data);
@@ -447,12 +448,13 @@ static int cmd_receipt(struct globals *g, int argc, char **argv)
     r = producer_photo_receipt_get(conn, argv[2], &rc);
     PQfinish(conn);
     if (r == PRODUCER_ERROR_INPUT || r == PRODUCER_ERROR_NOT_FOUND) {
-        fprintf(stderr, "cardline photo receipt: %s %s\n", argv[2],
-                r == PRODUCER_ERROR_INPUT ? "is not a receipt number" : "was never issued");
+        fprintf(stderr, _("cardline photo receipt: %s %s\n"), argv[2],
+                r == PRODUCER_ERROR_INPUT ? _("is not a receipt number") : _("was never issued"));
         return 1;
     }
     if (r < 0) {
-        fprintf(stderr, "cardline photo receipt: %s could not be read: %s\n", argv[2], producer_strerror(r));
+        fprintf(stderr, _("cardline photo receipt: %s could not be read: %s\n"), argv[2],
+                _(producer_strerror(r)));
         return 1;
     }
     return argc == 4 ? render_receipt(&rc, NULL, 0, argv[3]) : print_receipt(&rc, NULL, NULL);

@@ -1,6 +1,7 @@
 /* cmd_serve.c — `cardline serve`: the web dashboard and JSON API */
 #include "base/config.h"
 #include "cli/cli.h"
+#include "base/i18n.h"
 #include "web/http.h"
 
 #include <arpa/inet.h>
@@ -172,13 +173,13 @@ int cmd_serve(struct globals *g, int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "cardline serve: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, _("cardline serve: unexpected argument '%s'\n"), argv[optind]);
         return EXIT_USAGE;
     }
     if (config_path) {
         char err[512];
         if (producer_config_load(config_path, &config, err, sizeof(err)) < 0) {
-            fprintf(stderr, "cardline: %s\n", err);
+            fprintf(stderr, _("cardline: %s\n"), err);
             return 1;
         }
         cfg.photo_profile = config->photo_profile;

@@ -4,6 +4,8 @@
  * and asks the store (store/shipments.h, store/tracking.h) to make it inside a transaction */
 #include "dispatch/dispatch.h"
 #include "base/fileio.h"
+#include "base/i18n.h"
+#include "store/bank_data.h"
 #include "store/shipments.h"
 #include "store/store.h"
 #include "store/tracking.h"
@@ -30,15 +32,15 @@ const char *dispatch_strerror(int err)
 {
     switch (err) {
     case DISPATCH_ERROR_STATE:
-        return "not in a state that allows this";
+        return _("not in a state that allows this");
     case DISPATCH_ERROR_IDENTITY:
-        return "identity not confirmed";
+        return _("identity not confirmed");
     case DISPATCH_ERROR_OUTLET:
-        return "belongs to another outlet";
+        return _("belongs to another outlet");
     case DISPATCH_ERROR_RENDER:
-        return "cannot draw the document";
+        return _("cannot draw the document");
     default:
-        return producer_strerror(err);
+        return _(producer_strerror(err));
     }
 }
 
@@ -54,7 +56,8 @@ static int begin(struct producer_ctx *ctx, const char *detail)
     int r;
 
     if (store_begin(ctx->conn) < 0)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database did not start the change; try again");
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB,
+                                 _("the database did not start the change; try again"));
     r = store_shipments_custody(ctx->conn, ctx->actor, detail, ctx->message);
     if (r < 0) {
         store_rollback(ctx->conn);
@@ -72,7 +75,7 @@ static int commit(struct producer_ctx *ctx, int r)
     if (store_commit(ctx->conn) < 0) {
         store_rollback(ctx->conn);
         return producer_ctx_fail(ctx, PRODUCER_ERROR_DB,
-                                 "the database did not save the change; nothing was changed");
+                                 _("the database did not save the change; nothing was changed"));
     }
     return r;
 }
@@ -151,7 +154,7 @@ static int check_shipment_id(struct producer_ctx *ctx, const char *id)
 
     if (!id || producer_dispatch_parse_label(id, norm) < 0 || strcmp(norm, id) != 0)
         return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
-                                 "'%.40s' is not a shipment id (18 digits with a GS1 check digit)",
+                                 _("'%.40s' is not a shipment id (18 digits with a GS1 check digit)"),
                                  id ? id : "");
     return 0;
 }
@@ -162,7 +165,7 @@ static int lock_shipment(struct producer_ctx *ctx, const char *id, char status[1
     int r = store_shipments_lock(ctx->conn, id, status, outlet, ctx->message);
 
     if (r == PRODUCER_ERROR_NOT_FOUND)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, "no shipment %s", id);
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, _("no shipment %s"), id);
     return store_failure(r);
 }
 
@@ -175,12 +178,12 @@ int producer_dispatch_seal(struct producer_ctx *ctx, const char *shipment_id)
         return r;
     r = lock_shipment(ctx, shipment_id, status, outlet);
     if (r == 0 && strcmp(status, "open") != 0)
-        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, "shipment %s is already %s", shipment_id, status);
+        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, _("shipment %s is already %s"), shipment_id, status);
     if (r == 0) {
         r = store_failure(store_shipments_seal(ctx->conn, shipment_id, ctx->message));
         if (r == 0)
-            r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, "shipment %s is empty; there is nothing to seal",
-                                  shipment_id);
+            r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE,
+                                  _("shipment %s is empty; there is nothing to seal"), shipment_id);
     }
     return commit(ctx, r < 0 ? r : 0);
 }
@@ -208,7 +211,7 @@ int producer_dispatch_send(struct producer_ctx *ctx, const char *shipment_id)
     r = lock_shipment(ctx, shipment_id, status, outlet);
     if (r == 0 && strcmp(status, "sealed") != 0)
         r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE,
-                              "shipment %s is %s; only a sealed shipment can be dispatched", shipment_id,
+                              _("shipment %s is %s; only a sealed shipment can be dispatched"), shipment_id,
                               status);
     if (r == 0)
         r = store_failure(store_shipments_send(ctx->conn, shipment_id, ctx->message));
@@ -224,20 +227,20 @@ int producer_dispatch_receive(struct producer_ctx *ctx, const char *scanned, con
     if (producer_dispatch_parse_label(scanned, id) < 0)
         return producer_ctx_fail(
             ctx, PRODUCER_ERROR_INPUT,
-            "'%.40s' is not a shipment label (18 digits, or 00 and 18 digits, with a valid check digit); "
-            "scan again",
+            _("'%.40s' is not a shipment label (18 digits, or 00 and 18 digits, with a valid check digit); "
+              "scan again"),
             scanned ? scanned : "");
     if ((r = begin(ctx, NULL)) < 0)
         return r;
     r = lock_shipment(ctx, id, status, outlet);
     if (r == 0 && expected_outlet && *expected_outlet && strcmp(expected_outlet, outlet) != 0)
         r = producer_ctx_fail(ctx, DISPATCH_ERROR_OUTLET,
-                              "shipment %s is for outlet %s, not %s; do not accept it", id, outlet,
+                              _("shipment %s is for outlet %s, not %s; do not accept it"), id, outlet,
                               expected_outlet);
     if (r == 0 && strcmp(status, "received") == 0)
-        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, "shipment %s was already received", id);
+        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, _("shipment %s was already received"), id);
     else if (r == 0 && strcmp(status, "dispatched") != 0)
-        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, "shipment %s is %s, not dispatched", id, status);
+        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, _("shipment %s is %s, not dispatched"), id, status);
     if (r == 0)
         r = store_failure(store_shipments_receive(ctx->conn, id, ctx->actor, ctx->message));
     r = commit(ctx, r < 0 ? r : 0);
@@ -252,7 +255,7 @@ static int check_card(struct producer_ctx *ctx, const char *card)
 {
     if (!valid_card_number(card))
         return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
-                                 "'%.20s' is not a card number (a letter and 8 digits)", card ? card : "");
+                                 _("'%.20s' is not a card number (a letter and 8 digits)"), card ? card : "");
     return 0;
 }
 
@@ -288,10 +291,10 @@ static int check_agent_doc(struct producer_ctx *ctx, const char *type, const cha
 
     if (store_calendar_today(ctx->conn, &today) < 0)
         return producer_ctx_fail(ctx, PRODUCER_ERROR_DB,
-                                 "the database did not say what day it is; try again");
+                                 _("the database did not say what day it is; try again"));
     if (!producer_doc_valid(type, doc, "", today, why, sizeof(why)))
-        return producer_ctx_fail(ctx, DISPATCH_ERROR_IDENTITY, "the agent's %s: %s; do not hand the card out",
-                                 type, why);
+        return producer_ctx_fail(ctx, DISPATCH_ERROR_IDENTITY,
+                                 _("the agent's %s: %s; do not hand the card out"), type, why);
     return 0;
 }
 
@@ -341,12 +344,12 @@ int producer_dispatch_collect(struct producer_ctx *ctx, struct dispatch_collect 
     norm_doc(c->holder_doc, doc, sizeof(doc));
     if (!doc[0])
         return producer_ctx_fail(ctx, DISPATCH_ERROR_IDENTITY,
-                                 "the holder's document number is needed (from the ID presented)");
+                                 _("the holder's document number is needed (from the ID presented)"));
     if (!c->activate && (!c->skip_activation_reason || !*c->skip_activation_reason ||
                          strlen(c->skip_activation_reason) > 500))
         return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
-                                 "the social security function is activated at collection; not activating "
-                                 "it needs the reason (1 to 500 characters), which is recorded");
+                                 _("the social security function is activated at collection; not activating "
+                                   "it needs the reason (1 to 500 characters), which is recorded"));
     if (agent) {
         type_ok = c->agent_doc_type && producer_doc_type_known(c->agent_doc_type);
         norm_doc(c->agent_doc, agent_doc, sizeof(agent_doc));
@@ -354,15 +357,16 @@ int producer_dispatch_collect(struct producer_ctx *ctx, struct dispatch_collect 
             strlen(agent_doc) < 5 || strlen(agent_doc) > 32)
             return producer_ctx_fail(
                 ctx, DISPATCH_ERROR_IDENTITY,
-                "an agent needs a name (up to 60 bytes), a document type (resident_id, passport, ...) and "
-                "a document number (5 to 32 characters), with the power of attorney and the holder's ID");
+                _("an agent needs a name (up to 60 bytes), a document type (resident_id, passport, ...) and "
+                  "a document number (5 to 32 characters), with the power of attorney and the holder's ID"));
         if (!printable_reference(c->poa_reference) && !(c->poa_scan && c->poa_scan_len > 0))
-            return producer_ctx_fail(ctx, DISPATCH_ERROR_IDENTITY,
-                                     "an agent needs the holder's power of attorney: its reference number (1 "
-                                     "to 64 characters) or its scan; do not hand the card out");
+            return producer_ctx_fail(
+                ctx, DISPATCH_ERROR_IDENTITY,
+                _("an agent needs the holder's power of attorney: its reference number (1 "
+                  "to 64 characters) or its scan; do not hand the card out"));
         if (c->poa_scan && c->poa_scan_len > DISPATCH_POA_SCAN_MAX)
             return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
-                                     "the power of attorney's scan is larger than %u bytes",
+                                     _("the power of attorney's scan is larger than %u bytes"),
                                      DISPATCH_POA_SCAN_MAX);
         if ((r = check_agent_doc(ctx, c->agent_doc_type, agent_doc)) < 0)
             return r;
@@ -383,16 +387,16 @@ int producer_dispatch_collect(struct producer_ctx *ctx, struct dispatch_collect 
     }
     r = store_shipments_card_holder(ctx->conn, c->card_number, &h, ctx->message);
     if (r == PRODUCER_ERROR_NOT_FOUND)
-        r = producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, "no card %s", c->card_number);
+        r = producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, _("no card %s"), c->card_number);
     r = store_failure(r);
     if (r == 0 && strcmp(h.status, "at_outlet") != 0)
         r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE,
-                              "card %s is %s; only a card received at its outlet can be handed out",
+                              _("card %s is %s; only a card received at its outlet can be handed out"),
                               c->card_number, h.status);
     if (r == 0 && strcmp(h.doc_upper, doc) != 0)
         r = producer_ctx_fail(
             ctx, DISPATCH_ERROR_IDENTITY,
-            "the document presented does not match the holder of card %s; do not hand it out",
+            _("the document presented does not match the holder of card %s; do not hand it out"),
             c->card_number);
     /* an exchange: the holder hands the old card in when taking the new one */
     if (r == 0 && strcmp(h.kind, "exchange") == 0 && h.replaced_card[0]) {
@@ -444,6 +448,10 @@ int producer_dispatch_collect(struct producer_ctx *ctx, struct dispatch_collect 
     if (r >= 0 && !c->activate)
         r = store_event(ctx->conn, ctx->actor, "activation_skipped", h.application_id, c->card_number, NULL,
                         c->skip_activation_reason);
+    /* the bank's function is the bank's to activate: the window only shows which account the card carries */
+    c->ret_bank_account[0] = c->ret_bank[0] = '\0';
+    if (r >= 0 && store_bank_data_of_card(ctx->conn, c->card_number, c->ret_bank_account, c->ret_bank) < 0)
+        r = PRODUCER_ERROR_DB;
     explicit_bzero(&h, sizeof(h));
     free(poa_hex);
     if (r < 0)
@@ -461,14 +469,14 @@ int producer_dispatch_activate(struct producer_ctx *ctx, const char *card_number
         return r;
     r = store_shipments_card_state(ctx->conn, card_number, status, &activated, ctx->message);
     if (r == PRODUCER_ERROR_NOT_FOUND)
-        r = producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, "no card %s", card_number);
+        r = producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, _("no card %s"), card_number);
     r = store_failure(r);
     if (r == 0 && strcmp(status, "issued") != 0)
         r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE,
-                              "card %s is %s; the social security function is activated at collection",
+                              _("card %s is %s; the social security function is activated at collection"),
                               card_number, status);
     else if (r == 0 && activated)
-        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, "card %s is already activated", card_number);
+        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, _("card %s is already activated"), card_number);
     if (r == 0)
         r = store_failure(store_shipments_activate(ctx->conn, card_number, ctx->message));
     return commit(ctx, r < 0 ? r : 0);
@@ -483,7 +491,7 @@ int producer_dispatch_return(struct producer_ctx *ctx, const char *card_number)
     /* the custody trigger refuses a card that has not waited the configured period, with the dates */
     r = store_failure(store_shipments_return(ctx->conn, card_number, ctx->message));
     if (r == 0)
-        r = producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, "no card %s", card_number);
+        r = producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, _("no card %s"), card_number);
     return commit(ctx, r < 0 ? r : 0);
 }
 
@@ -496,7 +504,7 @@ int producer_dispatch_lost(struct producer_ctx *ctx, const char *id, const char 
 
     if (!is_card && (r = check_shipment_id(ctx, id)) < 0)
         return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
-                                 "'%.40s' is neither a shipment id nor a card number", id ? id : "");
+                                 _("'%.40s' is neither a shipment id nor a card number"), id ? id : "");
     snprintf(detail, sizeof(detail), "%.250s", reason && *reason ? reason : "lost in transit");
     if ((r = begin(ctx, detail)) < 0)
         return r;
@@ -505,8 +513,8 @@ int producer_dispatch_lost(struct producer_ctx *ctx, const char *id, const char 
         r = lock_shipment(ctx, id, status, outlet);
         if (r == 0 && strcmp(status, "dispatched") != 0)
             r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE,
-                                  "shipment %s is %s; only a dispatched shipment can be lost in transit", id,
-                                  status);
+                                  _("shipment %s is %s; only a dispatched shipment can be lost in transit"),
+                                  id, status);
         if (r == 0)
             r = store_failure(store_shipments_lose(ctx->conn, id, ctx->message));
     }
@@ -514,7 +522,7 @@ int producer_dispatch_lost(struct producer_ctx *ctx, const char *id, const char 
     if (r >= 0)
         r = store_failure(store_shipments_lose_cards(ctx->conn, id, &apps, ctx->message));
     if (r == 0)
-        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, "%s has no card in transit", id);
+        r = producer_ctx_fail(ctx, DISPATCH_ERROR_STATE, _("%s has no card in transit"), id);
     if (r > 0) {
         for (int i = 0; i < apps.n && r >= 0; i++) {
             r = store_failure(store_shipments_requeue(ctx->conn, apps.id[i], ctx->message));

@@ -68,6 +68,10 @@ struct dispatch_collect {
     /* out: the holder's temporary card that was settled ("" when none) and whether it is still due back */
     char ret_temporary[16];
     bool ret_temporary_due;
+    /* out: the bank application on the card (issue 16): its account masked (first 6 / last 4) and the bank,
+     * "" when the card carries none; the bank activates that function itself */
+    char ret_bank_account[24];
+    char ret_bank[101];
 };
 #define DISPATCH_POA_SCAN_MAX (5u * 1024 * 1024)
 int producer_dispatch_collect(struct producer_ctx *ctx, struct dispatch_collect *c);

@@ -1,9 +1,11 @@
 /* dispatch_docs.c — the papers that travel with a shipment: the label (GS1-128 and QR of the shipment id, PNG
- * or PDF) and the manifest (PDF with signature lines, or CSV), holder data masked */
+ * or PDF) and the manifest (PDF with signature lines, or CSV), holder data masked, in the reader's language
+ * (the web request's or the command's, base/i18n.h) */
 #include "dispatch/dispatch.h"
 #include "store/shipments.h"
 
 #include "base/csv.h"
+#include "base/i18n.h"
 #include "base/log.h"
 
 #include <cairo-pdf.h>
@@ -84,10 +86,30 @@ static void text(cairo_t *cr, const char *font, const char *s, double x, double 
     g_object_unref(layout);
 }
 
+/* A date or time from the store ("2026-12-05", "2026-12-05 07:05") as the reader writes it: the catalog says
+ * the order (Chinese: 2026年12月05日 07:05); anything else unchanged */
+static const char *doc_date(const char *s, char *out, size_t size)
+{
+    char y[5], m[3], d[3];
+
+    if (!s || strlen(s) < 10 || s[4] != '-' || s[7] != '-') {
+        snprintf(out, size, "%s", s ? s : "");
+        return out;
+    }
+    snprintf(y, sizeof(y), "%.4s", s);
+    snprintf(m, sizeof(m), "%.2s", s + 5);
+    snprintf(d, sizeof(d), "%.2s", s + 8);
+    /* TRANSLATORS: a date: year, month, day (two digits each) */
+    int n = snprintf(out, size, _("%s-%s-%s"), y, m, d);
+    if (n >= 0 && (size_t)n < size && s[10])
+        snprintf(out + n, size - (size_t)n, "%s", s + 10);
+    return out;
+}
+
 /* The label in millimetres: addressee on top, the GS1-128 across, the QR and the human-readable id below. */
 static int draw_label(cairo_t *cr, const struct store_shipment_label *l)
 {
-    char gs1[32], hri[40], line[256];
+    char gs1[32], hri[40], line[256], sealed[64];
     int r;
 
     cairo_set_source_rgb(cr, 1, 1, 1);
@@ -97,8 +119,8 @@ static int draw_label(cairo_t *cr, const struct store_shipment_label *l)
     cairo_rectangle(cr, 1, 1, LABEL_W_MM - 2, LABEL_H_MM - 2);
     cairo_stroke(cr);
     text(cr, "Noto Sans CJK SC Bold 4.2", l->outlet_name, 4, 3, LABEL_W_MM - 8);
-    snprintf(line, sizeof(line), "%s · %s · %d card(s) · sealed %s", l->outlet, l->county, l->cards,
-             l->sealed_at[0] ? l->sealed_at : "(open)");
+    snprintf(line, sizeof(line), _("%s · %s · %d card(s) · sealed %s"), l->outlet, l->county, l->cards,
+             l->sealed_at[0] ? doc_date(l->sealed_at, sealed, sizeof(sealed)) : _("(open)"));
     text(cr, "Noto Sans CJK SC 2.4", line, 4, 10.5, LABEL_W_MM - 8);
     snprintf(gs1, sizeof(gs1), "[00]%s", l->id);
     r = draw_symbol(cr, BARCODE_GS1_128, gs1, 6, 17, LABEL_W_MM - 12, 24);
@@ -110,9 +132,8 @@ static int draw_label(cairo_t *cr, const struct store_shipment_label *l)
     r = draw_symbol(cr, BARCODE_QRCODE, l->id, 4, 48.5, 19, 19);
     if (r < 0)
         return r;
-    text(cr, "Noto Sans CJK SC 2.2", "社会保障卡 发货标签 · social security cards", 26, 50, LABEL_W_MM - 30);
-    text(cr, "Noto Sans CJK SC 2.2", "Scan at the outlet to record receipt.", 26, 55, LABEL_W_MM - 30);
-    text(cr, "Noto Sans CJK SC 2.6", "到达网点后扫描本标签登记签收", 26, 60, LABEL_W_MM - 30);
+    text(cr, "Noto Sans CJK SC 2.6", _("Social security cards · shipment label"), 26, 50, LABEL_W_MM - 30);
+    text(cr, "Noto Sans CJK SC 2.6", _("Scan at the outlet to record receipt."), 26, 55, LABEL_W_MM - 30);
     return 0;
 }
 
@@ -214,25 +235,26 @@ int producer_dispatch_manifest(PGconn *conn, const char *shipment_id, const char
     cairo_t *cr = cairo_create(surface);
     const int rows_per_page = 40;
     int pages = n / rows_per_page + 1;
-    char line[512];
+    char line[512], sealed[64];
 
     for (int page = 0; page < pages; page++) {
         double y = 40;
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text(cr, "Noto Sans CJK SC Bold 15", "社会保障卡发货清单 · Shipment manifest", 40, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 15", _("Shipment manifest · social security cards"), 40, y, 0);
         y += 26;
-        snprintf(line, sizeof(line), "Shipment %s    Outlet %s %s", l.id, l.outlet, l.outlet_name);
+        snprintf(line, sizeof(line), _("Shipment %s    Outlet %s %s"), l.id, l.outlet, l.outlet_name);
         text(cr, "Noto Sans CJK SC 8.5", line, 40, y, A4_W_PT - 80);
         y += 13;
-        snprintf(line, sizeof(line), "Cards %d    Sealed %s    Page %d of %d", l.cards,
-                 l.sealed_at[0] ? l.sealed_at : "(open)", page + 1, pages);
+        snprintf(line, sizeof(line), _("Cards %d    Sealed %s    Page %d of %d"), l.cards,
+                 l.sealed_at[0] ? doc_date(l.sealed_at, sealed, sizeof(sealed)) : _("(open)"), page + 1,
+                 pages);
         text(cr, "Noto Sans CJK SC 8.5", line, 40, y, A4_W_PT - 80);
         y += 22;
         text(cr, "Noto Sans CJK SC Bold 9", "#", 40, y, 0);
-        text(cr, "Noto Sans CJK SC Bold 9", "Card number", 70, y, 0);
-        text(cr, "Noto Sans CJK SC Bold 9", "Application", 160, y, 0);
-        text(cr, "Noto Sans CJK SC Bold 9", "Holder", 300, y, 0);
-        text(cr, "Noto Sans CJK SC Bold 9", "Social security number", 380, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", _("Card number"), 70, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", _("Application"), 160, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", _("Holder"), 300, y, 0);
+        text(cr, "Noto Sans CJK SC Bold 9", _("Social security number"), 380, y, 0);
         text(cr, "Noto Sans CJK SC Bold 9", "✓", 535, y, 0);
         y += 15;
         cairo_move_to(cr, 40, y);
@@ -255,21 +277,21 @@ int producer_dispatch_manifest(PGconn *conn, const char *shipment_id, const char
             y += 15;
         }
         if (page == pages - 1) {
-            static const char *const sign[] = {"Packed and sealed by (bureau) 封装人", "Courier 承运人",
-                                               "Received at the outlet by 网点签收人"};
+            static const char *const sign[] = {N_("Packed and sealed by (bureau)"), N_("Courier"),
+                                               N_("Received at the outlet by")};
             y += 20;
-            snprintf(line, sizeof(line), "Total: %d card(s). Holder data is masked. 持卡人信息已脱敏。", n);
+            snprintf(line, sizeof(line), _("Total: %d card(s). Holder data is masked."), n);
             text(cr, "Noto Sans CJK SC 9", line, 40, y, 0);
             y += 30;
             for (int s = 0; s < 3; s++) {
-                text(cr, "Noto Sans CJK SC 9", sign[s], 40, y, 0);
+                text(cr, "Noto Sans CJK SC 9", _(sign[s]), 40, y, 0);
                 cairo_move_to(cr, 250, y + 13);
                 cairo_line_to(cr, 420, y + 13);
                 cairo_move_to(cr, 450, y + 13);
                 cairo_line_to(cr, A4_W_PT - 40, y + 13);
                 cairo_stroke(cr);
-                text(cr, "Noto Sans CJK SC 7", "signature 签名", 250, y + 15, 0);
-                text(cr, "Noto Sans CJK SC 7", "date and time 日期时间", 450, y + 15, 0);
+                text(cr, "Noto Sans CJK SC 7", _("signature"), 250, y + 15, 0);
+                text(cr, "Noto Sans CJK SC 7", _("date and time"), 450, y + 15, 0);
                 y += 42;
             }
         }

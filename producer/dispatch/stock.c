@@ -2,6 +2,7 @@
  * not fed, returned, taken as samples; the report balances exactly or says loudly where it does not */
 #include "dispatch/stock.h"
 
+#include "base/i18n.h"
 #include "base/log.h"
 #include "store/stock.h"
 #include "store/store.h"
@@ -82,10 +83,16 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
         json_object_put(root);
         return problems;
     }
-    printf("Blank card stock%s%s%s%s\n", from ? " from " : "", from ? from : "", to ? " to " : "",
-           to ? to : "");
-    printf("%-10s %8s %8s %8s %8s %8s %8s %8s %9s\n", "line", "issued", "used", "good", "spoiled", "in mach.",
-           "returned", "samples", "on hand");
+    if (from && to)
+        printf(_("Blank card stock from %s to %s\n"), from, to);
+    else if (from)
+        printf(_("Blank card stock from %s\n"), from);
+    else if (to)
+        printf(_("Blank card stock to %s\n"), to);
+    else
+        printf("%s", _("Blank card stock\n"));
+    /* one text with its columns' widths: a translation aligns its own words */
+    printf("%s", _("line         issued     used     good  spoiled in mach. returned  samples   on hand\n"));
     json_object_object_get_ex(root, "lines", &arr);
     for (size_t i = 0; i < json_object_array_length(arr); i++) {
         json_object *o = json_object_array_get_idx(arr, i);
@@ -98,30 +105,31 @@ int producer_stock_report(PGconn *conn, const char *line, const char *from, cons
         printf("%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %9lld\n", id, v[0], v[1], v[2], v[3], v[4],
                v[5], v[6], v[7]);
         if (from)
-            printf("  %s had %lld blank(s) on hand when the period began\n", id, num(o, "opening"));
+            printf(_("  %s had %lld blank(s) on hand when the period began\n"), id, num(o, "opening"));
         if (v[1] != v[2] + v[3] + v[4])
-            printf("  !! DIFFERENCE on %s: %lld blanks used but %lld cards accounted for (good + spoiled + "
-                   "in the "
-                   "machine)\n",
+            printf(_("  !! DIFFERENCE on %s: %lld blanks used but %lld cards accounted for (good + spoiled + "
+                     "in the machine)\n"),
                    id, v[1], v[2] + v[3] + v[4]);
         if (fed_unused || unfed_used)
-            printf("  !! DIFFERENCE on %s: %lld card(s) fed but recorded unused, %lld recorded not fed but "
-                   "used\n",
+            printf(_("  !! DIFFERENCE on %s: %lld card(s) fed but recorded unused, %lld recorded not fed but "
+                     "used\n"),
                    id, fed_unused, unfed_used);
         if (v[7] < 0)
-            printf(
-                "  !! DIFFERENCE on %s: %lld more blanks used, returned or sampled than were issued to it%s "
-                "(record the issue with 'cardline stock issue')\n",
-                id, -v[7], from ? " (counting what it had on hand when the period began)" : "");
+            printf(_("  !! DIFFERENCE on %s: %lld more blanks used, returned or sampled than were issued to "
+                     "it%s (record the issue with 'cardline stock issue')\n"),
+                   id, -v[7], from ? _(" (counting what it had on hand when the period began)") : "");
         if (v[4])
-            printf("  note: %lld card(s) of %s are recorded inside the machine (a line is running, or a "
-                   "controller "
-                   "died and its leases have not run out yet)\n",
+            printf(_("  note: %lld card(s) of %s are recorded inside the machine (a line is running, or a "
+                     "controller died and its leases have not run out yet)\n"),
                    v[4], id);
     }
-    printf("%-10s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %9lld\n", "total", tot[0], tot[1], tot[2], tot[3],
-           tot[4], tot[5], tot[6], tot[0] - tot[1] - tot[5] - tot[6]);
-    printf(problems ? "STOCK DOES NOT BALANCE on %d line(s)\n" : "stock balances\n", problems);
+    /* TRANSLATORS: the first column of the totals row, 10 columns wide (pad with spaces) */
+    printf("%s %8lld %8lld %8lld %8lld %8lld %8lld %8lld %9lld\n", _("total     "), tot[0], tot[1], tot[2],
+           tot[3], tot[4], tot[5], tot[6], tot[0] - tot[1] - tot[5] - tot[6]);
+    if (problems)
+        printf(_("STOCK DOES NOT BALANCE on %d line(s)\n"), problems);
+    else
+        printf("%s", _("stock balances\n"));
     json_object_put(root);
     return problems;
 }

@@ -4,6 +4,7 @@
 
 #include "store/applications.h"
 #include "store/store.h"
+#include "base/i18n.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -39,9 +40,10 @@ static int change(struct producer_ctx *ctx, change_fn fn, const char *applicatio
 
     ctx->message[0] = '\0';
     if (!application || !application[0] || strlen(application) > 64)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT, "give the application number or its upstream id");
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
+                                 _("give the application number or its upstream id"));
     if (store_begin(ctx->conn) < 0)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database is not available; nothing changed");
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, _("the database is not available; nothing changed"));
     r = fn(ctx->conn, application, reason, &app_id);
     if (r == 0) {
         store_rollback(ctx->conn);
@@ -52,7 +54,7 @@ static int change(struct producer_ctx *ctx, change_fn fn, const char *applicatio
         store_commit(ctx->conn) < 0) {
         store_rollback(ctx->conn);
         return producer_ctx_fail(ctx, PRODUCER_ERROR_DB,
-                                 "the database failed; application %.64s is unchanged", application);
+                                 _("the database failed; application %.64s is unchanged"), application);
     }
     /* A failed wake-up only delays the lines until their next poll; the change itself is committed. */
     store_work_notify(ctx->conn);
@@ -67,9 +69,10 @@ int producer_application_cancel(struct producer_ctx *ctx, const char *applicatio
     if (!valid_ctx(ctx))
         return PRODUCER_ERROR_INVALID;
     if (!reason || !reason[0] || strlen(reason) > 500)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT, "a reason is required (at most 500 characters)");
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
+                                 _("a reason is required (at most 500 characters)"));
     return change(ctx, cancel_fn, application, reason, "cancelled",
-                  "no pending, held or in-production application with that id (produced ones are done)",
+                  _("no pending, held or in-production application with that id (produced ones are done)"),
                   ret_id);
 }
 
@@ -77,7 +80,8 @@ int producer_application_release(struct producer_ctx *ctx, const char *applicati
 {
     if (!valid_ctx(ctx))
         return PRODUCER_ERROR_INVALID;
-    return change(ctx, release_fn, application, NULL, "released", "no held application with that id", ret_id);
+    return change(ctx, release_fn, application, NULL, "released", _("no held application with that id"),
+                  ret_id);
 }
 
 /* --- the card's life after collection ------------------------------------------------------------------- */
@@ -98,20 +102,20 @@ static int card_begin(struct producer_ctx *ctx, const char *card_number, const c
 
     ctx->message[0] = '\0';
     if (!card_number || !card_number[0] || strlen(card_number) > 32)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT, "give the card number");
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT, _("give the card number"));
     if (reason && strlen(reason) > 500)
         return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
-                                 "the reason is too long (at most 500 characters)");
+                                 _("the reason is too long (at most 500 characters)"));
     /* one statement of its own, committed even when the change itself is then refused */
     if (store_applications_lapse_losses(ctx->conn, LAPSE_ACTOR) < 0 || store_begin(ctx->conn) < 0)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database is not available; nothing changed");
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, _("the database is not available; nothing changed"));
     r = store_applications_card_lock(ctx->conn, card_number, life);
     if (r == 1)
         return 0;
     store_rollback(ctx->conn);
     if (r == 0)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, "no card %.32s", card_number);
-    return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database failed; card %.32s is unchanged",
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_NOT_FOUND, _("no card %.32s"), card_number);
+    return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, _("the database failed; card %.32s is unchanged"),
                              card_number);
 }
 
@@ -137,7 +141,7 @@ static int card_finish(struct producer_ctx *ctx, const char *card_number, const 
     if (r != 1 || store_event(ctx->conn, ctx->actor, kind, NULL, card_number, NULL, detail) < 0 ||
         store_commit(ctx->conn) < 0) {
         store_rollback(ctx->conn);
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database failed; card %.32s is unchanged",
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, _("the database failed; card %.32s is unchanged"),
                                  card_number);
     }
     return 0;
@@ -154,16 +158,16 @@ static int report_loss(struct producer_ctx *ctx, const char *card_number, bool f
     if (r < 0)
         return r;
     if (strcmp(life.status, "lost") == 0)
-        return card_refuse(ctx, "card %s is already formally reported lost", card_number);
+        return card_refuse(ctx, _("card %s is already formally reported lost"), card_number);
     if (strcmp(life.status, "lost_temporary") == 0 && !formal)
         return card_refuse(ctx,
-                           "card %s is already reported lost (temporary report, lapses %s unless made "
-                           "formal in person)",
+                           _("card %s is already reported lost (temporary report, lapses %s unless made "
+                             "formal in person)"),
                            card_number, life.lapses_at);
     if (strcmp(life.status, "issued") != 0 && strcmp(life.status, "lost_temporary") != 0)
         return card_refuse(ctx,
-                           "card %s is not in a holder's hands (it is %s); only a collected card is "
-                           "reported lost",
+                           _("card %s is not in a holder's hands (it is %s); only a collected card is "
+                             "reported lost"),
                            card_number, life.status);
     if (!reason || !reason[0])
         reason = !formal ? "temporary loss report"
@@ -195,16 +199,16 @@ int producer_card_withdraw_loss(struct producer_ctx *ctx, const char *card_numbe
     if (r < 0)
         return r;
     if (strcmp(life.status, "lost") != 0 && strcmp(life.status, "lost_temporary") != 0)
-        return card_refuse(ctx, "card %s is not reported lost (it is %s)", card_number, life.status);
+        return card_refuse(ctx, _("card %s is not reported lost (it is %s)"), card_number, life.status);
     if (life.replacement)
         return card_refuse(ctx,
-                           "a replacement for card %s was already requested (application %" PRId64
-                           "); the loss report can no longer be withdrawn",
-                           card_number, life.replacement);
+                           _("a replacement for card %s was already requested (application %lld); the loss "
+                             "report can no longer be withdrawn"),
+                           card_number, (long long)life.replacement);
     if (life.other_card[0])
-        return card_refuse(ctx,
-                           "card %s cannot come back: the person has card %s (%s) now; one person, one card",
-                           card_number, life.other_card, life.other_status);
+        return card_refuse(
+            ctx, _("card %s cannot come back: the person has card %s (%s) now; one person, one card"),
+            card_number, life.other_card, life.other_status);
     if (!reason || !reason[0])
         reason = strcmp(life.status, "lost") == 0 ? "formal loss report withdrawn"
                                                   : "temporary loss report withdrawn";
@@ -225,31 +229,31 @@ int producer_card_cancel(struct producer_ctx *ctx, const char *card_number, cons
         known = known || strcmp(reason, producer_card_cancel_reasons[i]) == 0;
     if (!known)
         return producer_ctx_fail(ctx, PRODUCER_ERROR_INPUT,
-                                 "the reason is one of left-scheme, emigrated, deceased, disappeared");
+                                 _("the reason is one of left-scheme, emigrated, deceased, disappeared"));
     r = card_begin(ctx, card_number, NULL, &life);
     if (r < 0)
         return r;
     if (strcmp(life.status, "cancelled") == 0)
-        return card_refuse(ctx, "card %s is already cancelled", card_number);
+        return card_refuse(ctx, _("card %s is already cancelled"), card_number);
     if (life.temporary)
-        return card_refuse(ctx, "card %s is a temporary card: it is returned at the window, not cancelled",
+        return card_refuse(ctx, _("card %s is a temporary card: it is returned at the window, not cancelled"),
                            card_number);
     if (strcmp(life.status, "issued") && strcmp(life.status, "lost_temporary") && strcmp(life.status, "lost"))
         return card_refuse(ctx,
-                           "card %s cannot be cancelled: it is %s (only a card in its holder's hands or "
-                           "reported lost)",
+                           _("card %s cannot be cancelled: it is %s (only a card in its holder's hands or "
+                             "reported lost)"),
                            card_number, life.status);
     /* the measures: the linked business is settled first — a later card of the person included */
     if (life.other_card[0] && strcmp(life.other_status, "allocated") &&
         strcmp(life.other_status, "printing") && strcmp(life.other_status, "encoding") &&
         strcmp(life.other_status, "ejecting"))
-        return card_refuse(ctx, "the person also has card %s (%s); settle that card first", life.other_card,
-                           life.other_status);
+        return card_refuse(ctx, _("the person also has card %s (%s); settle that card first"),
+                           life.other_card, life.other_status);
     snprintf(why, sizeof(why), "holder's card %.32s cancelled: %s", card_number, reason);
     n = store_applications_cancel_holder(ctx->conn, card_number, why, ctx->actor);
     if (n < 0) {
         store_rollback(ctx->conn);
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database failed; card %.32s is unchanged",
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, _("the database failed; card %.32s is unchanged"),
                                  card_number);
     }
     r = card_finish(ctx, card_number, life.status, "cancelled", reason, "card_cancelled", reason);
@@ -281,20 +285,20 @@ int producer_card_return_temporary(struct producer_ctx *ctx, const char *card_nu
     if (!valid_ctx(ctx))
         return PRODUCER_ERROR_INVALID;
     if (store_applications_temporary_expire(ctx->conn, LAPSE_ACTOR) < 0)
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database is not available; nothing changed");
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, _("the database is not available; nothing changed"));
     r = card_begin(ctx, card_number, reason, &life);
     if (r < 0)
         return r;
     if (!life.temporary)
-        return card_refuse(ctx, "card %s is not a temporary card; it is not returned at the window",
+        return card_refuse(ctx, _("card %s is not a temporary card; it is not returned at the window"),
                            card_number);
     if (strcmp(life.status, "issued") != 0 && strcmp(life.status, "return_due") != 0)
-        return card_refuse(ctx, "temporary card %s is not out (it is %s)", card_number, life.status);
+        return card_refuse(ctx, _("temporary card %s is not out (it is %s)"), card_number, life.status);
     r = store_applications_temporary_return(ctx->conn, card_number, life.status, ctx->actor,
                                             reason && reason[0] ? reason : "handed in at the window");
     if (r != 1 || store_commit(ctx->conn) < 0) {
         store_rollback(ctx->conn);
-        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, "the database failed; card %.32s is unchanged",
+        return producer_ctx_fail(ctx, PRODUCER_ERROR_DB, _("the database failed; card %.32s is unchanged"),
                                  card_number);
     }
     return 0;

@@ -5,6 +5,8 @@
 #include "store/banks.h"
 #include "store/calendar.h"
 #include "store/outlets.h"
+#include "store/production.h"
+#include "store/reads.h"
 #include "store/settings.h"
 #include "store/store.h"
 
@@ -17,6 +19,7 @@
 #include "base/rules.h"
 
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,29 +40,54 @@ static int rng_below(struct rng *r, int n)
 
 #define PICK(r, arr) (arr)[rng_below((r), (int)(sizeof(arr) / sizeof((arr)[0])))]
 
+/* The outlets `cardline gen outlets` writes into a bureau that has none (a demo, a test): Shaoguan's, an
+ * HR&SS window in each of its districts and counties and windows of cooperating banks. Plausible names, not
+ * real addresses; a bureau's own come from its configuration (`cardline config apply`), which these never
+ * override. */
 static const struct {
     const char *code, *name, *kind, *county, *weekdays;
     int transit;
-    const char *bank; /* a bank's own window opens accounts with that bank */
 } default_outlets[] = {
-    {"HR0101", "越秀区人社局综合柜员窗口", "hrss", "越秀区", "{1,3,5}", 1, NULL},
-    {"HR0102", "天河区人社局综合柜员窗口", "hrss", "天河区", "{2,4}", 1, NULL},
-    {"HR0103", "番禺区人社局综合柜员窗口", "hrss", "番禺区", "{1,4}", 2, NULL},
-    {"HR0104", "花都区政务服务中心社保窗口", "hrss", "花都区", "{3}", 2, NULL},
-    {"BK0201", "中国工商银行广州天河支行", "bank", "天河区", "{1,2,3,4,5}", 1, "中国工商银行"},
-    {"BK0202", "中国建设银行广州海珠支行", "bank", "海珠区", "{2,5}", 1, "中国建设银行"},
-    {"BK0203", "中国农业银行广州白云支行", "bank", "白云区", "{1,3}", 1, "中国农业银行"},
-    {"BK0204", "广州农村商业银行黄埔支行", "bank", "黄埔区", "{4}", 2, "广州农村商业银行"},
+    {"HR0101", "韶关市浈江区社会保险服务窗口", "hrss", "浈江区", "{1,3,5}", 1},
+    {"HR0102", "韶关市武江区社会保险服务窗口", "hrss", "武江区", "{2,4}", 1},
+    {"HR0103", "韶关市曲江区社会保险服务窗口", "hrss", "曲江区", "{1,4}", 1},
+    {"HR0104", "乐昌市政务服务中心社保窗口", "hrss", "乐昌市", "{3}", 2},
+    {"HR0105", "南雄市政务服务中心社保窗口", "hrss", "南雄市", "{2,5}", 2},
+    {"HR0106", "仁化县社会保险服务窗口", "hrss", "仁化县", "{1,4}", 2},
+    {"HR0107", "始兴县社会保险服务窗口", "hrss", "始兴县", "{2,4}", 2},
+    {"HR0108", "翁源县社会保险服务窗口", "hrss", "翁源县", "{3}", 2},
+    {"HR0109", "新丰县社会保险服务窗口", "hrss", "新丰县", "{1,5}", 2},
+    {"HR0110", "乳源瑶族自治县社会保险服务窗口", "hrss", "乳源瑶族自治县", "{2}", 2},
+    {"BK0201", "中国工商银行韶关分行营业部", "bank", "浈江区", "{1,2,3,4,5}", 1},
+    {"BK0202", "中国建设银行韶关武江支行", "bank", "武江区", "{2,5}", 1},
+    {"BK0203", "中国农业银行韶关曲江支行", "bank", "曲江区", "{1,3}", 1},
+    {"BK0204", "韶关农村商业银行营业部", "bank", "浈江区", "{4}", 1},
+    {"BK0205", "中国银行乐昌支行", "bank", "乐昌市", "{2,4}", 2},
+    {"BK0206", "中国邮政储蓄银行南雄市支行", "bank", "南雄市", "{3}", 2},
 };
 
-static const char *const banks[] = {"中国工商银行", "中国建设银行", "中国农业银行", "中国银行",
-                                    "广州农村商业银行"};
+/* the cooperating banks a new database lists (migration 0010), for the generator's tests */
+static const char *const banks[] = {"中国工商银行", "中国建设银行",     "中国农业银行",
+                                    "中国银行",     "中国邮政储蓄银行", "韶关农村商业银行"};
 
-/* Guangzhou districts and places migrants come from (GB/T 2260 codes) */
-static const char *const local_regions[] = {"440103", "440104", "440105", "440106",
-                                            "440111", "440112", "440113", "440114"};
-static const char *const other_regions[] = {"430102", "510104", "360102", "450102", "110101",
-                                            "420106", "350203", "522601", "652101", "530102"};
+/* The region of a new database (migration 0013), for the generator's tests. */
+#define DEFAULT_REGION "440200"
+
+/* Districts and counties (GB/T 2260) of the prefectures the generator knows: Shaoguan's ten (浈江区, 武江区,
+ * 曲江区, 始兴县, 仁化县, 翁源县, 乳源瑶族自治县, 新丰县, 乐昌市, 南雄市) and Guangzhou's. A bureau elsewhere
+ * gets its own region code as the birth place of its locals. */
+static const char *const known_districts[] = {
+    "440203", "440204", "440205", "440222", "440224", "440229", "440232", "440233", "440281", "440282",
+    "440103", "440104", "440105", "440106", "440111", "440112", "440113", "440114", "440115", "440117",
+};
+/* where migrants come from: elsewhere in Guangdong (Guangzhou 越秀区, Shenzhen 罗湖区, Foshan 禅城区,
+ * Zhanjiang 霞山区, Huizhou 惠城区, Meizhou 梅江区, Heyuan 源城区, Qingyuan 清城区, Chaozhou 湘桥区; one of
+ * the bureau's own prefecture is skipped) and other provinces (Hunan's 郴州 and Jiangxi's 赣州 next door, and
+ * further) */
+static const char *const guangdong_regions[] = {"440104", "440303", "440604", "440803", "441302",
+                                                "441402", "441602", "441802", "445102"};
+static const char *const other_regions[] = {"431002", "431022", "360702", "430102", "510104", "360102",
+                                            "450102", "110101", "420106", "350203", "522601", "530102"};
 
 static const char *const surnames[] = {"王",   "李",   "张",   "刘",   "陈", "杨", "黄", "赵", "吴", "周",
                                        "徐",   "孙",   "马",   "朱",   "胡", "郭", "何", "林", "罗", "梁",
@@ -106,7 +134,37 @@ static const int minority_codes[] = {8, 3, 6, 11, 7, 9, 13, 16};
 struct person_gen {
     struct rng rng;
     int today_y;
+    const char *region; /* the bureau's, 6 digits */
 };
+
+int producer_gen_local_regions(const char *region, const char **ret, int max)
+{
+    int n = 0;
+
+    for (size_t i = 0; region && i < sizeof(known_districts) / sizeof(known_districts[0]); i++) {
+        if (strncmp(known_districts[i], region, 4) == 0 && n < max)
+            ret[n++] = known_districts[i];
+    }
+    return n;
+}
+
+/* Where a resident applicant was born and registered: mostly the bureau's own districts and counties, a share
+ * from elsewhere in Guangdong and from other provinces (the migrants who work there). */
+static const char *birth_region(struct rng *r, const char *region)
+{
+    const char *local[sizeof(known_districts) / sizeof(known_districts[0])];
+    int roll = rng_below(r, 20),
+        n = producer_gen_local_regions(region, local, (int)(sizeof(local) / sizeof(local[0])));
+
+    if (roll < 14)
+        return n > 0 ? local[rng_below(r, n)] : region;
+    if (roll < 17) {
+        const char *g = PICK(r, guangdong_regions);
+        /* one of the bureau's own prefecture is a local after all */
+        return strncmp(g, region, 4) == 0 ? PICK(r, other_regions) : g;
+    }
+    return PICK(r, other_regions);
+}
 
 static void make_resident_id(struct rng *r, const char *region, int y, int m, int d, char sex, char out[19])
 {
@@ -163,15 +221,16 @@ static const char *iso_numeric(const char *alpha3)
 
 /* A foreign permanent resident card number: the 2023 card (18 digits from 9, built like a resident ID
  * number), or the 2004/2017 card (the country's 3 capitals, 4-digit place of issue, YYMMDD, 2 digits). */
-static void make_foreign_permanent(struct rng *r, const char *alpha3, int y, int m, int d, char sex,
-                                   bool card2023, char out[19])
+static void make_foreign_permanent(struct rng *r, const char *alpha3, const char *region, int y, int m, int d,
+                                   char sex, bool card2023, char out[19])
 {
     if (card2023) {
         char head[7];
         snprintf(head, sizeof(head), "944%.3s", iso_numeric(alpha3));
         make_resident_id(r, head, y, m, d, sex, out);
     } else {
-        snprintf(out, 19, "%.3s4401%02u%02u%02u%02u", alpha3, (unsigned)y % 100u, (unsigned)m % 100u,
+        /* issued where the holder lives: the bureau's province and prefecture */
+        snprintf(out, 19, "%.3s%.4s%02u%02u%02u%02u", alpha3, region, (unsigned)y % 100u, (unsigned)m % 100u,
                  (unsigned)d % 100u, (unsigned)rng_below(r, 100));
     }
 }
@@ -203,11 +262,12 @@ static void gen_person(struct person_gen *g, struct producer_app *a)
                      'A' + rng_below(r, 26), rng_next(r) % 10000000u);
         } else {
             snprintf(a->doc_type, sizeof(a->doc_type), "foreign_permanent");
-            make_foreign_permanent(r, a->nationality, y, m, d, a->sex, doc == 3, a->doc_number);
+            make_foreign_permanent(r, a->nationality, g->region, y, m, d, a->sex, doc == 3, a->doc_number);
             if (doc == 3)
                 snprintf(a->ssn, sizeof(a->ssn), "%.18s", a->doc_number);
         }
-        snprintf(a->birth_place, sizeof(a->birth_place), "440100");
+        /* the platform writes where a foreigner lives: the bureau's region */
+        snprintf(a->birth_place, sizeof(a->birth_place), "%.6s", g->region);
         a->ethnicity = 97;
     } else if (roll < 10) {
         /* Hong Kong, Macau and Taiwan residents: the Mainland travel permit, or the residence permit whose
@@ -235,7 +295,7 @@ static void gen_person(struct person_gen *g, struct producer_app *a)
         /* under 16 on the day of acceptance (ages 2 to 15 now, so also on any working day of the window) the
          * household register is the document and a parent applies as the guardian */
         bool minor = roll < 24;
-        const char *region = rng_below(r, 3) ? PICK(r, local_regions) : PICK(r, other_regions);
+        const char *region = birth_region(r, g->region);
         if (minor)
             random_birth(r, g->today_y, 2, 15, &y, &m, &d);
         else
@@ -334,6 +394,23 @@ static const char *pick_bank(const struct producer_gen_ctx *ctx, struct rng *r, 
     return ctx->banks ? ctx->banks[pick] : banks[pick];
 }
 
+/* The cooperating bank whose window an outlet is: the longest bank name the outlet's name begins with
+ * (中国工商银行韶关分行营业部 is 中国工商银行's); NULL for an HR&SS window or a bank not in the list. */
+static const char *outlet_bank_of(const char *kind, const char *name, const struct producer_gen_ctx *ctx)
+{
+    int n = ctx->banks ? ctx->nbanks : (int)(sizeof(banks) / sizeof(banks[0]));
+    const char *best = NULL;
+
+    if (strcmp(kind, "bank") != 0)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        const char *b = ctx->banks ? ctx->banks[i] : banks[i];
+        if (strncmp(name, b, strlen(b)) == 0 && (!best || strlen(b) > strlen(best)))
+            best = b;
+    }
+    return best;
+}
+
 /* The item's own random state: a function of (seed, index) alone, so that one item never depends on another,
  * on the day, or on how many draws an earlier item needed. */
 static void item_rng(uint32_t seed, int index, struct rng *ret)
@@ -352,13 +429,18 @@ int producer_gen_item_make(const struct producer_gen_ctx *ctx, int index, int de
     struct rng *r = &g.rng;
     const char *day;
     int outlet, kind_roll, rc = PHOTO_ERROR_INVALID;
+    int nout =
+        ctx && ctx->outlets ? ctx->noutlets : (int)(sizeof(default_outlets) / sizeof(default_outlets[0]));
+    const char *outlet_code, *outlet_bank;
 
-    if (!ctx || !ret || index < 0 || ctx->ndays <= 0 || defect >= PRODUCER_GEN_DEFECT_COUNT)
+    if (!ctx || !ret || index < 0 || ctx->ndays <= 0 || defect >= PRODUCER_GEN_DEFECT_COUNT ||
+        (ctx->outlets && ctx->noutlets <= 0))
         return PRODUCER_ERROR_INVALID;
     memset(&it, 0, sizeof(it));
     g.today_y = ctx->today / 10000;
+    g.region = ctx->region && strlen(ctx->region) == 6 ? ctx->region : DEFAULT_REGION;
     item_rng(ctx->seed, index, r);
-    outlet = rng_below(r, (int)(sizeof(default_outlets) / sizeof(default_outlets[0])));
+    outlet = rng_below(r, nout);
     kind_roll = rng_below(r, 100);
     gen_person(&g, &it.app);
     /* these defects are about the resident ID number, so the person must have one */
@@ -367,10 +449,16 @@ int producer_gen_item_make(const struct producer_gen_ctx *ctx, int index, int de
         gen_person(&g, &it.app);
     snprintf(it.app.upstream_id, sizeof(it.app.upstream_id), "SQ%08X-%05d", ctx->run_id, index + 1);
     snprintf(it.app.kind, sizeof(it.app.kind), "new");
-    snprintf(it.app.outlet_code, sizeof(it.app.outlet_code), "%s", default_outlets[outlet].code);
+    if (ctx->outlets) {
+        outlet_code = ctx->outlets[outlet].code;
+        outlet_bank = ctx->outlets[outlet].bank[0] ? ctx->outlets[outlet].bank : NULL;
+    } else {
+        outlet_code = default_outlets[outlet].code;
+        outlet_bank = outlet_bank_of(default_outlets[outlet].kind, default_outlets[outlet].name, ctx);
+    }
+    snprintf(it.app.outlet_code, sizeof(it.app.outlet_code), "%s", outlet_code);
     /* at a bank's window the applicant opens the account with that bank */
-    snprintf(it.app.bank_name, sizeof(it.app.bank_name), "%s",
-             pick_bank(ctx, r, default_outlets[outlet].bank));
+    snprintf(it.app.bank_name, sizeof(it.app.bank_name), "%s", pick_bank(ctx, r, outlet_bank));
     /* accepted on one of the bureau's working days in the window, during office hours, bureau time (the
      * writer adds the bureau's time zone, so the item does not depend on it) */
     day = ctx->days[rng_below(r, ctx->ndays)];
@@ -515,6 +603,38 @@ static int gen_days(PGconn *conn, const struct producer_gen_config *cfg, struct 
     return 0;
 }
 
+/* The bureau's outlets as configured, each bank window with its bank (ctx->banks read already); *ret_outlets
+ * malloc'd. Returns how many or a negative PRODUCER_ERROR. */
+static int gen_outlets_read(PGconn *conn, const struct producer_gen_ctx *ctx,
+                            struct producer_gen_outlet **ret)
+{
+    json_object *rows = NULL;
+    struct producer_gen_outlet *out;
+    int n, r = store_reads_outlets(conn, &rows);
+
+    if (r < 0)
+        return r;
+    n = (int)json_object_array_length(rows);
+    out = calloc(n > 0 ? (size_t)n : 1, sizeof(*out));
+    if (!out) {
+        json_object_put(rows);
+        return PRODUCER_ERROR_NOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        json_object *row = json_object_array_get_idx(rows, (size_t)i), *v;
+        const char *code = json_object_object_get_ex(row, "code", &v) ? json_object_get_string(v) : "";
+        const char *kind = json_object_object_get_ex(row, "kind", &v) ? json_object_get_string(v) : "";
+        const char *name = json_object_object_get_ex(row, "name", &v) ? json_object_get_string(v) : "";
+        const char *bank = outlet_bank_of(kind ? kind : "", name ? name : "", ctx);
+
+        snprintf(out[i].code, sizeof(out[i].code), "%s", code ? code : "");
+        snprintf(out[i].bank, sizeof(out[i].bank), "%s", bank ? bank : "");
+    }
+    json_object_put(rows);
+    *ret = out;
+    return n;
+}
+
 int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cfg)
 {
     const char *profile_name = cfg->photo_profile && *cfg->photo_profile ? cfg->photo_profile : "ssc";
@@ -524,6 +644,8 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     struct photo_profile profile;
     char(*days)[11] = NULL, why[256], time_zone[64];
     char(*bank_names)[STORE_BANK_NAME_MAX] = NULL;
+    struct producer_gen_outlet *outlets = NULL;
+    struct store_line_settings settings;
     struct rng seed_rng = {.s = cfg->seed};
     int r = 0;
 
@@ -544,6 +666,11 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
         log_error("gen", "the bureau's time zone (setting bureau_timezone) could not be read");
         return PRODUCER_ERROR_DB;
     }
+    if (store_production_settings(conn, &settings) < 0) {
+        log_error("gen", "the bureau's region (setting region_code) could not be read");
+        return PRODUCER_ERROR_DB;
+    }
+    ctx.region = settings.region;
     r = gen_days(conn, cfg, &ctx, &days);
     if (r < 0)
         return r;
@@ -560,6 +687,18 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     r = producer_gen_outlets(conn);
     if (r < 0)
         log_error("gen", "the default outlets could not be written: %s", producer_strerror(r));
+    /* applications name the bureau's outlets as configured, whichever they are */
+    if (r >= 0) {
+        r = gen_outlets_read(conn, &ctx, &outlets);
+        if (r < 0)
+            log_error("gen", "the outlets could not be read: %s", producer_strerror(r));
+        else if (r == 0)
+            log_error("gen", "the bureau has no outlet to accept applications at");
+        if (r == 0)
+            r = PRODUCER_ERROR_INVALID;
+        ctx.outlets = outlets;
+        ctx.noutlets = r > 0 ? r : 0;
+    }
     if (r >= 0) {
         r = producer_portrait_source_new(NULL, &portraits);
         ctx.portraits = portraits;
@@ -598,6 +737,7 @@ int producer_gen_applications(PGconn *conn, const struct producer_gen_config *cf
     producer_portrait_source_free(portraits);
     free(days);
     free(bank_names);
+    free(outlets);
     if (r < 0)
         return r;
     store_work_notify(conn);

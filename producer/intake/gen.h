@@ -23,6 +23,14 @@ enum producer_gen_defect {
     PRODUCER_GEN_DEFECT_COUNT
 };
 
+/* An outlet applications are accepted at, as configured (table outlet). */
+struct producer_gen_outlet {
+    char code[17];
+    /* a cooperating bank's window: that bank's name (the configured bank the outlet's name begins with; the
+     * account is opened with it); "" for an HR&SS window */
+    char bank[101];
+};
+
 /* What every item of one run shares; read-only while items are made. */
 struct producer_gen_ctx {
     uint32_t seed;
@@ -35,6 +43,12 @@ struct producer_gen_ctx {
     const struct photo_profile *profile; /* the bureau's photo rules the portraits must pass */
     const char (*banks)[101];            /* the cooperating banks (NULL: the defaults of a new database) */
     int nbanks;
+    /* the bureau's region (setting region_code): most applicants are born and registered in its districts
+     * and counties; NULL: a new database's (440200, Shaoguan) */
+    const char *region;
+    /* the bureau's outlets (NULL: those `cardline gen outlets` writes into a bureau that has none) */
+    const struct producer_gen_outlet *outlets;
+    int noutlets;
 };
 
 /* One application as the upstream platform would send it, before it is written. */
@@ -48,6 +62,10 @@ struct producer_gen_item {
     uint8_t *jpeg;            /* the photo (malloc'd) */
     size_t jpeg_len;
 };
+
+/* GB/T 2260 codes of the districts and counties of the prefecture region belongs to (its first four digits)
+ * that the generator knows, at most max into ret; returns how many (0 when it knows none). */
+int producer_gen_local_regions(const char *region, const char **ret, int max);
 
 /* Make item index of the run: the same (ctx->seed, index, days, today) always give the same person and photo.
  * defect < 0 makes a good application whose photo passes ctx->profile (portraits that fail are drawn again);

@@ -10,6 +10,7 @@
 #include "store/store.h"
 
 #include "base/fileio.h"
+#include "base/i18n.h"
 
 #include "base/csv.h"
 #include "store/db.h"
@@ -131,12 +132,12 @@ int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUC
         v[c] = map[c] >= 0 && map[c] < rec->nfields ? rec->fields[map[c]] : "";
     for (int c = 0; c < COL_COUNT; c++) {
         if (columns[c].required && v[c][0] == '\0')
-            ROW_ERROR("column %s is empty", columns[c].name);
+            ROW_ERROR(_("column %s is empty"), columns[c].name);
     }
 #define COPY(field, col)                                                                                     \
     do {                                                                                                     \
         if (strlen(v[col]) >= sizeof(a->field))                                                              \
-            ROW_ERROR("column %s is too long", columns[col].name);                                           \
+            ROW_ERROR(_("column %s is too long"), columns[col].name);                                        \
         snprintf(a->field, sizeof(a->field), "%s", v[col]);                                                  \
     } while (0)
     COPY(upstream_id, COL_UPSTREAM_ID);
@@ -163,20 +164,20 @@ int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUC
 #undef COPY
     if (strcmp(a->kind, "new") && strcmp(a->kind, "replacement") && strcmp(a->kind, "exchange") &&
         strcmp(a->kind, "temporary"))
-        ROW_ERROR("kind '%s' is not one of new, replacement, exchange, temporary", a->kind);
+        ROW_ERROR(_("kind '%s' is not one of new, replacement, exchange, temporary"), a->kind);
     if (strcmp(v[COL_SEX], "1") == 0 || strcmp(v[COL_SEX], "M") == 0)
         a->sex = '1';
     else if (strcmp(v[COL_SEX], "2") == 0 || strcmp(v[COL_SEX], "F") == 0)
         a->sex = '2';
     else
-        ROW_ERROR("sex '%s' must be 1 (male) or 2 (female)", v[COL_SEX]);
+        ROW_ERROR(_("sex '%s' must be 1 (male) or 2 (female)"), v[COL_SEX]);
     a->ethnicity = (int)strtol(v[COL_ETHNICITY], &end, 10);
     if (*end || a->ethnicity < 1 || a->ethnicity > 98)
-        ROW_ERROR("ethnicity '%s' is not a GB 3304 code (1..98)", v[COL_ETHNICITY]);
+        ROW_ERROR(_("ethnicity '%s' is not a GB 3304 code (1..98)"), v[COL_ETHNICITY]);
     if (!producer_date_parse(a->birth_date, NULL, NULL, NULL))
-        ROW_ERROR("birth_date '%s' is not YYYY-MM-DD", a->birth_date);
+        ROW_ERROR(_("birth_date '%s' is not YYYY-MM-DD"), a->birth_date);
     if (strlen(a->birth_place) != 6 || strspn(a->birth_place, "0123456789") != 6)
-        ROW_ERROR("birth_place '%s' is not a 6-digit region code", a->birth_place);
+        ROW_ERROR(_("birth_place '%s' is not a 6-digit region code"), a->birth_place);
     {
         /* ISO 8601 only, so that PostgreSQL's own readings ("yesterday", "now") never reach it; the import
          * turns it into the instant it names (bureau time without an offset) once it knows the zone */
@@ -191,20 +192,20 @@ int producer_import_row_parse(const struct csv_record *rec, const int map[PRODUC
     if (v[COL_PRIORITY][0]) {
         row->priority = (int)strtol(v[COL_PRIORITY], &end, 10);
         if (*end || row->priority < 0 || row->priority > 9)
-            ROW_ERROR("priority '%s' must be 0..9", v[COL_PRIORITY]);
+            ROW_ERROR(_("priority '%s' must be 0..9"), v[COL_PRIORITY]);
     }
     /* the same rules the line applies, so that a bad number is refused at the door */
     a->photo_id = 1;
     /* the document first, so that the message names the field: its type, then its number */
     if (!producer_doc_type_known(a->doc_type))
-        ROW_ERROR("doc_type: '%s' is not one of %s", a->doc_type, PRODUCER_DOC_TYPES);
+        ROW_ERROR(_("doc_type: '%s' is not one of %s"), a->doc_type, PRODUCER_DOC_TYPES);
     if (!producer_doc_valid(a->doc_type, a->doc_number, "", today_yyyymmdd, reason, sizeof(reason)))
-        ROW_ERROR("doc_number: %s", reason);
+        ROW_ERROR(_("doc_number: %s"), reason);
     if (!producer_validate_app(a, today_yyyymmdd, reason, sizeof(reason)))
         ROW_ERROR("%s", reason);
     if (a->nationality[0] && !producer_doc_valid(a->doc_type, a->doc_number, a->nationality, today_yyyymmdd,
                                                  reason, sizeof(reason)))
-        ROW_ERROR("nationality: %s", reason);
+        ROW_ERROR(_("nationality: %s"), reason);
     a->photo_id = 0;
     row->photo = v[COL_PHOTO];
     return 0;
@@ -219,14 +220,14 @@ static int load_photo(struct import_row *row, const char *base_dir, char *err, s
 
     if ((size_t)snprintf(path, sizeof(path), "%s%s%s", photo[0] == '/' ? "" : base_dir,
                          photo[0] == '/' ? "" : "/", photo) >= sizeof(path))
-        ROW_ERROR("photo path is too long");
+        ROW_ERROR(_("photo path is too long"));
     r = producer_read_file(path, PHOTO_MAX_BYTES, (char **)&row->photo, &row->photo_len);
     if (r < 0)
-        ROW_ERROR("photo %s: %s", photo, r == -EFBIG ? "file larger than 4 MiB" : strerror(-r));
+        ROW_ERROR(_("photo %s: %s"), photo, r == -EFBIG ? _("file larger than 4 MiB") : strerror(-r));
     if (photo_check_basic(row->photo, row->photo_len, reason, sizeof(reason)) < 0) {
         free(row->photo);
         row->photo = NULL;
-        ROW_ERROR("photo %s: %s", photo, reason);
+        ROW_ERROR(_("photo %s: %s"), photo, reason);
     }
     return 0;
 }
@@ -248,14 +249,20 @@ static bool parse_row(const struct csv_record *rec, const int map[COL_COUNT], co
     return true;
 }
 
-/* Appends "name:line: <before>'<what>'<after>\n" to err, as far as it goes. */
-static void header_error(char *err, size_t err_size, const char *name, int line, const char *before,
-                         const char *what, const char *after)
+/* Appends "name:line: <problem with the column>\n" to err, as far as it goes (fmt names the column with
+ * one %s). */
+__attribute__((format(printf, 5, 0))) static void header_error(char *err, size_t err_size, const char *name,
+                                                               int line, const char *fmt, const char *column)
 {
     size_t used = strlen(err);
+    char problem[200];
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(problem, sizeof(problem), fmt, column);
+#pragma GCC diagnostic pop
     if (used + 1 < err_size)
-        snprintf(err + used, err_size - used, "%s:%d: %s'%s'%s\n", name, line, before, what, after);
+        snprintf(err + used, err_size - used, "%s:%d: %s\n", name, line, problem);
 }
 
 int producer_import_header(const struct csv_record *rec, const char *name,
@@ -274,10 +281,10 @@ int producer_import_header(const struct csv_record *rec, const char *name,
                 found = c;
         }
         if (found < 0) {
-            header_error(err, err_size, name, rec->line, "unknown column ", rec->fields[i], "");
+            header_error(err, err_size, name, rec->line, _("unknown column '%s'"), rec->fields[i]);
             r = PRODUCER_ERROR_INPUT;
         } else if (ret_map[found] >= 0) {
-            header_error(err, err_size, name, rec->line, "column ", rec->fields[i], " appears twice");
+            header_error(err, err_size, name, rec->line, _("column '%s' appears twice"), rec->fields[i]);
             r = PRODUCER_ERROR_INPUT;
         } else {
             ret_map[found] = i;
@@ -285,7 +292,8 @@ int producer_import_header(const struct csv_record *rec, const char *name,
     }
     for (int c = 0; c < COL_COUNT; c++) {
         if (columns[c].required && ret_map[c] < 0) {
-            header_error(err, err_size, name, rec->line, "required column ", columns[c].name, " is missing");
+            header_error(err, err_size, name, rec->line, _("required column '%s' is missing"),
+                         columns[c].name);
             r = PRODUCER_ERROR_INPUT;
         }
     }
@@ -316,7 +324,7 @@ static int resolve_accepted(PGconn *conn, struct import_row *rows, int n, const 
     if (r >= 0)
         r = store_calendar_instants(conn, texts, n, utc, future);
     if (r < 0) {
-        fprintf(stderr, "%s: could not read the accepted times: %s\n", csv_path, producer_strerror(r));
+        fprintf(stderr, _("%s: could not read the accepted times: %s\n"), csv_path, _(producer_strerror(r)));
         bad = 1;
         goto out;
     }
@@ -326,7 +334,7 @@ static int resolve_accepted(PGconn *conn, struct import_row *rows, int n, const 
         if (!future[i]) {
             snprintf(rows[i].r.accepted_at, sizeof(rows[i].r.accepted_at), "%s", utc[i]);
         } else if (bad++ < IMPORT_MAX_ERRORS) {
-            fprintf(stderr, "%s:%d: accepted_at '%s' is in the future: the bureau's time is now %s (%s)\n",
+            fprintf(stderr, _("%s:%d: accepted_at '%s' is in the future: the bureau's time is now %s (%s)\n"),
                     csv_path, rows[i].r.line, rows[i].r.accepted_at, now.now, zone);
         }
     }
@@ -346,12 +354,12 @@ static int check_outlets(PGconn *conn, struct import_row *rows, int n, const cha
         int r = store_outlets_exists(conn, rows[i].r.app.outlet_code);
         /* a database failure is not the file's fault: say so, and stop checking */
         if (r < 0) {
-            fprintf(stderr, "%s:%d: could not check outlet '%s': %s\n", csv_path, rows[i].r.line,
-                    rows[i].r.app.outlet_code, producer_strerror(r));
+            fprintf(stderr, _("%s:%d: could not check outlet '%s': %s\n"), csv_path, rows[i].r.line,
+                    rows[i].r.app.outlet_code, _(producer_strerror(r)));
             return bad + 1;
         }
         if (r == 0) {
-            fprintf(stderr, "%s:%d: unknown outlet '%s'\n", csv_path, rows[i].r.line,
+            fprintf(stderr, _("%s:%d: unknown outlet '%s'\n"), csv_path, rows[i].r.line,
                     rows[i].r.app.outlet_code);
             bad++;
         }
@@ -369,14 +377,14 @@ static int check_acceptance(PGconn *conn, struct import_row *rows, int n, int to
     for (int i = 0; i < n && bad < IMPORT_MAX_ERRORS; i++) {
         int day, r = store_applications_accept_day(conn, rows[i].r.accepted_at, &day);
         if (r == PRODUCER_ERROR_INPUT) {
-            fprintf(stderr, "%s:%d: accepted_at: '%s' is not a time\n", csv_path, rows[i].r.line,
+            fprintf(stderr, _("%s:%d: accepted_at: '%s' is not a time\n"), csv_path, rows[i].r.line,
                     rows[i].r.accepted_at);
             bad++;
             continue;
         }
         if (r < 0) {
-            fprintf(stderr, "%s:%d: could not read accepted_at: %s\n", csv_path, rows[i].r.line,
-                    producer_strerror(r));
+            fprintf(stderr, _("%s:%d: could not read accepted_at: %s\n"), csv_path, rows[i].r.line,
+                    _(producer_strerror(r)));
             return bad + 1;
         }
         if (!producer_validate_intake(&rows[i].r.app, day, today, reason, sizeof(reason))) {
@@ -404,8 +412,8 @@ static int check_banks(PGconn *conn, struct import_row *rows, int n, const char 
             count = names ? store_banks_list(conn, names, STORE_BANKS_MAX, source, sizeof(source))
                           : PRODUCER_ERROR_NOMEM;
             if (count < 0) {
-                fprintf(stderr, "%s:%d: could not read the cooperating banks: %s\n", csv_path, rows[i].r.line,
-                        producer_strerror(count));
+                fprintf(stderr, _("%s:%d: could not read the cooperating banks: %s\n"), csv_path,
+                        rows[i].r.line, _(producer_strerror(count)));
                 free(names);
                 return bad + 1;
             }
@@ -419,11 +427,12 @@ static int check_banks(PGconn *conn, struct import_row *rows, int n, const char 
         for (int k = 0; k < count && !known; k++)
             known = strcmp(names[k], rows[i].r.app.bank_name) == 0;
         if (!known) {
-            fprintf(stderr,
-                    "%s:%d: bank: '%s' is not one of the bureau's cooperating banks (%s; the list comes from "
-                    "%s)\n",
-                    csv_path, rows[i].r.line, rows[i].r.app.bank_name, count ? list : "none",
-                    source[0] ? source : "no configuration");
+            fprintf(
+                stderr,
+                _("%s:%d: bank: '%s' is not one of the bureau's cooperating banks (%s; the list comes from "
+                  "%s)\n"),
+                csv_path, rows[i].r.line, rows[i].r.app.bank_name, count ? list : _("none"),
+                source[0] ? source : _("no configuration"));
             bad++;
         }
     }
@@ -443,7 +452,7 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
         return PRODUCER_ERROR_NOMEM;
     r = producer_read_file(csv_path, IMPORT_MAX_BYTES, &data, &len);
     if (r < 0) {
-        fprintf(stderr, "%s: %s\n", csv_path, r == -EFBIG ? "file larger than 64 MiB" : strerror(-r));
+        fprintf(stderr, "%s: %s\n", csv_path, r == -EFBIG ? _("file larger than 64 MiB") : strerror(-r));
         free(rec);
         return PRODUCER_ERROR_IO;
     }
@@ -461,7 +470,7 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
 
     r = csv_next(data, len, &pos, &line, rec);
     if (r != CSV_RECORD) {
-        fprintf(stderr, "%s:%d: %s\n", csv_path, line, r == CSV_END ? "no header row" : csv_strerror(r));
+        fprintf(stderr, "%s:%d: %s\n", csv_path, line, r == CSV_END ? _("no header row") : csv_strerror(r));
         r = PRODUCER_ERROR_INPUT;
         goto out;
     }
@@ -504,7 +513,7 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
     if (!bad)
         bad = check_acceptance(conn, rows, n, today, csv_path);
     if (bad) {
-        fprintf(stderr, "%s: %d bad row(s); nothing was imported\n", csv_path, bad);
+        fprintf(stderr, _("%s: %d bad row(s); nothing was imported\n"), csv_path, bad);
         r = PRODUCER_ERROR_INPUT;
         goto out;
     }
@@ -514,12 +523,13 @@ int producer_import_applications(PGconn *conn, const char *csv_path)
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        char err[256] = "could not store the photo";
+        char err[256];
+        snprintf(err, sizeof(err), "%s", _("could not store the photo"));
         if (producer_insert_photo(conn, rows[i].photo, rows[i].photo_len, NULL, &rows[i].r.app.photo_id) <
                 0 ||
             producer_insert_application(conn, &rows[i].r.app, rows[i].r.accepted_at, rows[i].r.priority, err,
                                         sizeof(err)) < 0) {
-            fprintf(stderr, "%s:%d: %s; nothing was imported\n", csv_path, rows[i].r.line, err);
+            fprintf(stderr, _("%s:%d: %s; nothing was imported\n"), csv_path, rows[i].r.line, _(err));
             store_rollback(conn);
             r = PRODUCER_ERROR_INPUT;
             goto out;

@@ -15,6 +15,15 @@
  * file may be NULL (then omitted). Returns a new object (json_object_put it) or NULL when out of memory. */
 json_object *producer_photo_report_json(const struct photo_report *report, const char *file);
 
+/* A check's message (struct photo_check_result.message, English as the photo library wrote it) in the calling
+ * thread's language, for a person: the library marks its messages N_() and they are translated here, those
+ * with values in them (a measurement, a limit, a size) with the same values. Returns message's translation or
+ * buf (size bytes) holding it; a message the catalog does not know stays English. */
+const char *producer_photo_message(const char *message, char *buf, size_t size);
+/* The same for every checks[].message of a producer_photo_report_json() object about to be shown to a person
+ * (the receipt stores the report in English). */
+void producer_photo_report_json_localise(json_object *report);
+
 /* Whether a receipt may be issued for the applicant's document: doc_type one of the supported types
  * (PRODUCER_DOC_TYPES; NULL or "" means resident_id) and doc_number valid for it as base/rules.h's
  * producer_doc_valid says (length, characters, check character, birth date not after the bureau's today).

@@ -101,6 +101,14 @@ static const struct {
     {ENCODER_ERROR_INVALID, {LINE_FATE_SPOIL_HOLD, false}, "chip data cannot be encoded"},
     {ENCODER_ERROR_NO_READER, {LINE_FATE_SPOIL, true}, "chip personalisation failed"},
     {ENCODER_ERROR_TIMEOUT, {LINE_FATE_SPOIL, true}, "chip personalisation failed"},
+    /* the bank's application (issue 16): its data at fault holds the application (the reason starts with
+     * "bank data", so importing a corrected file releases it); a card that is not the bank's product (wrong
+     * SCP02 keys, no bank application on it) is put aside and the application retried on a new blank */
+    {ENCODER_ERROR_BANK_DATA,
+     {LINE_FATE_SPOIL_HOLD, false},
+     "bank data unusable; ask the bank for a corrected file and import it (cardline bank import)"},
+    {ENCODER_ERROR_CRYPTOGRAM, {LINE_FATE_SPOIL, false}, "bank application: the card's cryptogram is wrong"},
+    {ENCODER_ERROR_NOT_BANK, {LINE_FATE_SPOIL, false}, "bank application: not on this card"},
 };
 
 struct line_fault_action line_encoder_fault(int err, const char **ret_what)
@@ -306,6 +314,39 @@ static int check_with_db(struct line *l, struct line_job *job, char *reason, siz
             goto out;
         }
     }
+    /* the bank's application: its data is checked here, before a blank is spent (a temporary card carries
+     * none); each reason starts with "bank data", which importing the bank's file releases */
+    if (l->ctl->bank_required && !temporary) {
+        char *text = NULL, why[224] = "";
+        size_t tlen = 0;
+        q = l->store->bank_data ? LOOKUP("bank data", ST(l)->bank_data(l->store_ctx, a->id, &text, &tlen))
+                                : 0;
+        if (q != 1) {
+            /* without a bank no bank can send a file: the application itself must be corrected */
+            snprintf(reason, reason_size, "%s",
+                     a->bank_name[0]
+                         ? "bank data missing: import the bank's file for this application (cardline "
+                           "bank import)"
+                         : "bank data missing: the application names no cooperating bank; the "
+                           "upstream platform must correct it");
+            goto out;
+        }
+        q = producer_bank_card_load(text, tlen, strcmp(printer_name(l->printer), "magicard") == 0, &job->bank,
+                                    why, sizeof(why));
+        free(text);
+        if (q == ENCODER_ERROR_NOMEM) {
+            r = PRODUCER_ERROR_NOMEM;
+            goto out;
+        }
+        if (q < 0) {
+            snprintf(reason, reason_size,
+                     "bank data unusable: %.150s; ask the bank for a corrected file and import it (cardline "
+                     "bank import)",
+                     why);
+            goto out;
+        }
+        job->has_bank = true;
+    }
     r = 0;
 out:
 #undef LOOKUP
@@ -437,6 +478,28 @@ static int produce(struct line *l, struct line_job *job)
         printer_raster_free(line_render_join(l, &render));
         return card_failed(l, job, act, reason, cause);
     }
+    if (job->has_bank) {
+        /* the bank's application on the same card at the same station, under the same key service */
+        struct encoder_bank_result bres;
+        memset(&bres, 0, sizeof(bres));
+        r = DEVICE(l, encoder_bank_personalize(l->encoder, l->ctl->keys, job->bank.data, &bres));
+        if (r < 0) {
+            const char *why = bres.cause[0] ? bres.cause : encoder_strerror(r);
+            act = line_encoder_fault(r, &what);
+            /* The social security application already holds the holder's data. Blocking it needs a session
+             * on this same card, which not every station can give after the bank's (a simulated station's
+             * reset brings a new blank): the operator is told to destroy the card instead. */
+            snprintf(reason, sizeof(reason),
+                     "%s: %.120s; NOT blocked: the holder's data is on it, destroy it by hand", what, why);
+            snprintf(cause, sizeof(cause), "chip encoder (bank application): %.100s", why);
+            printer_raster_free(line_render_join(l, &render));
+            return card_failed(l, job, act, reason, cause);
+        }
+        if (ST(l)->bank_card(l->store_ctx, job->c.id_text, job->card_number,
+                             bres.pan_masked[0] ? bres.pan_masked : job->bank.summary.pan_masked,
+                             job->c.app.bank_name, l->id) < 0)
+            goto lost;
+    }
     raster = line_render_join(l, &render);
     if (!raster) {
         snprintf(reason, sizeof(reason), "face rendering failed: %s", printer_strerror(render.r));
@@ -445,8 +508,16 @@ static int produce(struct line *l, struct line_job *job)
     step = LINE_STEP_PRINT;
     if (ST(l)->step(l->store_ctx, job->c.id_text, job->card_number, "printing") < 0)
         goto lost;
+    /* the stripe goes with the print job (the drivers write and verify it first); the tracks live in the job
+     * until the print returns */
+    if (job->has_bank && job->bank.ntracks > 0)
+        raster->mag = &job->bank.mag;
     if (DEVICE(l, printer_print(l->printer, raster, job->card_number, &disp, cause)) < 0)
         goto printer_fault;
+    /* the simulated printer has no stripe to write */
+    if (raster->mag && strcmp(printer_name(l->printer), "sim") != 0 &&
+        ST(l)->bank_stripe(l->store_ctx, job->c.id_text, job->card_number, job->bank.ntracks, l->id) < 0)
+        goto lost;
     step = LINE_STEP_EJECT;
     if (ST(l)->step(l->store_ctx, job->c.id_text, job->card_number, "ejecting") < 0)
         goto lost;
@@ -495,5 +566,6 @@ int line_work_one(struct line *l)
     l->last_work_ns = line_mono_ns();
     atomic_store(&l->in_hand, 0);
     photo_image_free(job.photo);
+    producer_bank_card_free(&job.bank);
     return r;
 }

@@ -2,8 +2,10 @@
  * that keeps leases alive and the rescuer that returns abandoned work to the queue */
 #include "line/line-private.h"
 #include "base/fileio.h"
+#include "base/i18n.h"
 
 #include "base/log.h"
+#include "store/bank_data.h"
 #include "store/production.h"
 #include "store/queue.h"
 #include "store/store.h"
@@ -62,6 +64,10 @@ static void *line_main(void *arg)
     char cause[160];
     int backoff_ms = 100;
 
+    /* what a line writes into the database (a held application's reason, events) and its log stay in the
+     * source's English whatever language the operator reads: the rules' reasons are marked for translation
+     * because the import prints them to a person */
+    i18n_set(I18N_EN);
     line_render_worker_start(l);
     /* after a crash a card may still be inside: it goes to the reject box before anything else */
     if (printer_purge(l->printer, &disp, cause) < 0)
@@ -203,6 +209,26 @@ static int read_settings(PGconn *conn, struct controller *ctl)
     snprintf(ctl->card_prefix, sizeof(ctl->card_prefix), "%s", s.card_prefix);
     ctl->max_attempts = s.max_attempts;
     snprintf(ctl->region, sizeof(ctl->region), "%s", s.region);
+    /* the configuration the lines run under says whether cards carry the bank's application */
+    if (ctl->cfg->config && ctl->cfg->config->bank_application[0] &&
+        store_bank_data_set_required(conn, ctl->cfg->config->bank_application) < 0)
+        return PRODUCER_ERROR_DB;
+    r = store_bank_data_required(conn);
+    if (r < 0)
+        return r;
+    ctl->bank_required = r == 1;
+    /* the bank's data is encrypted under transport keys only the issuer's key service derives: a key made for
+     * this run would spoil every card at the bank step (counter lines make temporary cards, carrying none) */
+    bool bank_cards = !ctl->cfg->config;
+    for (int i = 0; ctl->cfg->config && i < ctl->cfg->config->nlines; i++)
+        bank_cards |= !ctl->cfg->config->lines[i].counter;
+    if (ctl->bank_required && bank_cards && !(ctl->cfg->key_service && *ctl->cfg->key_service) &&
+        !(ctl->cfg->config && ctl->cfg->config->key_service[0])) {
+        log_error("run",
+                  "the bank application is required (setting bank_application) but no key service is "
+                  "configured: set key_service (soft:<key file> or psam:<reader>) or bank_application off");
+        return PRODUCER_ERROR_INPUT;
+    }
     return 0;
 }
 
@@ -243,8 +269,9 @@ static int controller_init(struct controller *ctl, PGconn *conn, const struct db
         log_error("run", "cannot create %s: %s", ctl->faces_dir, strerror(-r));
         return PRODUCER_ERROR_IO;
     }
-    if (read_settings(conn, ctl) < 0)
-        return PRODUCER_ERROR_DB;
+    r = read_settings(conn, ctl);
+    if (r < 0)
+        return r == PRODUCER_ERROR_INPUT ? r : PRODUCER_ERROR_DB;
     if (printer_layout_load(NULL, &ctl->layout, why, sizeof(why)) < 0) {
         log_error("run", "%s", why);
         return PRODUCER_ERROR_INPUT;
@@ -262,6 +289,12 @@ static int controller_init(struct controller *ctl, PGconn *conn, const struct db
      * the simulated cards of this run know */
     r = keys && *keys ? encoder_key_service_open_spec(keys, &ctl->keys)
                       : encoder_key_service_soft_new(ctl->master_key, &ctl->keys);
+    /* simulated cards stand for the issuer's stock: with a soft key file they were "made" with its root,
+     * which the bank's data preparation also derives its transport keys from */
+    if (r == 0 && keys && strncmp(keys, "soft:", 5) == 0 && encoder_key_file_read(keys + 5, ctl->master_key) < 0) {
+        log_error("run", "cannot read the key file %s", keys + 5);
+        return PRODUCER_ERROR_INPUT;
+    }
     if (r < 0) {
         /* "key service failure" alone sends an operator nowhere: say what is wrong with the file */
         if (keys && *keys && encoder_key_service_explain(keys, why, sizeof(why)) < 0)
@@ -300,6 +333,7 @@ static int line_open(struct controller *ctl, struct line *l, int i)
                                     .fault_permille = cfg->print_fault_permille,
                                     .seed = cfg->seed * 7919u + (unsigned)i};
     struct encoder_sim_config ec = {.fault_permille = cfg->chip_fault_permille,
+                                    .scp02_fault_permille = cfg->scp02_fault_permille,
                                     .seed = cfg->seed * 104729u + (unsigned)i,
                                     .card_ms = cfg->card_ms};
     int r;

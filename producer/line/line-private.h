@@ -5,6 +5,7 @@
 #include "line/line.h"
 
 #include "base/config.h"
+#include "intake/bank.h"
 #include "encoder.h"
 #include "photo.h"
 #include "printer.h"
@@ -24,6 +25,7 @@ struct controller {
     char card_prefix[2];
     char region[7];
     int max_attempts;
+    bool bank_required; /* setting bank_application = required: cards (not temporary ones) need bank data */
     struct printer_layout *layout;    /* the card face layout, loaded once and shared by the line threads */
     struct encoder_key_service *keys; /* one per controller, shared by its lines (a PSAM has one owner) */
     struct photo_checker *photo_checker; /* face and eye models, loaded once, read-only for the lines */
@@ -128,6 +130,8 @@ struct line_job {
     struct producer_claim c;
     char card_number[10];
     struct photo_image *photo;
+    bool has_bank;                  /* the card carries the bank's application: bank is loaded */
+    struct producer_bank_card bank; /* the bank's data, checked before a blank is taken */
 };
 
 enum line_next {

@@ -122,6 +122,16 @@ struct line_store_ops {
 
     /* The last failure in words, for the caller's one log line; never NULL. Required. */
     const char *(*last_error)(void *ctx);
+
+    /* The bank's application (issue 16); optional: a store without them has no bank data. bank_data: the
+     * application's current bank data file in a new NUL-terminated buffer the caller frees, 1 found / 0 none.
+     * bank_card: the card's chip carries the bank application (its masked account, the bank). bank_stripe:
+     * tracks magnetic tracks were written on the card and verified. */
+    int (*bank_data)(void *ctx, int64_t app_id, char **ret_text, size_t *ret_len);
+    int (*bank_card)(void *ctx, const char *app_id, const char *card_number, const char *pan_masked,
+                     const char *bank_name, const char *line_id);
+    int (*bank_stripe)(void *ctx, const char *app_id, const char *card_number, int tracks,
+                       const char *line_id);
 };
 
 /* The PostgreSQL store (line/store_pg.c, calling store/ functions); its ctx is a struct producer_claimer. */

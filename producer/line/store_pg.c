@@ -3,6 +3,7 @@
 #include "line/line.h"
 
 #include "intake/photo_receipt.h"
+#include "store/bank_data.h"
 #include "store/production.h"
 #include "store/queue.h"
 
@@ -124,6 +125,23 @@ static const char *pg_last_error(void *ctx)
     return m ? m : "";
 }
 
+static int pg_bank_data(void *ctx, int64_t app_id, char **ret_text, size_t *ret_len)
+{
+    return store_bank_data_get(claimer(ctx)->conn, app_id, ret_text, ret_len);
+}
+
+static int pg_bank_card(void *ctx, const char *app_id, const char *card_number, const char *pan_masked,
+                        const char *bank_name, const char *line_id)
+{
+    return store_bank_data_card(claimer(ctx)->conn, app_id, card_number, pan_masked, bank_name, line_id);
+}
+
+static int pg_bank_stripe(void *ctx, const char *app_id, const char *card_number, int tracks,
+                          const char *line_id)
+{
+    return store_bank_data_stripe(claimer(ctx)->conn, app_id, card_number, tracks, line_id);
+}
+
 const struct line_store_ops line_store_pg = {
     .claim = pg_claim,
     .outlet_known = pg_outlet_known,
@@ -141,4 +159,7 @@ const struct line_store_ops line_store_pg = {
     .pause = pg_pause,
     .work_left = pg_work_left,
     .last_error = pg_last_error,
+    .bank_data = pg_bank_data,
+    .bank_card = pg_bank_card,
+    .bank_stripe = pg_bank_stripe,
 };

@@ -8,6 +8,7 @@
 #include "base/rules.h"
 #include "store/db.h"
 #include "base/fileio.h"
+#include "base/i18n.h"
 #include "base/log.h"
 #include "producer.h"
 
@@ -59,9 +60,9 @@ int producer_calendar_row_parse(const struct csv_record *rec, int year, struct p
         const char *y = rec->nfields > 1 ? rec->fields[1] : "",
                    *source = rec->nfields > 2 ? rec->fields[2] : "";
         if (year || rec->nfields != 3 || strlen(y) != 4 || strspn(y, "0123456789") != 4 || !source[0])
-            CAL_ERROR("expected one row 'year,YYYY,source of the schedule'");
+            CAL_ERROR(_("expected one row 'year,YYYY,source of the schedule'"));
         if (atoi(y) < 1900)
-            CAL_ERROR("year %s is before 1900", y);
+            CAL_ERROR(_("year %s is before 1900"), y);
         ret->kind = PRODUCER_CALENDAR_YEAR;
         ret->year = atoi(y);
         ret->year_text = y;
@@ -74,14 +75,14 @@ int producer_calendar_row_parse(const struct csv_record *rec, int year, struct p
                    *name = rec->nfields > 3 ? rec->fields[3] : "";
         int wd_from, wd_to;
         if (!year || rec->nfields != 4 || !name[0])
-            CAL_ERROR("expected 'off,FROM,TO,name' or 'work,DATE,,name' after the year row");
+            CAL_ERROR(_("expected 'off,FROM,TO,name' or 'work,DATE,,name' after the year row"));
         /* holidays are ranges; a makeup working day is one weekend day; all inside the year */
         wd_from = iso_weekday(from, year);
         wd_to = to ? iso_weekday(to, year) : wd_from;
         if (wd_from < 0 || wd_to < 0 || (to && strcmp(to, from) < 0))
-            CAL_ERROR("dates must be YYYY-MM-DD in %d, FROM not after TO", year);
+            CAL_ERROR(_("dates must be YYYY-MM-DD in %d, FROM not after TO"), year);
         if (strcmp(kind, "work") == 0 && (to || wd_from < 6))
-            CAL_ERROR("a makeup working day is a single Saturday or Sunday");
+            CAL_ERROR(_("a makeup working day is a single Saturday or Sunday"));
         ret->kind = strcmp(kind, "work") == 0 ? PRODUCER_CALENDAR_WORK : PRODUCER_CALENDAR_OFF;
         ret->kind_text = kind;
         ret->from = from;
@@ -89,7 +90,7 @@ int producer_calendar_row_parse(const struct csv_record *rec, int year, struct p
         ret->name = name;
         return 0;
     }
-    CAL_ERROR("unknown row kind '%s' (year, off, work)", kind);
+    CAL_ERROR(_("unknown row kind '%s' (year, off, work)"), kind);
 }
 
 #undef CAL_ERROR
@@ -121,7 +122,7 @@ static int calendar_rows(PGconn *conn, const char *path, const char *data, size_
             w = store_calendar_add_days(conn, row.from, row.to, row.name, row.kind_text, err, sizeof(err));
         }
         if (w < 0) {
-            fprintf(stderr, "%s:%d: %s\n", path, rec->line, err);
+            fprintf(stderr, "%s:%d: %s\n", path, rec->line, _(err));
             r = PRODUCER_ERROR_INPUT;
             break;
         }
@@ -131,7 +132,7 @@ static int calendar_rows(PGconn *conn, const char *path, const char *data, size_
         r = PRODUCER_ERROR_INPUT;
     }
     if (r >= 0 && !year) {
-        fprintf(stderr, "%s: no 'year' row\n", path);
+        fprintf(stderr, _("%s: no 'year' row\n"), path);
         r = PRODUCER_ERROR_INPUT;
     }
     free(rec);
@@ -149,7 +150,7 @@ int producer_calendar_import(PGconn *conn, const char *path)
 
     r = producer_read_file(path, CALENDAR_FILE_MAX, &data, &len);
     if (r < 0) {
-        fprintf(stderr, "%s: %s\n", path, r == -EFBIG ? "file too large for a calendar" : strerror(-r));
+        fprintf(stderr, "%s: %s\n", path, r == -EFBIG ? _("file too large for a calendar") : strerror(-r));
         return PRODUCER_ERROR_IO;
     }
     if (store_begin(conn) < 0) {
@@ -160,7 +161,7 @@ int producer_calendar_import(PGconn *conn, const char *path)
     free(data);
     if (r < 0) {
         store_rollback(conn);
-        fprintf(stderr, "%s: nothing was imported\n", path);
+        fprintf(stderr, _("%s: nothing was imported\n"), path);
         return r;
     }
     /* applications that were waiting for this year's schedule get their deadlines now: open ones, and
@@ -179,9 +180,10 @@ int producer_calendar_import(PGconn *conn, const char *path)
         return PRODUCER_ERROR_DB;
     }
     if (store_calendar_year_summary(conn, y, &working, &waiting) == 0)
-        printf("calendar %d imported: %lld working days; %d deadline(s) now known; %lld open application(s) "
-               "still without a deadline\n",
-               year, working, known, waiting);
+        printf(
+            _("calendar %d imported: %lld working days; %d deadline(s) now known; %lld open application(s) "
+              "still without a deadline\n"),
+            year, working, known, waiting);
     return known;
 }
 
@@ -227,7 +229,7 @@ int producer_time_text(PGconn *conn, const char *text, enum producer_time_form f
         return PRODUCER_ERROR_INVALID;
     r = store_calendar_time_text(conn, &t, ret, ret_size);
     if (r < 0 && err && err_size)
-        snprintf(err, err_size, "%s: the bureau's time zone (setting bureau_timezone) could not be read",
+        snprintf(err, err_size, _("%s: the bureau's time zone (setting bureau_timezone) could not be read"),
                  field ? field : "time");
     return r < 0 ? PRODUCER_ERROR_DB : 0;
 }
@@ -295,40 +297,40 @@ int producer_risk_report(PGconn *conn, bool json, int limit)
         json_object_put(root);
         return late;
     }
-    printf("At-risk forecast: %d application(s) predicted to miss their delivery run", late);
+    printf(_("At-risk forecast: %d application(s) predicted to miss their delivery run"), late);
     if (json_object_object_get(root, "cards_per_working_day"))
-        printf(" (capacity %s cards/working day: %s cards/hour %s over %s line(s))",
+        printf(_(" (capacity %s cards/working day: %s cards/hour %s over %s line(s))"),
                field(root, "cards_per_working_day"), field(root, "cards_per_hour"),
-               json_object_get_boolean(json_object_object_get(root, "capacity_measured")) ? "measured"
-                                                                                          : "nominal",
+               json_object_get_boolean(json_object_object_get(root, "capacity_measured")) ? _("measured")
+                                                                                          : _("nominal"),
                field(root, "lines"));
-    printf("; %d with no known deadline\n", unknown);
+    printf(_("; %d with no known deadline\n"), unknown);
     for (size_t i = 0; i < rows; i++, shown++) {
         json_object *o = json_object_array_get_idx(list, i);
         const char *v = field(o, "verdict");
         if (strcmp(v, "unknown") == 0)
-            printf("  %-18s %-7s queue #%-7s deadline unknown: %s\n", field(o, "upstream_id"),
+            printf(_("  %-18s %-7s queue #%-7s deadline unknown: %s\n"), field(o, "upstream_id"),
                    field(o, "outlet"), field(o, "queue_position"),
                    json_object_object_get(o, "problem") ? field(o, "problem") : "no delivery run known");
         else if (strcmp(v, "missed") == 0)
-            printf("  %-18s %-7s queue #%-7s MISSED: had to be done by %s for the run to %s (due %s)\n",
+            printf(_("  %-18s %-7s queue #%-7s MISSED: had to be done by %s for the run to %s (due %s)\n"),
                    field(o, "upstream_id"), field(o, "outlet"), field(o, "queue_position"),
                    field(o, "latest_completion"), field(o, "outlet"), field(o, "deadline"));
         else
-            printf("  %-18s %-7s queue #%-7s reached ~%s but must be done by %s for the run to %s (due "
-                   "%s)\n",
+            printf(_("  %-18s %-7s queue #%-7s reached ~%s but must be done by %s for the run to %s (due "
+                     "%s)\n"),
                    field(o, "upstream_id"), field(o, "outlet"), field(o, "queue_position"),
                    json_object_object_get(o, "predicted_done") ? field(o, "predicted_done")
                                                                : "beyond the known calendar",
                    field(o, "latest_completion"), field(o, "outlet"), field(o, "deadline"));
     }
     if (late + unknown > shown)
-        printf("  ... %d more (--limit)\n", late + unknown - shown);
+        printf(_("  ... %d more (--limit)\n"), late + unknown - shown);
     if (nheld > 0)
-        printf("Held applications within a week of their latest completion:\n");
+        printf(_("Held applications within a week of their latest completion:\n"));
     for (size_t i = 0; i < nheld; i++) {
         json_object *o = json_object_array_get_idx(held, i);
-        printf("  %-18s %-7s must be done by %s; held: %s\n", field(o, "upstream_id"), field(o, "outlet"),
+        printf(_("  %-18s %-7s must be done by %s; held: %s\n"), field(o, "upstream_id"), field(o, "outlet"),
                field(o, "latest_completion"), field(o, "reason"));
     }
     json_object_put(root);

@@ -2,6 +2,7 @@
  * application read models */
 #include "store/applications.h"
 
+#include "base/i18n.h"
 #include "base/log.h"
 
 #include <inttypes.h>
@@ -435,8 +436,8 @@ int store_applications_insert(PGconn *conn, const struct producer_app *a, const 
         const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         snprintf(err, err_size, "%s",
                  strcmp(db_sqlstate(res), "23505") == 0
-                     ? "an application with this upstream_id already exists"
-                     : (msg ? msg : "database error"));
+                     ? N_("an application with this upstream_id already exists")
+                     : (msg ? msg : N_("database error")));
         r = PRODUCER_ERROR_DB;
     }
     PQclear(res);

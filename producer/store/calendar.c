@@ -1,6 +1,7 @@
 /* calendar.c (store) — the working-day calendar, the business clock, and the deadline forecast's query */
 #include "store/calendar.h"
 
+#include "base/i18n.h"
 #include "base/log.h"
 #include "store/settings.h"
 
@@ -21,9 +22,9 @@ static int refused(PGresult *res, const char *what, char *err, size_t err_size)
     log_debug("store", "%s: %s", what, PQresultErrorMessage(res));
     if (err && err_size)
         snprintf(err, err_size, "%s",
-                 strcmp(db_sqlstate(res), "23505") == 0 ? "that year or day is already in the calendar"
+                 strcmp(db_sqlstate(res), "23505") == 0 ? N_("that year or day is already in the calendar")
                  : msg                                  ? msg
-                                                        : "database error");
+                                                        : N_("database error"));
     PQclear(res);
     return PRODUCER_ERROR_INPUT;
 }
@@ -213,7 +214,7 @@ static int one_value(PGconn *conn, const char *sql, const char *a, const char *b
         const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         log_debug("store", "calendar: %s", PQresultErrorMessage(res));
         if (err && err_size)
-            snprintf(err, err_size, "%s", msg ? msg : "database error");
+            snprintf(err, err_size, "%s", msg ? msg : N_("database error"));
         PQclear(res);
         return msg ? PRODUCER_ERROR_INPUT : PRODUCER_ERROR_DB;
     }

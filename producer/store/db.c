@@ -47,25 +47,25 @@ const char *producer_strerror(int err)
         return encoder_strerror(err);
     switch (err) {
     case PRODUCER_ERROR_INVALID:
-        return "invalid argument";
+        return N_("invalid argument");
     case PRODUCER_ERROR_NOMEM:
-        return "out of memory";
+        return N_("out of memory");
     case PRODUCER_ERROR_IO:
-        return "input/output error";
+        return N_("input/output error");
     case PRODUCER_ERROR_DB:
-        return "database error";
+        return N_("database error");
     case PRODUCER_ERROR_CLUSTER:
-        return "the private PostgreSQL cluster could not be set up";
+        return N_("the private PostgreSQL cluster could not be set up");
     case PRODUCER_ERROR_SCHEMA:
-        return "database schema problem";
+        return N_("database schema problem");
     case PRODUCER_ERROR_INPUT:
-        return "bad input";
+        return N_("bad input");
     case PRODUCER_ERROR_REFUSED:
-        return "the database refused the change";
+        return N_("the database refused the change");
     case PRODUCER_ERROR_NOT_FOUND:
-        return "not found";
+        return N_("not found");
     default:
-        return err >= 0 ? "success" : "unknown error";
+        return err >= 0 ? N_("success") : N_("unknown error");
     }
 }
 

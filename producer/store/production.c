@@ -392,10 +392,17 @@ int store_production_render_row(PGconn *conn, const char *app_id, struct store_r
                        "                (SELECT value FROM setting WHERE key = 'card_number_prefix') || "
                        "'" RENDER_PLACEHOLDER_DIGITS "'), "
                        "       to_char(coalesce(c.issue_date, bureau_date(clock_now())), 'YYYY-MM-DD'), "
-                       "       c.card_number IS NOT NULL "
+                       "       c.card_number IS NOT NULL, a.kind, "
+                       /* the card's expiry, else the one a card made today would get (as the line's claim) */
+                       "       to_char(coalesce(c.expiry_date, CASE WHEN a.kind = 'temporary' "
+                       "         THEN bureau_date(clock_now()) + (SELECT value::integer FROM setting "
+                       "                                          WHERE key = 'temporary_validity_days') "
+                       "         ELSE (bureau_date(clock_now()) + make_interval(years => "
+                       "           (SELECT value::integer FROM setting "
+                       "            WHERE key = 'card_validity_years')))::date END), 'YYYY-MM-DD') "
                        "FROM application a "
                        "LEFT JOIN photo p ON p.id = a.photo_id "
-                       "LEFT JOIN LATERAL (SELECT card_number, issue_date FROM card "
+                       "LEFT JOIN LATERAL (SELECT card_number, issue_date, expiry_date FROM card "
                        "                   WHERE application_id = a.id AND status IN ('good', 'issued') "
                        "                   ORDER BY card_number DESC LIMIT 1) c ON true "
                        "WHERE a.id::text = $1 OR a.upstream_id = $1",
@@ -417,6 +424,8 @@ int store_production_render_row(PGconn *conn, const char *app_id, struct store_r
     copy_field(row.issue_date, sizeof(row.issue_date), res, 0, 5);
     /* a binary boolean is one byte, 1 for true */
     row.has_card = PQgetlength(res, 0, 6) == 1 && PQgetvalue(res, 0, 6)[0] == 1;
+    copy_field(row.kind, sizeof(row.kind), res, 0, 7);
+    copy_field(row.expiry_date, sizeof(row.expiry_date), res, 0, 8);
     if (!PQgetisnull(res, 0, 3)) {
         row.photo_len = (size_t)PQgetlength(res, 0, 3);
         row.photo = malloc(row.photo_len ? row.photo_len : 1);

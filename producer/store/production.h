@@ -101,6 +101,8 @@ struct store_render_row {
     char card_number[16]; /* of the produced card, else the prefix and a placeholder */
     char issue_date[11];  /* YYYY-MM-DD: the card's, else today */
     bool has_card;
+    char kind[16];        /* the application's: new, replacement, exchange, temporary */
+    char expiry_date[11]; /* YYYY-MM-DD: the card's, else what a card made today would get */
 };
 /* Returns 0, PRODUCER_ERROR_NOT_FOUND or PRODUCER_ERROR_DB. */
 int store_production_render_row(PGconn *conn, const char *app_id, struct store_render_row *ret);

@@ -89,7 +89,8 @@ int store_tracking_shipment_json(PGconn *conn, const char *shipment_id, json_obj
     cards = store_query(
         conn, "tracking",
         "SELECT i.card_number, c.status, a.upstream_id, a.name, a.ssn, " SQL_LOCAL(
-            "i.added_at") " FROM shipment_item i JOIN card c ON c.card_number = i.card_number "
+            "i.added_at") ", c.bank_account_masked, c.bank_name_written FROM shipment_item i JOIN card c ON "
+                          "c.card_number = i.card_number "
                           "JOIN application a ON a.id = c.application_id WHERE i.shipment_id = $1 "
                           "ORDER BY i.card_number",
         1, p);
@@ -110,6 +111,9 @@ int store_tracking_shipment_json(PGconn *conn, const char *shipment_id, json_obj
         json_object_object_add(c, "holder", json_object_new_string(name));
         json_object_object_add(c, "ssn", json_object_new_string(ssn));
         json_object_object_add(c, "packed_at", json_object_new_string(PQgetvalue(cards, i, 5)));
+        /* the bank application's account, masked (first 6 / last 4); null when the card carries none */
+        json_object_object_add(c, "bank_account", str_or_null(cards, i, 6));
+        json_object_object_add(c, "bank", str_or_null(cards, i, 7));
         json_object_array_add(a, c);
     }
     json_object_object_add(o, "items", a);

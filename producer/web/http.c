@@ -4,11 +4,13 @@
 #include "web/http.h"
 #include "store/store.h"
 
+#include "base/i18n.h"
 #include "base/log.h"
 #include "web/web.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <locale.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -387,6 +389,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
     req.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     req.file_name = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-File-Name");
     req.doc_number = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Document-Number");
+    req.accept_language = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
     req.client = client;
     req.body = up->data;
     req.body_len = up->len;
@@ -430,6 +433,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp.retry_after);
     if (resp.location[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, resp.location);
+    if (resp.language) {
+        /* the same address answers in either language: a cache keeps each apart */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_LANGUAGE, resp.language);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Language, Cookie");
+    }
     if (log_get_level() >= LOG_LEVEL_DEBUG) {
         /* CR and LF in a decoded path would forge log lines */
         char m[32], u[400];
@@ -502,6 +510,19 @@ static int parse_listen(const char *s, struct sockaddr_storage *ret, socklen_t *
     return 0;
 }
 
+/* A server started in English (LANGUAGE=en) still answers a Chinese browser in Chinese: gettext finds the
+ * catalog through the message locale, which i18n_init() prepares only for a Chinese process. The same as it
+ * does then, before any request thread starts; English requests never call gettext (i18n_text()). */
+static void prepare_chinese(void)
+{
+    if (i18n_get() != I18N_EN || !i18n_catalog_dir()[0])
+        return;
+    setlocale(LC_CTYPE, "C.UTF-8");
+    if (!setlocale(LC_MESSAGES, "zh_CN.UTF-8"))
+        setlocale(LC_MESSAGES, "C.UTF-8");
+    setenv("LANGUAGE", "zh_CN", 1);
+}
+
 int producer_http_serve(const struct db_config *db, const struct http_config *cfg)
 {
     struct server *srv;
@@ -536,6 +557,7 @@ int producer_http_serve(const struct db_config *db, const struct http_config *cf
         }
     }
     web_server_init(&srv->web);
+    prepare_chinese();
     /* the Host a request may name: the listen address (every address when listening on all) */
     if (addr.ss_family == AF_INET6) {
         const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)&addr)->sin6_addr;

@@ -9,6 +9,7 @@
 #include "intake/applications.h"
 #include "intake/intake.h"
 #include "store/limit.h"
+#include "base/i18n.h"
 #include "base/log.h"
 #include "photo.h"
 #include "intake/photo_receipt.h"
@@ -91,6 +92,7 @@ static void reply_error(struct call *c, int status, const char *fmt, ...)
     va_end(ap);
     json_object_object_add(o, "error", json_object_new_string(msg));
     reply_json(c, status, o);
+    c->resp->language = i18n_tag(i18n_get());
 }
 
 /* a producer/dispatch error as an HTTP status */
@@ -150,7 +152,7 @@ static json_object *json_body(struct call *c)
     json_object *o;
 
     if (!content_type_is(c->req->content_type, "application/json")) {
-        reply_error(c, 415, "send the body as application/json");
+        reply_error(c, 415, _("send the body as application/json"));
         return NULL;
     }
     o = web_parse_json(c->req->body, c->req->body_len, why, sizeof(why));
@@ -169,11 +171,11 @@ static bool field(struct call *c, json_object *o, const char *key, size_t max, b
     *ret = NULL;
     if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
         if (required)
-            reply_error(c, 400, "'%s' is required", key);
+            reply_error(c, 400, _("'%s' is required"), key);
         return !required;
     }
     if (!json_object_is_type(v, json_type_string) || !web_text_ok(json_object_get_string(v), max)) {
-        reply_error(c, 400, "'%s' must be text of at most %zu bytes without control characters", key, max);
+        reply_error(c, 400, _("'%s' must be text of at most %zu bytes without control characters"), key, max);
         return false;
     }
     *ret = json_object_get_string(v);
@@ -215,7 +217,7 @@ static void reply_read(struct call *c, int r, json_object *o)
         web_log_text(c->req->method, method, sizeof(method));
         web_log_text(c->req->path, path, sizeof(path));
         log_warn("web", "%s %s: the database did not answer", method, path);
-        reply_error(c, 503, "the database did not answer; try again");
+        reply_error(c, 503, _("the database did not answer; try again"));
         return;
     }
     reply_json(c, 200, o);
@@ -274,11 +276,11 @@ static bool limit_take(struct call *c, const struct producer_limit *lim, const c
 
     if (r > 0) {
         snprintf(c->resp->retry_after, sizeof(c->resp->retry_after), "%d", r);
-        reply_error(c, 429, "too many failed %s; try again in %d seconds", what, r);
+        reply_error(c, 429, _("too many failed %s; try again in %d seconds"), what, r);
         return false;
     }
     if (r < 0) {
-        reply_error(c, 503, "not possible right now; try again later");
+        reply_error(c, 503, _("not possible right now; try again later"));
         return false;
     }
     return true;
@@ -311,7 +313,7 @@ static void api_login(struct call *c)
     int r;
 
     if (!same_origin(c)) {
-        reply_error(c, 403, "cross-site sign-in refused");
+        reply_error(c, 403, _("cross-site sign-in refused"));
         return;
     }
     if (!(body = json_body(c)))
@@ -330,14 +332,14 @@ static void api_login(struct call *c)
         /* the name someone typed may be anything, a person's name too: masked like personal data */
         producer_mask_name(name, masked, sizeof(masked));
         log_info("web", "failed sign-in for '%s' from %s", masked, c->req->client ? c->req->client : "?");
-        reply_error(c, 401, "wrong name or password");
+        reply_error(c, 401, _("wrong name or password"));
     } else if (r == ACCOUNT_ERROR_BUSY) {
         producer_limit_forgive(c->conn, attempt);
         snprintf(c->resp->retry_after, sizeof(c->resp->retry_after), "1");
         reply_error(c, 503, "%s", account_strerror(r));
     } else if (r < 0) {
         producer_limit_forgive(c->conn, attempt);
-        reply_error(c, 503, "sign-in is not possible right now");
+        reply_error(c, 503, _("sign-in is not possible right now"));
     } else {
         producer_limit_forgive(c->conn, attempt);
         snprintf(c->resp->set_cookie, sizeof(c->resp->set_cookie),
@@ -449,11 +451,11 @@ static void api_shipments(struct call *c)
 
     if (status && strcmp(status, "open") && strcmp(status, "sealed") && strcmp(status, "dispatched") &&
         strcmp(status, "received") && strcmp(status, "lost")) {
-        reply_error(c, 400, "status is one of open, sealed, dispatched, received, lost");
+        reply_error(c, 400, _("status is one of open, sealed, dispatched, received, lost"));
         return;
     }
     if (outlet && !valid_code(outlet, 16)) {
-        reply_error(c, 400, "outlet is a code of letters and digits");
+        reply_error(c, 400, _("outlet is a code of letters and digits"));
         return;
     }
     int r = producer_dispatch_shipments_json(c->conn, status, outlet, 500, &o);
@@ -579,6 +581,11 @@ static void api_collect(struct call *c)
             json_object_object_add(o, "temporary",
                                    col.ret_temporary[0] ? json_object_new_string(col.ret_temporary) : NULL);
             json_object_object_add(o, "temporary_due", json_object_new_boolean(col.ret_temporary_due));
+            /* the bank application's account, masked; the bank activates that function itself */
+            json_object_object_add(o, "bank_account",
+                                   col.ret_bank_account[0] ? json_object_new_string(col.ret_bank_account)
+                                                           : NULL);
+            json_object_object_add(o, "bank", col.ret_bank[0] ? json_object_new_string(col.ret_bank) : NULL);
             reply_json(c, 200, o);
         }
     }
@@ -662,12 +669,12 @@ static void api_document(struct call *c)
 
     if (!dot || !(strcmp(doc, "label.png") == 0 || strcmp(doc, "label.pdf") == 0 ||
                   strcmp(doc, "manifest.pdf") == 0 || strcmp(doc, "manifest.csv") == 0)) {
-        reply_error(c, 404, "documents: label.png, label.pdf, manifest.pdf, manifest.csv");
+        reply_error(c, 404, _("documents: label.png, label.pdf, manifest.pdf, manifest.csv"));
         return;
     }
     fd = mkstemp(path);
     if (fd < 0) {
-        reply_error(c, 500, "cannot make a temporary file");
+        reply_error(c, 500, _("cannot make a temporary file"));
         return;
     }
     close(fd);
@@ -683,7 +690,7 @@ static void api_document(struct call *c)
     if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > 64 * 1024 * 1024) {
         if (fd >= 0)
             close(fd);
-        reply_error(c, 500, "cannot read the document back");
+        reply_error(c, 500, _("cannot read the document back"));
         return;
     }
     free(c->resp->body);
@@ -713,7 +720,7 @@ static void api_release(struct call *c)
     int r;
 
     if (!valid_application_ref(c->seg[0])) {
-        reply_error(c, 404, "no such application");
+        reply_error(c, 404, _("no such application"));
         return;
     }
     producer_ctx_init(c, &ctx);
@@ -733,7 +740,7 @@ static void api_cancel(struct call *c)
     int r;
 
     if (!valid_application_ref(c->seg[0])) {
-        reply_error(c, 404, "no such application");
+        reply_error(c, 404, _("no such application"));
         return;
     }
     if (!(body = json_body(c)))
@@ -850,22 +857,23 @@ static void api_track(struct call *c)
     int r;
 
     if (!app || !*app || strlen(app) > 64) {
-        reply_error(c, 400, "give the application number (application=...)");
+        reply_error(c, 400, _("give the application number (application=...)"));
         return;
     }
     /* Without an account, the holder's whole document number must match too: application numbers are
      * sequential and 4 characters are soon guessed. A studio (signed in) may give the last 4. */
     if (!c->signed_in && (!document || strlen(document) < 5 || strlen(document) > 32)) {
-        reply_error(c, 400, "give the holder's whole document number (document=...)");
+        reply_error(c, 400, _("give the holder's whole document number (document=...)"));
         return;
     }
     if (c->signed_in && !staff && !document && !last4) {
-        reply_error(c, 400,
-                    "give the holder's document number (document=...) or its last 4 characters (last4=...)");
+        reply_error(
+            c, 400,
+            _("give the holder's document number (document=...) or its last 4 characters (last4=...)"));
         return;
     }
     if (document && strlen(document) > 32) {
-        reply_error(c, 400, "a document number has at most 32 characters");
+        reply_error(c, 400, _("a document number has at most 32 characters"));
         return;
     }
     /* failed look-ups are limited for everyone but staff; an unknown application and a wrong document count
@@ -878,7 +886,7 @@ static void api_track(struct call *c)
                                                 : last4,
                                      document != NULL, &o);
     if (r == PRODUCER_ERROR_NOT_FOUND || r == PRODUCER_ERROR_INPUT) {
-        reply_error(c, 404, "no application with that number and document");
+        reply_error(c, 404, _("no application with that number and document"));
         return;
     }
     if (attempt)
@@ -911,17 +919,17 @@ static void api_photo_upload(struct call *c)
 
     if (!content_type_is(req->content_type, "image/jpeg") &&
         !content_type_is(req->content_type, "image/png")) {
-        reply_error(c, 415, "send the photo itself as image/jpeg or image/png");
+        reply_error(c, 415, _("send the photo itself as image/jpeg or image/png"));
         return;
     }
     if (req->body_len == 0) {
-        reply_error(c, 400, "the photo is empty");
+        reply_error(c, 400, _("the photo is empty"));
         return;
     }
     if (!valid_doc_number(req->doc_number)) {
         reply_error(c, 400,
-                    "give the applicant's document number (5 to 32 characters) in the X-Document-Number "
-                    "header");
+                    _("give the applicant's document number (5 to 32 characters) in the X-Document-Number "
+                      "header"));
         return;
     }
     /* the document's type (?doc_type=, default resident_id) and a number valid for it, before the slow
@@ -937,27 +945,29 @@ static void api_photo_upload(struct call *c)
         if (r == PRODUCER_ERROR_INPUT)
             reply_error(c, 400, "%s", ctx.message);
         else
-            reply_error(c, 503, "the document could not be checked; try again");
+            reply_error(c, 503, _("the document could not be checked; try again"));
         return;
     }
     if (!ck) {
         reply_error(c, 503,
-                    "the photo checker is not available (face detection models missing); tell the "
-                    "bureau");
+                    _("the photo checker is not available (face detection models missing); tell the "
+                      "bureau"));
         return;
     }
     /* the configured profile, the rules the lines check the photo against again */
     if (photo_check(ck, req->body, req->body_len,
                     c->s->profile ? c->s->profile : photo_profile_builtin("ssc"), &rep) < 0) {
-        reply_error(c, 503, "the photo could not be checked; try again");
+        reply_error(c, 503, _("the photo could not be checked; try again"));
         return;
     }
     o = producer_photo_report_json(rep, NULL);
     if (!o) {
         photo_report_free(rep);
-        reply_error(c, 503, "the photo could not be checked; try again");
+        reply_error(c, 503, _("the photo could not be checked; try again"));
         return;
     }
+    /* the studio reads the advice in its request's language; the receipt keeps the report in English */
+    producer_photo_report_json_localise(o);
     json_object_object_add(o, "receipt_no", NULL);
     if (rep->verdict == PHOTO_STATUS_FAIL) {
         /* no receipt; the audit trail says which studio sent a failing photo and why */
@@ -998,7 +1008,7 @@ db_fail:
     store_rollback(c->conn);
     photo_report_free(rep);
     json_object_put(o);
-    reply_error(c, 503, "the receipt could not be stored; try again");
+    reply_error(c, 503, _("the receipt could not be stored; try again"));
 }
 
 /* Receipts: a studio sees its own only; staff see all (outlets verify the receipts applicants bring). */
@@ -1025,21 +1035,21 @@ static void api_receipt(struct call *c)
     else if (strcmp(format, "png") == 0)
         fmt = PHOTO_RECEIPT_PNG;
     else if (strcmp(format, "json") != 0) {
-        reply_error(c, 400, "format: pdf, png or json");
+        reply_error(c, 400, _("format: pdf, png or json"));
         return;
     }
     r = producer_photo_receipt_get(c->conn, c->seg[0], &rc);
     if (r == PRODUCER_ERROR_INPUT || r == PRODUCER_ERROR_NOT_FOUND) {
-        reply_error(c, 404, "no such receipt");
+        reply_error(c, 404, _("no such receipt"));
         return;
     }
     if (r < 0) {
-        reply_error(c, 503, "the database did not answer; try again");
+        reply_error(c, 503, _("the database did not answer; try again"));
         return;
     }
     /* another studio's receipt gets the same answer as a receipt that does not exist */
     if (strcmp(c->who.role, "studio") == 0 && strcmp(rc.studio, c->who.studio) != 0) {
-        reply_error(c, 404, "no such receipt");
+        reply_error(c, 404, _("no such receipt"));
         return;
     }
     if (format && strcmp(format, "json") == 0) {
@@ -1066,7 +1076,7 @@ static void api_receipt(struct call *c)
     free(bytes);
     if (r < 0) {
         log_warn("web", "receipt %s: %s", rc.number, photo_strerror(r));
-        reply_error(c, 500, "the receipt could not be drawn");
+        reply_error(c, 500, _("the receipt could not be drawn"));
         return;
     }
     c->resp->status = 200;
@@ -1085,7 +1095,7 @@ static void api_events(struct call *c)
 
     if ((before && (strspn(before, "0123456789") != strlen(before) || strlen(before) > 18)) ||
         (kind && !valid_code(kind, 32))) {
-        reply_error(c, 400, "before is an event id; kind a word");
+        reply_error(c, 400, _("before is an event id; kind a word"));
         return;
     }
     r = store_reads_events(c->conn, before, kind, &o);
@@ -1118,8 +1128,8 @@ static void api_account_add(struct call *c)
             (strcmp(role, "studio") == 0) != (studio != NULL) ||
             (studio && !producer_account_valid_studio(studio)))
             reply_error(c, 400,
-                        "name: 2-32 of a-z 0-9 . _ -; role: operator, studio, dispatch, auditor or admin; "
-                        "a studio account needs a studio code, others none");
+                        _("name: 2-32 of a-z 0-9 . _ -; role: operator, studio, dispatch, auditor or admin; "
+                          "a studio account needs a studio code, others none"));
         else if ((r = producer_account_add(c->conn, name, role, studio, password)) < 0)
             reply_failure(c, r, account_strerror(r));
         else {
@@ -1135,11 +1145,11 @@ static void api_account_disable(struct call *c)
     int r;
 
     if (!producer_account_valid_name(c->seg[0])) {
-        reply_error(c, 404, "no such account");
+        reply_error(c, 404, _("no such account"));
         return;
     }
     if (strcmp(c->seg[0], c->who.name) == 0) {
-        reply_error(c, 409, "you cannot disable your own account");
+        reply_error(c, 409, _("you cannot disable your own account"));
         return;
     }
     r = producer_account_disable(c->conn, c->seg[0]);
@@ -1173,7 +1183,7 @@ static void api_metrics(struct call *c)
     f = open_memstream(&buf, &len);
     if (!f) {
         json_object_put(m);
-        reply_error(c, 500, "out of memory");
+        reply_error(c, 500, _("out of memory"));
         return;
     }
     lines = json_object_object_get(m, "lines");
@@ -1247,6 +1257,25 @@ struct route {
     void (*handler)(struct call *c);
 };
 
+/* The photo rules studio uploads are checked against (the configured profile): the studio page says them as
+ * the profile does, never from numbers of its own */
+static void api_photo_profile(struct call *c)
+{
+    const struct photo_profile *p = c->s->profile ? c->s->profile : photo_profile_builtin("ssc");
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "name", json_object_new_string(p->name));
+    json_object_object_add(o, "version", json_object_new_int64(p->version));
+    json_object_object_add(o, "width", json_object_new_int64(p->width));
+    json_object_object_add(o, "height", json_object_new_int64(p->height));
+    json_object_object_add(o, "dpi_min", json_object_new_double(p->density_dpi.min));
+    json_object_object_add(o, "dpi_max", json_object_new_double(p->density_dpi.max));
+    json_object_object_add(o, "size_kb_min", json_object_new_double(p->file_size_kb.min));
+    json_object_object_add(o, "size_kb_max", json_object_new_double(p->file_size_kb.max));
+    json_object_object_add(o, "png", json_object_new_boolean(p->allow_png != 0));
+    reply_json(c, 200, o);
+}
+
 static const struct route routes[] = {
     {"POST", "/api/v1/login", R_PUBLIC, api_login},
     {"POST", "/api/v1/logout", R_ANY, api_logout},
@@ -1281,6 +1310,7 @@ static const struct route routes[] = {
     {"GET", "/api/v1/uncollected", R_DISPATCH | R_AUDITOR | R_ADMIN, api_uncollected},
     {"GET", "/api/v1/track", R_PUBLIC, api_track},
     {"POST", "/api/v1/photos", R_STUDIO, api_photo_upload},
+    {"GET", "/api/v1/photo-profile", R_ANY, api_photo_profile},
     {"GET", "/api/v1/receipts", R_ANY, api_receipts},
     {"GET", "/api/v1/receipts/*", R_ANY, api_receipt},
     {"GET", "/api/v1/events", R_AUDITOR | R_ADMIN, api_events},
@@ -1362,8 +1392,97 @@ static const char *asset_type(const char *path)
     return "application/octet-stream";
 }
 
+/* A page in the request's language: each {{message}} becomes its translation (the catalog's, see
+ * tests/lint/po.sh), and <html lang="en"> names the language the page is in. */
+static void translate_page(struct call *c, const unsigned char *data, size_t len)
+{
+    const char *p = (const char *)data, *end = p + len;
+    const char *html_lang = "<html lang=\"en\">";
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *m = open_memstream(&buf, &size);
+
+    if (!m) {
+        reply_error(c, 500, _("out of memory"));
+        return;
+    }
+    while (p < end) {
+        const char *open = memmem(p, (size_t)(end - p), "{{", 2);
+        const char *close = open ? memmem(open + 2, (size_t)(end - open - 2), "}}", 2) : NULL;
+        const char *tag = memmem(p, (size_t)(end - p), html_lang, strlen(html_lang));
+
+        if (tag && (!open || tag < open)) {
+            fwrite(p, 1, (size_t)(tag - p), m);
+            fprintf(m, "<html lang=\"%s\">", i18n_tag(i18n_get()));
+            p = tag + strlen(html_lang);
+            continue;
+        }
+        if (!open || !close) {
+            fwrite(p, 1, (size_t)(end - p), m);
+            break;
+        }
+        fwrite(p, 1, (size_t)(open - p), m);
+        char msgid[1024];
+        size_t n = (size_t)(close - open - 2);
+        if (n < sizeof(msgid)) {
+            memcpy(msgid, open + 2, n);
+            msgid[n] = '\0';
+            fputs(i18n_text(msgid), m);
+        } else {
+            fwrite(open, 1, (size_t)(close + 2 - open), m);
+        }
+        p = close + 2;
+    }
+    fclose(m);
+    free(c->resp->body);
+    c->resp->body = (uint8_t *)buf;
+    c->resp->len = size;
+    c->resp->status = 200;
+    c->resp->content_type = asset_type(".html");
+    c->resp->language = i18n_tag(i18n_get());
+}
+
+/* /i18n.js: the pages' scripts' messages in the request's language, as a table their _() reads (app.js) */
+static void serve_script_messages(struct call *c)
+{
+    json_object *o = json_object_new_object();
+    const char *s;
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *m;
+
+    for (size_t i = 0; o && i < web_js_message_count; i++)
+        json_object_object_add(o, web_js_messages[i], json_object_new_string(i18n_text(web_js_messages[i])));
+    m = o ? open_memstream(&buf, &size) : NULL;
+    if (!m) {
+        json_object_put(o);
+        reply_error(c, 500, _("out of memory"));
+        return;
+    }
+    s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    /* generated from the catalog: the messages are data, and the script only names them */
+    fprintf(m,
+            "// i18n.js — the dashboard's messages in %s (generated by the server)\n'use strict';\n"
+            "const cardlineLang = '%s';\nconst cardlineMessages = %s;\n",
+            i18n_tag(i18n_get()), i18n_tag(i18n_get()), s);
+    json_object_put(o);
+    fclose(m);
+    free(c->resp->body);
+    c->resp->body = (uint8_t *)buf;
+    c->resp->len = size;
+    c->resp->status = 200;
+    c->resp->content_type = asset_type(".js");
+    c->resp->language = i18n_tag(i18n_get());
+}
+
 static bool serve_asset(struct call *c, const char *path)
 {
+    bool page = strlen(path) > 5 && strcmp(path + strlen(path) - 5, ".html") == 0;
+
+    if (strcmp(path, "/i18n.js") == 0) {
+        serve_script_messages(c);
+        return true;
+    }
     for (size_t i = 0; i < web_asset_count; i++) {
         if (strcmp(web_assets[i].path, path) != 0)
             continue;
@@ -1384,6 +1503,11 @@ static bool serve_asset(struct call *c, const char *path)
                 fclose(f);
                 if (m) {
                     fclose(m);
+                    if (page) {
+                        translate_page(c, (const unsigned char *)buf, len);
+                        free(buf);
+                        return true;
+                    }
                     free(c->resp->body);
                     c->resp->body = (uint8_t *)buf;
                     c->resp->len = len;
@@ -1392,6 +1516,10 @@ static bool serve_asset(struct call *c, const char *path)
                     return true;
                 }
             }
+        }
+        if (page) {
+            translate_page(c, web_assets[i].data, web_assets[i].len);
+            return true;
         }
         set_body(c->resp, 200, asset_type(path), web_assets[i].data, web_assets[i].len);
         c->resp->cacheable = true;
@@ -1403,6 +1531,7 @@ static bool serve_asset(struct call *c, const char *path)
 void web_server_init(struct web_server *s)
 {
     memset(s, 0, sizeof(*s));
+    s->default_lang = (int)i18n_get();
 }
 
 void web_server_destroy(struct web_server *s)
@@ -1459,6 +1588,20 @@ void web_response_free(struct web_response *resp)
     resp->body = NULL;
 }
 
+/* The language a request is answered in: the reader's choice on the pages (the lang cookie the language
+ * switch sets), else the browser's Accept-Language, else the server's own (a script sends neither) */
+static enum i18n_lang request_lang(const struct web_server *s, const struct web_request *req)
+{
+    char chosen[16];
+    enum i18n_lang lang;
+
+    if (web_cookie_get(req->cookie, "lang", chosen, sizeof(chosen)) && i18n_lang_of(chosen, &lang))
+        return lang;
+    if (req->accept_language && *req->accept_language)
+        return i18n_accept_language(req->accept_language);
+    return (enum i18n_lang)s->default_lang;
+}
+
 void web_handle(struct web_server *s, PGconn *conn, const struct web_request *req, struct web_response *resp)
 {
     struct call c;
@@ -1468,6 +1611,7 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
 
     memset(resp, 0, sizeof(*resp));
     memset(&c, 0, sizeof(c));
+    i18n_set(request_lang(s, req));
     c.s = s;
     c.conn = conn;
     c.req = req;
@@ -1475,29 +1619,29 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
 
     if (!req->method || !req->path || req->path[0] != '/' || strlen(req->path) > 256 ||
         !web_text_ok(req->path, 256)) {
-        reply_error(&c, 400, "bad request path");
+        reply_error(&c, 400, _("bad request path"));
         return;
     }
     /* DNS rebinding: a page from a name that is not ours, made to point at this server, would read it as
      * its own; browsers always send the name they loaded from */
     if (!req->via_proxy && !web_host_ok(s, req->host)) {
-        reply_error(&c, 421, "this server does not answer for that host name");
+        reply_error(&c, 421, _("this server does not answer for that host name"));
         return;
     }
     if (req->body_too_large) {
-        reply_error(&c, 413, "the body is too large (photos up to %u bytes, API calls up to %u)",
+        reply_error(&c, 413, _("the body is too large (photos up to %u bytes, API calls up to %u)"),
                     WEB_UPLOAD_MAX, WEB_JSON_MAX);
         return;
     }
     if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
         if (strcmp(req->path, "/") == 0) {
             snprintf(resp->location, sizeof(resp->location), "/login.html");
-            reply_error(&c, 302, "see /login.html");
+            reply_error(&c, 302, _("see /login.html"));
             return;
         }
         if (strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/metrics") != 0) {
             if (!serve_asset(&c, req->path))
-                reply_error(&c, 404, "not found");
+                reply_error(&c, 404, _("not found"));
             return;
         }
     }
@@ -1517,17 +1661,17 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
         }
     }
     if (!route) {
-        reply_error(&c, path_known ? 405 : 404, path_known ? "method not allowed" : "not found");
+        reply_error(&c, path_known ? 405 : 404, path_known ? _("method not allowed") : _("not found"));
         return;
     }
     /* path segments that name things are checked before any database work */
     if ((strncmp(route->pattern, "/api/v1/shipments/*", 19) == 0 && !valid_shipment(c.seg[0])) ||
         (strncmp(route->pattern, "/api/v1/cards/*", 15) == 0 && !valid_card(c.seg[0]))) {
-        reply_error(&c, 404, "no such shipment or card");
+        reply_error(&c, 404, _("no such shipment or card"));
         return;
     }
     if (!conn) {
-        reply_error(&c, 503, "no database");
+        reply_error(&c, 503, _("no database"));
         return;
     }
     r = authenticate(&c);
@@ -1537,7 +1681,7 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
     if (r < 0 && r != ACCOUNT_ERROR_DENIED && r != ACCOUNT_ERROR_BUSY) {
         snprintf(c.resp->retry_after, sizeof(c.resp->retry_after), "1");
         resp->db_retry = true;
-        reply_error(&c, 503, "the database did not answer; try again");
+        reply_error(&c, 503, _("the database did not answer; try again"));
         return;
     }
     if (r == ACCOUNT_ERROR_BUSY && route->roles != R_PUBLIC) {
@@ -1547,11 +1691,11 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
     }
     if (route->roles != R_PUBLIC) {
         if (!c.signed_in) {
-            reply_error(&c, 401, "sign in first");
+            reply_error(&c, 401, _("sign in first"));
             return;
         }
         if (!(route->roles & role_bit(c.who.role))) {
-            reply_error(&c, 403, "your role (%s) may not do this", c.who.role);
+            reply_error(&c, 403, _("your role (%s) may not do this"), c.who.role);
             return;
         }
     }
@@ -1560,7 +1704,7 @@ void web_handle(struct web_server *s, PGconn *conn, const struct web_request *re
     if (strcmp(req->method, "POST") == 0 && route->handler != api_login && c.session[0] &&
         !(req->authorization && strncmp(req->authorization, "Bearer ", 7) == 0)) {
         if (!req->csrf || !c.csrf[0] || !producer_account_secret_eq(req->csrf, c.csrf) || !same_origin(&c)) {
-            reply_error(&c, 403, "missing or wrong CSRF token; reload the page");
+            reply_error(&c, 403, _("missing or wrong CSRF token; reload the page"));
             return;
         }
     }

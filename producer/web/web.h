@@ -38,9 +38,10 @@ struct web_request {
     const char *origin;        /* Origin header */
     const char *host;          /* Host header */
     const char *content_type;
-    const char *file_name;  /* X-File-Name header of an upload */
-    const char *doc_number; /* X-Document-Number header of a studio's upload: the applicant's document */
-    const char *client;     /* the client's address (the peer's, or the one a trusted proxy forwarded) */
+    const char *file_name;       /* X-File-Name header of an upload */
+    const char *doc_number;      /* X-Document-Number header of a studio's upload: the applicant's document */
+    const char *accept_language; /* Accept-Language header: the reader's, unless a lang cookie chose */
+    const char *client;          /* the client's address (the peer's, or the one a trusted proxy forwarded) */
     /* the scheme the client used, "http" or "https" (NULL: https with secure cookies, else http), that an
      * Origin must name: behind a TLS proxy, as the trusted proxy forwarded it */
     const char *scheme;
@@ -60,7 +61,8 @@ struct web_response {
     char disposition[160];
     char retry_after[24];
     char location[64];
-    bool cacheable; /* static assets */
+    bool cacheable;       /* static assets */
+    const char *language; /* Content-Language of a page or an answer in words ("zh-CN", "en") */
     /* the database failed before the request changed anything (while checking who asks): the caller may run
      * it once more on a fresh connection */
     bool db_retry;
@@ -82,6 +84,9 @@ struct web_server {
      * Host a request may name (DNS rebinding); listen_any (0.0.0.0, ::) accepts every IP address */
     char listen_host[46];
     bool listen_any;
+    /* a request's language when it names none (no lang cookie, no Accept-Language: a script, not a
+     * browser): the process's (LANG, else Chinese), taken by web_server_init() on the starting thread */
+    int default_lang;
 };
 
 void web_server_init(struct web_server *s);
@@ -132,3 +137,7 @@ struct web_asset {
 };
 extern const struct web_asset web_assets[];
 extern const size_t web_asset_count;
+/* The messages the pages' scripts translate (_('...') and N_('...') in the scripts in producer/web/assets,
+ * found by embed_web.cmake): /i18n.js gives each one's translation in the request's language. */
+extern const char *const web_js_messages[];
+extern const size_t web_js_message_count;

@@ -1,5 +1,6 @@
 /* web_receipt.h — the photo quality test receipt (《数字相片质量检测回执》) a studio downloads from the
- * dashboard: the same document `cardline photo check --receipt` writes (photo/receipt.c), in memory */
+ * dashboard: the slip `cardline photo check --receipt` writes (photo/receipt.c), in the reader's language, in
+ * memory */
 #pragma once
 
 #include "photo.h"

@@ -93,6 +93,19 @@ BROWSER_DIR="$BROWSER_DIR" URL=$url SHIPMENT=$ship RISKY=$risky PHOTO="$WORK/por
     CHROMIUM="$chromium" ARTIFACTS="$BROWSER_DIR/artifacts" PROFILE_ROOT="$WORK" \
     LOSTCARD=$lostcard CANCEL=$cancel TRACK=$track TRACKDOC=$trackdoc DB="$DB" LIFECARD=$lifecard TEMPCARD=$tempcard \
     node "$here/dashboard.mjs"
+# the studio's receipt in the reader's language: scenario 1 downloaded it in English, scenario 10 in Chinese
+if need_tool pdftotext poppler-utils; then
+    # pdftotext breaks small print's words apart ("Dig ital"): the text is compared without its blanks
+    pdftotext "$BROWSER_DIR/artifacts/receipt.pdf" - | tr -d ' \n' >"$WORK/receipt-en.txt"
+    pdftotext "$BROWSER_DIR/artifacts/receipt-zh.pdf" - | tr -d ' \n' >"$WORK/receipt-zh.txt"
+    grep -q "Digitalphotoqualityreceipt" "$WORK/receipt-en.txt" && grep -q "Validuntil" "$WORK/receipt-en.txt" &&
+        grep -Eq "[0-9]{4}-[0-9]{2}-[0-9]{2}" "$WORK/receipt-en.txt" && ! grep -q "回执" "$WORK/receipt-en.txt" ||
+        fail "the receipt an English browser downloads is not English: $(head -c 300 "$WORK/receipt-en.txt")"
+    grep -q "数字相片质量检测回执" "$WORK/receipt-zh.txt" && grep -q "有效期至" "$WORK/receipt-zh.txt" &&
+        grep -Eq "[0-9]{4}年[0-9]{2}月[0-9]{2}日" "$WORK/receipt-zh.txt" && ! grep -q "Validuntil" "$WORK/receipt-zh.txt" ||
+        fail "the receipt a Chinese browser downloads is not Chinese: $(head -c 300 "$WORK/receipt-zh.txt")"
+    echo "ok: the receipt PDF in English (2026-12-05) and in Chinese (2026年12月05日), as the browser asks"
+fi
 expect_eq "the held application released from the dashboard" "$(sql "SELECT status || ' ' || (held_reason IS NULL) FROM application WHERE upstream_id = '$risky'")" "pending true"
 expect_eq "the application cancelled from the dashboard" "$(sql "SELECT status || ': ' || cancel_reason FROM application WHERE upstream_id = '$cancel'")" "cancelled: browser test: applicant withdrew"
 expect_eq "the card reported lost from the dashboard" "$(sql "SELECT status FROM card WHERE card_number = '$lostcard'")" "lost"

@@ -19,13 +19,16 @@ function check(what, cond, detail) {
   console.log('ok:', what);
 }
 
-// every scenario in its own fresh browser profile, as a different person at a different desk would be
-async function browser() {
+// every scenario in its own fresh browser profile, as a different person at a different desk would be; the
+// browser's language (Accept-Language) is English unless a scenario asks for another: the pages speak Chinese
+// only to a browser that prefers it (or without a choice at all) and English on request
+async function browser(locale = 'en-US') {
   const dir = path.join(PROFILE_ROOT, 'profile-' + ++profiles);
   fs.rmSync(dir, { recursive: true, force: true });
   return chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
+    locale,
     acceptDownloads: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -57,6 +60,13 @@ let receiptNo = null;
   const ctx = await browser();
   const page = await signIn(ctx, 'studio-a', 'password-of-studio-a');
   check('studio lands on the studio page', page.url().endsWith('/studio.html'));
+  await page.waitForFunction(() => document.getElementById('photo-rule').textContent !== 'Photo');
+  const rule = await page.textContent('#photo-rule');
+  check("the photo rule says the configured profile's numbers (ssc: 358 × 441, 350 dpi, 14–40 KB)",
+    rule.includes('358 × 441 pixels') && rule.includes('350 dpi') && rule.includes('14–40 KB'), rule);
+  const types = await page.$$eval('#doc-type option', (os) => os.map((o) => o.value));
+  check('the document type is a choice of the supported types', types.length === 8 && types[0] === 'resident_id' &&
+    types.includes('passport') && types.includes('hk_macau_permit'), types);
   await page.fill('#doc', '11010519491231002X');
   await page.setInputFiles('#photo', PHOTO);
   await page.click('#check');
@@ -259,7 +269,7 @@ let receiptNo = null;
   check('the new account is listed as an operator', (await page.textContent(row)).includes('operator'));
   await page.click(row + '//button[text()="Disable"]');
   await page.waitForFunction(() => [...document.querySelectorAll('#accounts tr')]
-    .some((tr) => tr.cells[0].textContent === 'newop' && tr.cells[3].textContent === 'true'));
+    .some((tr) => tr.cells[0].textContent === 'newop' && tr.cells[3].textContent === 'yes'));
   check('the account shows disabled', true);
   const own = await page.evaluate(async (csrf) => (await fetch('/api/v1/accounts/boss/disable',
     { method: 'POST', headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' }, body: '{}' })).status, me.csrf);
@@ -333,4 +343,78 @@ let receiptNo = null;
   await shot(page, '8-public-track');
   await ctx.close();
 }
-console.log('dashboard: 8 scenarios passed');
+// 9. the bureau's language: a browser that prefers Chinese gets the pages in Chinese (and a browser that names
+// neither language too); the language switch on every page turns them English, and the choice stays
+{
+  const ctx = await browser('zh-CN');
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  page.setDefaultTimeout(15000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(URL + '/login.html');
+  check('the sign-in page is Chinese: <html lang="zh-CN">', (await page.getAttribute('html', 'lang')) === 'zh-CN',
+    await page.getAttribute('html', 'lang'));
+  check('its heading and button are Chinese', (await page.textContent('main h2')) === 'cardline — 社会保障卡制卡生产' &&
+    (await page.textContent('#signin')) === '登录', await page.textContent('main h2'));
+  await page.fill('#name', 'clerk');
+  await page.fill('#password', 'wrong password here');
+  await page.click('#signin');
+  await page.waitForSelector('#msg:not([hidden])');
+  check("the API's refusal is Chinese", (await page.textContent('#msg')) === '账户名或密码错误',
+    await page.textContent('#msg'));
+  await page.fill('#password', 'password-of-clerk');
+  await Promise.all([page.waitForURL((u) => u.pathname.endsWith('/dispatch.html')), page.click('#signin')]);
+  await page.waitForSelector('#uncollected td');
+  check('the dispatch page is Chinese', (await page.textContent('main h2')) === '网点签收批次' &&
+    (await page.textContent('#signout')) === '退出登录', await page.textContent('main h2'));
+  const heads = await page.$$eval('#uncollected th', (ths) => ths.map((t) => t.textContent));
+  check('its table headers are Chinese', heads.includes('卡号') && heads.includes('应退回社保局'), heads);
+  const due = await page.$$eval('#uncollected tbody tr', (trs) => trs.map((tr) => tr.cells[5].textContent));
+  check('"Due to go back" says 是 or 否, never true or false', due.length > 0 && due.every((d) => d === '是' || d === '否'),
+    due);
+  const since = await page.$$eval('#uncollected tbody tr', (trs) => trs.map((tr) => tr.cells[4].textContent));
+  check('dates are written the Chinese way (2026年12月5日)', since.every((d) => /^\d{4}年\d{1,2}月\d{1,2}日/.test(d)), since);
+  const status = await page.$$eval('#shipments tbody tr', (trs) => trs.map((tr) => tr.cells[3].textContent));
+  check('status words are Chinese', status.length > 0 && status.every((w) => /^[\u4e00-\u9fff]+$/.test(w)), status);
+  await shot(page, '9-dispatch-chinese');
+  await Promise.all([page.waitForEvent('load'), page.click('#lang a[data-lang="en"]')]);
+  await page.waitForSelector('#uncollected td');
+  check('after the switch: <html lang="en"> and English text', (await page.getAttribute('html', 'lang')) === 'en' &&
+    (await page.textContent('main h2')) === 'Receive a shipment at the outlet' &&
+    (await page.textContent('#signout')) === 'Sign out', await page.textContent('main h2'));
+  const dueEn = await page.$$eval('#uncollected tbody tr', (trs) => trs.map((tr) => tr.cells[5].textContent));
+  check('"Due to go back" says yes or no in English', dueEn.every((d) => d === 'yes' || d === 'no'), dueEn);
+  await page.goto(URL + '/track.html');
+  check('the choice stays for the other pages', (await page.getAttribute('html', 'lang')) === 'en' &&
+    (await page.textContent('main h2')) === 'Where is my card?', await page.textContent('main h2'));
+  await Promise.all([page.waitForEvent('load'), page.click('#lang a[data-lang="zh-CN"]')]);
+  check('and switches back', (await page.getAttribute('html', 'lang')) === 'zh-CN' &&
+    (await page.textContent('main h2')) === '我的卡到哪儿了？', await page.textContent('main h2'));
+  // the wrong password above (401) is the one error the browser logs
+  check('no script errors in either language', errors.length === 1 && errors[0].includes('401'), errors);
+  await ctx.close();
+}
+// 10. the receipt a Chinese studio downloads is Chinese (browser.sh reads its text and scenario 1's English one)
+{
+  const ctx = await browser('zh-CN');
+  const page = await signIn(ctx, 'studio-a', 'password-of-studio-a');
+  const b64 = await page.evaluate(async (no) => {
+    const bytes = new Uint8Array(await (await fetch('/api/v1/receipts/' + no)).arrayBuffer());
+    let s = '';
+    for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s);
+  }, receiptNo);
+  const pdf = Buffer.from(b64, 'base64');
+  check('the Chinese studio downloads its receipt as a PDF', pdf.subarray(0, 4).toString() === '%PDF');
+  fs.writeFileSync(path.join(ARTIFACTS, 'receipt-zh.pdf'), pdf);
+  await ctx.close();
+}
+// a browser that names neither language (no Accept-Language: the server's own language, Chinese unless set)
+{
+  const res = await fetch(URL + '/login.html', { headers: { 'Accept-Language': 'fr-FR, de;q=0.5' } });
+  const html = await res.text();
+  check('a browser preferring another language gets Chinese', html.includes('<html lang="zh-CN">') &&
+    html.includes('登录') && res.headers.get('content-language') === 'zh-CN', res.headers.get('content-language'));
+}
+console.log('dashboard: 10 scenarios passed');

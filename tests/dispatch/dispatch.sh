@@ -96,6 +96,21 @@ if need_tool pdftotext poppler-utils; then
     done
     grep -q "Received at the outlet by" "$WORK/manifest.txt" || fail "no signature lines on the manifest"
     echo "ok: manifest PDF lists all $cards cards with signature lines"
+    # the papers in the reader's language: Chinese when the environment names none, English on request (LANGUAGE=en,
+    # as everywhere in these tests); dates as each writes them
+    (unset LANGUAGE LC_ALL LC_MESSAGES && export LANG=C.UTF-8 && cl dispatch manifest "$ship" "$WORK/manifest-zh.pdf" &&
+        cl dispatch label "$ship" "$WORK/label-zh.pdf")
+    pdftotext "$WORK/manifest-zh.pdf" "$WORK/manifest-zh.txt"
+    pdftotext "$WORK/label-zh.pdf" "$WORK/label-zh.txt"
+    grep -q "社会保障卡发货清单" "$WORK/manifest-zh.txt" && grep -q "网点签收人" "$WORK/manifest-zh.txt" &&
+        grep -Eq "封装于 [0-9]{4}年[0-9]{2}月[0-9]{2}日 [0-9]{2}:[0-9]{2}" "$WORK/manifest-zh.txt" &&
+        ! grep -q "Received at the outlet by" "$WORK/manifest-zh.txt" ||
+        fail "the manifest is not in Chinese by default: $(head -c 400 "$WORK/manifest-zh.txt")"
+    grep -q "发货标签" "$WORK/label-zh.txt" && grep -q "到达网点后扫描本标签登记签收" "$WORK/label-zh.txt" ||
+        fail "the label is not in Chinese by default: $(head -c 300 "$WORK/label-zh.txt")"
+    grep -q "Shipment manifest" "$WORK/manifest.txt" && grep -Eq "Sealed [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}" "$WORK/manifest.txt" &&
+        ! grep -q "网点签收人" "$WORK/manifest.txt" || fail "the manifest is not in English with LANGUAGE=en: $(head -c 400 "$WORK/manifest.txt")"
+    echo "ok: the manifest and the label in Chinese by default (2026年12月05日 dates), in English with LANGUAGE=en"
 fi
 # holder data is masked on every paper
 for doc in $(sql "SELECT a.doc_number FROM shipment_item i JOIN card c USING (card_number) JOIN application a ON a.id = c.application_id WHERE i.shipment_id = '$ship'"); do

@@ -118,7 +118,8 @@ int main(int argc, char **argv)
 
     pid_t vcard = fork();
     if (vcard == 0) {
-        execl(argv[1], argv[1], "--key-file", key_path, "--lifetime", "600", (char *)NULL);
+        execl(argv[1], argv[1], "--key-file", key_path, "--lifetime", "600", "--region", "440200",
+              (char *)NULL);
         _exit(127);
     }
     int status = 1;
@@ -135,7 +136,7 @@ int main(int argc, char **argv)
     }
     struct recorder rec = {.inner = t};
     struct encoder_transport rt = {.ops = &rec_ops, .ctx = &rec};
-    struct encoder_card_data d = {.region_code = "440100",
+    struct encoder_card_data d = {.region_code = "440200",
                                   .card_type = '3',
                                   .spec_version = "3.00",
                                   .card_number = "A00000017",

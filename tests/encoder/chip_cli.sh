@@ -9,8 +9,10 @@ require_postgres
 new_db
 
 reader="Virtual PCD 00 00"
+# the bureau's region (a setting): the virtual card is made for it, and its ATR (T8 T9) and identifier carry it
+region=$(sql "SELECT value FROM setting WHERE key = 'region_code'")
 # the independent card's ATR: 13 historical bytes, the last four the card serial
-atr_prefix="3B6D000000814A444686604401"
+atr_prefix="3B6D000000814A44468660${region:0:4}"
 atr_allow="${atr_prefix}00000000/FFFFFFFFFFFFFFFFFFFFFFFFFF00000000"
 umask 077
 key="$WORK/issuer.key"
@@ -28,7 +30,7 @@ app=$(sql "SELECT application_id FROM card WHERE status = 'good' ORDER BY card_n
 card=$(sql "SELECT card_number FROM card WHERE application_id = $app AND status = 'good'")
 [ -n "$card" ] || fail "no good card to work on"
 
-"$VCARD" --key-file "$key" --seed 11 --lifetime 120 &
+"$VCARD" --key-file "$key" --seed 11 --lifetime 120 --region "$region" &
 vcard=$!
 trap 'kill $vcard 2>/dev/null || true; wait $vcard 2>/dev/null || true' EXIT
 # the reader shows the card once pcscd has polled it (bounded)
@@ -59,20 +61,20 @@ cl chip personalize --reader "$reader" --application "$app" --key-service "soft:
     --atr-allow "$atr_allow" >"$WORK/out"
 grep -q "card $card personalised and read back" "$WORK/out" || fail "personalize: $(cat "$WORK/out")"
 expect_eq "events" "$(sql "SELECT count(*) FROM event WHERE kind = 'chip_personalized' AND card_number = '$card'")" "1"
-expect_eq "chip id recorded" "$(sql "SELECT count(*) FROM card WHERE card_number = '$card' AND atr LIKE '${atr_prefix}%' AND chip_id LIKE '440100D156000005%'")" "1"
+expect_eq "chip id recorded" "$(sql "SELECT count(*) FROM card WHERE card_number = '$card' AND atr LIKE '${atr_prefix}%' AND chip_id LIKE '${region}D156000005%'")" "1"
 
 # read back unmasked: byte-for-byte the application's data
 cl chip read --reader "$reader" --key-service "soft:$key" --json --unmasked >"$WORK/read.json"
-python3 - "$WORK/read.json" "$(sql "SELECT json_build_object('ssn', ssn, 'name', name, 'sex', sex, 'ethnicity', lpad(ethnicity::text, 2, '0'), 'birth_place', birth_place, 'birth_date', birth_date::text) FROM application WHERE id = $app")" "$card" <<'PY'
+python3 - "$WORK/read.json" "$(sql "SELECT json_build_object('ssn', ssn, 'name', name, 'sex', sex, 'ethnicity', lpad(ethnicity::text, 2, '0'), 'birth_place', birth_place, 'birth_date', birth_date::text) FROM application WHERE id = $app")" "$card" "$region" <<'PY'
 import json, sys
 got = json.load(open(sys.argv[1]))
 want = json.loads(sys.argv[2])
-card = sys.argv[3]
+card, region = sys.argv[3], sys.argv[4]
 assert got["card_number"] == card, (got["card_number"], card)
 for k in ("ssn", "name", "sex", "ethnicity", "birth_place", "birth_date"):
     assert got[k] == want[k], (k, got[k], want[k])
 assert got["masked"] is False
-assert got["card_id"].startswith("440100") and got["card_type"] == "3" and got["spec_version"] == "3.00"
+assert got["card_id"].startswith(region) and got["card_type"] == "3" and got["spec_version"] == "3.00"
 print("ok: chip read --unmasked matches the application")
 PY
 

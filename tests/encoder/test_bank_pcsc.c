@@ -58,12 +58,14 @@ static void write_key(const char *path, uint8_t key[16])
 /* A two-application card; extra options (NULL-terminated) after the key. */
 static pid_t spawn_card(const char *key, ...)
 {
-    const char *argv[16] = {vcard_path, "--key-file", key, "--lifetime", "120", "--seed", "5"};
-    int n = 7;
+    /* the card is made for the bureau's region, pinned as the card data's below */
+    const char *argv[18] = {vcard_path, "--key-file", key,        "--lifetime", "120",
+                            "--seed",   "5",          "--region", "440200"};
+    int n = 9;
     va_list ap;
     va_start(ap, key);
     const char *a;
-    while ((a = va_arg(ap, const char *)) && n < 15)
+    while ((a = va_arg(ap, const char *)) && n < 17)
         argv[n++] = a;
     va_end(ap);
     pid_t pid = fork();
@@ -85,7 +87,7 @@ static struct encoder_transport *open_station(void)
 
 static struct encoder_card_data sample(void)
 {
-    return (struct encoder_card_data){.region_code = "440100",
+    return (struct encoder_card_data){.region_code = "440200",
                                       .card_type = '3',
                                       .spec_version = "3.00",
                                       .card_number = "A00000017",

@@ -26,8 +26,12 @@
 #define READER1 "Virtual PCD 00 01"
 #define PORT0   "35963"
 #define PORT1   "35964"
-/* the independent card's ATR: 13 historical bytes, T10..T13 the card serial (hence the mask) */
-#define CARD_ATR_PREFIX "3B6D000000814A444686604401"
+/* the bureau's region, pinned: every virtual card is made for it (--region), which its ATR (T8 T9), card
+ * identifier and initialising organisation then carry */
+#define TEST_REGION "440200"
+/* the independent card's ATR: 13 historical bytes, T8 T9 the region's first four digits, T10..T13 the card
+ * serial (hence the mask) */
+#define CARD_ATR_PREFIX "3B6D000000814A444686604402"
 #define SIM_ATR         CARD_ATR_PREFIX "00000000/FFFFFFFFFFFFFFFFFFFFFFFFFF00000000"
 
 static const char *vcard_path;
@@ -75,6 +79,8 @@ static pid_t spawn_vcard(const char *port, const char *key, ...)
     argv[n++] = key;
     argv[n++] = "--lifetime";
     argv[n++] = "120";
+    argv[n++] = "--region";
+    argv[n++] = TEST_REGION;
     va_list ap;
     va_start(ap, key);
     const char *a;
@@ -100,7 +106,7 @@ static long now_ms(void)
 static struct encoder_card_data sample(void)
 {
     struct encoder_card_data d = {
-        .region_code = "440100",
+        .region_code = TEST_REGION,
         .card_type = '3',
         .spec_version = "3.00",
         .card_number = "A00000017",
@@ -203,7 +209,7 @@ static void personalize_and_read_back(void)
         fprintf(stderr, "cause: %s\n", res.cause);
     CHECK(r == 0, "personalize: %s", encoder_strerror(r));
     CHECK(strncmp(res.atr_hex, CARD_ATR_PREFIX, strlen(CARD_ATR_PREFIX)) == 0, "ATR %s", res.atr_hex);
-    CHECK(strncmp(res.card_id_hex, "440100", 6) == 0, "card id %s", res.card_id_hex);
+    CHECK(strncmp(res.card_id_hex, TEST_REGION, 6) == 0, "card id %s", res.card_id_hex);
 
     /* A second power cycle: the card kept what was written. */
     struct encoder_card_info info;
@@ -218,7 +224,8 @@ static void personalize_and_read_back(void)
     CHECK(strcmp(info.sex, "2") == 0 && strcmp(info.ethnicity, "05") == 0, "sex %s ethnicity %s", info.sex,
           info.ethnicity);
     CHECK(strcmp(info.card_type, "3") == 0 && strcmp(info.spec_version, "3.00") == 0, "type/version");
-    CHECK(strcmp(info.issuer, "915600000244010044010001") == 0, "initialising organisation %s", info.issuer);
+    CHECK(strcmp(info.issuer, "9156000002" TEST_REGION TEST_REGION "01") == 0, "initialising organisation %s",
+          info.issuer);
 
     /* The maker's PIN verifies (production verified it, leaving the counter full). */
     uint8_t atr[ENCODER_ATR_MAX];

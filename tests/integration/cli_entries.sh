@@ -44,7 +44,7 @@ cl gen outlets >/dev/null
 check_rc "outlet list" 0 cl outlet list
 check "outlet list header" "$(head -1 <<<"$out" | tr -s ' ')" "code kind county weekdays transit name"
 check "outlet list rows" "$(($(wc -l <<<"$out") - 1))" "$(sql "SELECT count(*) FROM outlet")"
-check "outlet list HR0104" "$(grep '^HR0104 ' <<<"$out" | tr -s ' ')" "HR0104 hrss 花都区 3 2 花都区政务服务中心社保窗口"
+check "outlet list HR0104" "$(grep '^HR0104 ' <<<"$out" | tr -s ' ')" "HR0104 hrss 乐昌市 3 2 乐昌市政务服务中心社保窗口"
 check "outlet list BK0201 weekdays" "$(awk '$1 == "BK0201" {print $4}' <<<"$out")" "1,2,3,4,5"
 
 # --- application list / show: masked holders, the deadline, the note of a cancelled one

@@ -33,7 +33,7 @@ expect_eq "socket directory private" "$(stat -c %a "$sock")" "700"
 if "$CARDLINE" -q --data-dir "$dir" db status >/dev/null; then fail "still reachable after stop"; fi
 "$CARDLINE" -q --data-dir "$dir" gen outlets >/dev/null || fail "restart after stop failed"
 outlets=$(q "SELECT count(*) FROM outlet")
-expect_eq "data survived the restart" "$outlets" "8"
+expect_eq "data survived the restart" "$outlets" "16"
 
 # a new data directory at the same path is a new, empty database (the old one is gone with its directory)
 "$CARDLINE" -q --data-dir "$dir" db stop >/dev/null

@@ -192,6 +192,8 @@ expect_eq "a production line makes no temporary card" \
     "$(sql "SELECT string_agg(upstream_id || ':' || status, ',' ORDER BY upstream_id) FROM application WHERE kind = 'temporary'")" \
     "TEMP-E:pending,TEMP-P1:pending,TEMP-Q1:pending"
 expect_eq "the real cards were made meanwhile" "$(sql "SELECT count(*) FROM application WHERE upstream_id IN ('$P', '$Q', '$R', '$S') AND status = 'produced'")" "4"
+# `cardline render` of the waiting temporary application: the face the counter line will print
+cl render --application TEMP-P1 --png "$WORK/render-TEMP-P1.png" >/dev/null
 cl run --config "$WORK/counter.json" --until-empty >/dev/null
 TP1=$(temp_card TEMP-P1)
 expect_eq "made at the counter, issued on the spot, valid 90 days" \
@@ -203,7 +205,7 @@ grep -q "the person already has temporary card $TP1 (valid until $(sql "SELECT e
     fail "$(cat "$WORK/err")"
 
 # the face says 临时卡 with its validity (red text in the layout's valid_until box), a regular card's does not
-python3 - "$WORK/faces/$TP1.png" "$WORK/faces/$(sql "SELECT c.card_number FROM card c JOIN application a ON a.id = c.application_id WHERE a.upstream_id = '$P'").png" <<'PY'
+python3 - "$WORK/faces/$TP1.png" "$WORK/faces/$(sql "SELECT c.card_number FROM card c JOIN application a ON a.id = c.application_id WHERE a.upstream_id = '$P'").png" "$WORK/render-TEMP-P1.png" <<'PY'
 import struct, sys, zlib
 def red_pixels(path):
     data = open(path, "rb").read()
@@ -237,8 +239,14 @@ def red_pixels(path):
                if rows[y][x * bpp] > 150 and rows[y][x * bpp + 1] < 110 and rows[y][x * bpp + 2] < 120)
 temp, real = red_pixels(sys.argv[1]), red_pixels(sys.argv[2])
 assert temp > 800 and real == 0, (temp, real)
+# `cardline render` before production draws the validity line too
+assert red_pixels(sys.argv[3]) > 800, ("render of the waiting temporary application", red_pixels(sys.argv[3]))
 PY
 echo "ok: a temporary card's face carries its red 临时卡 validity line, a regular card's does not"
+# and after production `cardline render` draws exactly the face the counter line printed, validity line included
+cl render --application TEMP-P1 --png "$WORK/render-$TP1.png" >/dev/null
+cmp -s "$WORK/render-$TP1.png" "$WORK/faces/$TP1.png" || fail "render of $TP1 differs from the face the line printed"
+echo "ok: cardline render of a temporary card's application draws its 临时卡 validity line, as the line does"
 
 # listed for the window; past its 90 days it is due back, blocked, and no longer stands in the way of a new one
 cl card temporary --json >"$WORK/temp.json"

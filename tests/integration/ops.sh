@@ -65,7 +65,7 @@ cl gen applications 12 --seed 6 --defects 2 >/dev/null
 cl run --lines 1 --until-empty
 held=$(sql "SELECT id FROM application WHERE status = 'held' AND held_reason LIKE 'unknown pickup outlet%'")
 [ -n "$held" ] || fail "expected an application held for its outlet"
-cl outlet add HR0999 --name "新设窗口" --kind hrss --county 越秀区 --weekdays 1,2,3,4,5 --transit 1
+cl outlet add HR0999 --name "新设窗口" --kind hrss --county 浈江区 --weekdays 1,2,3,4,5 --transit 1
 # held for two weeks: the working days in between (counted here from the calendar, day by day) stop the clock
 sql "UPDATE application SET held_since = clock_now() - interval '14 days' WHERE id = $held"
 held_days=$(sql "SELECT count(*) FROM generate_series(bureau_today() - 13, bureau_today(), interval '1 day') d
@@ -145,9 +145,9 @@ grep -q "syntax.json:1: not valid JSON" "$WORK/err" || fail "$(cat "$WORK/err")"
 cat >"$WORK/good.json" <<JSON
 {
   "lines": [ {"id": "L1", "printer": "sim", "encoder": "sim"} ],
-  "outlets": [ {"code": "HR0105", "name": "白云区人社局综合柜员窗口", "kind": "hrss", "county": "白云区",
+  "outlets": [ {"code": "HR0111", "name": "韶关市武江区西联镇社保服务站", "kind": "hrss", "county": "武江区",
                 "delivery_weekdays": [2, 4], "transit_days": 1} ]
 }
 JSON
 cl config apply "$WORK/good.json"
-expect_eq "outlet from config" "$(sql "SELECT delivery_weekdays FROM outlet WHERE code = 'HR0105'")" "{2,4}"
+expect_eq "outlet from config" "$(sql "SELECT delivery_weekdays FROM outlet WHERE code = 'HR0111'")" "{2,4}"

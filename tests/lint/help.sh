@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # help.sh — every command and subcommand answers --help and -h with its own usage on standard output, exit 0 and
 # no side effect; README.md shows only commands, subcommands and options that --help knows; every option a parser
-# in producer/cli/ takes is in its command's help; the man pages made from --help render without warnings.
+# in producer/cli/ takes is in its command's help; the man pages made from --help render without warnings. All of
+# that in English (LANGUAGE=en); the Chinese help (the default) keeps each text's synopsis, commands and options.
 #   help.sh CARDLINE SOURCE_DIR [MAN_DIR]
 # The commands are read from `cardline --help`, the subcommands from each command's --help ("Commands:"); the
 # list below only cross-checks that none went missing.
@@ -33,6 +34,10 @@ fresh=$work/fresh-data-dir
 # every place cardline could make a data directory or find a database, pointed at paths that must stay absent
 export CARDLINE_DATA_DIR=$work/env-data-dir XDG_DATA_HOME=$work/xdg HOME=$work/home PGHOST=$work/no-pg
 unset CARDLINE_NOW CARDLINE_NOW_ANCHOR
+# the English texts, which README.md and the parsers are checked against; the Chinese ones (the default) must
+# keep their structure (check_zh below)
+unset LC_ALL LC_MESSAGES
+export LANGUAGE=en
 
 # ask NAME ARGS...: runs cardline ARGS in an empty directory; output in $work/out/NAME.{out,err}, status in $rc
 ask() {
@@ -59,6 +64,17 @@ check_help() {
     done
     cmp -s "$work/out/$name--help.out" "$work/out/$name-h.out" || complain "'cardline $*': -h and --help differ"
     cp "$work/out/$name--help.out" "$work/out/$name.help"
+    check_zh "$name" "$@"
+}
+# check_zh NAME ARGS...: the same help in Chinese (the default language) into $work/out/NAME.zh, on stdout with
+# exit 0; help_readme.py compares it with the English one
+check_zh() {
+    local name=$1 zh_file=$work/out/$1.zh
+    shift
+    (cd "$work/cwd" && env -u LANGUAGE LANG=zh_CN.UTF-8 "$bin" --data-dir "$fresh" "$@" --help \
+        >"$zh_file" 2>"$zh_file.err") ||
+        complain "'cardline $* --help' in Chinese fails: $(head -3 "$zh_file.err")"
+    [ -s "$zh_file.err" ] && complain "'cardline $* --help' in Chinese writes to standard error"
 }
 
 check_help top "Usage: cardline"
@@ -94,7 +110,8 @@ done
 [ -z "$(ls -A "$work/cwd")" ] || complain "--help wrote into the working directory: $(ls -A "$work/cwd")"
 echo "help: walked $(wc -w <<<"$commands") commands and $pairs subcommands with --help and -h"
 
-# README.md against --help, and the parsers' options against --help (tests/lint/help_readme.py says how)
+# README.md against --help, the parsers' options against --help, the Chinese help against the English one
+# (tests/lint/help_readme.py says how)
 python3 "$(dirname "$0")/help_readme.py" "$src" "$work/out" || bad=1
 
 # the man pages made from the same texts

@@ -13,6 +13,7 @@ Then: the command must be listed by `cardline --help`; a command that has subcom
 subcommand's --help (in the command's when no subcommand is named, in the top-level help before the command).
 
 The dispatcher: every command in cli.c's table must be listed by `cardline --help`.
+The translation: each NAME.zh (the same help in Chinese) keeps the synopsis, the commands and the options.
 The parsers: every long option in a `struct option` table or compared with strcmp() in producer/cli/*.c must
 appear in the --help of a command that file implements (cmd_<x>.c: command x; the others: any command).
 """
@@ -159,7 +160,30 @@ for name in re.findall(r'\{"([a-z][a-z-]*)",\s*cmd_[a-z_]+\}', read(os.path.join
     if name not in commands:
         bad.append(f"producer/cli/cli.c: command '{name}' is not listed by 'cardline --help' (add it to help.c)")
 
+# the Chinese help (NAME.zh beside each NAME.help, the default language's): the same synopsis after its
+# translated "Usage:", the same commands listed, the same options named (a translation keeps them as they are)
+translated = 0
+for name in sorted(f[:-5] for f in os.listdir(helps) if f.endswith(".help")):
+    zh_path = os.path.join(helps, name + ".zh")
+    if not os.path.exists(zh_path):
+        continue
+    en, zh = read(os.path.join(helps, name + ".help")), read(zh_path)
+    what = "cardline " + ("" if name == "top" else name.replace(".", " ") + " ") + "--help"
+    translated += 1
+    if en == zh:
+        bad.append(f"'{what}' is not translated into Chinese")
+    if re.sub(r"^[^c]*cardline", "cardline", zh.split("\n")[0]) != en.split("\n")[0].removeprefix("Usage: "):
+        bad.append(f"'{what}' in Chinese has another synopsis: {zh.split(chr(10))[0]}")
+    zh_commands = commands_of(zh.replace("\n命令：\n", "\nCommands:\n"))
+    if commands_of(en) != zh_commands:
+        bad.append(f"'{what}' in Chinese lists other commands: {zh_commands}")
+    en_opts, zh_opts = (set(re.findall(r"--[a-z][a-z0-9-]*", t)) for t in (en, zh))
+    if en_opts != zh_opts:
+        bad.append(f"'{what}' in Chinese names other options: only English {sorted(en_opts - zh_opts)}, "
+                   f"only Chinese {sorted(zh_opts - en_opts)}")
+
 for b in bad:
     print("help:", b, file=sys.stderr)
+print(f"help: {translated} help texts in Chinese checked against the English ones (synopsis, commands, options)")
 print(f"help: {mentions} README mentions of cardline and {options} parser options checked against --help")
 sys.exit(1 if bad else 0)

@@ -217,6 +217,110 @@ static void test_thousands_pass(void **state)
         assert_true(identity[k] > 0);
 }
 
+/* Shaoguan's districts and counties by GB/T 2260, written apart from the generator's own table. */
+static bool shaoguan_district(const char *code)
+{
+    static const char *const codes[] = {"440203", "440204", "440205", "440222", "440224",
+                                        "440229", "440232", "440233", "440281", "440282"};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strncmp(code, codes[i], 6) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The portraits come from one adult woman's face (gen_portrait.h): the photo must at least say nothing about
+ * whose face it is, no EXIF, XMP or comment segment beside JFIF's APP0 before the scan, so that nothing in it
+ * contradicts a man's or a child's sex and birth date. */
+static bool photo_without_metadata(const uint8_t *j, size_t n)
+{
+    size_t i = 2;
+
+    if (n < 4 || j[0] != 0xFF || j[1] != 0xD8)
+        return false;
+    while (i + 4 <= n && j[i] == 0xFF && j[i + 1] != 0xDA) {
+        uint8_t m = j[i + 1];
+        if ((m >= 0xE1 && m <= 0xEF) || m == 0xFE)
+            return false;
+        i += 2 + ((size_t)j[i + 2] << 8 | j[i + 3]);
+    }
+    return i + 4 <= n && j[i] == 0xFF && j[i + 1] == 0xDA;
+}
+
+/* Applicants are the bureau's: most born and registered in its districts and counties (the resident ID number
+ * starts with the birth place), some migrants from elsewhere in Guangdong and from other provinces; they
+ * apply at the outlets the bureau has configured, and at a bank's window open the account with that bank. */
+static void test_bureau_region_and_outlets(void **state)
+{
+    static const char banks[][101] = {"中国工商银行", "中国银行", "韶关农村商业银行"};
+    static const struct producer_gen_outlet outlets[] = {
+        {.code = "SG01", .bank = ""}, {.code = "SG02", .bank = "中国银行"}, {.code = "SG03", .bank = ""}};
+    struct fixture *f = *state;
+    struct producer_gen_ctx ctx = f->ctx;
+    int residents = 0, local = 0, guangdong = 0, elsewhere = 0, at[3] = {0}, foreign = 0;
+
+    ctx.seed = 1402;
+    ctx.checker = NULL; /* the photos are test_thousands_pass's */
+    ctx.region = "440200";
+    ctx.banks = banks;
+    ctx.nbanks = 3;
+    ctx.outlets = outlets;
+    ctx.noutlets = 3;
+    for (int i = 0; i < 400; i++) {
+        struct producer_gen_item it;
+        bool known = false;
+
+        assert_int_equal(producer_gen_item_make(&ctx, i, -1, &it), 0);
+        for (int k = 0; k < 3; k++) {
+            if (strcmp(it.app.outlet_code, outlets[k].code) == 0) {
+                known = true;
+                at[k]++;
+            }
+        }
+        assert_true(known);
+        assert_true(photo_without_metadata(it.jpeg, it.jpeg_len));
+        if (strcmp(it.app.outlet_code, "SG02") == 0)
+            assert_string_equal(it.app.bank_name, "中国银行");
+        if (strcmp(it.app.doc_type, "resident_id") == 0 ||
+            strcmp(it.app.doc_type, "household_register") == 0) {
+            residents++;
+            assert_memory_equal(it.app.doc_number, it.app.birth_place, 6);
+            if (shaoguan_district(it.app.birth_place))
+                local++;
+            else if (strncmp(it.app.birth_place, "44", 2) == 0 && strncmp(it.app.birth_place, "4402", 4) != 0)
+                guangdong++;
+            else if (strncmp(it.app.birth_place, "44", 2) != 0)
+                elsewhere++;
+            else
+                fail_msg("birth place %s is neither a Shaoguan county nor outside Shaoguan",
+                         it.app.birth_place);
+        }
+        if (strcmp(it.app.nationality, "CHN") != 0) {
+            foreign++;
+            assert_string_equal(it.app.birth_place, "440200");
+        }
+        producer_gen_item_clear(&it);
+    }
+    printf("residents %d: Shaoguan %d, elsewhere in Guangdong %d, other provinces %d; foreigners %d; outlets "
+           "%d/%d/%d\n",
+           residents, local, guangdong, elsewhere, foreign, at[0], at[1], at[2]);
+    assert_true(local * 10 >= residents * 6);
+    assert_true(guangdong > 0 && elsewhere > 0 && foreign > 0);
+    assert_true(at[0] > 0 && at[1] > 0 && at[2] > 0);
+
+    /* a bureau elsewhere: its locals are born in its region, whatever the generator knows of it */
+    ctx.region = "440300";
+    local = 0;
+    for (int i = 0; i < 100; i++) {
+        struct producer_gen_item it;
+        assert_int_equal(producer_gen_item_make(&ctx, i, -1, &it), 0);
+        local += strcmp(it.app.birth_place, "440300") == 0;
+        assert_false(shaoguan_district(it.app.birth_place));
+        producer_gen_item_clear(&it);
+    }
+    assert_true(local >= 50);
+}
+
 /* A defective photo is made only when asked, and then it fails. */
 static void test_bad_photo_only_when_asked(void **state)
 {
@@ -252,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_item_is_function_of_seed_and_index),
         cmocka_unit_test(test_bad_photo_only_when_asked),
         cmocka_unit_test(test_needs_days),
+        cmocka_unit_test(test_bureau_region_and_outlets),
         cmocka_unit_test(test_thousands_pass),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

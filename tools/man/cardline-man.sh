@@ -10,6 +10,11 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 # --help touches nothing; a data directory that does not exist makes sure of it
 CARDLINE_DATA_DIR=$tmp/no-data-dir
 export CARDLINE_DATA_DIR
+# the English help: help2roff.awk reads its "Usage:" and section titles, and the pages are English (cardline
+# speaks Chinese unless the environment names another language)
+unset LC_ALL LC_MESSAGES
+LANGUAGE=en
+export LANGUAGE
 unset CARDLINE_NOW || true
 
 # the names listed under "Commands:" in a help text

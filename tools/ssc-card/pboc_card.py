@@ -18,6 +18,10 @@ application the following commands go to. What the bank application refuses, as 
     answers 6581 (memory failure);
   * GET PROCESSING OPTIONS (and READ RECORD) before personalisation: 6985; PDOL data of the wrong length: 6700.
 The card's SCP02 keys are diversified (EMV CPS) from the key file's root as issuer master key (KMC).
+With --blanks the reader is fed blank after blank, as a production line's printer feeds its contact station:
+the first power-up after a power cycle in which the bank application was selected (the line's bank pass, good
+or failed, ends the card) brings a new blank with both applications unpersonalised, its own SCP02 keys (KDD)
+and the next serial. Each blank's secure channel and STORE DATA are logged on stderr (account masked).
 """
 import argparse
 import logging
@@ -41,6 +45,10 @@ except ImportError:
 UNIONPAY_AID = bytes.fromhex("A000000333010101")
 PPSE = b"2PAY.SYS.DDF01"
 KEY_VERSION = 0x20
+
+
+def log(msg):
+    print(f"pboc-card: {msg}", file=sys.stderr, flush=True)
 
 
 def des3(key, data, decrypt=False):
@@ -153,7 +161,8 @@ def dol_length(dol):
 class PbocApp:
     """The UnionPay application: pre-personalised until the last STORE DATA block, then a debit app."""
 
-    def __init__(self, kmc, seed, fault_at=None):
+    def __init__(self, kmc, seed, fault_at=None, blank=1):
+        self.blank = blank  # which blank of the stack this is, for the log
         self.fault_at = fault_at  # the STORE DATA block (from 0) that answers 6581, as a failing EEPROM does
         rng = secrets.SystemRandom() if seed is None else __import__("random").Random(seed + 7)
         self.kdd = bytes(2) + bytes(rng.randrange(256) for _ in range(8))
@@ -254,6 +263,7 @@ class PbocApp:
             self.close_session()
             return ssc_card.sw(0x6300)
         self.authed, self.last_mac = True, mac
+        log(f"blank {self.blank}: SCP02 channel open (key version {KEY_VERSION:02X}, i=55, C-MAC)")
         self.seq += 1
         self.block, self.buffer = 0, b""
         return ssc_card.sw(0x9000)
@@ -291,10 +301,10 @@ class PbocApp:
             self.dgis[num] = value
             self.buffer = self.buffer[h + n:]
         if a.p1 & 0x80:
-            return self.finish()
+            return self.finish(a.p2)
         return ssc_card.sw(0x9000)
 
-    def finish(self):
+    def finish(self, a_last):
         if self.buffer:
             return ssc_card.sw(0x6A80)
         d = self.dgis
@@ -321,6 +331,13 @@ class PbocApp:
                 return ssc_card.sw(0x6A80)
         self.personalised = True
         self.close_session()
+        try:  # for the log only: the records were checked by whoever reads them
+            pan = b"".join(tlv_find(v, 0x5A) or b"" for k, v in sorted(d.items()) if k < 0x7F00 and k & 0xFF)
+            pan = pan.hex().upper().rstrip("F")
+        except (ValueError, IndexError):
+            pan = "?" * 10
+        log(f"blank {self.blank}: personalised by STORE DATA blocks 00-{a_last:02X}, DGIs "
+            f"{','.join(f'{k:04X}' for k in sorted(d))}, account {pan[:6]}{'*' * (len(pan) - 10)}{pan[-4:]}")
         return ssc_card.sw(0x9000)
 
     def gpo(self, a):
@@ -346,10 +363,23 @@ class PbocApp:
 
 
 class TwoAppCard:
-    """SELECT by DF name decides which application the following commands go to."""
+    """SELECT by DF name decides which application the following commands go to. With a next_blank maker,
+    a power-up after a powered session that selected the bank application feeds a new blank."""
 
-    def __init__(self, ssc, pboc):
+    def __init__(self, ssc, pboc, next_blank=None):
         self.ssc, self.pboc, self.current = ssc, pboc, "ssc"
+        self.next_blank, self.bank_seen, self.done = next_blank, False, False
+
+    def power_up(self):
+        if self.done and self.next_blank:
+            self.ssc, self.pboc = self.next_blank()
+            self.done = False
+        self.bank_seen = False
+        self.reset()
+
+    def power_down(self):
+        self.done = self.done or self.bank_seen
+        self.reset()
 
     def reset(self):
         self.ssc.reset()
@@ -362,6 +392,7 @@ class TwoAppCard:
         except (ValueError, IndexError):
             return ssc_card.sw(0x6700)
         if (a.cla, a.ins, a.p1) == (0x00, 0xA4, 0x04) and a.data in (UNIONPAY_AID, PPSE):
+            self.bank_seen = True
             self.pboc.close_session()
             self.current = "pboc"
             return self.pboc.fci() if a.data == UNIONPAY_AID else self.pboc.ppse()
@@ -382,10 +413,14 @@ def main():
     p.add_argument("--port", type=int, default=35963)
     p.add_argument("--key-file", required=True, help="issuer root key (SSSE roots and the bank's KMC), 32 hex")
     p.add_argument("--bank-kmc-file", help="the bank application's KMC when it differs from --key-file")
+    p.add_argument("--bank-kmc-blanks", help="with --blanks: only these blanks (from 1, comma-separated) have "
+                   "their bank keys from --bank-kmc-file")
+    p.add_argument("--blanks", action="store_true", help="a stack of blanks: a new one after each bank pass")
     p.add_argument("--seed", type=int)
     p.add_argument("--serial")
     p.add_argument("--alg", choices=("sm4", "3des"), default="sm4")
-    p.add_argument("--region", default="440100")
+    p.add_argument("--region", default="440200",
+                   help="the issuing bureau's region code (6 digits; default Shaoguan's)")
     p.add_argument("--bank-fault-at", type=int, help="STORE DATA block N (from 0) answers 6581 (memory failure)")
     p.add_argument("--lifetime", type=int, default=0)
     p.add_argument("--connect-timeout", type=int, default=10000)
@@ -395,8 +430,27 @@ def main():
                                   memory_fault_at=None, psam=False, pull_at=None, region=opts.region,
                                   seed=opts.seed, serial=opts.serial, slow=0, spec_version="3.00")
     root = ssc_card.read_key(opts.key_file)
-    kmc = ssc_card.read_key(opts.bank_kmc_file) if opts.bank_kmc_file else root
-    card = TwoAppCard(ssc_card.SsseCard(ssc_opts, root), PbocApp(kmc, opts.seed, opts.bank_fault_at))
+    other = ssc_card.read_key(opts.bank_kmc_file) if opts.bank_kmc_file else None
+    foreign = {int(n) for n in opts.bank_kmc_blanks.split(",")} if opts.bank_kmc_blanks else None
+    if opts.serial and (len(opts.serial) != 8 or any(c not in "0123456789abcdefABCDEF" for c in opts.serial)):
+        p.error("--serial must be 8 hex digits")
+    count = [0]
+
+    def blank():
+        """The next blank of the stack: its own serial (the ATR's and the card identifier's) and SCP02 KDD."""
+        count[0] += 1
+        k = count[0]
+        o = argparse.Namespace(**vars(ssc_opts))
+        if k > 1:
+            o.seed = None if opts.seed is None else opts.seed + 1000 * (k - 1)
+            if opts.serial:
+                o.serial = f"{(int(opts.serial, 16) + k - 1) & 0xFFFFFFFF:08X}"
+        kmc = other if other and (foreign is None or k in foreign) else root
+        if k > 1:
+            log(f"blank {k} fed")
+        return ssc_card.SsseCard(o, root), PbocApp(kmc, o.seed, opts.bank_fault_at, k)
+
+    card = TwoAppCard(*blank(), next_blank=blank if opts.blanks else None)
     SmartcardOS, VirtualICC = ssc_card.import_virtualsmartcard()
 
     class Os(SmartcardOS):
@@ -404,10 +458,10 @@ def main():
             return card.ssc.atr
 
         def powerUp(self):
-            card.reset()
+            card.power_up()
 
         def powerDown(self):
-            card.reset()
+            card.power_down()
 
         def reset(self):
             card.reset()

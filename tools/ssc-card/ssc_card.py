@@ -550,7 +550,8 @@ def main():
     p.add_argument("--seed", type=int, help="the maker's serial and code derive from it (default random)")
     p.add_argument("--serial", help="the card serial, 8 hex digits (ATR T10..T13, card identifier)")
     p.add_argument("--alg", choices=("sm4", "3des"), default="sm4")
-    p.add_argument("--region", default="440100")
+    p.add_argument("--region", default="440200",
+                   help="the issuing bureau's region code (6 digits; default Shaoguan's)")
     p.add_argument("--card-type", default="3")
     p.add_argument("--spec-version", default="3.00")
     p.add_argument("--free-ef06", action="store_true",

@@ -3,9 +3,9 @@
 
 async function refresh() {
   const rows = await cardline.api('GET', '/api/v1/accounts');
-  cardline.table('accounts', rows, [['name', 'Name'], ['role', 'Role'], ['studio', 'Studio'], ['disabled', 'Disabled'],
-    ['token', 'API token'], ['last_login_at', 'Last sign-in']], (cell, a) => {
-    if (!a.disabled && a.name !== cardline.me.name) cardline.button(cell, 'Disable', async () => {
+  cardline.table('accounts', rows, [['name', _('Name')], ['role', _('Role')], ['studio', _('Studio')], ['disabled', _('Disabled')],
+    ['token', _('API token')], ['last_login_at', _('Last sign-in')]], (cell, a) => {
+    if (!a.disabled && a.name !== cardline.me.name) cardline.button(cell, _('Disable'), async () => {
       try {
         await cardline.api('POST', '/api/v1/accounts/' + encodeURIComponent(a.name) + '/disable', {});
       } catch (e) {
@@ -22,7 +22,7 @@ document.getElementById('add').addEventListener('submit', async (ev) => {
   try {
     await cardline.api('POST', '/api/v1/accounts', { name: v('name'), role: v('role'), studio: v('studio') || null,
       password: document.getElementById('password').value });
-    cardline.say('msg', 'account ' + v('name') + ' added', true);
+    cardline.say('msg', _('account {0} added', v('name')), true);
     document.getElementById('add').reset();
   } catch (e) {
     cardline.say('msg', e.message, false);
@@ -31,6 +31,6 @@ document.getElementById('add').addEventListener('submit', async (ev) => {
 });
 
 (async () => {
-  if (!(await cardline.page('administration', ['admin']))) return;
+  if (!(await cardline.page(_('administration'), ['admin']))) return;
   await refresh();
 })();

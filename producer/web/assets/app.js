@@ -1,5 +1,26 @@
-// app.js — shared by every page: the API call with the session's CSRF token, safe table rendering, the header
+// app.js — shared by every page: the API call with the session's CSRF token, safe table rendering, the header,
+// the reader's language (the messages come from /i18n.js, made by the server from the gettext catalog)
 'use strict';
+
+// The text of a message in the page's language, with {0}, {1}... replaced by the arguments. A message is marked
+// by _ or N_ around one quoted literal (no concatenation): tests/lint/po.sh and the build extract them.
+function _(msgid, ...args) {
+  const table = typeof cardlineMessages === 'object' ? cardlineMessages : {};
+  const text = Object.prototype.hasOwnProperty.call(table, msgid) ? table[msgid] : msgid;
+  return text.replace(/\{(\d+)\}/g, (m, i) => (args[i] === undefined ? m : String(args[i])));
+}
+// marks a message translated later (the words below, looked up when a value is shown)
+const N_ = (msgid) => msgid;
+
+// values the API answers in words of its own (states, roles, kinds): shown in the reader's language
+const cardlineWords = new Set([N_('open'), N_('sealed'), N_('dispatched'), N_('received'), N_('lost'),
+  N_('pending'), N_('in_production'), N_('produced'), N_('held'), N_('cancelled'), N_('allocated'), N_('printing'),
+  N_('encoding'), N_('ejecting'), N_('good'), N_('spoiled'), N_('unused'), N_('issued'), N_('voided'),
+  N_('returned'), N_('in_transit'), N_('at_outlet'), N_('uncollected'), N_('lost_in_transit'),
+  N_('lost_temporary'), N_('return_due'), N_('running'), N_('paused'), N_('stopped'), N_('applications'),
+  N_('cards'), N_('shipments'), N_('pass'), N_('warn'), N_('fail'), N_('skip'), N_('operator'), N_('studio'),
+  N_('dispatch'), N_('auditor'), N_('admin'), N_('new'), N_('replacement'), N_('exchange'), N_('temporary'),
+  N_('expired'), N_('card collected'), N_('left-scheme'), N_('emigrated'), N_('deceased'), N_('disappeared')]);
 
 const cardline = {
   me: null,
@@ -19,7 +40,7 @@ const cardline = {
     if (type.startsWith('application/json')) data = await res.json();
     if (res.status === 401 && !path.endsWith('/login')) {
       location.href = '/login.html';
-      throw new Error('sign in first');
+      throw new Error(_('sign in first'));
     }
     if (!res.ok) throw new Error((data && data.error) || ('HTTP ' + res.status));
     return data;
@@ -41,10 +62,10 @@ const cardline = {
     t.textContent = 'cardline · ' + title;
     const who = document.createElement('span');
     who.id = 'who';
-    who.textContent = cardline.me.name + ' (' + cardline.me.role + (cardline.me.studio ? ' ' + cardline.me.studio : '') + ')';
+    who.textContent = cardline.me.name + ' (' + cardline.word(cardline.me.role) + (cardline.me.studio ? ' ' + cardline.me.studio : '') + ')';
     const out = document.createElement('button');
     out.className = 'secondary';
-    out.textContent = 'Sign out';
+    out.textContent = _('Sign out');
     out.id = 'signout';
     out.addEventListener('click', async () => {
       await cardline.api('POST', '/api/v1/logout', {});
@@ -53,6 +74,44 @@ const cardline = {
     h.append(t, who, out);
     document.body.prepend(h);
     return true;
+  },
+
+  // A value as the reader writes it: the API's words translated, yes/no for true/false, dates in the
+  // language's way (the catalog says how: {y}, {m}, {d} the numbers, {mm}, {dd} with a leading zero)
+  word(v) {
+    if (typeof v === 'boolean') return v ? _('yes') : _('no');
+    if (typeof v === 'string' && cardlineWords.has(v)) return _(v);
+    return cardline.date(v);
+  },
+
+  date(v) {
+    if (typeof v !== 'string') return v;
+    const m = /^(\d{4})-(\d{2})-(\d{2})([T ].*)?$/.exec(v);
+    if (!m) return v;
+    const day = _('{0}-{1}-{2}', m[1], m[2], m[3], Number(m[2]), Number(m[3]));
+    if (day === m[1] + '-' + m[2] + '-' + m[3]) return v;
+    return day + (m[4] ? ' ' + m[4].slice(1) : '');
+  },
+
+  // The language switch on every page: the choice is a cookie the server reads (before Accept-Language)
+  languageSwitch() {
+    const nav = document.createElement('nav');
+    nav.id = 'lang';
+    for (const [code, name] of [['zh-CN', '中文'], ['en', 'English']]) {
+      const a = document.createElement('a');
+      a.href = '#';
+      a.textContent = name;
+      a.lang = code;
+      a.dataset.lang = code;
+      if (document.documentElement.lang === code) a.setAttribute('aria-current', 'true');
+      a.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        document.cookie = 'lang=' + code + '; path=/; max-age=31536000; SameSite=Strict';
+        location.reload();
+      });
+      nav.append(a, ' ');
+    }
+    document.body.prepend(nav);
   },
 
   // Render rows (array of objects) into the table with the given columns [key, heading]; text only, never HTML.
@@ -71,7 +130,7 @@ const cardline = {
       const td = body.insertRow().insertCell();
       td.colSpan = columns.length + (extra ? 1 : 0);
       td.className = 'muted';
-      td.textContent = 'none';
+      td.textContent = _('none');
       return;
     }
     for (const row of rows) {
@@ -79,7 +138,7 @@ const cardline = {
       for (const [key] of columns) {
         const td = tr.insertCell();
         const v = row[key];
-        td.textContent = v === null || v === undefined ? '' : String(v);
+        td.textContent = v === null || v === undefined ? '' : String(cardline.word(v));
         if (typeof v === 'number') td.className = 'num';
       }
       if (extra) extra(tr.insertCell(), row);
@@ -110,3 +169,5 @@ const cardline = {
     return a;
   },
 };
+
+document.addEventListener('DOMContentLoaded', () => cardline.languageSwitch());

@@ -8,11 +8,11 @@ async function refresh() {
     ['shipments', status.shipments_by_status]];
   for (const [what, by] of groups)
     for (const [st, n] of Object.entries(by)) counts.push({ what, status: st, n });
-  cardline.table('status', counts, [['what', 'What'], ['status', 'Status'], ['n', 'Count']]);
+  cardline.table('status', counts, [['what', _('What')], ['status', _('Status')], ['n', _('Count')]]);
   const kind = document.getElementById('kind').value.trim();
   const events = await cardline.api('GET', '/api/v1/events' + (kind ? '?kind=' + encodeURIComponent(kind) : ''));
-  cardline.table('events', events, [['id', 'No.'], ['at', 'At'], ['actor', 'Actor'], ['kind', 'Kind'],
-    ['application', 'Application'], ['card_number', 'Card'], ['shipment', 'Shipment'], ['detail', 'Detail']]);
+  cardline.table('events', events, [['id', _('No.')], ['at', _('At')], ['actor', _('Actor')], ['kind', _('Kind')],
+    ['application', _('Application')], ['card_number', _('Card')], ['shipment', _('Shipment')], ['detail', _('Detail')]]);
 }
 
 document.getElementById('filter').addEventListener('submit', (ev) => {
@@ -21,6 +21,6 @@ document.getElementById('filter').addEventListener('submit', (ev) => {
 });
 
 (async () => {
-  if (!(await cardline.page('audit', ['auditor', 'admin']))) return;
+  if (!(await cardline.page(_('audit'), ['auditor', _('admin')]))) return;
   await refresh();
 })();

@@ -4,16 +4,16 @@
 async function loadShipments() {
   const status = document.getElementById('status').value;
   const rows = await cardline.api('GET', '/api/v1/shipments' + (status ? '?status=' + encodeURIComponent(status) : ''));
-  cardline.table('shipments', rows, [['id', 'Shipment'], ['outlet', 'Outlet'], ['outlet_name', 'Name'],
-    ['status', 'Status'], ['cards', 'Cards'], ['sealed_at', 'Sealed'], ['dispatched_at', 'Dispatched'],
-    ['received_at', 'Received']], (cell, s) => {
+  cardline.table('shipments', rows, [['id', _('Shipment')], ['outlet', _('Outlet')], ['outlet_name', _('Name')],
+    ['status', _('Status')], ['cards', _('Cards')], ['sealed_at', _('Sealed')], ['dispatched_at', _('Dispatched')],
+    ['received_at', _('Received')]], (cell, s) => {
     cell.dataset.shipment = s.id;
-    if (s.status === 'open' && s.cards > 0) cardline.button(cell, 'Seal', () => act(s.id, 'seal'));
-    if (s.status === 'sealed') cardline.button(cell, 'Send', () => act(s.id, 'send'));
+    if (s.status === 'open' && s.cards > 0) cardline.button(cell, _('Seal'), () => act(s.id, 'seal'));
+    if (s.status === 'sealed') cardline.button(cell, _('Send'), () => act(s.id, 'send'));
     const base = '/api/v1/shipments/' + s.id + '/';
-    cardline.link(cell, 'label', base + 'label.pdf');
+    cardline.link(cell, _('label'), base + 'label.pdf');
     cardline.link(cell, 'PNG', base + 'label.png');
-    cardline.link(cell, 'manifest', base + 'manifest.pdf');
+    cardline.link(cell, _('manifest'), base + 'manifest.pdf');
     cardline.link(cell, 'CSV', base + 'manifest.csv');
   });
 }
@@ -21,7 +21,7 @@ async function loadShipments() {
 async function act(id, what) {
   try {
     await cardline.api('POST', '/api/v1/shipments/' + id + '/' + what, {});
-    cardline.say('ship-msg', 'shipment ' + id + (what === 'seal' ? ' sealed' : ' dispatched'), true);
+    cardline.say('ship-msg', what === 'seal' ? _('shipment {0} sealed', id) : _('shipment {0} dispatched', id), true);
   } catch (e) {
     cardline.say('ship-msg', e.message, false);
   }
@@ -31,14 +31,14 @@ async function act(id, what) {
 async function refresh() {
   await loadShipments();
   const overdue = await cardline.api('GET', '/api/v1/overdue');
-  cardline.table('overdue', overdue.shipments, [['id', 'Shipment'], ['outlet', 'Outlet'], ['dispatched_at', 'Dispatched'],
-    ['expected_arrival', 'Expected']]);
-  cardline.table('late', overdue.late_cards, [['card_number', 'Card'], ['status', 'Status'], ['application', 'Application'],
-    ['holder', 'Holder'], ['outlet', 'Outlet'], ['deadline', 'Deadline']]);
+  cardline.table('overdue', overdue.shipments, [['id', _('Shipment')], ['outlet', _('Outlet')], ['dispatched_at', _('Dispatched')],
+    ['expected_arrival', _('Expected')]]);
+  cardline.table('late', overdue.late_cards, [['card_number', _('Card')], ['status', _('Status')], ['application', _('Application')],
+    ['holder', _('Holder')], ['outlet', _('Outlet')], ['deadline', _('Deadline')]]);
   const waiting = await cardline.api('GET', '/api/v1/uncollected');
-  cardline.table('uncollected', waiting, [['card_number', 'Card'], ['outlet', 'Outlet'], ['application', 'Application'],
-    ['holder', 'Holder'], ['received_at', 'At outlet since'], ['due_for_return', 'Due to go back']], (cell, c) => {
-    if (c.due_for_return) cardline.button(cell, 'Return to bureau', async () => {
+  cardline.table('uncollected', waiting, [['card_number', _('Card')], ['outlet', _('Outlet')], ['application', _('Application')],
+    ['holder', _('Holder')], ['received_at', _('At outlet since')], ['due_for_return', _('Due to go back')]], (cell, c) => {
+    if (c.due_for_return) cardline.button(cell, _('Return to bureau'), async () => {
       try {
         await cardline.api('POST', '/api/v1/cards/' + c.card_number + '/return', {});
       } catch (e) {
@@ -61,7 +61,7 @@ document.getElementById('receive').addEventListener('submit', async (ev) => {
     const outlet = document.getElementById('outlet').value.trim();
     if (outlet) body.outlet = outlet;
     const r = await cardline.api('POST', '/api/v1/receive', body);
-    cardline.say('receive-msg', 'received shipment ' + r.shipment, true);
+    cardline.say('receive-msg', _('received shipment {0}', r.shipment), true);
   } catch (e) {
     cardline.say('receive-msg', e.message, false);
   }
@@ -79,9 +79,10 @@ document.getElementById('collect').addEventListener('submit', async (ev) => {
   if (v('agent-name')) Object.assign(body, { agent_name: v('agent-name'), agent_doc_type: v('agent-doc-type'), agent_doc: v('agent-doc'), poa_ref: v('poa-ref') });
   try {
     const r = await cardline.api('POST', '/api/v1/cards/' + encodeURIComponent(card) + '/collect', body);
-    cardline.say('collect-msg', 'card ' + card + ' handed out' + (body.activate ? '; social security function activated'
-      : '; social security function NOT activated (recorded exception)') + (r.temporary ? '; temporary card ' + r.temporary +
-      (r.temporary_due ? ' not handed in: flagged for return' : ' returned and cancelled') : ''), true);
+    cardline.say('collect-msg', _('card {0} handed out', card) + (body.activate ? _('; social security function activated')
+      : _('; social security function NOT activated (recorded exception)')) + (r.temporary ? (r.temporary_due
+        ? _('; temporary card {0} not handed in: flagged for return', r.temporary)
+        : _('; temporary card {0} returned and cancelled', r.temporary)) : ''), true);
     document.getElementById('collect').reset();
   } catch (e) {
     cardline.say('collect-msg', e.message, false);
@@ -94,7 +95,7 @@ document.getElementById('lost').addEventListener('submit', async (ev) => {
   try {
     const r = await cardline.api('POST', '/api/v1/lost', { id: document.getElementById('lost-id').value.trim(),
       reason: document.getElementById('lost-reason').value.trim() });
-    cardline.say('lost-msg', 'recorded; ' + r.requeued + ' application(s) will be produced again first', true);
+    cardline.say('lost-msg', _('recorded; {0} application(s) will be produced again first', r.requeued), true);
   } catch (e) {
     cardline.say('lost-msg', e.message, false);
   }
@@ -105,7 +106,7 @@ document.getElementById('status').addEventListener('change', () => loadShipments
 document.getElementById('seal-due').addEventListener('click', async () => {
   try {
     const r = await cardline.api('POST', '/api/v1/seal-due', {});
-    cardline.say('ship-msg', r.sealed + ' shipment(s) sealed', true);
+    cardline.say('ship-msg', _('{0} shipment(s) sealed', r.sealed), true);
   } catch (e) {
     cardline.say('ship-msg', e.message, false);
   }
@@ -113,7 +114,7 @@ document.getElementById('seal-due').addEventListener('click', async () => {
 });
 
 (async () => {
-  if (!(await cardline.page('dispatch', ['dispatch', 'admin']))) return;
+  if (!(await cardline.page(_('dispatch'), ['dispatch', _('admin')]))) return;
   await refresh();
   document.getElementById('scan').focus();
 })();

@@ -2,11 +2,11 @@
 'use strict';
 
 const kinds = {
-  allocated: 'card number allocated', produced: 'card produced', spoiled: 'a card failed; making another',
-  packed: 'packed for the outlet', sealed: 'shipment sealed', dispatched: 'on its way to the outlet',
-  received: 'arrived at the outlet', collected: 'collected', activated: 'social security function activated',
-  returned: 'returned to the bureau (not collected)', lost_in_transit: 'lost in transit; a new card is made',
-  requeued: 'being produced again', handed_in: 'old card handed in', voided: 'card voided',
+  allocated: _('card number allocated'), produced: _('card produced'), spoiled: _('a card failed; making another'),
+  packed: _('packed for the outlet'), sealed: _('shipment sealed'), dispatched: _('on its way to the outlet'),
+  received: _('arrived at the outlet'), collected: _('collected'), activated: _('social security function activated'),
+  returned: _('returned to the bureau (not collected)'), lost_in_transit: _('lost in transit; a new card is made'),
+  requeued: _('being produced again'), handed_in: _('old card handed in'), voided: _('card voided'),
 };
 
 document.getElementById('track').addEventListener('submit', async (ev) => {
@@ -17,11 +17,12 @@ document.getElementById('track').addEventListener('submit', async (ev) => {
     const r = await cardline.api('GET', '/api/v1/track?application=' + encodeURIComponent(app) +
       (doc ? '&document=' + encodeURIComponent(doc) : ''));
     document.getElementById('msg').hidden = true;
-    document.getElementById('summary').textContent = 'Application ' + r.application + ' (' + r.holder + '): ' +
-      (r.card_status ? 'card ' + r.card_status.replace(/_/g, ' ') : r.status) + '; outlet ' + r.outlet +
-      (r.outlet_name ? ' ' + r.outlet_name : '') + (r.deadline ? '; due by ' + r.deadline : '');
+    document.getElementById('summary').textContent = _('Application {0} ({1}): ', r.application, r.holder) +
+      (r.card_status ? _('card {0}', _(r.card_status) === r.card_status ? r.card_status.replace(/_/g, ' ') : _(r.card_status))
+        : cardline.word(r.status)) + _('; outlet {0}', r.outlet) +
+      (r.outlet_name ? ' ' + r.outlet_name : '') + (r.deadline ? _('; due by {0}', cardline.date(r.deadline)) : '');
     cardline.table('events', r.events.map((e) => Object.assign({ what: kinds[e.kind] || e.kind }, e)),
-      [['at', 'When'], ['what', 'What']]);
+      [['at', _('When')], ['what', _('What')]]);
     document.getElementById('result').hidden = false;
   } catch (e) {
     document.getElementById('result').hidden = true;
