@@ -12,16 +12,13 @@
 int store_bank_data_app(PGconn *conn, const char *upstream_id, struct store_bank_app *ret)
 {
     const char *params[1] = {upstream_id};
-    PGresult *res = store_query(conn, "bank data: application",
-                                "SELECT id, status, kind, coalesce(bank_name, '') FROM application "
-                                "WHERE upstream_id = $1 FOR UPDATE",
-                                1, params);
-    int r;
+    PGresult *res = NULL;
+    int r = store_query_row(conn, "bank data: application",
+                            "SELECT id, status, kind, coalesce(bank_name, '') FROM application "
+                            "WHERE upstream_id = $1 FOR UPDATE",
+                            1, params, &res);
 
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    r = PQntuples(res) == 1;
-    if (r) {
+    if (r == 1) {
         ret->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         snprintf(ret->status, sizeof(ret->status), "%s", PQgetvalue(res, 0, 1));
         snprintf(ret->kind, sizeof(ret->kind), "%s", PQgetvalue(res, 0, 2));
@@ -175,16 +172,13 @@ int store_bank_data_stripe(PGconn *conn, const char *app_id, const char *card_nu
 int store_bank_data_of_card(PGconn *conn, const char *card_number, char ret_masked[24], char ret_bank[101])
 {
     const char *params[1] = {card_number};
-    PGresult *res = store_query(conn, "bank data: of card",
-                                "SELECT bank_account_masked, coalesce(bank_name_written, '') FROM card "
-                                "WHERE card_number = $1 AND bank_account_masked IS NOT NULL",
-                                1, params);
-    int r;
+    PGresult *res = NULL;
+    int r = store_query_row(conn, "bank data: of card",
+                            "SELECT bank_account_masked, coalesce(bank_name_written, '') FROM card "
+                            "WHERE card_number = $1 AND bank_account_masked IS NOT NULL",
+                            1, params, &res);
 
-    if (!res)
-        return PRODUCER_ERROR_DB;
-    r = PQntuples(res) == 1;
-    if (r) {
+    if (r == 1) {
         snprintf(ret_masked, 24, "%s", PQgetvalue(res, 0, 0));
         snprintf(ret_bank, 101, "%s", PQgetvalue(res, 0, 1));
     }

@@ -869,6 +869,21 @@ int store_query_number(PGconn *conn, const char *what, const char *sql, int npar
     return 0;
 }
 
+int store_query_row(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params,
+                    PGresult **ret_res)
+{
+    PGresult *res = store_query(conn, what, sql, nparams, params);
+
+    if (!res)
+        return PRODUCER_ERROR_DB;
+    if (PQntuples(res) < 1) {
+        PQclear(res);
+        return 0;
+    }
+    *ret_res = res;
+    return 1;
+}
+
 int store_command_count(PGconn *conn, const char *what, const char *sql, int nparams,
                         const char *const *params)
 {

@@ -75,6 +75,10 @@ PGresult *store_query(PGconn *conn, const char *what, const char *sql, int npara
  * store_query() reports failures; a statement answering no row or several is a failure too. */
 int store_query_number(PGconn *conn, const char *what, const char *sql, int nparams,
                        const char *const *params, long long *ret);
+/* Whether a query answered a row: 1 (the result kept in *ret_res for the caller to read and PQclear), 0 when
+ * it answered none, or PRODUCER_ERROR_DB (reported as store_query() does). */
+int store_query_row(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params,
+                    PGresult **ret_res);
 /* The rows a statement without an answer changed (INSERT/UPDATE/DELETE), failures reported as store_query()
  * does: the count, or PRODUCER_ERROR_DB. */
 int store_command_count(PGconn *conn, const char *what, const char *sql, int nparams,

@@ -15,25 +15,6 @@ static void copy_field(char *dst, size_t size, const PGresult *res, int row, int
     snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
 }
 
-/* 1 when the query returned a row, 0 when none, PRODUCER_ERROR_DB; *ret_res kept for the caller when 1. */
-static int one_row(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params,
-                   PGresult **ret_res)
-{
-    PGresult *res = db_exec(conn, sql, nparams, params);
-
-    if (!db_ok(res)) {
-        log_debug("production", "%s: %s", what, PQresultErrorMessage(res));
-        PQclear(res);
-        return PRODUCER_ERROR_DB;
-    }
-    if (PQntuples(res) < 1) {
-        PQclear(res);
-        return 0;
-    }
-    *ret_res = res;
-    return 1;
-}
-
 int store_production_settings(PGconn *conn, struct store_line_settings *ret)
 {
     PGresult *res = db_exec(conn,
@@ -105,7 +86,7 @@ int store_production_outlet_known(PGconn *conn, const char *outlet_code)
 {
     const char *params[1] = {outlet_code};
     PGresult *res = NULL;
-    int r = one_row(conn, "outlet check", "SELECT 1 FROM outlet WHERE code = $1", 1, params, &res);
+    int r = store_query_row(conn, "outlet check", "SELECT 1 FROM outlet WHERE code = $1", 1, params, &res);
 
     PQclear(res);
     return r;
@@ -116,8 +97,9 @@ int store_production_earlier_card(PGconn *conn, const char *card_number, const c
 {
     const char *params[2] = {card_number, ssn};
     PGresult *res = NULL;
-    int r = one_row(conn, "earlier card check",
-                    "SELECT status, person_key = $2 FROM card WHERE card_number = $1", 2, params, &res);
+    int r =
+        store_query_row(conn, "earlier card check",
+                        "SELECT status, person_key = $2 FROM card WHERE card_number = $1", 2, params, &res);
 
     if (r == 1) {
         snprintf(ret_status, 16, "%s", PQgetvalue(res, 0, 0));
@@ -132,12 +114,13 @@ int store_production_other_card(PGconn *conn, const char *ssn, bool temporary, c
 {
     const char *params[2] = {ssn, temporary ? "t" : "f"};
     PGresult *res = NULL;
-    int r = one_row(conn, "existing cards check",
-                    "SELECT card_number, status FROM card WHERE person_key = $1 AND temporary = $2::boolean "
-                    "  AND status IN ('allocated', 'printing', 'encoding', 'ejecting', 'good', 'in_transit', "
-                    "                 'at_outlet', 'issued') "
-                    "ORDER BY created_at",
-                    2, params, &res);
+    int r = store_query_row(
+        conn, "existing cards check",
+        "SELECT card_number, status FROM card WHERE person_key = $1 AND temporary = $2::boolean "
+        "  AND status IN ('allocated', 'printing', 'encoding', 'ejecting', 'good', 'in_transit', "
+        "                 'at_outlet', 'issued') "
+        "ORDER BY created_at",
+        2, params, &res);
 
     if (r == 1) {
         r = 0;
